@@ -1,0 +1,152 @@
+"""Bitcoin-mining cash flows for a fleet on the site's grid power.
+
+For month m (arrays ``(n_paths, n_periods)``)::
+
+    ASIC power [W]        = grid_power_mw / pue * 1e6
+    fleet hashrate [TH/s] = ASIC power / efficiency [J/TH]
+    share of network      = fleet hashrate / network hashrate (month mean)
+    BTC mined             = share * blocks * (subsidy + fees) * (1 - pool fee) * uptime
+    revenue [USD]         = BTC mined * mean BTC price of the month
+    grid energy [kWh]     = grid_power_mw * 1000 * hours * uptime
+    power cost [USD]      = grid energy * power price
+    opex [USD]            = opex_usd_per_mw_year * grid_power_mw / 12
+
+The fleet is bought at t = 0 (optional) and replaced every ``refresh_months``
+by ASICs whose J/TH falls by ``efficiency_improvement_per_year`` per year.
+With ``curtail_when_unprofitable`` the fleet is switched off in months whose
+revenue per kWh would be below the power price.  Depreciation is straight
+line by asset class, tax has loss carry-forward, and what is left at the
+horizon is valued at book value when ``finance.terminal_value`` says so.
+
+References
+----------
+DESIGN.md, "Economics"; hashprice as in Luxor's Hashrate Index definition
+(USD per PH/s per day).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import finance
+from .cashflows import CashFlows
+from .market import MarketPaths
+from .timeline import Timeline
+
+W_PER_MW = 1e6
+KW_PER_MW = 1e3
+TH_PER_EH = 1e6
+
+
+def fleet_schedule(bitcoin, grid_power_mw, timeline: Timeline):
+    """Efficiency in use and ASIC purchases per column.
+
+    Parameters
+    ----------
+    bitcoin : namespace
+        ``inputs.bitcoin``.
+    grid_power_mw : float
+        Site grid power [MW].
+    timeline : Timeline
+
+    Returns
+    -------
+    efficiency_j_per_th : ndarray (n_periods,)
+        Efficiency of the fleet hashing during each month (column 0: at t = 0).
+    purchased_th_s : ndarray (n_periods,)
+        Hashrate bought in each column [TH/s].
+    """
+    n = timeline.n_periods
+    asic_w = asic_power_w(bitcoin, grid_power_mw)
+    efficiency = np.full(n, float(bitcoin.fleet_efficiency_j_per_th))
+    purchased = np.zeros(n)
+    if bitcoin.buy_fleet_at_start:
+        purchased[0] = asic_w / bitcoin.fleet_efficiency_j_per_th
+    if bitcoin.refresh_months is not None:
+        new_eff = bitcoin.new_asic_efficiency_j_per_th or bitcoin.fleet_efficiency_j_per_th
+        step = int(bitcoin.refresh_months)
+        for month in range(step, n - 1, step):
+            eff = new_eff * (1.0 - bitcoin.efficiency_improvement_per_year) ** (month / 12.0)
+            efficiency[month + 1:] = eff
+            purchased[month] = asic_w / eff
+    return efficiency, purchased
+
+
+def asic_power_w(bitcoin, grid_power_mw):
+    """ASIC power on the site [W]: grid power [MW] less facility overhead (PUE)."""
+    return grid_power_mw * W_PER_MW / bitcoin.pue
+
+
+def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline) -> CashFlows:
+    """Monthly cash flows of mining on the site's grid power.
+
+    Parameters
+    ----------
+    inputs : namespace
+        The scenario's plain values (:func:`pivotsim.scenario.to_inputs`).
+    market : MarketPaths
+    timeline : Timeline
+
+    Returns
+    -------
+    CashFlows
+        Items ``revenue_usd, power_usd, opex_usd, capex_usd, tax_usd,
+        terminal_value_usd``; quantities ``btc_mined, grid_kwh, ebitda_usd,
+        hashprice_usd_per_ph_day, fleet_hashrate_th_s, depreciation_usd``.
+    """
+    btc, site, fin = inputs.bitcoin, inputs.site, inputs.finance
+    efficiency, purchased_th_s = fleet_schedule(btc, site.grid_power_mw, timeline)
+    fleet_th_s = asic_power_w(btc, site.grid_power_mw) / efficiency[None, :]
+    hours = timeline.hours[None, :]
+
+    network_th_s = np.sqrt(market.network_hashrate_eh_s[:, 1:] * market.network_hashrate_eh_s[:, :-1])
+    share = np.zeros(np.broadcast_shapes(fleet_th_s.shape, market.network_hashrate_eh_s.shape))
+    share[:, 1:] = fleet_th_s[:, 1:] / (network_th_s * TH_PER_EH)
+    reward = market.subsidy_btc_per_block + market.fees_btc_per_block
+    btc_if_on = share * market.blocks * reward * (1.0 - btc.pool_fee_share) * btc.uptime
+    price = market.month_mean("btc_price_usd")
+    power_price = market.month_mean("power_price_usd_per_kwh")
+    kwh_if_on = site.grid_power_mw * KW_PER_MW * hours * btc.uptime
+    revenue_if_on = btc_if_on * price
+    if btc.curtail_when_unprofitable:
+        on = revenue_if_on >= kwh_if_on * power_price
+    else:
+        on = np.ones_like(revenue_if_on, dtype=bool)
+    btc_mined = np.where(on, btc_if_on, 0.0)
+    revenue = np.where(on, revenue_if_on, 0.0)
+    grid_kwh = np.where(on, kwh_if_on, 0.0)
+    power = grid_kwh * power_price
+    opex = np.zeros_like(hours) + btc.opex_usd_per_mw_year * site.grid_power_mw / 12.0
+    opex[:, 0] = 0.0
+
+    asic_capex = purchased_th_s[None, :] * btc.asic_price_usd_per_th
+    infra_capex = np.zeros((1, timeline.n_periods))
+    infra_capex[:, 0] = btc.infrastructure_capex_usd_per_mw * site.grid_power_mw
+    dep_asic = finance.straight_line_depreciation(asic_capex, round(fin.depreciation.asic_years * 12))
+    dep_infra = finance.straight_line_depreciation(infra_capex, round(fin.depreciation.facility_years * 12))
+    depreciation = dep_asic + dep_infra
+
+    ebitda = revenue - power - opex
+    tax = finance.tax_with_loss_carryforward(ebitda - depreciation, fin.tax_rate)
+    terminal = np.zeros((1, timeline.n_periods))
+    if fin.terminal_value == "book_value":
+        terminal[:, -1] = (finance.book_value(asic_capex, dep_asic)[:, -1]
+                           + finance.book_value(infra_capex, dep_infra)[:, -1])
+    shape = revenue.shape
+    items = {
+        "revenue_usd": revenue,
+        "power_usd": -power,
+        "opex_usd": -np.broadcast_to(opex, shape),
+        "capex_usd": -np.broadcast_to(asic_capex + infra_capex, shape),
+        "tax_usd": -tax,
+        "terminal_value_usd": np.broadcast_to(terminal, shape),
+    }
+    quantities = {
+        "btc_mined": btc_mined,
+        "grid_kwh": grid_kwh,
+        "ebitda_usd": ebitda,
+        "depreciation_usd": np.broadcast_to(depreciation, shape),
+        "hashprice_usd_per_ph_day": market.hashprice_usd_per_ph_day,
+        "fleet_hashrate_th_s": np.broadcast_to(fleet_th_s, shape),
+    }
+    return CashFlows(timeline=timeline, items=items, quantities=quantities)

@@ -1,0 +1,125 @@
+"""Monthly grid and the bitcoin block-subsidy schedule.
+
+Column 0 of every array is the valuation date (an instant: signing payments
+and initial capex land there, undiscounted); column m (1 <= m <= horizon) is
+the end of month m, and flows in that column are the month's totals.
+
+References
+----------
+Bitcoin Core, ``GetBlockSubsidy`` (src/validation.cpp): the subsidy is
+``50 * COIN >> (height // 210000)`` satoshis, zero from the 64th halving.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+HALVING_INTERVAL_BLOCKS = 210_000
+INITIAL_SUBSIDY_SATOSHI = 50 * 100_000_000
+SATOSHI_PER_BTC = 100_000_000
+TARGET_BLOCK_INTERVAL_S = 600
+BLOCKS_PER_DAY = 86_400 / TARGET_BLOCK_INTERVAL_S
+HOURS_PER_DAY = 24
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Month-end dates from a valuation date over a horizon.
+
+    Attributes
+    ----------
+    valuation_date : datetime.date
+        t = 0.
+    horizon_months : int
+        Number of months after t = 0.
+    """
+
+    valuation_date: dt.date
+    horizon_months: int
+
+    @property
+    def n_periods(self) -> int:
+        """Columns of every array: t = 0 plus one per month."""
+        return self.horizon_months + 1
+
+    @property
+    def dates(self) -> pd.DatetimeIndex:
+        """Date of each column: the valuation date, then each month's end."""
+        start = pd.Timestamp(self.valuation_date)
+        return pd.DatetimeIndex([start + pd.DateOffset(months=m) for m in range(self.n_periods)])
+
+    @property
+    def days(self) -> np.ndarray:
+        """Days in each column's month [days]; 0 for t = 0."""
+        dates = self.dates
+        days = np.zeros(self.n_periods)
+        days[1:] = (dates[1:] - dates[:-1]).days
+        return days
+
+    @property
+    def hours(self) -> np.ndarray:
+        """Hours in each column's month [h]; 0 for t = 0."""
+        return self.days * HOURS_PER_DAY
+
+    @property
+    def years(self) -> np.ndarray:
+        """Time of each column from t = 0 [years], months counted as 1/12."""
+        return np.arange(self.n_periods) / 12.0
+
+
+def subsidy_btc(height):
+    """Block subsidy at a block height, exactly as the protocol computes it.
+
+    Parameters
+    ----------
+    height : int or ndarray of int
+        Block height [blocks].
+
+    Returns
+    -------
+    float or ndarray
+        Subsidy [BTC per block]: 50 halving every 210,000 blocks, in whole
+        satoshis (50e8 >> era), zero from era 64.
+
+    Examples
+    --------
+    >>> subsidy_btc(840_000), subsidy_btc(1_050_000)
+    (3.125, 1.5625)
+    """
+    era = np.asarray(height, dtype=np.int64) // HALVING_INTERVAL_BLOCKS
+    sat = np.where(era < 64, np.right_shift(INITIAL_SUBSIDY_SATOSHI, np.minimum(era, 63)), 0)
+    result = sat / SATOSHI_PER_BTC
+    return float(result) if np.ndim(result) == 0 else result
+
+
+def cumulative_subsidy_btc(height):
+    """BTC issued by blocks 0 .. height-1 (real-valued heights interpolate).
+
+    Parameters
+    ----------
+    height : float or ndarray
+        Number of blocks mined so far [blocks]; fractional heights count the
+        fraction of the next block, so monthly differences are exact on
+        average when a month does not hold a whole number of blocks.
+
+    Returns
+    -------
+    ndarray
+        Cumulative subsidy [BTC].
+    """
+    h = np.asarray(height, dtype=float)
+    total = np.zeros_like(h)
+    for era in range(34):  # subsidy is zero from era 33 on (50e8 >> 33 == 0)
+        start = era * HALVING_INTERVAL_BLOCKS
+        blocks_in_era = np.clip(h - start, 0.0, HALVING_INTERVAL_BLOCKS)
+        total = total + blocks_in_era * ((INITIAL_SUBSIDY_SATOSHI >> era) / SATOSHI_PER_BTC)
+    return total
+
+
+def next_halving_height(height):
+    """Height of the next halving after ``height`` [blocks]."""
+    return (int(height) // HALVING_INTERVAL_BLOCKS + 1) * HALVING_INTERVAL_BLOCKS

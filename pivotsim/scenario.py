@@ -1,0 +1,724 @@
+"""Scenario files: YAML -> validated, immutable :class:`Scenario`.
+
+A scenario is a YAML file with the sections ``scenario``, ``sources``,
+``site``, ``bitcoin``, ``market``, ``ai`` and ``finance``.  Every number may
+be written
+
+* plain: ``0.2`` or, for shares, ``"20%"``;
+* with provenance: ``{value: 0.2, source: S000}`` or
+  ``{value: 12e6, assumption: "one-line reason"}``, optionally with ``note``.
+
+Numbers are held as :class:`Quantity` (value plus provenance).  Reading uses
+``yaml.safe_load`` semantics (no Python tags), validation uses pydantic v2
+with ``extra="forbid"``, and every error names the file, the YAML line, the
+dotted path, the bad value and what is allowed.
+
+The models read plain numbers through :func:`to_inputs`, which turns the
+scenario into a tree of floats; a later sampler can put arrays shaped
+``(n_paths, 1)`` in the same places without touching the models.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import datetime as dt
+import hashlib
+import math
+import re
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Annotated, Any, Literal, Sequence, Union
+
+import yaml
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
+                      PrivateAttr, ValidationError, WithJsonSchema, field_validator,
+                      model_validator)
+
+from .errors import ScenarioError
+
+_PERCENT = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*%\s*$")
+
+
+class Quantity(BaseModel):
+    """A number with its provenance.
+
+    Attributes
+    ----------
+    value : float
+        The number, in the unit its field name states.
+    source : str, optional
+        Id of an entry in the scenario's ``sources`` section.
+    assumption : str, optional
+        One-line rationale when no source gives the number.
+    note : str, optional
+        Anything else a reader should know (e.g. a second reading).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: float
+    source: str | None = None
+    assumption: str | None = None
+    note: str | None = None
+
+    @property
+    def provenance(self) -> str | None:
+        """``source`` id or ``assumption`` text; None when the number has neither."""
+        return self.source or self.assumption
+
+
+def _parse_number(raw: Any) -> float:
+    if isinstance(raw, bool) or raw is None:
+        raise ValueError(f"expected a number, got {raw!r}")
+    if isinstance(raw, (int, float)):
+        value = float(raw)
+    elif isinstance(raw, str):
+        match = _PERCENT.match(raw)
+        try:
+            value = float(match.group(1)) / 100.0 if match else float(raw.replace("_", ""))
+        except ValueError:
+            raise ValueError(f"expected a number or a percentage like '20%', got {raw!r}") from None
+    else:
+        raise ValueError(f"expected a number, got {raw!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {raw!r}")
+    return value
+
+
+def _coerce_quantity(raw: Any) -> Any:
+    if isinstance(raw, Quantity):
+        return raw
+    if isinstance(raw, dict):
+        if "value" in raw:
+            return {**raw, "value": _parse_number(raw["value"])}
+        return raw  # let pydantic report the missing "value"
+    return {"value": _parse_number(raw)}
+
+
+_QUANTITY_JSON_SCHEMA = {
+    "anyOf": [
+        {"type": "number"},
+        {"type": "string", "pattern": r"^\s*[-+]?\d+(\.\d*)?\s*%\s*$",
+         "description": "a percentage, e.g. '20%' = 0.2"},
+        {"type": "object",
+         "properties": {"value": {"anyOf": [{"type": "number"}, {"type": "string"}]},
+                        "source": {"type": "string", "description": "id in `sources`"},
+                        "assumption": {"type": "string", "description": "one-line rationale"},
+                        "note": {"type": "string"}},
+         "required": ["value"], "additionalProperties": False},
+    ]
+}
+
+
+def _number(*, ge: float | None = None, gt: float | None = None, le: float | None = None,
+            integer: bool = False, description: str = ""):
+    """A Quantity field type with bounds checked on its value."""
+
+    def check(q: Quantity) -> Quantity:
+        v = q.value
+        allowed = []
+        if ge is not None:
+            allowed.append(f">= {ge:g}")
+        if gt is not None:
+            allowed.append(f"> {gt:g}")
+        if le is not None:
+            allowed.append(f"<= {le:g}")
+        bad = ((ge is not None and v < ge) or (gt is not None and v <= gt)
+               or (le is not None and v > le))
+        if integer and v != int(v):
+            raise ValueError(f"{v:g} is not allowed; must be a whole number"
+                             + (f" {' and '.join(allowed)}" if allowed else ""))
+        if bad:
+            raise ValueError(f"{v:g} is not allowed; must be {' and '.join(allowed)}")
+        return q
+
+    schema = dict(_QUANTITY_JSON_SCHEMA)
+    if description:
+        schema["description"] = description
+    return Annotated[Quantity, BeforeValidator(_coerce_quantity), AfterValidator(check),
+                     WithJsonSchema(schema)]
+
+
+Positive = _number(gt=0)
+NonNegative = _number(ge=0)
+Share = _number(ge=0, le=1, description="fraction in [0, 1]; '20%' accepted")
+Months = _number(gt=0, integer=True, description="whole months > 0")
+MonthIndex = _number(ge=0, integer=True, description="whole months after the valuation date")
+AnnualRate = _number(gt=-1, le=10, description="effective annual rate, fraction per year")
+Pue = _number(ge=1, le=5, description="power usage effectiveness: grid power / IT power, >= 1")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScenarioInfo(_Strict):
+    """Name, dates and horizon of the valuation."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    valuation_date: dt.date
+    horizon_months: Annotated[Quantity, BeforeValidator(_coerce_quantity),
+                              AfterValidator(lambda q: _check_horizon(q)),
+                              WithJsonSchema(_QUANTITY_JSON_SCHEMA)]
+
+
+def _check_horizon(q: Quantity) -> Quantity:
+    if q.value != int(q.value) or not 1 <= q.value <= 600:
+        raise ValueError(f"{q.value:g} is not allowed; must be a whole number of months from 1 to 600")
+    return q
+
+
+class Source(_Strict):
+    """A document the scenario's numbers come from."""
+
+    title: str
+    publisher: str | None = None
+    date: dt.date | str | None = None
+    url: str | None = None
+    file: str | None = None
+    note: str | None = None
+
+
+class Site(_Strict):
+    """The megawatts both businesses compete for."""
+
+    grid_power_mw: Positive = Field(description="grid power available to the site [MW]")
+    power_price_usd_per_kwh: NonNegative = Field(description="all-in power price [USD/kWh]")
+
+
+class Bitcoin(_Strict):
+    """A bitcoin-mining fleet on the site's grid power."""
+
+    pue: Pue = Field(description="grid power / ASIC power (cooling, losses) [-]")
+    fleet_efficiency_j_per_th: Positive = Field(description="fleet efficiency at t = 0 [J/TH]")
+    uptime: Share = Field(description="share of hours the fleet hashes [-]")
+    pool_fee_share: Share = Field(description="pool fee as a share of mining revenue [-]")
+    opex_usd_per_mw_year: NonNegative = Field(description="fixed opex per MW of grid power [USD/MW/yr]")
+    asic_price_usd_per_th: NonNegative = Field(description="price of new ASICs [USD per TH/s]")
+    buy_fleet_at_start: bool = Field(True, description="pay for the initial fleet at t = 0")
+    refresh_months: Months | None = Field(None, description="replace the fleet every N months")
+    new_asic_efficiency_j_per_th: Positive | None = Field(
+        None, description="efficiency of ASICs bought at t = 0 and at refreshes [J/TH]")
+    efficiency_improvement_per_year: Share = Field(
+        default_factory=lambda: Quantity(value=0.0),
+        description="yearly fall in J/TH of newly bought ASICs [-]")
+    infrastructure_capex_usd_per_mw: NonNegative = Field(
+        default_factory=lambda: Quantity(value=0.0),
+        description="mining site build cost per MW of grid power, at t = 0 [USD/MW]")
+    curtail_when_unprofitable: bool = Field(
+        False, description="switch off in months whose revenue per kWh is below the power price")
+
+
+class Market(_Strict):
+    """State of the bitcoin network at the valuation date, and its dynamics."""
+
+    btc_price_usd: Positive
+    btc_drift_per_year: _number(ge=-1, le=3) = Field(
+        description="expected log-price growth mu of the GBM [per year]")
+    btc_volatility_per_year: _number(ge=0, le=5) = Field(description="GBM sigma [per sqrt(year)]")
+    difficulty: Positive | None = Field(None, description="network difficulty at t = 0")
+    network_hashrate_eh_s: Positive | None = Field(None, description="network hashrate at t = 0 [EH/s]")
+    block_height: _number(ge=0, integer=True) = Field(description="block height at t = 0")
+    fees_btc_per_block: NonNegative = Field(description="transaction fees per block [BTC]")
+    hashrate_growth_per_year: _number(gt=-1, le=10) = Field(
+        description="expected yearly growth of network hashrate [-]")
+    hashrate_volatility_per_year: _number(ge=0, le=5) = Field(
+        default_factory=lambda: Quantity(value=0.0),
+        description="volatility of network hashrate growth [per sqrt(year)]")
+
+    @model_validator(mode="after")
+    def _one_network_size(self):
+        if (self.difficulty is None) == (self.network_hashrate_eh_s is None):
+            raise ValueError("give exactly one of difficulty or network_hashrate_eh_s")
+        return self
+
+
+class Phase(_Strict):
+    """A tranche of capacity going live."""
+
+    online_month: MonthIndex = Field(description="months after t = 0 when the tranche goes live")
+    share: Share = Field(description="share of the deal's capacity and revenue [-]")
+
+
+class _AiCommon(_Strict):
+    term_months: Months = Field(description="contract term of each tranche [months]")
+    prepayment_share: Share = Field(default_factory=lambda: Quantity(value=0.0),
+                                    description="customer prepayment at signing, share of contract value")
+    pue: Pue
+    phases: list[Phase] = Field(min_length=1)
+    datacenter_capex_usd_per_mw: NonNegative = Field(description="facility capex per MW critical IT [USD/MW]")
+    construction_months: Months = Field(description="months of facility spending before each tranche goes live")
+    opex_usd_per_mw_year: NonNegative = Field(description="fixed opex per MW of live critical IT [USD/MW/yr]")
+    it_load_factor: Share = Field(default_factory=lambda: Quantity(value=1.0),
+                                  description="average IT draw / critical IT capacity [-]")
+
+    @field_validator("phases")
+    @classmethod
+    def _shares_add_up(cls, phases):
+        total = sum(p.share.value for p in phases)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"phase shares add up to {total:g}; they must add up to 1")
+        return phases
+
+
+class GpuCloud(_AiCommon):
+    """The operator owns the GPUs and sells compute (IREN–Microsoft)."""
+
+    kind: Literal["gpu_cloud"]
+    contract_value_usd: Positive
+    gpu_capex_usd: NonNegative = Field(description="GPUs and servers, paid as each tranche is delivered [USD]")
+    gpu_residual_share: Share = Field(description="resale value of GPUs at term end, share of their cost")
+    power_pass_through: bool = False
+
+
+class Colocation(_AiCommon):
+    """The operator rents powered, cooled space; the tenant brings GPUs."""
+
+    kind: Literal["colocation"]
+    contract_value_usd: Positive | None = Field(None, description="total rent over the term [USD]")
+    annual_revenue_usd: Positive | None = Field(None, description="first-year rent at full capacity [USD/yr]")
+    rent_usd_per_kw_month: Positive | None = Field(None, description="first-year rent [USD/kW-month]")
+    rent_escalator_per_year: _number(ge=-0.5, le=1) = Field(
+        default_factory=lambda: Quantity(value=0.0), description="yearly rent escalation [-]")
+    tenant_funded_capex_usd: NonNegative = Field(default_factory=lambda: Quantity(value=0.0))
+    backstop_usd: NonNegative = Field(default_factory=lambda: Quantity(value=0.0),
+                                      description="third-party guarantee of the tenant's obligations [USD]")
+    power_pass_through: bool = True
+
+    @model_validator(mode="after")
+    def _one_price(self):
+        given = [n for n in ("contract_value_usd", "annual_revenue_usd", "rent_usd_per_kw_month")
+                 if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of contract_value_usd, annual_revenue_usd, "
+                             f"rent_usd_per_kw_month (got {', '.join(given) or 'none'})")
+        return self
+
+
+class Depreciation(_Strict):
+    """Straight-line useful lives by asset class [years]."""
+
+    gpu_years: Positive
+    asic_years: Positive
+    facility_years: Positive
+
+
+class Finance(_Strict):
+    """Discounting and tax."""
+
+    discount_rate: AnnualRate = Field(description="default rate for both businesses (WACC) [per year]")
+    discount_rate_bitcoin: AnnualRate | None = None
+    discount_rate_ai: AnnualRate | None = None
+    tax_rate: Share
+    depreciation: Depreciation
+    terminal_value: Literal["book_value", "none"] = Field(
+        "book_value", description="value of facilities and ASICs left at the horizon")
+
+
+class Scenario(_Strict):
+    """A validated scenario: one site valued as a bitcoin mine and as AI hosting."""
+
+    scenario: ScenarioInfo
+    sources: dict[str, Source] = Field(default_factory=dict)
+    site: Site
+    bitcoin: Bitcoin
+    market: Market
+    ai: Annotated[Union[GpuCloud, Colocation], Field(discriminator="kind")]
+    finance: Finance
+
+    _file: str | None = PrivateAttr(default=None)
+    _sha256: str | None = PrivateAttr(default=None)
+    _overrides: tuple[str, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="after")
+    def _sources_exist(self):
+        for path, q in iter_quantities(self):
+            if q.source is not None and q.source not in self.sources:
+                known = ", ".join(sorted(self.sources)) or "none defined"
+                raise ValueError(f"{path}: source {q.source!r} is not in `sources` (known: {known})")
+        return self
+
+    @model_validator(mode="after")
+    def _horizon_covers_contract(self):
+        # A contract cut by the horizon would silently lose revenue: refuse it.
+        end = max(int(p.online_month.value) for p in self.ai.phases) + int(self.ai.term_months.value)
+        horizon = int(self.scenario.horizon_months.value)
+        if horizon < end:
+            raise ValueError(f"scenario.horizon_months: {horizon} is shorter than the AI contract "
+                             f"(last tranche live at month {end - int(self.ai.term_months.value)} "
+                             f"+ {int(self.ai.term_months.value)}-month term = {end}); use at least {end}")
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    @property
+    def file(self) -> str | None:
+        """Path of the YAML file this scenario was read from."""
+        return self._file
+
+    @property
+    def sha256(self) -> str | None:
+        """SHA-256 of the YAML file's bytes."""
+        return self._sha256
+
+    @property
+    def overrides(self) -> tuple[str, ...]:
+        """``--set`` overrides applied on top of the file."""
+        return self._overrides
+
+    def to_yaml(self) -> str:
+        """The resolved scenario (after overrides and defaults) as YAML."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+    def with_overrides(self, overrides: Sequence[str]) -> "Scenario":
+        """A new scenario with ``dotted.key=value`` overrides, validated like the file."""
+        data = self.model_dump(mode="python", exclude_none=True)
+        data = _plain(data)
+        scenario = parse_scenario(apply_overrides(data, overrides), file=self._file, overrides=overrides)
+        scenario._sha256 = self._sha256
+        scenario._overrides = self._overrides + tuple(overrides)
+        return scenario
+
+
+def _plain(obj):
+    """Quantities as dicts and dates kept, for re-validation."""
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def iter_quantities(model: BaseModel, prefix: str = ""):
+    """Yield ``(dotted_path, Quantity)`` for every number in a model tree."""
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        path = f"{prefix}{name}"
+        yield from _iter_value(value, path)
+
+
+def _iter_value(value, path):
+    if isinstance(value, Quantity):
+        yield path, value
+    elif isinstance(value, BaseModel):
+        yield from iter_quantities(value, path + ".")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _iter_value(item, f"{path}.{i}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _iter_value(item, f"{path}.{key}")
+
+
+def to_inputs(scenario: Scenario) -> SimpleNamespace:
+    """The scenario as a tree of plain values: every Quantity becomes its float.
+
+    Models read this tree (``inputs.site.grid_power_mw``), never the pydantic
+    objects, so a sampler can substitute arrays shaped ``(n_paths, 1)``.
+    """
+
+    def convert(value):
+        if isinstance(value, Quantity):
+            return value.value
+        if isinstance(value, BaseModel):
+            return SimpleNamespace(**{n: convert(getattr(value, n)) for n in type(value).model_fields})
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        if isinstance(value, dict):
+            return {k: convert(v) for k, v in value.items()}
+        return value
+
+    return convert(scenario)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _line_map(text: str) -> dict[tuple, int]:
+    """Map each key path in the YAML text to its 1-based line."""
+    lines: dict[tuple, int] = {}
+
+    def walk(node, path):
+        lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, child in node.value:
+                child_path = path + (str(key.value),)
+                lines[child_path] = key.start_mark.line + 1
+                walk(child, child_path)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, child in enumerate(node.value):
+                lines[path + (str(i),)] = child.start_mark.line + 1
+                walk(child, path + (str(i),))
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return lines
+    if root is not None:
+        walk(root, ())
+    return lines
+
+
+def read_yaml(path: str | Path) -> tuple[dict, dict[tuple, int], bytes]:
+    """Read a scenario file safely -> (data, line map, raw bytes)."""
+    file = str(path)
+    p = Path(path)
+    if not p.exists():
+        raise ScenarioError("file not found", file=file)
+    if p.is_dir():
+        raise ScenarioError("is a directory; expected a YAML scenario file", file=file)
+    raw = p.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file=file) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        tag = re.search(r"'(tag:[^']*|![^']*)'", str(exc.problem))
+        what = tag.group(1) if tag else str(exc.problem)
+        raise ScenarioError(f"YAML tag {what} is not allowed; scenarios are plain YAML (safe loader)",
+                            file=file, line=line) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"YAML syntax error: {problem}", file=file, line=line) from None
+    if data is None:
+        raise ScenarioError("file is empty; expected a mapping with sections "
+                            "scenario, site, bitcoin, market, ai, finance", file=file)
+    if not isinstance(data, dict):
+        raise ScenarioError(f"expected a mapping of sections at the top level, got a {type(data).__name__}",
+                            file=file, line=1)
+    return data, _line_map(text), raw
+
+
+def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
+    """Read, override and validate a scenario file.
+
+    Parameters
+    ----------
+    path : str or Path
+        YAML scenario file.
+    overrides : sequence of str
+        ``dotted.key=value`` settings applied before validation, as ``--set``.
+
+    Returns
+    -------
+    Scenario
+        Validated and immutable.
+
+    Raises
+    ------
+    ScenarioError
+        With the file, line, dotted path, bad value and what is allowed.
+    """
+    data, lines, raw = read_yaml(path)
+    data = apply_overrides(data, overrides)
+    scenario = parse_scenario(data, file=str(path), lines=lines, overrides=overrides)
+    scenario._sha256 = hashlib.sha256(raw).hexdigest()
+    return scenario
+
+
+def parse_scenario(data: dict, *, file: str | None = None, lines: dict[tuple, int] | None = None,
+                   overrides: Sequence[str] = ()) -> Scenario:
+    """Validate a scenario mapping (already read from YAML)."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise _friendly_error(exc, data, file, lines or {}, overrides) from None
+    scenario._file = file
+    scenario._overrides = tuple(overrides)
+    return scenario
+
+
+_UNION_TAGS = {"gpu_cloud", "colocation"}
+
+
+def _clean_loc(loc: tuple) -> tuple[str, ...]:
+    out = []
+    for i, part in enumerate(loc):
+        part = str(part)
+        if i > 0 and str(loc[i - 1]) == "ai" and part in _UNION_TAGS:
+            continue
+        if part.startswith(("function-", "tagged-union", "union[")):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _get(data, path):
+    for part in path:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return None
+    return data
+
+
+def _model_at(path: tuple[str, ...], data) -> type[BaseModel] | None:
+    """The pydantic model class describing the mapping at ``path``."""
+    import typing
+
+    model: Any = Scenario
+    for i, part in enumerate(path):
+        if model is None or not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        ann = field.annotation
+        # unwrap Optional / list / discriminated union
+        candidates = [ann]
+        resolved = None
+        while candidates:
+            a = candidates.pop()
+            origin = typing.get_origin(a)
+            if origin in (Union, getattr(__import__("types"), "UnionType", None)):
+                candidates.extend(typing.get_args(a))
+            elif origin is Annotated:
+                candidates.append(typing.get_args(a)[0])
+            elif origin is list and i + 1 < len(path) and path[i + 1].isdigit():
+                candidates.append(typing.get_args(a)[0])
+            elif isinstance(a, type) and issubclass(a, BaseModel):
+                kind = (_get(data, path[: i + 1]) or {}).get("kind") if isinstance(
+                    _get(data, path[: i + 1]), dict) else None
+                if "kind" in a.model_fields and kind is not None:
+                    if kind in typing.get_args(a.model_fields["kind"].annotation):
+                        resolved = a
+                elif resolved is None:
+                    resolved = a
+        model = resolved
+        if i + 1 < len(path) and path[i + 1].isdigit():
+            path = path[: i + 1] + path[i + 2:]  # skip the list index
+    return model
+
+
+def _friendly_error(exc: ValidationError, data, file, lines, overrides) -> ScenarioError:
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    err = errors[0]
+    loc = _clean_loc(err["loc"])
+    if not loc:
+        # model-level checks state their own dotted path: "a.b: message"
+        stated = re.match(r"^(?:Value error, )?([A-Za-z_][\w.]*): (.*)$", err["msg"])
+        if stated:
+            loc = tuple(stated.group(1).split("."))
+            err = {**err, "msg": stated.group(2)}
+    # Quantity internals: report the number's own path, not ".value"
+    if loc and loc[-1] == "value" and err["type"] != "extra_forbidden":
+        loc = loc[:-1]
+    path = ".".join(loc)
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    kind = err["type"]
+    value = _get(data, loc)
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1], data)
+        names = list(model.model_fields) if model else ["value", "source", "assumption", "note"]
+        close = difflib.get_close_matches(loc[-1], names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        msg = f"unknown field {loc[-1]!r}{hint}; allowed here: {', '.join(names)}"
+    elif kind == "missing":
+        msg = "required field is missing"
+    elif kind == "union_tag_invalid" or kind == "union_tag_not_found":
+        msg = f"kind {value!r} is not allowed; must be 'gpu_cloud' or 'colocation'" if value is not None \
+            else "missing 'kind'; must be 'gpu_cloud' or 'colocation'"
+        if isinstance(value, dict):
+            msg = f"kind {value.get('kind')!r} is not allowed; must be 'gpu_cloud' or 'colocation'"
+        path = f"{path}.kind" if path else "kind"
+    elif value is not None and not isinstance(value, (dict, list)) and repr(value) not in msg \
+            and "is not allowed" not in msg:
+        msg = f"{value!r}: {msg}"
+    if len(errors) > 1:
+        msg += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    # Lines: the deepest known part of the path.
+    line = lines.get(loc + ("value",))  # a number written as {value: ..., source: ...}
+    for n in range(len(loc), -1, -1):
+        if line is not None:
+            break
+        if loc[:n] in lines:
+            line = lines[loc[:n]]
+            break
+    where = file
+    for item in overrides:
+        key = item.split("=", 1)[0].strip()
+        if path == key or path.startswith(key + ".") or key.startswith(path + ".") and path:
+            where, line = f"--set {item}", None
+            break
+    return ScenarioError(msg, file=where, path=path or None, line=line)
+
+
+def apply_overrides(data: dict, overrides: Sequence[str]) -> dict:
+    """Apply ``dotted.key=value`` overrides to a scenario mapping (a copy).
+
+    Values are read as YAML scalars (``0.05``, ``20%``, ``true``).  Where the
+    target holds ``{value: ..., source: ...}`` only the value is replaced and
+    a note records the override, so provenance is not lost silently.
+    """
+    if not overrides:
+        return data
+    data = copy.deepcopy(data)
+    for item in overrides:
+        if "=" not in item:
+            raise ScenarioError("expected dotted.key=value, e.g. market.btc_price_usd=90000",
+                                file=f"--set {item}")
+        key, text = (s.strip() for s in item.split("=", 1))
+        if not key or any(not part for part in key.split(".")):
+            raise ScenarioError("empty key; expected dotted.key=value", file=f"--set {item}")
+        try:
+            value = yaml.safe_load(text) if text else None
+        except yaml.YAMLError:
+            value = text
+        if value is None:
+            raise ScenarioError("missing value; expected dotted.key=value", file=f"--set {item}")
+        parts = key.split(".")
+        node = data
+        for depth, part in enumerate(parts[:-1]):
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ScenarioError(f"index {part!r} is out of range (0..{len(node) - 1})",
+                                        file=f"--set {item}", path=".".join(parts[: depth + 1]))
+                node = node[int(part)]
+                continue
+            if not isinstance(node, dict):
+                raise ScenarioError("cannot set a field inside a number", file=f"--set {item}",
+                                    path=".".join(parts[:depth + 1]))
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            node = child
+        last = parts[-1]
+        if isinstance(node, list):
+            if not last.isdigit() or int(last) >= len(node):
+                raise ScenarioError(f"index {last!r} is out of range (0..{len(node) - 1})",
+                                    file=f"--set {item}", path=key)
+            node[int(last)] = value
+            continue
+        if not isinstance(node, dict):
+            raise ScenarioError("cannot set a field inside a number", file=f"--set {item}", path=key)
+        current = node.get(last)
+        if isinstance(current, dict) and "value" in current and not isinstance(value, dict):
+            current = dict(current)
+            old = current["value"]
+            current["value"] = value
+            current["note"] = f"set to {text} on the command line (file value: {old})"
+            node[last] = current
+        else:
+            node[last] = value
+    return data
+
+
+def scenario_json_schema() -> dict:
+    """JSON Schema of the scenario format (from the pydantic models)."""
+    schema = Scenario.model_json_schema()
+    schema["title"] = "pivotsim scenario"
+    return schema

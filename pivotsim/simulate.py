@@ -1,0 +1,129 @@
+"""Monte Carlo orchestration: blocks of paths, seeds, base case, per-path metrics.
+
+Paths are made in fixed blocks of :data:`BLOCK_PATHS`.  Block k draws from
+its own generator, ``SeedSequence(seed, spawn_key=(k,))``, the same child
+that ``SeedSequence(seed).spawn(...)[k]`` would give, so path i always gets
+the same numbers whatever the total path count, the number of blocks held in
+memory at once or the number of workers.  The last block is drawn in full
+and cut, for the same reason.
+
+The base case is the same engine with one path, zero shocks and the market's
+volatilities set to zero, so its price and hashrate follow their expected
+paths.  There is no second, scalar implementation.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Callable
+
+import numpy as np
+
+from .models import finance
+from .models.cashflows import CashFlows
+from .models.hosting import hosting_cash_flows
+from .models.market import MarketPaths, draw_shocks, simulate_market, zero_shocks
+from .models.mining import mining_cash_flows
+from .models.timeline import Timeline
+
+BLOCK_PATHS = 2_000
+BUSINESSES = ("bitcoin", "ai")
+VALUATION_METRICS = ("npv_usd", "irr", "payback_months", "discounted_payback_months", "peak_funding_usd")
+
+
+def timeline_of(inputs) -> Timeline:
+    """The monthly grid of a scenario's inputs."""
+    return Timeline(inputs.scenario.valuation_date, int(inputs.scenario.horizon_months))
+
+
+def block_generator(seed: int, block: int) -> np.random.Generator:
+    """Generator of block ``block``: ``SeedSequence(seed, spawn_key=(block,))``."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block,))))
+
+
+def discount_rate(inputs, business: str):
+    """Annual discount rate of a business: its own rate if set, else the WACC."""
+    own = getattr(inputs.finance, f"discount_rate_{business}")
+    return inputs.finance.discount_rate if own is None else own
+
+
+def evaluate(inputs, timeline: Timeline, shocks: dict[str, np.ndarray]
+             ) -> tuple[dict[str, CashFlows], MarketPaths]:
+    """Market paths and both businesses' cash flows for one set of shocks."""
+    market = simulate_market(inputs.market, inputs.site, timeline, shocks)
+    flows = {
+        "bitcoin": mining_cash_flows(inputs, market, timeline),
+        "ai": hosting_cash_flows(inputs, market, timeline),
+    }
+    return flows, market
+
+
+def base_inputs(inputs):
+    """Inputs of the base case: market volatilities at zero (expected paths)."""
+    base = copy.deepcopy(inputs)
+    base.market.btc_volatility_per_year = 0.0
+    base.market.hashrate_volatility_per_year = 0.0
+    return base
+
+
+def base_case(inputs) -> tuple[dict[str, CashFlows], MarketPaths]:
+    """One path at base values through the same engine as the Monte Carlo."""
+    timeline = timeline_of(inputs)
+    return evaluate(base_inputs(inputs), timeline, zero_shocks(timeline.horizon_months))
+
+
+def valuation(flows: CashFlows, annual_discount_rate) -> dict[str, np.ndarray]:
+    """NPV, IRR (effective annual), payback, discounted payback, peak funding per path."""
+    net = flows.net
+    rate_m = finance.monthly_rate(annual_discount_rate)
+    irr_m = finance.irr(net)
+    return {
+        "npv_usd": finance.npv(rate_m, net),
+        "irr": finance.annual_rate(irr_m),
+        "payback_months": finance.payback_months(net),
+        "discounted_payback_months": finance.discounted_payback_months(rate_m, net),
+        "peak_funding_usd": finance.peak_funding_usd(net),
+    }
+
+
+def simulate_block(inputs, seed: int, block: int) -> dict[str, np.ndarray]:
+    """Per-path metrics of one full block of :data:`BLOCK_PATHS` paths."""
+    timeline = timeline_of(inputs)
+    rng = block_generator(seed, block)
+    flows, _ = evaluate(inputs, timeline, draw_shocks(rng, BLOCK_PATHS, timeline.horizon_months))
+    out: dict[str, np.ndarray] = {}
+    for business in BUSINESSES:
+        for name, values in valuation(flows[business], discount_rate(inputs, business)).items():
+            out[f"{business}_{name}"] = np.broadcast_to(values, (BLOCK_PATHS,)).copy()
+    out["npv_difference_usd"] = out["ai_npv_usd"] - out["bitcoin_npv_usd"]
+    return out
+
+
+def simulate_paths(inputs, n_paths: int, seed: int,
+                   progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
+    """Per-path metrics of ``n_paths`` paths (blocks of :data:`BLOCK_PATHS`).
+
+    Parameters
+    ----------
+    inputs : namespace
+        Plain scenario values.
+    n_paths : int
+        Number of paths, >= 1.
+    seed : int
+        Run seed, >= 0.
+    progress : callable(done_paths, total_paths), optional
+        Called after each block.
+
+    Returns
+    -------
+    dict of str -> ndarray (n_paths,)
+        ``<business>_<metric>`` for each business and metric, plus
+        ``npv_difference_usd`` (AI minus bitcoin).
+    """
+    n_blocks = -(-n_paths // BLOCK_PATHS)
+    parts: list[dict[str, np.ndarray]] = []
+    for block in range(n_blocks):
+        parts.append(simulate_block(inputs, seed, block))
+        if progress is not None:
+            progress(min((block + 1) * BLOCK_PATHS, n_paths), n_paths)
+    return {name: np.concatenate([p[name] for p in parts])[:n_paths] for name in parts[0]}

@@ -1,0 +1,22 @@
+"""Shared fixtures: paths to the project, its scenarios and the shared data."""
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+SHARED = ROOT.parent / "shared"
+BTC_DAILY = SHARED / "data" / "btc" / "btc_network_daily_coinmetrics.csv"
+
+
+@pytest.fixture(scope="session")
+def iren_path() -> Path:
+    return SCENARIOS / "iren.yaml"
+
+
+@pytest.fixture(scope="session")
+def iren(iren_path):
+    import pivotsim
+
+    return pivotsim.load_scenario(iren_path)

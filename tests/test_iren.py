@@ -1,0 +1,116 @@
+"""The IREN–Microsoft scenario against its sources (000, 001) and closed forms."""
+
+import numpy as np
+import pytest
+
+import pivotsim
+from pivotsim.models.hosting import contract_terms, critical_it_mw
+from pivotsim.scenario import iter_quantities, to_inputs
+
+
+@pytest.fixture(scope="module")
+def result(iren):
+    return pivotsim.run(iren, paths=500, seed=1)
+
+
+def test_deal_terms_from_sources(iren):
+    inputs = to_inputs(iren)
+    terms = contract_terms(inputs)
+    # Source 000/001: $9.7B over five years, 20% prepayment; CEO: ~$1.94B annual revenue
+    assert terms["contract_value_usd"] == 9.7e9
+    assert terms["annual_revenue_usd"] == pytest.approx(1.94e9)
+    assert terms["prepayment_usd"] == pytest.approx(1.94e9)
+    # 200 MW critical IT (000, 001) on the comparison basis grid MW / PUE
+    assert critical_it_mw(inputs) == pytest.approx(200.0)
+
+
+def test_every_number_has_provenance(iren):
+    missing = [path for path, q in iter_quantities(iren) if q.provenance is None]
+    assert missing == []
+
+
+def test_revenue_per_kwh_of_critical_it(result):
+    # 1.94e9 USD / (200 MW x 1000 kW/MW x 8760 h) = $1.107/kWh (the issue's rough check: about $1.1)
+    base = result.summary()["ai"]["base"]
+    assert base["revenue_usd_per_kwh_critical_it"] == pytest.approx(1.94e9 / (200e3 * 8760), rel=0.01)
+    assert base["total_revenue_usd"] == pytest.approx(9.7e9)
+
+
+def test_prepayment_is_credited_in_full(result):
+    cf = result.cashflows()
+    ai = cf[cf.business == "ai"]
+    # received at signing, credited against invoices pro rata: credits sum to the prepayment
+    assert ai.prepayment_usd.iloc[0] == pytest.approx(1.94e9)
+    assert -ai.prepayment_credit_usd.sum() == pytest.approx(1.94e9)
+    # cash from the customer over the term = contract value
+    assert (ai.revenue_usd + ai.prepayment_usd + ai.prepayment_credit_usd).sum() == pytest.approx(9.7e9)
+
+
+def test_gpu_capex_and_residual(result, iren):
+    cf = result.cashflows()
+    ai = cf[cf.business == "ai"]
+    facility = 10e6 * 200  # datacenter_capex_usd_per_mw x critical IT MW
+    assert -ai.capex_usd.sum() == pytest.approx(5.8e9 + facility)
+    assert ai.gpu_residual_usd.sum() == pytest.approx(5.8e9 * 0.15)
+
+
+def test_mining_base_identities(result, iren):
+    cf = result.cashflows()
+    btc = cf[cf.business == "bitcoin"]
+    inputs = to_inputs(iren)
+    # power = grid kWh x price; grid kWh = 240 MW x 1000 x hours x uptime
+    assert -btc.power_usd.sum() == pytest.approx(btc.grid_kwh.sum() * 0.035)
+    hours = result.timeline.hours
+    assert btc.grid_kwh.sum() == pytest.approx(240e3 * hours.sum() * inputs.bitcoin.uptime)
+    s = result.summary()["bitcoin"]["base"]
+    assert s["cash_cost_usd_per_btc"] == pytest.approx(
+        -(btc.power_usd.sum() + btc.opex_usd.sum()) / btc.btc_mined.sum())
+
+
+def test_net_is_sum_of_items(result):
+    cf = result.cashflows()
+    items = [c for c in cf.columns if c.endswith("_usd") and c not in
+             ("net_usd", "ebitda_usd", "depreciation_usd")]
+    assert np.allclose(cf[items].sum(axis=1), cf.net_usd)
+
+
+def test_base_npv_agrees_with_numpy_financial(result):
+    import numpy_financial as npf
+
+    cf = result.cashflows()
+    rate = 1.12 ** (1 / 12) - 1
+    for business in ("bitcoin", "ai"):
+        net = cf[cf.business == business].net_usd.to_numpy()
+        assert result.summary()[business]["base"]["npv_usd"] == pytest.approx(npf.npv(rate, net), rel=1e-10)
+        irr = result.summary()[business]["base"]["irr"]
+        if irr is not None:
+            assert irr == pytest.approx((1 + npf.irr(net)) ** 12 - 1, abs=1e-8)
+
+
+def test_same_seed_same_numbers_and_prefix_stability(iren):
+    a = pivotsim.run(iren, paths=2500, seed=7).path_metrics()
+    b = pivotsim.run(iren, paths=2500, seed=7).path_metrics()
+    assert a.equals(b)
+    # paths are made in fixed blocks: the first 1000 paths do not depend on the total
+    c = pivotsim.run(iren, paths=1000, seed=7).path_metrics()
+    assert c.equals(a.iloc[:1000])
+    d = pivotsim.run(iren, paths=1000, seed=8).path_metrics()
+    assert not d.bitcoin_npv_usd.equals(c.bitcoin_npv_usd)
+
+
+def test_monte_carlo_mean_near_base_for_linear_revenue(iren):
+    # Mining revenue is linear in price; the base case uses the expected price
+    # path, so the Monte Carlo mean of total mining revenue is close to the base
+    # (GBM: E[S_t] = S0 exp(mu t)).  Tested on NPV of revenue only via a
+    # zero-cost variant would need a custom scenario, so check the price path.
+    from pivotsim.models.market import draw_shocks, simulate_market
+    from pivotsim.models.timeline import Timeline
+
+    inputs = to_inputs(iren)
+    t = Timeline(iren.scenario.valuation_date, 84)
+    rng = np.random.default_rng(3)
+    m = simulate_market(inputs.market, inputs.site, t, draw_shocks(rng, 200_000, 84))
+    years = t.years[-1]
+    expected = 109669 * np.exp(0.10 * years)
+    se = m.btc_price_usd[:, -1].std() / np.sqrt(200_000)
+    assert abs(m.btc_price_usd[:, -1].mean() - expected) < 3 * se
