@@ -12,7 +12,9 @@ For month m (arrays ``(n_paths, n_periods)``)::
     opex [USD]            = opex_usd_per_mw_year * grid_power_mw / 12
 
 The fleet is bought at t = 0 (optional) and replaced every ``refresh_months``
-by ASICs whose J/TH falls by ``efficiency_improvement_per_year`` per year.
+by ASICs whose J/TH falls by ``efficiency_improvement_per_year`` per year;
+a refresh costs the same per watt as new ASICs at t = 0 (the price per TH/s
+falls with J/TH, see :func:`fleet_schedule`).
 With ``curtail_when_unprofitable`` the fleet is switched off in months whose
 revenue per kWh would be below the power price.  Depreciation is straight
 line by asset class, tax has loss carry-forward, and what is left at the
@@ -55,11 +57,24 @@ def fleet_schedule(bitcoin, grid_power_mw, timeline: Timeline):
         Efficiency of the fleet hashing during each month (column 0: at t = 0).
     purchased_th_s : ndarray (n_periods,)
         Hashrate bought in each column [TH/s].
+    price_usd_per_th : ndarray (n_periods,)
+        Price paid per TH/s in each column [USD per TH/s]: ``asic_price_usd_per_th``
+        at t = 0; at a refresh, the same price per watt as the new ASICs of
+        t = 0, i.e. ``asic_price_usd_per_th * eff_refresh / eff_new``.
+
+    Notes
+    -----
+    ASIC prices per TH/s fall with J/TH while the price per watt of ASIC
+    power stays roughly flat across generations (about $1-2 per W at
+    vendor list prices from the S9 to the S21 XP).  A constant price per
+    TH/s with J/TH falling 15% a year would make a refresh of the same
+    megawatts 13x dearer after 16 years, which no miner pays.
     """
     n = timeline.n_periods
     asic_w = asic_power_w(bitcoin, grid_power_mw)
     efficiency = np.full(n, float(bitcoin.fleet_efficiency_j_per_th))
     purchased = np.zeros(n)
+    price = np.full(n, float(bitcoin.asic_price_usd_per_th))
     if bitcoin.buy_fleet_at_start:
         purchased[0] = asic_w / bitcoin.fleet_efficiency_j_per_th
     if bitcoin.refresh_months is not None:
@@ -69,7 +84,8 @@ def fleet_schedule(bitcoin, grid_power_mw, timeline: Timeline):
             eff = new_eff * (1.0 - bitcoin.efficiency_improvement_per_year) ** (month / 12.0)
             efficiency[month + 1:] = eff
             purchased[month] = asic_w / eff
-    return efficiency, purchased
+            price[month] = bitcoin.asic_price_usd_per_th * eff / new_eff
+    return efficiency, purchased, price
 
 
 def asic_power_w(bitcoin, grid_power_mw):
@@ -95,7 +111,7 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline) -> CashFl
         hashprice_usd_per_ph_day, fleet_hashrate_th_s, depreciation_usd``.
     """
     btc, site, fin = inputs.bitcoin, inputs.site, inputs.finance
-    efficiency, purchased_th_s = fleet_schedule(btc, site.grid_power_mw, timeline)
+    efficiency, purchased_th_s, price_usd_per_th = fleet_schedule(btc, site.grid_power_mw, timeline)
     fleet_th_s = asic_power_w(btc, site.grid_power_mw) / efficiency[None, :]
     hours = timeline.hours[None, :]
 
@@ -119,7 +135,7 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline) -> CashFl
     opex = np.zeros_like(hours) + btc.opex_usd_per_mw_year * site.grid_power_mw / 12.0
     opex[:, 0] = 0.0
 
-    asic_capex = purchased_th_s[None, :] * btc.asic_price_usd_per_th
+    asic_capex = (purchased_th_s * price_usd_per_th)[None, :]
     infra_capex = np.zeros((1, timeline.n_periods))
     infra_capex[:, 0] = btc.infrastructure_capex_usd_per_mw * site.grid_power_mw
     dep_asic = finance.straight_line_depreciation(asic_capex, round(fin.depreciation.asic_years * 12))
