@@ -244,7 +244,8 @@ def _check_run_args(paths, seed):
 
 
 def run(scenario: Scenario | str | Path, paths: int = DEFAULT_PATHS, seed: int = DEFAULT_SEED,
-        *, overrides=(), progress: Callable[[int, int], None] | None = None) -> RunResult:
+        *, overrides=(), progress: Callable[[int, int], None] | None = None,
+        market_horizon_months: int | None = None) -> RunResult:
     """Value a scenario: base case of both businesses and a Monte Carlo.
 
     Parameters
@@ -258,6 +259,12 @@ def run(scenario: Scenario | str | Path, paths: int = DEFAULT_PATHS, seed: int =
     overrides : sequence of str
         ``dotted.key=value`` settings, as ``--set``.
     progress : callable(done, total), optional
+    market_horizon_months : int, optional
+        Draw the market's random shocks over at least this many months.
+        Scenarios of different horizons run with the same seed and the same
+        value see identical market paths month by month (common random
+        numbers, as :func:`pivotsim.compare` uses); the default draws over
+        the scenario's own horizon.
 
     Returns
     -------
@@ -270,6 +277,33 @@ def run(scenario: Scenario | str | Path, paths: int = DEFAULT_PATHS, seed: int =
         scenario = scenario.with_overrides(overrides)
     inputs = to_inputs(scenario)
     flows, market = base_case(inputs)
-    metrics = simulate_paths(inputs, int(paths), int(seed), progress=progress)
+    metrics = simulate_paths(inputs, int(paths), int(seed), progress=progress,
+                             shock_horizon_months=market_horizon_months)
     return RunResult(scenario=scenario, seed=int(seed), paths=int(paths), base=flows,
                      base_market=market, metrics=metrics, inputs=inputs)
+
+
+def base_case_metrics(scenario: Scenario | str | Path, *, overrides=()) -> dict[str, dict]:
+    """Base-case metrics of both businesses, without a Monte Carlo.
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+    overrides : sequence of str
+        ``dotted.key=value`` settings, as ``--set``.
+
+    Returns
+    -------
+    dict
+        ``{"bitcoin": {...}, "ai": {...}}``, the same dicts as
+        ``RunResult.summary()[business]["base"]``.
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario, overrides)
+    elif overrides:
+        scenario = scenario.with_overrides(overrides)
+    inputs = to_inputs(scenario)
+    flows, market = base_case(inputs)
+    result = RunResult(scenario=scenario, seed=0, paths=0, base=flows, base_market=market,
+                       metrics={}, inputs=inputs)
+    return {business: result._base_metrics(business) for business in BUSINESSES}

@@ -1,4 +1,4 @@
-"""Command line: ``pivotsim run | validate | schema``.
+"""Command line: ``pivotsim run | validate | schema | sources | claims | compare``.
 
 A thin shell over the Python API: parse options, call the API, print.  Bad
 input (any :class:`~pivotsim.errors.PivotsimError`) is one line on stderr and
@@ -192,6 +192,261 @@ def validate(files: Annotated[List[Path], typer.Argument(help="Scenario YAML fil
 def schema():
     """Print the JSON Schema of the scenario format."""
     typer.echo(json.dumps(scenario_json_schema(), indent=2))
+
+
+# ================================================================ deal library (issue 5):
+# sources, claims, compare.  Economics live in pivotsim.analysis; this block
+# only formats and prints.
+DEFAULT_LIBRARY = Path("scenarios")
+
+
+def _is_missing(x) -> bool:
+    return x is None or (isinstance(x, float) and x != x)
+
+
+def _value_text(value: float, unit: str) -> str:
+    """A scenario number with its unit, for the sources table."""
+    if unit == "USD":
+        return money(value)
+    if unit == "USD/kWh":
+        return f"${value:.3f}/kWh"
+    if unit == "USD per TH/s":
+        return f"{money(value)} per TH/s"
+    if unit.startswith("USD/"):
+        return f"{money(value)}{unit[3:]}"
+    if unit in ("fraction", "per year"):
+        return f"{value * 100:.4g}%" + ("/yr" if unit == "per year" else "")
+    if unit in ("", "-", "ratio", "blocks"):
+        return f"{value:,.6g}"
+    return f"{value:,.6g} {unit}"
+
+
+def _provenance_cell(row, scenario) -> str:
+    if row["kind"] == "missing":
+        return "[bold red]MISSING: no source or assumption[/]"
+    if row["kind"] == "default":
+        return "[dim]default (not in the file)[/]"
+    if row["kind"] == "assumption":
+        return f"assumption: {row['provenance']}"
+    src = scenario.sources[row["source_id"]]
+    who = ", ".join(str(p) for p in (src.publisher, src.date) if p)
+    return f"[bold]{row['source_id']}[/] ({who})" if who else f"[bold]{row['source_id']}[/]"
+
+
+@app.command()
+def sources(
+    files: Annotated[List[Path], typer.Argument(help="Scenario YAML files.")],
+    check: Annotated[bool, typer.Option(
+        "--check", help="Only check: exit 2 listing every number with no source or assumption.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the provenance tables as JSON.")] = False,
+):
+    """Every number of a scenario with its unit and provenance (source or assumption)."""
+    from .analysis.sources import missing_provenance, provenance_table, unused_sources
+
+    bad = 0
+    out_json = {}
+    for file in files:
+        try:
+            scenario = load_scenario(file)
+        except PivotsimError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            bad += 1
+            continue
+        if check:
+            missing = missing_provenance(scenario)
+            for _, row in missing.iterrows():
+                where = f"{file}:{row['line']}" if not _is_missing(row["line"]) else str(file)
+                typer.echo(f"error: {where}: {row['path']}: {row['value']:g} has no source or assumption; "
+                           "write it as {value: ..., source: ID} or {value: ..., assumption: \"reason\"}",
+                           err=True)
+            if len(missing):
+                bad += 1
+            else:
+                n = len(provenance_table(scenario))
+                typer.echo(f"ok: {file}: {n} numbers, each with a source, an assumption or a schema default")
+            continue
+        table = provenance_table(scenario)
+        if as_json:
+            out_json[str(file)] = {
+                "scenario": scenario.name,
+                "numbers": json.loads(table.to_json(orient="records")),
+                "sources": {k: v.model_dump(mode="json", exclude_none=True) for k, v in scenario.sources.items()},
+                "unused_sources": unused_sources(scenario),
+            }
+            continue
+        numbers = Table(title=f"{scenario.name}: every number and its provenance ({file})", title_justify="left")
+        for col, kw in (("Path", {"no_wrap": True}), ("Value", {"justify": "right", "no_wrap": True}),
+                        ("Provenance", {"ratio": 3}), ("Note", {"ratio": 2})):
+            numbers.add_column(col, **kw)
+        for _, row in table.iterrows():
+            value = _value_text(row["value"], row["unit"])
+            if row["distribution"]:
+                value += f"\n[dim]{row['distribution']}[/]"
+            numbers.add_row(row["path"], value, _provenance_cell(row, scenario), row["note"])
+        stdout.print(numbers)
+        docs = Table(title="Sources", title_justify="left")
+        for col, kw in (("Id", {"no_wrap": True}), ("Title", {"ratio": 3}), ("Publisher", {"ratio": 2}),
+                        ("Date", {"max_width": 14}), ("URL or file", {"ratio": 3, "overflow": "fold"})):
+            docs.add_column(col, **kw)
+        for sid, src in scenario.sources.items():
+            docs.add_row(sid, src.title, src.publisher or "", str(src.date or ""), src.url or src.file or "")
+        stdout.print(docs)
+        counts = table["kind"].value_counts()
+        stdout.print(f"{len(table)} numbers: {counts.get('source', 0)} from sources, "
+                     f"{counts.get('assumption', 0)} assumptions, {counts.get('default', 0)} schema defaults, "
+                     f"{counts.get('missing', 0)} without provenance")
+        unused = unused_sources(scenario)
+        if unused:
+            stdout.print(f"note: sources defined but never cited: {', '.join(unused)}")
+    if as_json and out_json:
+        typer.echo(json.dumps(out_json, indent=2, ensure_ascii=False))
+    if bad:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _claim_number(x, unit: str) -> str:
+    if _is_missing(x):
+        return "n/a"
+    if unit.startswith("USD/kWh"):
+        return f"${x:.3f}/kWh"
+    if unit == "USD/kW-month":
+        return f"${x:,.0f}/kW-mo"
+    if unit == "USD/BTC":
+        return f"${x:,.0f}"
+    if unit.startswith("USD"):
+        return money(x) + ("/yr" if unit == "USD/yr" else "")
+    if unit == "years":
+        return f"{x:.2f} yr"
+    if unit == "x":
+        return f"{x:.1f}x"
+    return f"{x:,.4g} {unit}"
+
+
+@app.command()
+def claims(
+    files: Annotated[Optional[List[Path]], typer.Argument(
+        help="Scenario files or folders (default: scenarios/, without template.yaml).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the tables as JSON.")] = False,
+):
+    """Check the sources' claims against the model: claim vs model vs verdict."""
+    from .analysis.claims import check_claims, load_library, revenue_per_kwh
+
+    try:
+        library = load_library(files or [DEFAULT_LIBRARY])
+        if not library:
+            fail(f"no scenario files found in {', '.join(str(f) for f in files or [DEFAULT_LIBRARY])}")
+        table = check_claims(library)
+        per_kwh = revenue_per_kwh(library)
+    except PivotsimError as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps({"claims": json.loads(table.to_json(orient="records")),
+                               "revenue_per_kwh": json.loads(per_kwh.to_json(orient="records"))},
+                              indent=2, ensure_ascii=False))
+        return
+    out = Table(title="Source claims against the model", title_justify="left", show_lines=True)
+    for col, kw in (("Claim (source)", {"ratio": 2}), ("Deal", {"ratio": 1}), ("Claimed", {}),
+                    ("Model", {"justify": "right"}), ("Verdict", {}), ("Why", {"ratio": 3})):
+        out.add_column(col, **kw)
+    for _, row in table.iterrows():
+        colour = "green" if row["verdict"] == "agrees" else "yellow"
+        out.add_row(f"{row['claim']} ({row['source']})", row["deal"], row["claimed"],
+                    _claim_number(row["model"], row["unit"]), f"[{colour}]{row['verdict']}[/]",
+                    row["explanation"])
+    stdout.print(out)
+    kwh = Table(title="Revenue per kWh: AI deal (over the contract) vs mining on the same power "
+                      "(valuation date); claim (004): mining $0.17-0.20, AI $3-5",
+                title_justify="left")
+    for col in ("Deal", "AI /kWh critical IT", "AI /kWh grid", "Mining /kWh grid", "Mining /kWh ASIC",
+                "AI / mining (grid)"):
+        kwh.add_column(col, justify="left" if col == "Deal" else "right")
+    for _, row in per_kwh.iterrows():
+        kwh.add_row(row["deal"], per_kwh_text(row["ai_revenue_usd_per_kwh_critical_it"]),
+                    per_kwh_text(row["ai_revenue_usd_per_kwh_grid"]),
+                    per_kwh_text(row["bitcoin_revenue_usd_per_kwh_grid"]),
+                    per_kwh_text(row["bitcoin_revenue_usd_per_kwh_asic"]),
+                    f"{row['ai_to_bitcoin_ratio_grid']:.1f}x")
+    stdout.print(kwh)
+
+
+def per_kwh_text(x) -> str:
+    return "n/a" if _is_missing(x) else f"${x:.3f}"
+
+
+def _money_per_mw(x) -> str:
+    return "n/a" if _is_missing(x) else f"{money(x)}/MW"
+
+
+@app.command()
+def compare(
+    files: Annotated[List[Path], typer.Argument(help="Scenario YAML files, e.g. scenarios/*.yaml.")],
+    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per deal.")] = DEFAULT_PATHS,
+    seed: Annotated[int, typer.Option("--seed", help="One seed for every deal (common random numbers).")]
+    = DEFAULT_SEED,
+    csv: Annotated[Optional[Path], typer.Option("--csv", help="Write the full table as CSV.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full table as JSON only.")] = False,
+    plot: Annotated[Optional[Path], typer.Option(
+        "--plot", help="PNG chart of revenue per kWh and NPV per MW by deal.")] = Path("compare.png"),
+    no_plot: Annotated[bool, typer.Option("--no-plot", help="Do not write the chart.")] = False,
+):
+    """Compare deals on equal terms: one table, common random numbers, a chart."""
+    from .analysis.compare import compare as compare_deals, compare_records, plot_comparison
+
+    try:
+        show_bar = not as_json and stderr.is_terminal
+        bar, task = _progress(show_bar)
+        if bar is not None:
+            with bar:
+                table = compare_deals(files, paths=paths, seed=seed,
+                                      progress=lambda done, total, name: bar.update(task, completed=done,
+                                                                                    total=total))
+        else:
+            table = compare_deals(files, paths=paths, seed=seed)
+    except PivotsimError as exc:
+        fail(str(exc))
+    written = []
+    try:
+        if csv is not None:
+            table.to_csv(csv, index=False)
+            written.append(f"table: {csv}")
+        if plot is not None and not no_plot:
+            plot_comparison(table, plot)
+            written.append(f"chart: {plot}")
+    except OSError as exc:
+        fail(f"cannot write output: {exc}")
+    if as_json:
+        typer.echo(json.dumps(compare_records(table), indent=2, ensure_ascii=False))
+        return
+    terms = Table(title=f"Deal terms ({len(table)} deals)", title_justify="left")
+    for col in ("Deal", "Kind", "Grid MW", "Critical IT MW", "Term", "Contract value", "ARR",
+                "$/kW-month", "AI $/kWh IT", "AI $/kWh grid", "Mining $/kWh grid (t=0)"):
+        terms.add_column(col, justify="left" if col in ("Deal", "Kind") else "right")
+    for _, r in table.iterrows():
+        terms.add_row(r["label"], r["kind"], f"{r['grid_power_mw']:,.0f}", f"{r['critical_it_mw']:,.0f}",
+                      f"{r['term_months'] / 12:g} yr", money(r["contract_value_usd"]), money(r["annual_revenue_usd"]),
+                      f"${r['rent_usd_per_kw_month']:,.0f}", per_kwh_text(r["ai_revenue_usd_per_kwh_critical_it"]),
+                      per_kwh_text(r["ai_revenue_usd_per_kwh_grid"]),
+                      per_kwh_text(r["bitcoin_revenue_usd_per_kwh_grid_spot"]))
+    stdout.print(terms)
+    value = Table(title=f"Valuation on the same grid power: base case and Monte Carlo "
+                        f"({table.attrs['paths']:,} paths, seed {table.attrs['seed']}, market drawn over "
+                        f"{table.attrs['market_horizon_months']} months for every deal)",
+                  title_justify="left")
+    for col in ("Deal", "AI NPV", "Mining NPV", "AI NPV/MW", "Mining NPV/MW", "AI IRR", "Mining IRR",
+                "AI payback", "P(AI > mining)", "p5 NPV diff"):
+        value.add_column(col, justify="left" if col == "Deal" else "right")
+    for _, r in table.iterrows():
+        value.add_row(r["label"], money(r["ai_npv_usd"]), money(r["bitcoin_npv_usd"]),
+                      _money_per_mw(r["ai_npv_usd_per_mw_grid"]), _money_per_mw(r["bitcoin_npv_usd_per_mw_grid"]),
+                      pct(None if _is_missing(r["ai_irr"]) else r["ai_irr"]),
+                      pct(None if _is_missing(r["bitcoin_irr"]) else r["bitcoin_irr"]),
+                      months(None if _is_missing(r["ai_payback_months"]) else r["ai_payback_months"]),
+                      pct(r["prob_ai_beats_bitcoin"]), money(r["npv_difference_p5_usd"]))
+    value.caption = "NPV per MW of grid power; p5 NPV diff = 5th percentile of AI NPV minus mining NPV"
+    stdout.print(value)
+    for line in written:
+        stdout.print(line)
+# ================================================================ end of deal library block
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -86,11 +86,21 @@ def valuation(flows: CashFlows, annual_discount_rate) -> dict[str, np.ndarray]:
     }
 
 
-def simulate_block(inputs, seed: int, block: int) -> dict[str, np.ndarray]:
-    """Per-path metrics of one full block of :data:`BLOCK_PATHS` paths."""
+def simulate_block(inputs, seed: int, block: int, shock_horizon_months: int | None = None
+                   ) -> dict[str, np.ndarray]:
+    """Per-path metrics of one full block of :data:`BLOCK_PATHS` paths.
+
+    With ``shock_horizon_months`` longer than the scenario's horizon, the
+    market shocks are drawn over that many months and cut, so scenarios of
+    different horizons valued with the same seed and the same
+    ``shock_horizon_months`` see the same market path month by month.
+    """
     timeline = timeline_of(inputs)
     rng = block_generator(seed, block)
-    flows, _ = evaluate(inputs, timeline, draw_shocks(rng, BLOCK_PATHS, timeline.horizon_months))
+    months = max(timeline.horizon_months, int(shock_horizon_months or 0))
+    shocks = {name: s[:, :timeline.horizon_months]
+              for name, s in draw_shocks(rng, BLOCK_PATHS, months).items()}
+    flows, _ = evaluate(inputs, timeline, shocks)
     out: dict[str, np.ndarray] = {}
     for business in BUSINESSES:
         for name, values in valuation(flows[business], discount_rate(inputs, business)).items():
@@ -100,7 +110,8 @@ def simulate_block(inputs, seed: int, block: int) -> dict[str, np.ndarray]:
 
 
 def simulate_paths(inputs, n_paths: int, seed: int,
-                   progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
+                   progress: Callable[[int, int], None] | None = None,
+                   shock_horizon_months: int | None = None) -> dict[str, np.ndarray]:
     """Per-path metrics of ``n_paths`` paths (blocks of :data:`BLOCK_PATHS`).
 
     Parameters
@@ -113,6 +124,10 @@ def simulate_paths(inputs, n_paths: int, seed: int,
         Run seed, >= 0.
     progress : callable(done_paths, total_paths), optional
         Called after each block.
+    shock_horizon_months : int, optional
+        Draw market shocks over at least this many months (common random
+        numbers across scenarios of different horizons, see
+        :func:`simulate_block`).
 
     Returns
     -------
@@ -123,7 +138,7 @@ def simulate_paths(inputs, n_paths: int, seed: int,
     n_blocks = -(-n_paths // BLOCK_PATHS)
     parts: list[dict[str, np.ndarray]] = []
     for block in range(n_blocks):
-        parts.append(simulate_block(inputs, seed, block))
+        parts.append(simulate_block(inputs, seed, block, shock_horizon_months))
         if progress is not None:
             progress(min((block + 1) * BLOCK_PATHS, n_paths), n_paths)
     return {name: np.concatenate([p[name] for p in parts])[:n_paths] for name in parts[0]}
