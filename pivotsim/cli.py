@@ -7,6 +7,7 @@ exit code 2, never a traceback.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shlex
 import sys
@@ -386,7 +387,8 @@ def compare(
     csv: Annotated[Optional[Path], typer.Option("--csv", help="Write the full table as CSV.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full table as JSON only.")] = False,
     plot: Annotated[Optional[Path], typer.Option(
-        "--plot", help="PNG chart of revenue per kWh and NPV per MW by deal.")] = Path("compare.png"),
+        "--plot", help="PNG chart of revenue per kWh and NPV per MW by deal "
+                       "[default: runs/compare-<UTC timestamp>.png].")] = None,
     no_plot: Annotated[bool, typer.Option("--no-plot", help="Do not write the chart.")] = False,
 ):
     """Compare deals on equal terms: one table, common random numbers, a chart."""
@@ -409,7 +411,11 @@ def compare(
         if csv is not None:
             table.to_csv(csv, index=False)
             written.append(f"table: {csv}")
-        if plot is not None and not no_plot:
+        if not no_plot:
+            if plot is None:
+                stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+                plot = Path("runs") / f"compare-{stamp}.png"
+                plot.parent.mkdir(parents=True, exist_ok=True)
             plot_comparison(table, plot)
             written.append(f"chart: {plot}")
     except OSError as exc:

@@ -210,6 +210,14 @@ def test_compare_cli_writes_csv_json_and_chart(tmp_path):
     assert "NaN" not in res.stdout
 
 
+def test_compare_chart_defaults_to_the_runs_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["compare", str(PAIR[0]), "--paths", "50"])
+    assert res.exit_code == 0, res.output
+    charts = list((tmp_path / "runs").glob("compare-*.png"))
+    assert len(charts) == 1 and f"chart: runs/{charts[0].name}" in res.output
+
+
 def test_compare_bad_input(tmp_path):
     res = runner.invoke(app, ["compare", str(tmp_path / "nope.yaml"), "--no-plot"])
     assert res.exit_code == 2 and "file not found" in res.stderr

@@ -6,8 +6,6 @@ scenario's `sources` section).
 """
 
 import json
-import math
-from pathlib import Path
 
 import numpy as np
 import pytest
