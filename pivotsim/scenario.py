@@ -31,22 +31,31 @@ from types import SimpleNamespace
 from typing import Annotated, Any, Literal, Sequence, Union
 
 import yaml
+import numpy as np
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
-                      PrivateAttr, ValidationError, WithJsonSchema, field_validator,
-                      model_validator)
+                      PrivateAttr, ValidationError, ValidationInfo, WithJsonSchema, field_validator,
+                      model_serializer, model_validator)
 
+from .distributions import ALL_PARAMETERS, KINDS as DIST_KINDS, Distribution, make_distribution, parameter_help
 from .errors import ScenarioError
 
 _PERCENT = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*%\s*$")
 
 
 class Quantity(BaseModel):
-    """A number with its provenance.
+    """A number with its provenance, fixed or uncertain.
 
     Attributes
     ----------
     value : float
-        The number, in the unit its field name states.
+        The number, in the unit its field name states.  For a distribution:
+        its base value (the ``value`` written in the scenario, else the
+        distribution's median).
+    dist : str, optional
+        Kind of distribution when the number is uncertain (see
+        :mod:`pivotsim.distributions`); its parameters are the fields
+        ``mean, sd, mu, sigma, low, mode, high, shape, p, values, probs,
+        samples, file, column`` and the truncation ``min, max``.
     source : str, optional
         Id of an entry in the scenario's ``sources`` section.
     assumption : str, optional
@@ -58,14 +67,133 @@ class Quantity(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     value: float
+    dist: Literal[DIST_KINDS] | None = None
+    mean: float | None = None
+    sd: float | None = None
+    mu: float | None = None
+    sigma: float | None = None
+    low: float | None = None
+    mode: float | None = None
+    high: float | None = None
+    shape: float | None = None
+    p: float | None = None
+    values: list[float] | None = None
+    probs: list[float] | None = None
+    samples: list[float] | None = None
+    file: str | None = None
+    column: str | None = None
+    min: float | None = None
+    max: float | None = None
     source: str | None = None
     assumption: str | None = None
     note: str | None = None
+
+    _distribution: Distribution | None = PrivateAttr(default=None)
+    _value_given: bool = PrivateAttr(default=True)
+    _whole: bool = PrivateAttr(default=False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _build_distribution(cls, data, handler, info: ValidationInfo):
+        if not (isinstance(data, dict) and "dist" in data):
+            return handler(data)
+        data = dict(data)
+        kind = data["dist"]
+        if kind not in DIST_KINDS:
+            raise ValueError(f"dist {kind!r} is not allowed; must be one of {', '.join(DIST_KINDS)}")
+        params = {}
+        for name in list(data):
+            try:
+                if name in ALL_PARAMETERS:
+                    raw = data[name]
+                    if name in ("values", "probs", "samples"):
+                        if not isinstance(raw, list):
+                            raise ValueError(f"must be a list of numbers, got {raw!r}")
+                        raw = data[name] = [_parse_number(x) for x in raw]
+                    elif name not in ("file", "column"):
+                        raw = data[name] = _parse_number(raw)
+                    elif not isinstance(raw, str):
+                        raise ValueError(f"must be text, got {raw!r}")
+                    params[name] = raw
+                elif name in ("min", "max", "value"):
+                    data[name] = _parse_number(data[name])
+            except ValueError as exc:
+                raise ValueError(f"{kind}: {name}: {exc}") from None
+        if "file" in params or "column" in params:
+            params["samples"] = _read_samples(params.get("file"), params.get("column"), kind,
+                                              (info.context or {}).get("base_dir"))
+            check_params = {k: v for k, v in params.items() if k != "samples"}
+        else:
+            check_params = params
+        from .distributions import PARAMETERS
+        if frozenset(check_params) not in PARAMETERS[kind]:
+            make_distribution(kind, check_params)  # raises the one-line message
+        build = {k: v for k, v in params.items() if k not in ("file", "column")}
+        dist = make_distribution(kind, build, data.get("min"), data.get("max"), data.get("value"))
+        given = "value" in data
+        data["value"] = dist.base
+        q = handler(data)
+        q._distribution = dist
+        q._value_given = given
+        return q
+
+    @model_serializer(mode="wrap")
+    def _drop_computed_value(self, handler):
+        out = handler(self)
+        if self.dist is not None and not self._value_given and isinstance(out, dict):
+            out.pop("value", None)
+        return out
 
     @property
     def provenance(self) -> str | None:
         """``source`` id or ``assumption`` text; None when the number has neither."""
         return self.source or self.assumption
+
+    @property
+    def distribution(self) -> Distribution | None:
+        """The distribution of an uncertain number (base = :attr:`value`); None when fixed."""
+        if self._distribution is None:
+            return None
+        return self._distribution.with_base(self.value) if self._distribution.base != self.value \
+            else self._distribution
+
+    @property
+    def whole(self) -> bool:
+        """True when draws are rounded to whole numbers (whole-month fields)."""
+        return self._whole
+
+
+def _read_samples(file, column, kind, base_dir) -> list[float]:
+    """Values of one column of a CSV file, for an empirical distribution."""
+    if kind != "empirical":
+        raise ValueError(f"file and column are parameters of empirical only; {kind} takes "
+                         f"{parameter_help(kind)}")
+    if file is None or column is None:
+        raise ValueError("empirical: give both file and column (or samples)")
+    path = Path(file)
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    if not path.is_file():
+        raise ValueError(f"empirical: file {str(path)!r} not found (relative paths start at the "
+                         "scenario file's folder)")
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file
+        raise ValueError(f"empirical: cannot read {str(path)!r} as CSV ({type(exc).__name__})") from None
+    if column not in frame.columns:
+        raise ValueError(f"empirical: column {column!r} is not in {path.name} "
+                         f"(columns: {', '.join(map(str, frame.columns[:12]))})")
+    series = pd.to_numeric(frame[column], errors="coerce")
+    bad = series.isna() & frame[column].notna()
+    if bad.any():
+        raise ValueError(f"empirical: column {column!r} of {path.name} holds a non-number "
+                         f"{frame[column][bad].iloc[0]!r}")
+    values = series.dropna().to_numpy(dtype=float)
+    if values.size == 0 or not np.all(np.isfinite(values)):
+        raise ValueError(f"empirical: column {column!r} of {path.name} has no finite numbers")
+    return values.tolist()
 
 
 def _parse_number(raw: Any) -> float:
@@ -107,35 +235,87 @@ _QUANTITY_JSON_SCHEMA = {
                         "assumption": {"type": "string", "description": "one-line rationale"},
                         "note": {"type": "string"}},
          "required": ["value"], "additionalProperties": False},
+        {"type": "object", "description": "an uncertain number: a distribution (base value: `value` "
+                                          "if given, else the median); min/max truncate it",
+         "properties": {"dist": {"enum": list(DIST_KINDS)},
+                        **{name: {"type": "number"} for name in
+                           ("mean", "sd", "mu", "sigma", "low", "mode", "high", "shape", "p",
+                            "min", "max")},
+                        **{name: {"type": "array", "items": {"type": "number"}}
+                           for name in ("values", "probs", "samples")},
+                        "file": {"type": "string", "description": "CSV file (empirical)"},
+                        "column": {"type": "string", "description": "column of the CSV file"},
+                        "value": {"anyOf": [{"type": "number"}, {"type": "string"}]},
+                        "source": {"type": "string", "description": "id in `sources`"},
+                        "assumption": {"type": "string", "description": "one-line rationale"},
+                        "note": {"type": "string"}},
+         "required": ["dist"], "additionalProperties": False},
     ]
 }
 
 
 def _number(*, ge: float | None = None, gt: float | None = None, le: float | None = None,
-            integer: bool = False, description: str = ""):
-    """A Quantity field type with bounds checked on its value."""
+            integer: bool = False, fixed: bool = False, hint: str = "", description: str = ""):
+    """A Quantity field type with bounds checked on its value and its distribution.
+
+    Parameters
+    ----------
+    ge, gt, le : float, optional
+        Bounds on the base value and on every value a distribution can take
+        (its support after truncation).
+    integer : bool
+        Whole numbers only; draws of a continuous distribution are rounded.
+    fixed : bool
+        Distributions are refused: the field shapes the timeline or the
+        contract structure, which is the same on every path.
+    """
+    allowed = []
+    if ge is not None:
+        allowed.append(f">= {ge:g}")
+    if gt is not None:
+        allowed.append(f"> {gt:g}")
+    if le is not None:
+        allowed.append(f"<= {le:g}")
+    rule = " and ".join(allowed)
 
     def check(q: Quantity) -> Quantity:
+        dist = q.distribution
+        if dist is not None and fixed:
+            raise ValueError(f"a distribution ({q.dist}) is not allowed here: this number sets the "
+                             "timeline or contract structure, the same on every path; give a fixed number"
+                             + (f" ({hint})" if hint else ""))
+        if integer and dist is not None:
+            if dist.is_finite:
+                values = dist.values()
+                if not np.all(values == np.round(values)):
+                    raise ValueError(f"{q.dist} values must be whole numbers here, got {values.tolist()}")
+            if not q._value_given and q.value != round(q.value):
+                q = q.model_copy(update={"value": float(round(q.value))})
+            q._whole = True
         v = q.value
-        allowed = []
-        if ge is not None:
-            allowed.append(f">= {ge:g}")
-        if gt is not None:
-            allowed.append(f"> {gt:g}")
-        if le is not None:
-            allowed.append(f"<= {le:g}")
         bad = ((ge is not None and v < ge) or (gt is not None and v <= gt)
                or (le is not None and v > le))
         if integer and v != int(v):
-            raise ValueError(f"{v:g} is not allowed; must be a whole number"
-                             + (f" {' and '.join(allowed)}" if allowed else ""))
+            raise ValueError(f"{v:g} is not allowed; must be a whole number" + (f" {rule}" if rule else ""))
         if bad:
-            raise ValueError(f"{v:g} is not allowed; must be {' and '.join(allowed)}")
+            what = "base value " if dist is not None else ""
+            raise ValueError(f"{what}{v:g} is not allowed; must be {rule}")
+        if dist is not None:
+            lo, hi = dist.support()
+            strict = dist.is_finite
+            below = (ge is not None and lo < ge) or (gt is not None and (lo < gt or (strict and lo == gt)))
+            above = le is not None and hi > le
+            if below or above:
+                side = f"down to {lo:g}" if below else f"up to {hi:g}"
+                raise ValueError(f"{dist.describe().rsplit(', base', 1)[0]} takes values {side}; "
+                                 f"must be {rule} (truncate it with min/max)")
         return q
 
     schema = dict(_QUANTITY_JSON_SCHEMA)
     if description:
         schema["description"] = description
+    if fixed:
+        schema = {**schema, "anyOf": schema["anyOf"][:3]}
     return Annotated[Quantity, BeforeValidator(_coerce_quantity), AfterValidator(check),
                      WithJsonSchema(schema)]
 
@@ -143,8 +323,13 @@ def _number(*, ge: float | None = None, gt: float | None = None, le: float | Non
 Positive = _number(gt=0)
 NonNegative = _number(ge=0)
 Share = _number(ge=0, le=1, description="fraction in [0, 1]; '20%' accepted")
-Months = _number(gt=0, integer=True, description="whole months > 0")
-MonthIndex = _number(ge=0, integer=True, description="whole months after the valuation date")
+Months = _number(gt=0, integer=True, fixed=True, description="whole months > 0 (fixed number)")
+MonthIndex = _number(ge=0, integer=True, fixed=True,
+                     hint="for an uncertain start use ai.risks.construction_delay_months",
+                     description="whole months after the valuation date (fixed number)")
+MonthsPerPath = _number(ge=0, integer=True,
+                        description="whole months >= 0; may be a distribution (draws are rounded)")
+Years = _number(gt=0, fixed=True, description="years > 0 (fixed number)")
 AnnualRate = _number(gt=-1, le=10, description="effective annual rate, fraction per year")
 Pue = _number(ge=1, le=5, description="power usage effectiveness: grid power / IT power, >= 1")
 
@@ -165,6 +350,8 @@ class ScenarioInfo(_Strict):
 
 
 def _check_horizon(q: Quantity) -> Quantity:
+    if q.dist is not None:
+        raise ValueError("a distribution is not allowed here; the horizon is the same on every path")
     if q.value != int(q.value) or not 1 <= q.value <= 600:
         raise ValueError(f"{q.value:g} is not allowed; must be a whole number of months from 1 to 600")
     return q
@@ -220,7 +407,7 @@ class Market(_Strict):
     btc_volatility_per_year: _number(ge=0, le=5) = Field(description="GBM sigma [per sqrt(year)]")
     difficulty: Positive | None = Field(None, description="network difficulty at t = 0")
     network_hashrate_eh_s: Positive | None = Field(None, description="network hashrate at t = 0 [EH/s]")
-    block_height: _number(ge=0, integer=True) = Field(description="block height at t = 0")
+    block_height: _number(ge=0, integer=True, fixed=True) = Field(description="block height at t = 0")
     fees_btc_per_block: NonNegative = Field(description="transaction fees per block [BTC]")
     hashrate_growth_per_year: _number(gt=-1, le=10) = Field(
         description="expected yearly growth of network hashrate [-]")
@@ -239,7 +426,58 @@ class Phase(_Strict):
     """A tranche of capacity going live."""
 
     online_month: MonthIndex = Field(description="months after t = 0 when the tranche goes live")
-    share: Share = Field(description="share of the deal's capacity and revenue [-]")
+    share: _number(ge=0, le=1, fixed=True) = Field(description="share of the deal's capacity and revenue [-]")
+
+
+def _no_risk(value: float):
+    """Default of a risk field: its "no risk" value, labelled as a pivotsim default."""
+    return lambda: Quantity(value=value, assumption="pivotsim default (no risk)")
+
+
+class AiRisks(_Strict):
+    """Risks of an AI-hosting deal; every default means "no risk".
+
+    See :mod:`pivotsim.models.hosting` for the equations.  Every number may be
+    a distribution (whole-month fields round their draws).
+    """
+
+    construction_delay_months: MonthsPerPath = Field(
+        default_factory=_no_risk(0.0),
+        description="delay of every tranche's go-live; shifts GPU delivery, facility spending and "
+                    "the revenue ramp [months]")
+    capex_overrun_multiplier: _number(gt=0, le=10) = Field(
+        default_factory=_no_risk(1.0),
+        description="actual / budgeted data-centre (facility) capex [-]")
+    default_hazard_per_month: Share = Field(
+        default_factory=_no_risk(0.0),
+        description="monthly probability that the customer defaults, from t = 0: "
+                    "P(default by month t) = 1 - (1 - h)^t [-]")
+    default_recovery_share: Share = Field(
+        default_factory=_no_risk(0.0),
+        description="share of the claim left after the backstop recovered from the customer [-]")
+    default_recovery_months: MonthsPerPath = Field(
+        default_factory=_no_risk(12.0),
+        description="months from the default to the recovery payment [months]")
+    release_months: MonthsPerPath = Field(
+        default_factory=_no_risk(6.0),
+        description="months to re-lease the capacity after a default [months]")
+    release_price_share: _number(ge=0, le=10) = Field(
+        default_factory=_no_risk(1.0),
+        description="re-lease price / original price (before the GPU age decline) [-]")
+    uncontracted_utilisation: Share = Field(
+        default_factory=_no_risk(0.0),
+        description="share of vacant capacity sold at the spot rate while it waits for a new tenant [-]")
+    renewal_probability: Share = Field(
+        default_factory=_no_risk(0.0),
+        description="probability the contract is renewed at term end (one renewal) [-]")
+    renewal_price_share: _number(ge=0, le=10) = Field(
+        default_factory=_no_risk(1.0),
+        description="renewal price / original price (before the GPU age decline) [-]")
+    renewal_term_months: Months | None = Field(
+        None, description="term of the renewal; default: the original term [months]")
+    gpu_value_decline_per_year: Share = Field(
+        default_factory=_no_risk(0.0),
+        description="gpu_cloud: yearly fall of the rental rate and resale value of ageing GPUs [-]")
 
 
 class _AiCommon(_Strict):
@@ -253,6 +491,8 @@ class _AiCommon(_Strict):
     opex_usd_per_mw_year: NonNegative = Field(description="fixed opex per MW of live critical IT [USD/MW/yr]")
     it_load_factor: Share = Field(default_factory=lambda: Quantity(value=1.0),
                                   description="average IT draw / critical IT capacity [-]")
+    risks: AiRisks = Field(default_factory=AiRisks,
+                           description="construction, counterparty, renewal and residual-value risks")
 
     @field_validator("phases")
     @classmethod
@@ -288,6 +528,14 @@ class Colocation(_AiCommon):
     power_pass_through: bool = True
 
     @model_validator(mode="after")
+    def _no_gpu_decline(self):
+        decline = self.risks.gpu_value_decline_per_year
+        if decline.dist is not None or decline.value != 0:
+            raise ValueError("ai.risks.gpu_value_decline_per_year: applies to gpu_cloud only "
+                             "(in colocation the tenant owns the GPUs); remove it")
+        return self
+
+    @model_validator(mode="after")
     def _one_price(self):
         given = [n for n in ("contract_value_usd", "annual_revenue_usd", "rent_usd_per_kw_month")
                  if getattr(self, n) is not None]
@@ -300,9 +548,9 @@ class Colocation(_AiCommon):
 class Depreciation(_Strict):
     """Straight-line useful lives by asset class [years]."""
 
-    gpu_years: Positive
-    asic_years: Positive
-    facility_years: Positive
+    gpu_years: Years
+    asic_years: Years
+    facility_years: Years
 
 
 class Finance(_Strict):
@@ -317,6 +565,19 @@ class Finance(_Strict):
         "book_value", description="value of facilities and ASICs left at the horizon")
 
 
+class CorrelationMatrix(_Strict):
+    """Rank correlations as a matrix over named inputs."""
+
+    inputs: list[str] = Field(min_length=2, description="dotted paths of uncertain inputs")
+    matrix: list[list[float]] = Field(description="Spearman rank correlations, symmetric, 1 on the diagonal")
+    source: str | None = None
+    assumption: str | None = None
+    note: str | None = None
+
+
+CorrelationPair = tuple[str, str, float]
+
+
 class Scenario(_Strict):
     """A validated scenario: one site valued as a bitcoin mine and as AI hosting."""
 
@@ -327,6 +588,11 @@ class Scenario(_Strict):
     market: Market
     ai: Annotated[Union[GpuCloud, Colocation], Field(discriminator="kind")]
     finance: Finance
+    sampling: Literal["random", "lhs", "sobol"] = Field(
+        "random", description="how uncertain inputs are sampled on the unit hypercube in each block")
+    correlations: list[CorrelationPair] | CorrelationMatrix | None = Field(
+        None, description="rank (Spearman) correlations between uncertain inputs: a list of "
+                          "[path, path, rho] or {inputs: [...], matrix: [[...]]}")
 
     _file: str | None = PrivateAttr(default=None)
     _sha256: str | None = PrivateAttr(default=None)
@@ -338,6 +604,14 @@ class Scenario(_Strict):
             if q.source is not None and q.source not in self.sources:
                 known = ", ".join(sorted(self.sources)) or "none defined"
                 raise ValueError(f"{path}: source {q.source!r} is not in `sources` (known: {known})")
+        return self
+
+    @model_validator(mode="after")
+    def _correlations_valid(self):
+        if self.correlations is not None:
+            from .uncertainty import correlation_matrix
+
+            correlation_matrix(self)  # raises "correlations...: message"
         return self
 
     @model_validator(mode="after")
@@ -416,15 +690,21 @@ def _iter_value(value, path):
 
 
 def to_inputs(scenario: Scenario) -> SimpleNamespace:
-    """The scenario as a tree of plain values: every Quantity becomes its float.
+    """The scenario as a tree of plain values: every Quantity becomes its base value.
 
     Models read this tree (``inputs.site.grid_power_mw``), never the pydantic
-    objects, so a sampler can substitute arrays shaped ``(n_paths, 1)``.
+    objects, so a sampler can substitute arrays shaped ``(n_paths, 1)``
+    (:func:`pivotsim.uncertainty.sample_inputs`).  The tree also holds
+    ``ai.risks.default_event`` and ``ai.risks.renewal_event`` (the U(0, 1)
+    draws behind those events, 0.5 in the base case) and ``uncertainty``, the
+    :class:`~pivotsim.uncertainty.UncertainInputs` of the scenario.
     """
 
     def convert(value):
         if isinstance(value, Quantity):
             return value.value
+        if isinstance(value, CorrelationMatrix):
+            return value.model_dump()
         if isinstance(value, BaseModel):
             return SimpleNamespace(**{n: convert(getattr(value, n)) for n in type(value).model_fields})
         if isinstance(value, list):
@@ -433,7 +713,15 @@ def to_inputs(scenario: Scenario) -> SimpleNamespace:
             return {k: convert(v) for k, v in value.items()}
         return value
 
-    return convert(scenario)
+    inputs = convert(scenario)
+    # event draws behind the default and renewal (U(0, 1)); the base case
+    # takes their median, like every other uncertain input
+    inputs.ai.risks.default_event = 0.5
+    inputs.ai.risks.renewal_event = 0.5
+    from .uncertainty import UncertainInputs
+
+    inputs.uncertainty = UncertainInputs.from_scenario(scenario)
+    return inputs
 
 
 # --------------------------------------------------------------------------- reading
@@ -529,8 +817,9 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
 def parse_scenario(data: dict, *, file: str | None = None, lines: dict[tuple, int] | None = None,
                    overrides: Sequence[str] = ()) -> Scenario:
     """Validate a scenario mapping (already read from YAML)."""
+    context = {"base_dir": str(Path(file).parent)} if file and not file.startswith("--set") else {}
     try:
-        scenario = Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data, context=context)
     except ValidationError as exc:
         raise _friendly_error(exc, data, file, lines or {}, overrides) from None
     scenario._file = file
@@ -706,7 +995,12 @@ def apply_overrides(data: dict, overrides: Sequence[str]) -> dict:
         if not isinstance(node, dict):
             raise ScenarioError("cannot set a field inside a number", file=f"--set {item}", path=key)
         current = node.get(last)
-        if isinstance(current, dict) and "value" in current and not isinstance(value, dict):
+        if isinstance(current, dict) and "dist" in current and not isinstance(value, dict):
+            # a plain number replaces a distribution: the input becomes fixed
+            kept = {k: current[k] for k in ("source", "assumption") if k in current}
+            node[last] = {"value": value, **kept,
+                          "note": f"set to {text} on the command line (file: dist {current['dist']})"}
+        elif isinstance(current, dict) and "value" in current and not isinstance(value, dict):
             current = dict(current)
             old = current["value"]
             current["value"] = value

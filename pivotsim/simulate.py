@@ -9,7 +9,12 @@ and cut, for the same reason.
 
 The base case is the same engine with one path, zero shocks and the market's
 volatilities set to zero, so its price and hashrate follow their expected
-paths.  There is no second, scalar implementation.
+paths, and every uncertain input at its base value (the ``value`` written in
+the scenario, else the distribution's median; event draws at 0.5).  There is
+no second, scalar implementation.
+
+Uncertain inputs are drawn per block from a stream independent of the market
+shocks (:mod:`pivotsim.uncertainty`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from .models.hosting import hosting_cash_flows
 from .models.market import MarketPaths, draw_shocks, simulate_market, zero_shocks
 from .models.mining import mining_cash_flows
 from .models.timeline import Timeline
+from .uncertainty import block_inputs
 
 BLOCK_PATHS = 2_000
 BUSINESSES = ("bitcoin", "ai")
@@ -94,18 +100,27 @@ def simulate_block(inputs, seed: int, block: int, shock_horizon_months: int | No
     market shocks are drawn over that many months and cut, so scenarios of
     different horizons valued with the same seed and the same
     ``shock_horizon_months`` see the same market path month by month.
+
+    The market shocks come from ``block_generator(seed, block)``; the
+    uncertain inputs from the independent stream
+    :func:`pivotsim.uncertainty.input_generator` ``(seed, block)``, so adding
+    an uncertain input leaves the market paths unchanged.  Each input's draws
+    are returned too, as ``input.<dotted path>``.
     """
     timeline = timeline_of(inputs)
     rng = block_generator(seed, block)
     months = max(timeline.horizon_months, int(shock_horizon_months or 0))
     shocks = {name: s[:, :timeline.horizon_months]
               for name, s in draw_shocks(rng, BLOCK_PATHS, months).items()}
-    flows, _ = evaluate(inputs, timeline, shocks)
+    path_inputs, draws = block_inputs(inputs, seed, block, BLOCK_PATHS)
+    flows, _ = evaluate(path_inputs, timeline, shocks)
     out: dict[str, np.ndarray] = {}
     for business in BUSINESSES:
-        for name, values in valuation(flows[business], discount_rate(inputs, business)).items():
+        for name, values in valuation(flows[business], discount_rate(path_inputs, business)).items():
             out[f"{business}_{name}"] = np.broadcast_to(values, (BLOCK_PATHS,)).copy()
     out["npv_difference_usd"] = out["ai_npv_usd"] - out["bitcoin_npv_usd"]
+    for path, values in draws.items():
+        out[f"input.{path}"] = values
     return out
 
 

@@ -1,38 +1,75 @@
-"""AI-hosting cash flows: ``gpu_cloud`` and ``colocation`` contracts.
+"""AI-hosting cash flows: ``gpu_cloud`` and ``colocation`` contracts, with deal risks.
 
 Capacity comes in tranches (``phases``): tranche p with share s_p goes live
-at the end of month o_p and earns for ``term_months`` months (o_p+1 ..
-o_p+term).  The comparison basis is the site's grid power: critical IT =
-grid_power_mw / pue.
+at the end of month g_p = o_p + d (``online_month`` plus the construction
+delay d) and earns for ``term_months`` T months (g_p+1 .. g_p+T).  Lease
+month j = m - g_p - 1 counts the months since go-live.  The comparison basis
+is the site's grid power: critical IT = grid_power_mw / pue.
 
 gpu_cloud (the operator owns GPUs and sells compute, e.g. IREN–Microsoft)::
 
-    ARR                  = contract_value / (term / 12)
-    invoice in month m   = ARR / 12 * sum_p s_p * live_p(m)
+    ARR                  = contract_value / (T / 12)
+    invoice c_p(j)       = s_p * ARR / 12
     prepayment at t = 0  = prepayment_share * contract_value
-    credit in month m    = prepayment * invoice_m / contract_value
-    GPU capex            = s_p * gpu_capex, paid when tranche p goes live
-    GPU residual         = s_p * gpu_capex * gpu_residual_share at term end
+    credit in month m    = prepayment_share * invoices of the original contract
+    GPU capex            = s_p * gpu_capex, paid when tranche p goes live (g_p)
+    GPU resale at term   = s_p * gpu_capex * gpu_residual_share
+                           * (1 - gpu_value_decline)^((age - T) / 12)
 
 colocation (the tenant brings GPUs; the operator rents powered space)::
 
-    rent in month m      = r0 * (1 + escalator)^(lease year) * kW live
+    invoice c_p(j)       = s_p * r0 * (1 + escalator)^(j // 12) * critical IT kW
     r0                   = rent_usd_per_kw_month, or derived from
                            annual_revenue_usd or contract_value_usd
     facility capex       = max(0, capex_per_mw * MW - tenant_funded_capex)
     power                passed through to the tenant by default
 
-Both: facility capex per MW of critical IT spread evenly over the
-``construction_months`` before each tranche goes live (spending that would
-fall before t = 0 is counted at t = 0); power = live IT MW * load factor *
-PUE * hours * price unless passed through; opex per MW of live critical IT;
-straight-line depreciation, tax with loss carry-forward, and the
-facility's book value at the horizon as terminal value.
+Both: facility capex per MW of critical IT (times ``capex_overrun_multiplier``)
+spread evenly over the ``construction_months`` ending at go-live g_p
+(spending that would fall before t = 0 is counted at t = 0); power = live IT
+MW * load factor * PUE * hours * price unless passed through; opex per MW of
+capacity in service (original term and renewal); straight-line depreciation,
+tax with loss carry-forward.
+
+Risks (``ai.risks``; the defaults mean "no risk" and give the plain contract):
+
+* construction delay d [months]: shifts go-live, GPU delivery and facility
+  spending of every tranche by d.
+* counterparty default: the customer defaults in month tau with
+  P(tau <= t) = 1 - (1 - h)^t (h = ``default_hazard_per_month``; tau =
+  ceil(log(1 - u) / log(1 - h)) for the path's event draw u).  From month
+  tau on it pays nothing.  Its remaining obligation is the original invoices
+  of lease months not yet invoiced, of every tranche (also those beyond the
+  horizon); the claim is that amount net of the prepayment still to be
+  credited, claim = (1 - prepayment_share) * remaining invoices (the
+  operator keeps the prepayment).  The backstop (colocation ``backstop_usd``)
+  pays min(backstop, claim) in month tau; the customer's estate pays
+  ``default_recovery_share`` of the rest ``default_recovery_months`` later.
+  The capacity stays vacant ``release_months`` months, during which a share
+  ``uncontracted_utilisation`` of it is sold at the spot rate (original rate
+  times the GPU age factor), then it is re-leased until the original term
+  end at ``release_price_share`` times the original rate times the GPU age
+  factor at re-lease.  A default after the original term changes nothing
+  (the renewal customer carries no default risk).
+* renewal at term end, with probability ``renewal_probability`` (one draw
+  for all tranches: one customer), for ``renewal_term_months`` at
+  ``renewal_price_share`` times the original rate times the age factor at
+  term end; gpu_cloud GPUs are then sold at the end of the renewal.
+* GPU age factor (gpu_cloud): (1 - ``gpu_value_decline_per_year``)^(age in
+  years); it lowers re-lease, spot and renewal rates and the resale value
+  after the original term.
+
+The horizon is the same on every path.  Anything that falls after it
+(contract months pushed out by a delay, the tail of a renewal, a late
+recovery) is not counted; facilities and GPUs still owned at the horizon are
+counted at net book value when ``finance.terminal_value`` is
+``book_value``.  The scenario checks the horizon covers every tranche's
+term at base values.
 
 References
 ----------
 Deal terms: sources 000, 001 (IREN–Microsoft), 001, 002, 004 (colocation
-deals).  DESIGN.md, "Economics".
+deals).  DESIGN.md, "Economics" and "Risks".
 """
 
 from __future__ import annotations
@@ -51,22 +88,6 @@ def critical_it_mw(inputs):
     return inputs.site.grid_power_mw / inputs.ai.pue
 
 
-def live_matrix(ai, timeline: Timeline) -> np.ndarray:
-    """1 where tranche p earns in column m, else 0 -> (n_phases, n_periods)."""
-    m = np.arange(timeline.n_periods)
-    rows = []
-    for phase in ai.phases:
-        start = int(phase.online_month)
-        rows.append(((m > start) & (m <= start + int(ai.term_months))).astype(float))
-    return np.array(rows)
-
-
-def lease_year(ai, timeline: Timeline) -> np.ndarray:
-    """Whole lease years elapsed for each tranche in each column -> (n_phases, n_periods)."""
-    m = np.arange(timeline.n_periods)
-    return np.array([np.maximum(0, (m - int(p.online_month) - 1) // 12) for p in ai.phases])
-
-
 def first_year_rent_usd_per_kw_month(ai, it_mw):
     """Rent at lease start [USD/kW-month], from whichever price the scenario gives."""
     if ai.rent_usd_per_kw_month is not None:
@@ -74,9 +95,17 @@ def first_year_rent_usd_per_kw_month(ai, it_mw):
     if ai.annual_revenue_usd is not None:
         return ai.annual_revenue_usd / (12.0 * it_mw * KW_PER_MW)
     # contract value = r0 * kW * sum over the term of (1 + e)^year
-    term = int(ai.term_months)
-    factors = (1.0 + ai.rent_escalator_per_year) ** (np.arange(term) // 12)
-    return ai.contract_value_usd / (it_mw * KW_PER_MW * factors.sum())
+    return ai.contract_value_usd / (it_mw * KW_PER_MW * escalation_sum(ai.rent_escalator_per_year,
+                                                                       int(ai.term_months)))
+
+
+def escalation_sum(escalator, term_months: int):
+    """sum over lease months j < term of (1 + escalator)^(j // 12) [months].
+
+    A float for a float escalator, an array ``(n_paths, 1)`` for an array.
+    """
+    total = _lease_units_invoiced(escalator, term_months, term_months)
+    return float(total[0, 0]) if np.ndim(escalator) == 0 else total
 
 
 def contract_terms(inputs):
@@ -97,31 +126,66 @@ def contract_terms(inputs):
     else:
         it_kw = critical_it_mw(inputs) * KW_PER_MW
         r0 = first_year_rent_usd_per_kw_month(ai, critical_it_mw(inputs))
-        factors = (1.0 + ai.rent_escalator_per_year) ** (np.arange(int(ai.term_months)) // 12)
-        value = r0 * it_kw * factors.sum()
+        value = r0 * it_kw * escalation_sum(ai.rent_escalator_per_year, int(ai.term_months))
         arr = r0 * it_kw * 12.0
     return {"contract_value_usd": value, "annual_revenue_usd": arr,
             "prepayment_usd": ai.prepayment_share * value}
 
 
-def _spread_construction(total_usd, online_month, construction_months, n_periods):
-    """Spend ``total_usd`` evenly over the months before ``online_month`` (inclusive)."""
-    out = np.zeros(n_periods)
-    end = min(int(online_month), n_periods - 1)
-    start = end - int(construction_months) + 1
-    per_month = total_usd / construction_months
-    for col in range(start, end + 1):
-        out[max(col, 0)] += per_month
-    return out
+def default_month(hazard_per_month, event_draw):
+    """Month of the counterparty's default from its event draw.
+
+    Parameters
+    ----------
+    hazard_per_month : float or ndarray (n_paths, 1)
+        Monthly default probability h [-].
+    event_draw : float or ndarray (n_paths, 1)
+        U(0, 1) draw u (0.5 in the base case).
+
+    Returns
+    -------
+    ndarray
+        tau = ceil(log(1 - u) / log(1 - h)) >= 1 [months after t = 0], so
+        that P(tau <= t) = 1 - (1 - h)^t; ``inf`` where h = 0 (never).
+    """
+    h = np.asarray(hazard_per_month, dtype=float)
+    u = np.asarray(event_draw, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tau = np.ceil(np.log1p(-u) / np.log1p(-np.minimum(h, 1.0)))
+    return np.where(h <= 0, np.inf, np.where(h >= 1, 1.0, np.maximum(tau, 1.0)))
+
+
+def _lease_units_invoiced(escalator, term: int, months):
+    """sum over lease months j < months of (1 + escalator)^(j // 12) -> (rows, 1).
+
+    ``months`` holds whole numbers in [0, term].
+    """
+    esc = np.asarray(escalator, dtype=float).reshape(-1, 1)
+    factors = (1.0 + esc) ** (np.arange(term) // 12)[None, :]
+    table = np.concatenate([np.zeros((factors.shape[0], 1)), np.cumsum(factors, axis=1)], axis=1)
+    k = np.asarray(months, dtype=int).reshape(-1, 1)
+    rows = max(table.shape[0], k.shape[0])
+    return np.take_along_axis(np.broadcast_to(table, (rows, term + 1)),
+                              np.broadcast_to(k, (rows, 1)), axis=1)
+
+
+def _at(m, column):
+    """1.0 in the given column of each path (none when the column is beyond the grid)."""
+    return (m == column).astype(float)
 
 
 def hosting_cash_flows(inputs, market, timeline: Timeline) -> CashFlows:
     """Monthly cash flows of the AI-hosting deal on the site's grid power.
 
+    Vectorised over paths: any input may be an array ``(n_paths, 1)``
+    (:func:`pivotsim.uncertainty.sample_inputs`); loops run over tranches
+    only.
+
     Parameters
     ----------
     inputs : namespace
-        The scenario's plain values (:func:`pivotsim.scenario.to_inputs`).
+        The scenario's values (:func:`pivotsim.scenario.to_inputs`), with
+        ``ai.risks.default_event`` and ``ai.risks.renewal_event`` draws.
     market : MarketPaths
         Only the power price is used.
     timeline : Timeline
@@ -129,101 +193,146 @@ def hosting_cash_flows(inputs, market, timeline: Timeline) -> CashFlows:
     Returns
     -------
     CashFlows
-        Items ``revenue_usd, prepayment_usd, prepayment_credit_usd, power_usd,
-        opex_usd, capex_usd, tax_usd, gpu_residual_usd, terminal_value_usd``;
+        Items ``revenue_usd, prepayment_usd, prepayment_credit_usd,
+        default_backstop_usd, default_recovery_usd, power_usd, opex_usd,
+        capex_usd, tax_usd, gpu_residual_usd, terminal_value_usd``;
         quantities ``grid_kwh, critical_it_kwh, live_it_mw, ebitda_usd,
         depreciation_usd``.
     """
-    ai, fin = inputs.ai, inputs.finance
+    ai, fin, risks = inputs.ai, inputs.finance, inputs.ai.risks
     n = timeline.n_periods
+    horizon = n - 1
+    m = np.arange(n, dtype=float)[None, :]
     it_mw = critical_it_mw(inputs)
-    shares = np.array([p.share for p in ai.phases], dtype=float)
-    live = live_matrix(ai, timeline)
     terms = contract_terms(inputs)
-
-    if ai.kind == "gpu_cloud":
-        revenue = terms["annual_revenue_usd"] / 12.0 * (shares @ live)
-        contract_value = terms["contract_value_usd"]
+    term = int(ai.term_months)
+    renewal_term = int(risks.renewal_term_months if risks.renewal_term_months is not None else term)
+    gpu_cloud = ai.kind == "gpu_cloud"
+    if gpu_cloud:
+        full_rate = terms["annual_revenue_usd"] / 12.0  # invoice of the whole deal in lease month 0
+        escalator = 0.0
+        age_decay = 1.0 - np.asarray(risks.gpu_value_decline_per_year, dtype=float)
+        backstop_usd = 0.0
     else:
-        r0 = first_year_rent_usd_per_kw_month(ai, it_mw)
-        escalation = (1.0 + ai.rent_escalator_per_year) ** lease_year(ai, timeline)
-        revenue = r0 * it_mw * KW_PER_MW * (shares @ (live * escalation))
-        contract_value = terms["contract_value_usd"]
-    prepayment = np.zeros(n)
-    prepayment[0] = terms["prepayment_usd"]
-    credit = terms["prepayment_usd"] * revenue / contract_value
+        full_rate = first_year_rent_usd_per_kw_month(ai, it_mw) * it_mw * KW_PER_MW
+        escalator = ai.rent_escalator_per_year
+        age_decay = 1.0
+        backstop_usd = ai.backstop_usd
 
-    live_it_mw = it_mw * (shares @ live)
-    hours = timeline.hours
+    delay = np.asarray(risks.construction_delay_months, dtype=float)
+    tau = default_month(risks.default_hazard_per_month, risks.default_event)
+    vacancy_months = np.asarray(risks.release_months, dtype=float)
+    renewed = np.asarray(risks.renewal_event) < np.asarray(risks.renewal_probability)
+    utilisation = risks.uncontracted_utilisation
+    release_price = risks.release_price_share
+    renewal_price = risks.renewal_price_share * age_decay ** (term / 12.0)
+
+    facility_total = ai.datacenter_capex_usd_per_mw * it_mw
+    if not gpu_cloud:
+        facility_total = np.maximum(0.0, facility_total - ai.tenant_funded_capex_usd)
+    facility_total = facility_total * risks.capex_overrun_multiplier
+    gpu_life = round(fin.depreciation.gpu_years * 12)
+    construction = int(ai.construction_months)
+
+    revenue = original_revenue = load = in_service = 0.0
+    facility_capex = gpu_capex = dep_gpu = gpu_residual = disposal_gain = gpu_book_end = 0.0
+    remaining_invoices = 0.0
+    for phase in ai.phases:
+        share = phase.share
+        golive = phase.online_month + delay
+        lease_month = m - golive - 1
+        rate = share * full_rate * (1.0 + escalator) ** (np.maximum(lease_month, 0) // 12)
+        in_term = (lease_month >= 0) & (lease_month < term)
+        original = in_term & (m < tau)
+        vacant = in_term & (m >= tau) & (m < tau + vacancy_months)
+        released = in_term & (m >= tau + vacancy_months)
+        renewal = renewed & (lease_month >= term) & (lease_month < term + renewal_term)
+        # re-lease price fixed at the GPUs' age when the new tenant starts (inf: no default)
+        release_factor = release_price * age_decay ** (np.maximum(tau + vacancy_months - golive - 1, 0.0) / 12.0)
+        spot_factor = utilisation * age_decay ** (np.maximum(lease_month, 0) / 12.0)
+        revenue = revenue + rate * (original + vacant * spot_factor + released * release_factor
+                                    + renewal * renewal_price)
+        original_revenue = original_revenue + rate * original
+        load = load + share * (original + released + renewal + utilisation * vacant)
+        in_service = in_service + share * (in_term | renewal)
+
+        invoiced = np.clip(np.where(np.isfinite(tau), tau - golive - 1, term), 0, term)
+        unbilled = (_lease_units_invoiced(escalator, term, np.full(np.shape(invoiced), term))
+                    - _lease_units_invoiced(escalator, term, invoiced))
+        remaining_invoices = remaining_invoices + share * full_rate * unbilled
+
+        # facility: spent evenly over the construction months ending at go-live
+        per_month = share * facility_total / construction
+        window = (m >= golive - construction + 1) & (m <= golive) & (m >= 1)
+        before_start = np.clip(construction - golive, 0, construction)
+        facility_capex = facility_capex + per_month * window + per_month * before_start * _at(m, 0)
+
+        if gpu_cloud:
+            spend = share * ai.gpu_capex_usd * _at(m, golive)
+            dep = finance.straight_line_depreciation(spend, gpu_life)
+            sale = golive + term + np.where(renewed, renewal_term, 0)
+            dep = dep * (m <= sale)
+            book = spend.sum(axis=-1, keepdims=True) - dep.sum(axis=-1, keepdims=True)
+            sold = sale <= horizon
+            proceeds = (share * ai.gpu_capex_usd * ai.gpu_residual_share
+                        * age_decay ** ((sale - golive - term) / 12.0))
+            gpu_residual = gpu_residual + proceeds * _at(m, sale)
+            disposal_gain = disposal_gain + (proceeds - book) * _at(m, sale)
+            gpu_book_end = gpu_book_end + np.where(sold, 0.0, book)
+            gpu_capex = gpu_capex + spend
+            dep_gpu = dep_gpu + dep
+
+    # counterparty default: backstop at once, recovery later (claim net of prepayment)
+    claim = (1.0 - ai.prepayment_share) * remaining_invoices
+    backstop = np.minimum(backstop_usd, claim)
+    recovery = risks.default_recovery_share * (claim - backstop)
+    backstop_cash = backstop * _at(m, tau)
+    recovery_cash = recovery * _at(m, tau + risks.default_recovery_months)
+
+    prepayment = np.zeros((1, n))
+    prepayment[:, 0] = 1.0
+    prepayment = prepayment * terms["prepayment_usd"]
+    credit = ai.prepayment_share * original_revenue
+
+    live_it_mw = it_mw * load
+    hours = timeline.hours[None, :]
     critical_it_kwh = live_it_mw * KW_PER_MW * hours
     grid_kwh = critical_it_kwh * ai.it_load_factor * ai.pue
     power_price = market.month_mean("power_price_usd_per_kwh")
-    power = np.zeros_like(power_price) if ai.power_pass_through else grid_kwh * power_price
-    opex = ai.opex_usd_per_mw_year * live_it_mw / 12.0
+    power = 0.0 * power_price if ai.power_pass_through else grid_kwh * power_price
+    opex = ai.opex_usd_per_mw_year * it_mw * in_service / 12.0
 
-    facility_total = ai.datacenter_capex_usd_per_mw * it_mw
-    if ai.kind == "colocation":
-        facility_total = max(0.0, facility_total - ai.tenant_funded_capex_usd)
-    facility_capex = sum(
-        _spread_construction(facility_total * s, p.online_month, ai.construction_months, n)
-        for s, p in zip(shares, ai.phases))
     dep_facility = finance.straight_line_depreciation(
-        facility_capex, round(fin.depreciation.facility_years * 12))
-
-    gpu_capex = np.zeros(n)
-    gpu_residual = np.zeros(n)
-    dep_gpu = np.zeros(n)
-    disposal_gain = np.zeros(n)
-    if ai.kind == "gpu_cloud":
-        gpu_life = round(fin.depreciation.gpu_years * 12)
-        for s, p in zip(shares, ai.phases):
-            online = int(p.online_month)
-            if online >= n:
-                continue
-            spend = np.zeros(n)
-            spend[online] = s * ai.gpu_capex_usd
-            dep = finance.straight_line_depreciation(spend, gpu_life)
-            sale = online + int(ai.term_months)
-            if sale < n:
-                # sold at term end: depreciation stops, the gain or loss on
-                # disposal (proceeds - book value) is taxable
-                dep[sale + 1:] = 0.0
-                book = spend.sum() - dep[: sale + 1].sum()
-                proceeds = s * ai.gpu_capex_usd * ai.gpu_residual_share
-                gpu_residual[sale] += proceeds
-                disposal_gain[sale] += proceeds - book
-            gpu_capex += spend
-            dep_gpu += dep
-
+        np.asarray(facility_capex, dtype=float), round(fin.depreciation.facility_years * 12))
     depreciation = dep_facility + dep_gpu
-    revenue2 = np.atleast_2d(revenue)
-    power2 = np.atleast_2d(power)
-    ebitda = revenue2 - power2 - opex
+    ebitda = revenue + backstop_cash + recovery_cash - power - opex
     tax = finance.tax_with_loss_carryforward(ebitda - depreciation + disposal_gain, fin.tax_rate)
-    terminal = np.zeros(n)
+    terminal = 0.0
     if fin.terminal_value == "book_value":
-        terminal[-1] = finance.book_value(facility_capex, dep_facility)[-1]
-    shape = np.broadcast_shapes(revenue2.shape, power2.shape, np.shape(tax))
-
-    def full(x):
-        return np.broadcast_to(np.atleast_2d(x), shape)
+        facility_book = finance.book_value(facility_capex, dep_facility)[..., -1:]
+        terminal = (facility_book + gpu_book_end) * _at(m, horizon)
 
     items = {
-        "revenue_usd": full(revenue),
-        "prepayment_usd": full(prepayment),
-        "prepayment_credit_usd": full(-credit),
-        "power_usd": full(-power2),
-        "opex_usd": full(-opex),
-        "capex_usd": full(-(facility_capex + gpu_capex)),
-        "tax_usd": full(-tax),
-        "gpu_residual_usd": full(gpu_residual),
-        "terminal_value_usd": full(terminal),
+        "revenue_usd": revenue,
+        "prepayment_usd": prepayment,
+        "prepayment_credit_usd": -credit,
+        "default_backstop_usd": backstop_cash,
+        "default_recovery_usd": recovery_cash,
+        "power_usd": -power,
+        "opex_usd": -opex,
+        "capex_usd": -(facility_capex + gpu_capex),
+        "tax_usd": -tax,
+        "gpu_residual_usd": gpu_residual,
+        "terminal_value_usd": terminal,
     }
     quantities = {
-        "grid_kwh": full(grid_kwh),
-        "critical_it_kwh": full(critical_it_kwh),
-        "live_it_mw": full(live_it_mw),
-        "ebitda_usd": full(ebitda),
-        "depreciation_usd": full(depreciation),
+        "grid_kwh": grid_kwh,
+        "critical_it_kwh": critical_it_kwh,
+        "live_it_mw": live_it_mw,
+        "ebitda_usd": ebitda,
+        "depreciation_usd": depreciation,
     }
+    shape = np.broadcast_shapes((1, n), *(np.shape(v) for v in (*items.values(), *quantities.values())))
+    items = {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in items.items()}
+    quantities = {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in quantities.items()}
     return CashFlows(timeline=timeline, items=items, quantities=quantities)

@@ -171,10 +171,8 @@ def simulate_market(market, site, timeline: Timeline, shocks: dict[str, np.ndarr
     return MarketPaths(
         btc_price_usd=np.exp(log_price),
         network_hashrate_eh_s=np.exp(log_hash),
-        fees_btc_per_block=np.broadcast_to(np.asarray(market.fees_btc_per_block, dtype=float),
-                                           (1, n_periods)) * np.ones((1, n_periods)),
-        power_price_usd_per_kwh=np.broadcast_to(np.asarray(site.power_price_usd_per_kwh, dtype=float),
-                                                (1, n_periods)) * np.ones((1, n_periods)),
+        fees_btc_per_block=np.asarray(market.fees_btc_per_block, dtype=float) * np.ones((1, n_periods)),
+        power_price_usd_per_kwh=np.asarray(site.power_price_usd_per_kwh, dtype=float) * np.ones((1, n_periods)),
         blocks=blocks,
         block_height=height,
         subsidy_btc_per_block=subsidy,

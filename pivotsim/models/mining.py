@@ -46,18 +46,18 @@ def fleet_schedule(bitcoin, grid_power_mw, timeline: Timeline):
     Parameters
     ----------
     bitcoin : namespace
-        ``inputs.bitcoin``.
-    grid_power_mw : float
+        ``inputs.bitcoin``; its numbers may be arrays ``(n_paths, 1)``.
+    grid_power_mw : float or ndarray (n_paths, 1)
         Site grid power [MW].
     timeline : Timeline
 
     Returns
     -------
-    efficiency_j_per_th : ndarray (n_periods,)
+    efficiency_j_per_th : ndarray (1 or n_paths, n_periods)
         Efficiency of the fleet hashing during each month (column 0: at t = 0).
-    purchased_th_s : ndarray (n_periods,)
+    purchased_th_s : ndarray (1 or n_paths, n_periods)
         Hashrate bought in each column [TH/s].
-    price_usd_per_th : ndarray (n_periods,)
+    price_usd_per_th : ndarray (1 or n_paths, n_periods)
         Price paid per TH/s in each column [USD per TH/s]: ``asic_price_usd_per_th``
         at t = 0; at a refresh, the same price per watt as the new ASICs of
         t = 0, i.e. ``asic_price_usd_per_th * eff_refresh / eff_new``.
@@ -72,19 +72,27 @@ def fleet_schedule(bitcoin, grid_power_mw, timeline: Timeline):
     """
     n = timeline.n_periods
     asic_w = asic_power_w(bitcoin, grid_power_mw)
-    efficiency = np.full(n, float(bitcoin.fleet_efficiency_j_per_th))
-    purchased = np.zeros(n)
-    price = np.full(n, float(bitcoin.asic_price_usd_per_th))
+    fleet_eff = np.asarray(bitcoin.fleet_efficiency_j_per_th, dtype=float)
+    efficiency = np.zeros((1, n)) + fleet_eff.reshape(-1, 1)
+    purchased = np.zeros(np.broadcast_shapes(efficiency.shape, np.shape(asic_w)))
+    asic_price = np.asarray(bitcoin.asic_price_usd_per_th, dtype=float).reshape(-1, 1)
+    price = np.zeros((1, n)) + asic_price
     if bitcoin.buy_fleet_at_start:
-        purchased[0] = asic_w / bitcoin.fleet_efficiency_j_per_th
+        purchased[:, 0:1] = asic_w / fleet_eff.reshape(-1, 1)
     if bitcoin.refresh_months is not None:
-        new_eff = bitcoin.new_asic_efficiency_j_per_th or bitcoin.fleet_efficiency_j_per_th
+        new_eff = bitcoin.new_asic_efficiency_j_per_th
+        new_eff = np.asarray(fleet_eff if new_eff is None else new_eff, dtype=float).reshape(-1, 1)
+        rows = np.broadcast_shapes(efficiency.shape, new_eff.shape, purchased.shape, price.shape)
+        efficiency = np.broadcast_to(efficiency, rows).copy()
+        purchased = np.broadcast_to(purchased, rows).copy()
+        price = np.broadcast_to(price, rows).copy()
         step = int(bitcoin.refresh_months)
-        for month in range(step, n - 1, step):
-            eff = new_eff * (1.0 - bitcoin.efficiency_improvement_per_year) ** (month / 12.0)
-            efficiency[month + 1:] = eff
-            purchased[month] = asic_w / eff
-            price[month] = bitcoin.asic_price_usd_per_th * eff / new_eff
+        improvement = np.asarray(bitcoin.efficiency_improvement_per_year, dtype=float).reshape(-1, 1)
+        for month in range(step, n - 1, step):  # a loop over refresh dates, not months
+            eff = new_eff * (1.0 - improvement) ** (month / 12.0)
+            efficiency[:, month + 1:] = eff
+            purchased[:, month:month + 1] = asic_w / eff
+            price[:, month:month + 1] = asic_price * eff / new_eff
     return efficiency, purchased, price
 
 
@@ -112,11 +120,12 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline) -> CashFl
     """
     btc, site, fin = inputs.bitcoin, inputs.site, inputs.finance
     efficiency, purchased_th_s, price_usd_per_th = fleet_schedule(btc, site.grid_power_mw, timeline)
-    fleet_th_s = asic_power_w(btc, site.grid_power_mw) / efficiency[None, :]
+    fleet_th_s = asic_power_w(btc, site.grid_power_mw) / efficiency
     hours = timeline.hours[None, :]
 
     network_th_s = np.sqrt(market.network_hashrate_eh_s[:, 1:] * market.network_hashrate_eh_s[:, :-1])
     share = np.zeros(np.broadcast_shapes(fleet_th_s.shape, market.network_hashrate_eh_s.shape))
+    fleet_th_s = np.broadcast_to(fleet_th_s, (fleet_th_s.shape[0], timeline.n_periods))
     share[:, 1:] = fleet_th_s[:, 1:] / (network_th_s * TH_PER_EH)
     reward = market.subsidy_btc_per_block + market.fees_btc_per_block
     btc_if_on = share * market.blocks * reward * (1.0 - btc.pool_fee_share) * btc.uptime
@@ -132,12 +141,11 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline) -> CashFl
     revenue = np.where(on, revenue_if_on, 0.0)
     grid_kwh = np.where(on, kwh_if_on, 0.0)
     power = grid_kwh * power_price
-    opex = np.zeros_like(hours) + btc.opex_usd_per_mw_year * site.grid_power_mw / 12.0
-    opex[:, 0] = 0.0
+    opex = (hours > 0) * (btc.opex_usd_per_mw_year * site.grid_power_mw / 12.0)  # none at t = 0
 
-    asic_capex = (purchased_th_s * price_usd_per_th)[None, :]
-    infra_capex = np.zeros((1, timeline.n_periods))
-    infra_capex[:, 0] = btc.infrastructure_capex_usd_per_mw * site.grid_power_mw
+    asic_capex = purchased_th_s * price_usd_per_th
+    at_start = (np.arange(timeline.n_periods) == 0)[None, :]
+    infra_capex = at_start * (btc.infrastructure_capex_usd_per_mw * site.grid_power_mw)
     dep_asic = finance.straight_line_depreciation(asic_capex, round(fin.depreciation.asic_years * 12))
     dep_infra = finance.straight_line_depreciation(infra_capex, round(fin.depreciation.facility_years * 12))
     depreciation = dep_asic + dep_infra
@@ -146,9 +154,12 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline) -> CashFl
     tax = finance.tax_with_loss_carryforward(ebitda - depreciation, fin.tax_rate)
     terminal = np.zeros((1, timeline.n_periods))
     if fin.terminal_value == "book_value":
-        terminal[:, -1] = (finance.book_value(asic_capex, dep_asic)[:, -1]
-                           + finance.book_value(infra_capex, dep_infra)[:, -1])
-    shape = revenue.shape
+        at_end = (np.arange(timeline.n_periods) == timeline.n_periods - 1)[None, :]
+        terminal = at_end * (finance.book_value(asic_capex, dep_asic)[:, -1:]
+                             + finance.book_value(infra_capex, dep_infra)[:, -1:])
+    shape = np.broadcast_shapes(revenue.shape, np.shape(opex), asic_capex.shape, np.shape(tax),
+                                terminal.shape)
+    revenue, power, tax = (np.broadcast_to(x, shape) for x in (revenue, power, tax))
     items = {
         "revenue_usd": revenue,
         "power_usd": -power,
@@ -158,11 +169,11 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline) -> CashFl
         "terminal_value_usd": np.broadcast_to(terminal, shape),
     }
     quantities = {
-        "btc_mined": btc_mined,
-        "grid_kwh": grid_kwh,
-        "ebitda_usd": ebitda,
+        "btc_mined": np.broadcast_to(btc_mined, shape),
+        "grid_kwh": np.broadcast_to(grid_kwh, shape),
+        "ebitda_usd": np.broadcast_to(ebitda, shape),
         "depreciation_usd": np.broadcast_to(depreciation, shape),
-        "hashprice_usd_per_ph_day": market.hashprice_usd_per_ph_day,
+        "hashprice_usd_per_ph_day": np.broadcast_to(market.hashprice_usd_per_ph_day, shape),
         "fleet_hashrate_th_s": np.broadcast_to(fleet_th_s, shape),
     }
     return CashFlows(timeline=timeline, items=items, quantities=quantities)
