@@ -575,7 +575,17 @@ class CorrelationMatrix(_Strict):
     note: str | None = None
 
 
-CorrelationPair = tuple[str, str, float]
+class CorrelationPair(_Strict):
+    """One rank correlation with its provenance: ``{between: [a, b], rho: 0.5, assumption: ...}``."""
+
+    between: tuple[str, str] = Field(description="dotted paths of two uncertain inputs")
+    rho: float = Field(description="Spearman rank correlation in [-1, 1]")
+    source: str | None = None
+    assumption: str | None = None
+    note: str | None = None
+
+
+CorrelationEntry = Union[tuple[str, str, float], CorrelationPair]
 
 
 class Scenario(_Strict):
@@ -590,9 +600,10 @@ class Scenario(_Strict):
     finance: Finance
     sampling: Literal["random", "lhs", "sobol"] = Field(
         "random", description="how uncertain inputs are sampled on the unit hypercube in each block")
-    correlations: list[CorrelationPair] | CorrelationMatrix | None = Field(
+    correlations: list[CorrelationEntry] | CorrelationMatrix | None = Field(
         None, description="rank (Spearman) correlations between uncertain inputs: a list of "
-                          "[path, path, rho] or {inputs: [...], matrix: [[...]]}")
+                          "[path, path, rho] or {between: [path, path], rho: ..., assumption: ...}, "
+                          "or {inputs: [...], matrix: [[...]]}")
 
     _file: str | None = PrivateAttr(default=None)
     _sha256: str | None = PrivateAttr(default=None)
@@ -612,6 +623,12 @@ class Scenario(_Strict):
             from .uncertainty import correlation_matrix
 
             correlation_matrix(self)  # raises "correlations...: message"
+            entries = self.correlations if isinstance(self.correlations, list) else [self.correlations]
+            for i, entry in enumerate(entries):
+                source = getattr(entry, "source", None)
+                if source is not None and source not in self.sources:
+                    where = f"correlations.{i}" if isinstance(self.correlations, list) else "correlations"
+                    raise ValueError(f"{where}.source: {source!r} is not in `sources`")
         return self
 
     @model_validator(mode="after")
@@ -703,7 +720,7 @@ def to_inputs(scenario: Scenario) -> SimpleNamespace:
     def convert(value):
         if isinstance(value, Quantity):
             return value.value
-        if isinstance(value, CorrelationMatrix):
+        if isinstance(value, (CorrelationMatrix, CorrelationPair)):
             return value.model_dump()
         if isinstance(value, BaseModel):
             return SimpleNamespace(**{n: convert(getattr(value, n)) for n in type(value).model_fields})
@@ -895,12 +912,11 @@ def _friendly_error(exc: ValidationError, data, file, lines, overrides) -> Scena
     errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
     err = errors[0]
     loc = _clean_loc(err["loc"])
-    if not loc:
-        # model-level checks state their own dotted path: "a.b: message"
-        stated = re.match(r"^(?:Value error, )?([A-Za-z_][\w.]*): (.*)$", err["msg"])
-        if stated:
-            loc = tuple(stated.group(1).split("."))
-            err = {**err, "msg": stated.group(2)}
+    # model-level checks state their own dotted path: "a.b: message"
+    stated = re.match(r"^(?:Value error, )?([A-Za-z_][\w.]*): (.*)$", err["msg"])
+    if stated and (not loc or stated.group(1).split(".")[: len(loc)] == list(loc)):
+        loc = tuple(stated.group(1).split("."))
+        err = {**err, "msg": stated.group(2)}
     # Quantity internals: report the number's own path, not ".value"
     if loc and loc[-1] == "value" and err["type"] != "extra_forbidden":
         loc = loc[:-1]

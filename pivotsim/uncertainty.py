@@ -136,7 +136,8 @@ def correlation_matrix(scenario) -> tuple[list[str], np.ndarray] | None:
     if isinstance(spec, list):
         paths: list[str] = []
         entries = {}
-        for i, (a, b, rho) in enumerate(spec):
+        for i, entry in enumerate(spec):
+            a, b, rho = entry if isinstance(entry, tuple) else (*entry.between, entry.rho)
             where = f"correlations.{i}"
             check_path(a, where)
             check_path(b, where)

@@ -93,7 +93,7 @@ def _variant(iren_path, tmp_path, old, new, name="bad.yaml"):
 BAD = [
     # (old text, new text, expected fragments in the one-line error)
     ("  grid_power_mw:\n", "  grid_power_mww:\n", ["site.grid_power_mww", "unknown field", "grid_power_mw"]),
-    ("    value: 0.035\n    assumption: \"all-in", "    value: cheap\n    assumption: \"all-in",
+    ("    value: 0.035\n    dist: lognormal", "    value: cheap\n    dist: lognormal",
      ["site.power_price_usd_per_kwh", "'cheap'", "number"]),
     ("    value: 240\n", "    value: -240\n", ["site.grid_power_mw", "-240", "> 0"]),
     ("    value: \"20%\"", "    value: \"120%\"", ["ai.prepayment_share", "1.2", "<= 1"]),
