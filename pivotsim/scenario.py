@@ -101,6 +101,12 @@ class Quantity(BaseModel):
         kind = data["dist"]
         if kind not in DIST_KINDS:
             raise ValueError(f"dist {kind!r} is not allowed; must be one of {', '.join(DIST_KINDS)}")
+        for name in data:
+            if name not in cls.model_fields:
+                close = difflib.get_close_matches(name, list(ALL_PARAMETERS) + ["min", "max", "value"], n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(f"{name} is not a parameter of {kind}{hint}; {kind} takes "
+                                 f"{parameter_help(kind)}, and optionally min, max, value")
         params = {}
         for name in list(data):
             try:
