@@ -234,32 +234,50 @@ def hosting_cash_flows(inputs, market, timeline: Timeline) -> CashFlows:
     gpu_life = round(fin.depreciation.gpu_years * 12)
     construction = int(ai.construction_months)
 
+    # cheap paths for the common case: no default possible, no renewal, no escalator
+    can_default = bool(np.any(np.isfinite(tau)))
+    can_renew = bool(np.any(renewed))
+    escalates = bool(np.any(np.asarray(escalator) != 0))
+    ages = bool(np.any(age_decay != 1.0))
+
     revenue = original_revenue = load = in_service = 0.0
     facility_capex = gpu_capex = dep_gpu = gpu_residual = disposal_gain = gpu_book_end = 0.0
     remaining_invoices = 0.0
-    for phase in ai.phases:
+    for phase in ai.phases:  # loop over tranches; every line is vectorised over paths and months
         share = phase.share
         golive = phase.online_month + delay
         lease_month = m - golive - 1
-        rate = share * full_rate * (1.0 + escalator) ** (np.maximum(lease_month, 0) // 12)
+        rate = share * full_rate
+        if escalates:
+            rate = rate * (1.0 + escalator) ** (np.maximum(lease_month, 0) // 12)
         in_term = (lease_month >= 0) & (lease_month < term)
-        original = in_term & (m < tau)
-        vacant = in_term & (m >= tau) & (m < tau + vacancy_months)
-        released = in_term & (m >= tau + vacancy_months)
-        renewal = renewed & (lease_month >= term) & (lease_month < term + renewal_term)
-        # re-lease price fixed at the GPUs' age when the new tenant starts (inf: no default)
-        release_factor = release_price * age_decay ** (np.maximum(tau + vacancy_months - golive - 1, 0.0) / 12.0)
-        spot_factor = utilisation * age_decay ** (np.maximum(lease_month, 0) / 12.0)
-        revenue = revenue + rate * (original + vacant * spot_factor + released * release_factor
-                                    + renewal * renewal_price)
+        if can_default:
+            original = in_term & (m < tau)
+            vacant = in_term & (m >= tau) & (m < tau + vacancy_months)
+            released = in_term & (m >= tau + vacancy_months)
+            # re-lease price fixed at the GPUs' age when the new tenant starts (inf: no default)
+            release_factor = release_price * age_decay ** (
+                np.maximum(tau + vacancy_months - golive - 1, 0.0) / 12.0)
+            spot_factor = utilisation * (age_decay ** (np.maximum(lease_month, 0) / 12.0) if ages else 1.0)
+            earning = original + vacant * spot_factor + released * release_factor
+            load_p = original + released + utilisation * vacant
+            invoiced = np.clip(np.where(np.isfinite(tau), tau - golive - 1, term), 0, term)
+            unbilled = (_lease_units_invoiced(escalator, term, np.full(np.shape(invoiced), term))
+                        - _lease_units_invoiced(escalator, term, invoiced))
+            remaining_invoices = remaining_invoices + share * full_rate * unbilled
+        else:
+            original = in_term
+            earning = load_p = in_term.astype(float)
+        service = in_term
+        if can_renew:
+            renewal = renewed & (lease_month >= term) & (lease_month < term + renewal_term)
+            earning = earning + renewal * renewal_price
+            load_p = load_p + renewal
+            service = in_term | renewal
+        revenue = revenue + rate * earning
         original_revenue = original_revenue + rate * original
-        load = load + share * (original + released + renewal + utilisation * vacant)
-        in_service = in_service + share * (in_term | renewal)
-
-        invoiced = np.clip(np.where(np.isfinite(tau), tau - golive - 1, term), 0, term)
-        unbilled = (_lease_units_invoiced(escalator, term, np.full(np.shape(invoiced), term))
-                    - _lease_units_invoiced(escalator, term, invoiced))
-        remaining_invoices = remaining_invoices + share * full_rate * unbilled
+        load = load + share * load_p
+        in_service = in_service + share * service
 
         # facility: spent evenly over the construction months ending at go-live
         per_month = share * facility_total / construction
@@ -268,14 +286,19 @@ def hosting_cash_flows(inputs, market, timeline: Timeline) -> CashFlows:
         facility_capex = facility_capex + per_month * window + per_month * before_start * _at(m, 0)
 
         if gpu_cloud:
-            spend = share * ai.gpu_capex_usd * _at(m, golive)
-            dep = finance.straight_line_depreciation(spend, gpu_life)
-            sale = golive + term + np.where(renewed, renewal_term, 0)
-            dep = dep * (m <= sale)
-            book = spend.sum(axis=-1, keepdims=True) - dep.sum(axis=-1, keepdims=True)
+            # bought at go-live, depreciated straight line from the next month until sold
+            cost = share * ai.gpu_capex_usd
+            delivered = golive <= horizon
+            spend = cost * _at(m, golive)
+            sale = golive + term + (np.where(renewed, renewal_term, 0) if can_renew else 0)
+            last_dep = np.minimum(golive + gpu_life, sale)
+            dep = (cost / gpu_life) * ((m > golive) & (m <= last_dep))
+            book = np.where(delivered, cost - (cost / gpu_life) * np.clip(
+                np.minimum(last_dep, horizon) - golive, 0, gpu_life), 0.0)
             sold = sale <= horizon
-            proceeds = (share * ai.gpu_capex_usd * ai.gpu_residual_share
-                        * age_decay ** ((sale - golive - term) / 12.0))
+            proceeds = cost * ai.gpu_residual_share
+            if ages and can_renew:
+                proceeds = proceeds * age_decay ** ((sale - golive - term) / 12.0)
             gpu_residual = gpu_residual + proceeds * _at(m, sale)
             disposal_gain = disposal_gain + (proceeds - book) * _at(m, sale)
             gpu_book_end = gpu_book_end + np.where(sold, 0.0, book)
@@ -283,11 +306,13 @@ def hosting_cash_flows(inputs, market, timeline: Timeline) -> CashFlows:
             dep_gpu = dep_gpu + dep
 
     # counterparty default: backstop at once, recovery later (claim net of prepayment)
-    claim = (1.0 - ai.prepayment_share) * remaining_invoices
-    backstop = np.minimum(backstop_usd, claim)
-    recovery = risks.default_recovery_share * (claim - backstop)
-    backstop_cash = backstop * _at(m, tau)
-    recovery_cash = recovery * _at(m, tau + risks.default_recovery_months)
+    backstop_cash = recovery_cash = 0.0
+    if can_default:
+        claim = (1.0 - ai.prepayment_share) * remaining_invoices
+        backstop = np.minimum(backstop_usd, claim)
+        recovery = risks.default_recovery_share * (claim - backstop)
+        backstop_cash = backstop * _at(m, tau)
+        recovery_cash = recovery * _at(m, tau + risks.default_recovery_months)
 
     prepayment = np.zeros((1, n))
     prepayment[:, 0] = 1.0
