@@ -141,6 +141,15 @@ class RunResult:
                     "payback_months": describe(self.metrics[f"{business}_payback_months"]),
                 },
             }
+        spec = getattr(self.inputs, "uncertainty", None)
+        if spec is not None:
+            out["sampling"] = spec.sampling
+            out["uncertain_inputs"] = {path: {"kind": d.kind, "base": d.base, "distribution": d.describe()}
+                                       for path, d in spec.distributions.items()}
+            out["rank_correlations"] = [
+                [a, b, float(spec.rank_correlation[i, j])]
+                for i, a in enumerate(spec.correlated) for j, b in enumerate(spec.correlated)
+                if i < j and spec.rank_correlation[i, j] != 0]
         diff = self.metrics["npv_difference_usd"]
         out["comparison"] = {
             "npv_difference_usd": describe(diff),

@@ -171,6 +171,13 @@ def run(
         return
     for table in summary_tables(summary):
         stdout.print(table)
+    # --- uncertain inputs (mc-inputs) ---
+    if summary.get("uncertain_inputs"):
+        n_corr = len(summary.get("rank_correlations", []))
+        stdout.print(f"Uncertain inputs ({summary['sampling']} sampling"
+                     + (f", {n_corr} rank correlation{'s' if n_corr > 1 else ''}" if n_corr else "")
+                     + f"): {', '.join(summary['uncertain_inputs'])}", highlight=False)
+    # --- end uncertain inputs ---
     stdout.print(f"Run folder: {folder}")
 
 
