@@ -124,15 +124,13 @@ def test_units_and_distribution_text():
     assert describe_distribution(Dist(kind="normal", mean=1.5)) == "normal(mean=1.5)"
 
 
-def test_provenance_table_reads_a_dist_attribute(monkeypatch):
-    # Quantity gains `dist` in another branch: the table reads it with getattr.
-    from pivotsim.scenario import Quantity
-
-    monkeypatch.setattr(Quantity, "dist", property(lambda q: {"dist": "uniform", "low": 0, "high": 1}
-                                                  if q.value == 0.55 else None), raising=False)
-    table = provenance_table(load("cipher_aws"))
+def test_provenance_table_shows_distributions():
+    scenario = load("cipher_aws").with_overrides(
+        ["market.btc_volatility_per_year={dist: uniform, low: 0.4, high: 0.7}"])
+    table = provenance_table(scenario)
     vol = table[table["path"] == "market.btc_volatility_per_year"].iloc[0]
-    assert vol["distribution"] == "uniform(low=0, high=1)"
+    assert vol["distribution"] == "uniform(low=0.4, high=0.7), base 0.55"  # median of U(0.4, 0.7)
+    assert vol["value"] == pytest.approx(0.55)
     assert (table[table["path"] != "market.btc_volatility_per_year"]["distribution"] == "").all()
 
 

@@ -46,6 +46,9 @@ _UNIT_NAMES = {
     "share": "fraction", "uptime": "fraction", "it_load_factor": "fraction", "tax_rate": "fraction",
     "discount_rate": "per year", "discount_rate_bitcoin": "per year", "discount_rate_ai": "per year",
     "pue": "ratio", "difficulty": "-", "block_height": "blocks",
+    # ai.risks
+    "capex_overrun_multiplier": "ratio", "uncontracted_utilisation": "fraction",
+    "renewal_probability": "fraction", "default_hazard_per_month": "per month",
 }
 
 
@@ -165,7 +168,7 @@ def provenance_table(scenario: Scenario) -> pd.DataFrame:
         rows.append({
             "path": path, "value": float(q.value), "unit": unit_of(path), "kind": kind,
             "source_id": q.source or "", "provenance": text, "note": q.note or "",
-            "distribution": describe_distribution(getattr(q, "dist", None)),
+            "distribution": q.distribution.describe() if q.distribution is not None else "",
             "line": line,
         })
     frame = pd.DataFrame(rows, columns=list(PROVENANCE_COLUMNS))

@@ -104,8 +104,9 @@ def escalation_sum(escalator, term_months: int):
 
     A float for a float escalator, an array ``(n_paths, 1)`` for an array.
     """
-    total = _lease_units_invoiced(escalator, term_months, term_months)
-    return float(total[0, 0]) if np.ndim(escalator) == 0 else total
+    if np.ndim(escalator) == 0:
+        return float(((1.0 + escalator) ** (np.arange(term_months) // 12)).sum())
+    return _lease_units_invoiced(escalator, term_months, term_months)
 
 
 def contract_terms(inputs):
@@ -324,7 +325,7 @@ def hosting_cash_flows(inputs, market, timeline: Timeline) -> CashFlows:
     critical_it_kwh = live_it_mw * KW_PER_MW * hours
     grid_kwh = critical_it_kwh * ai.it_load_factor * ai.pue
     power_price = market.month_mean("power_price_usd_per_kwh")
-    power = 0.0 * power_price if ai.power_pass_through else grid_kwh * power_price
+    power = 0.0 if ai.power_pass_through else grid_kwh * power_price
     opex = ai.opex_usd_per_mw_year * it_mw * in_service / 12.0
 
     dep_facility = finance.straight_line_depreciation(
