@@ -427,3 +427,33 @@ def block_inputs(inputs, seed: int, block: int, n_paths: int):
     u = spec.unit_sample(n_paths, input_generator(seed, block))
     values = spec.values(u)
     return substitute(inputs, values), values
+
+
+def blocks_inputs(inputs, seed: int, blocks, block_paths: int):
+    """Inputs of consecutive blocks evaluated together (one memory chunk).
+
+    Each block draws its own sample exactly as :func:`block_inputs` does, so
+    a chunk of blocks gets the concatenation of the blocks' draws: results do
+    not depend on how many blocks are computed at once.
+
+    Parameters
+    ----------
+    inputs : namespace
+    seed : int
+    blocks : sequence of int
+        Block indices, in the order their paths are stacked.
+    block_paths : int
+        Paths per block.
+
+    Returns
+    -------
+    inputs : namespace
+        With ``(len(blocks) * block_paths, 1)`` arrays for the uncertain inputs.
+    values : dict of str -> ndarray (len(blocks) * block_paths,)
+    """
+    blocks = list(blocks)
+    parts = [block_inputs(inputs, seed, block, block_paths)[1] for block in blocks]
+    if not parts or not parts[0]:
+        return inputs, {}
+    values = {path: np.concatenate([p[path] for p in parts]) for path in parts[0]}
+    return substitute(inputs, values), values

@@ -10,7 +10,7 @@ from pivotsim.models.hosting import default_month, hosting_cash_flows
 from pivotsim.scenario import iter_quantities, parse_scenario, read_yaml, to_inputs
 from pivotsim.simulate import BLOCK_PATHS, base_case, evaluate, simulate_block, simulate_paths, timeline_of
 from pivotsim.models.market import zero_shocks
-from pivotsim.uncertainty import block_inputs, sample_inputs, uncertain_inputs
+from pivotsim.uncertainty import block_inputs, blocks_inputs, sample_inputs, uncertain_inputs
 
 from .conftest import SCENARIOS
 
@@ -212,6 +212,11 @@ def test_chunk_invariance_with_uncertain_inputs():
     for name, values in together.items():
         joined = np.concatenate([parts[k][name] for k in (0, 1, 2)])[:n]
         assert np.array_equal(values, joined, equal_nan=True), name
+    # a memory chunk of several blocks gets the concatenation of each block's own draws
+    chunk, draws = blocks_inputs(inputs, 9, [1, 2], BLOCK_PATHS)
+    for path, values in draws.items():
+        assert np.array_equal(values, np.concatenate([block_inputs(inputs, 9, k, BLOCK_PATHS)[1][path]
+                                                      for k in (1, 2)]))
     # prefix stability: the first paths do not depend on the total
     fewer = simulate_paths(inputs, BLOCK_PATHS + 10, seed=9)
     assert all(np.array_equal(v, together[k][:BLOCK_PATHS + 10], equal_nan=True) for k, v in fewer.items())
