@@ -15,6 +15,7 @@ from .errors import PivotsimError, ScenarioError  # noqa: E402
 from .scenario import Scenario, load_scenario  # noqa: E402
 from .api import RunResult, run  # noqa: E402
 from .analysis.compare import compare  # noqa: E402
+from .analysis.sources import provenance_table as sources  # noqa: E402
 
-__all__ = ["__version__", "load_scenario", "run", "compare", "RunResult", "Scenario",
+__all__ = ["__version__", "load_scenario", "run", "compare", "sources", "RunResult", "Scenario",
            "PivotsimError", "ScenarioError"]
