@@ -7,15 +7,20 @@ Public API::
     result = pivotsim.run(scenario, paths=10_000, seed=2025)
     result.summary(); result.cashflows(); result.path_metrics()
     table = pivotsim.compare(["scenarios/iren.yaml", "scenarios/cipher_aws.yaml"])  # DataFrame
+    pivotsim.report(result, "iren.pdf")        # the PDF research note
 """
 
 __version__ = "0.1.0"
 
 from .errors import PivotsimError, ScenarioError  # noqa: E402
 from .scenario import Scenario, load_scenario  # noqa: E402
-from .api import RunResult, run  # noqa: E402
+# Import the report package before binding the name ``report`` to the
+# function: importing a submodule later (pivotsim.report.pdf) then leaves the
+# function in place instead of the package.
+from . import report as _report_package  # noqa: E402,F401
+from .api import RunResult, report, run  # noqa: E402
 from .analysis.compare import compare  # noqa: E402
 from .analysis.sources import provenance_table as sources  # noqa: E402
 
-__all__ = ["__version__", "load_scenario", "run", "compare", "sources", "RunResult", "Scenario",
+__all__ = ["__version__", "load_scenario", "run", "compare", "sources", "report", "RunResult", "Scenario",
            "PivotsimError", "ScenarioError"]

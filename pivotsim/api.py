@@ -316,3 +316,31 @@ def base_case_metrics(scenario: Scenario | str | Path, *, overrides=()) -> dict[
     result = RunResult(scenario=scenario, seed=0, paths=0, base=flows, base_market=market,
                        metrics={}, inputs=inputs)
     return {business: result._base_metrics(business) for business in BUSINESSES}
+
+
+# ---------------------------------------------------------------- report (PDF)
+def report(result_or_results, path, *, paper: str = "a4", sensitivity: bool = True,
+           generated: dt.datetime | None = None) -> Path:
+    """Write the PDF research note of a run, or a book of several runs.
+
+    Parameters
+    ----------
+    result_or_results : RunResult or sequence of RunResult
+        One run: a note on that deal.  Several: a comparison section, then
+        one chapter per deal.
+    path : str or Path
+        Target ``.pdf`` file (its folder must exist).  Written atomically.
+    paper : {"a4", "letter"}
+    sensitivity : bool
+        Include the tornado and break-even BTC price when pivotsim provides them.
+    generated : datetime, optional
+        Generation time printed on the title page (default now, UTC); the
+        PDF is byte-identical for the same runs and time.
+
+    Returns
+    -------
+    Path
+    """
+    from .report.pdf import write_report
+
+    return write_report(result_or_results, path, paper=paper, sensitivity=sensitivity, generated=generated)

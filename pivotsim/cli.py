@@ -146,6 +146,8 @@ def run(
     set_: Annotated[Optional[List[str]], typer.Option(
         "--set", help="Override a scenario value: dotted.key=value (repeatable).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON only.")] = False,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also write the PDF report (report.pdf) in the run folder.")]
+    = False,
 ):
     """Value a scenario as bitcoin mining and as AI hosting; write a run folder."""
     try:
@@ -163,6 +165,8 @@ def run(
             result = run_scenario(loaded, paths=paths, seed=seed)
         command = "pivotsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
         folder = result.write(out, command=command)
+        if pdf:
+            _report_into_run_folder(result, folder)
     except PivotsimError as exc:
         fail(str(exc))
     summary = result.summary()
@@ -179,6 +183,59 @@ def run(
                      + f"): {', '.join(summary['uncertain_inputs'])}", highlight=False)
     # --- end uncertain inputs ---
     stdout.print(f"Run folder: {folder}")
+
+
+# ---------------------------------------------------------------- report (PDF)
+def _report_into_run_folder(result, folder: Path) -> None:
+    """Write ``report.pdf`` in a fresh run folder; remove the folder if that fails."""
+    import shutil
+
+    from .api import report as write_pdf
+
+    try:
+        write_pdf(result, folder / "report.pdf")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # a failed run leaves nothing behind
+        raise
+
+
+@app.command()
+def report(
+    scenarios: Annotated[List[Path], typer.Argument(help="Scenario YAML file(s); several make a book.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="PDF file to write.")],
+    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per scenario.")] = DEFAULT_PATHS,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same numbers).")] = DEFAULT_SEED,
+    set_: Annotated[Optional[List[str]], typer.Option(
+        "--set", help="Override a value in every scenario: dotted.key=value (repeatable).")] = None,
+    paper: Annotated[str, typer.Option("--paper", help="Paper size: a4 or letter.")] = "a4",
+    sensitivity: Annotated[bool, typer.Option(
+        "--sensitivity/--no-sensitivity", help="Include tornado and break-even when available.")] = True,
+):
+    """Write a PDF research note of a scenario (several scenarios: a book with a comparison first)."""
+    from .report.pdf import PAPERS, check_output_path
+
+    try:
+        if paper.lower() not in PAPERS:
+            raise PivotsimError(f"--paper: {paper!r} is not allowed; must be one of {', '.join(PAPERS)}")
+        check_output_path(output)
+        loaded = [load_scenario(file, set_ or ()) for file in scenarios]
+        results = []
+        for scenario in loaded:
+            bar, task = _progress(stderr.is_terminal)
+            if bar is not None:
+                with bar:
+                    results.append(run_scenario(scenario, paths=paths, seed=seed,
+                                                progress=lambda d, t: bar.update(task, completed=d, total=t)))
+            else:
+                results.append(run_scenario(scenario, paths=paths, seed=seed))
+        from .api import report as write_pdf
+
+        written = write_pdf(results if len(results) > 1 else results[0], output, paper=paper,
+                            sensitivity=sensitivity)
+    except PivotsimError as exc:
+        fail(str(exc))
+    kind = f"book of {len(results)} scenarios" if len(results) > 1 else "report"
+    stdout.print(f"PDF {kind}: {written}")
 
 
 @app.command()

@@ -1,0 +1,6 @@
+"""Reports of runs: charts (:mod:`.charts`) and the PDF (:mod:`.pdf`).
+
+Kept import-light on purpose: ``pivotsim.report`` the *function* (see
+:func:`pivotsim.api.report`) shadows this package's name on the top-level
+module, and loading reportlab waits until a PDF is written.
+"""

@@ -1,0 +1,121 @@
+"""One look for every pivotsim chart: fonts, colours, money axes.
+
+Figures are drawn at the width they are printed at (the text column of an A4
+or Letter page, :data:`PRINT_WIDTH_IN`), so the font sizes below are the
+sizes a reader sees on paper.  The same DejaVu Sans font is embedded in the
+PDF text, so charts and prose match.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import matplotlib
+import numpy as np
+from matplotlib.ticker import FuncFormatter
+
+PRINT_WIDTH_IN = 6.7
+"""Width of a full-column figure [inches] (170 mm, fits A4 and Letter margins)."""
+
+DPI = 200
+"""Raster resolution of charts embedded in the PDF [dots per inch]."""
+
+BITCOIN_COLOR = "#D9730D"
+AI_COLOR = "#1F5FA8"
+DIFFERENCE_COLOR = "#5B4B8A"
+POWER_PRICE_COLOR = "#7A7A7A"
+INK = "#222222"
+GRID = "#DDDDDD"
+
+BUSINESS_COLORS = {"bitcoin": BITCOIN_COLOR, "ai": AI_COLOR}
+BUSINESS_LABELS = {"bitcoin": "Bitcoin mining", "ai": "AI hosting"}
+
+# One colour per cash line item, the same in every chart and both businesses.
+LINE_ITEM_COLORS = {
+    "revenue_usd": "#3C8D5A",
+    "prepayment_usd": "#9BD3A8",
+    "prepayment_credit_usd": "#C9A227",
+    "gpu_residual_usd": "#6FB7B7",
+    "terminal_value_usd": "#A7C7E7",
+    "power_usd": "#C0504D",
+    "opex_usd": "#E39B7B",
+    "capex_usd": "#5A5A5A",
+    "tax_usd": "#9E7BB5",
+}
+LINE_ITEM_LABELS = {
+    "revenue_usd": "Revenue",
+    "prepayment_usd": "Customer prepayment",
+    "prepayment_credit_usd": "Prepayment credited",
+    "gpu_residual_usd": "GPU resale",
+    "terminal_value_usd": "Terminal (book) value",
+    "power_usd": "Power",
+    "opex_usd": "Opex",
+    "capex_usd": "Capex",
+    "tax_usd": "Tax",
+}
+
+RC_PARAMS = {
+    "font.family": "DejaVu Sans",
+    "font.size": 8.0,
+    "axes.titlesize": 9.0,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.labelsize": 8.0,
+    "axes.edgecolor": "#888888",
+    "axes.linewidth": 0.6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "axes.axisbelow": True,
+    "grid.color": GRID,
+    "grid.linewidth": 0.5,
+    "xtick.labelsize": 7.5,
+    "ytick.labelsize": 7.5,
+    "xtick.color": INK,
+    "ytick.color": INK,
+    "legend.fontsize": 7.5,
+    "legend.frameon": False,
+    "figure.dpi": 100,
+    "savefig.dpi": DPI,
+    "text.color": INK,
+    "axes.labelcolor": INK,
+    "svg.hashsalt": "pivotsim",
+    "pdf.fonttype": 42,
+}
+
+
+@contextmanager
+def chart_style():
+    """Context in which matplotlib uses the pivotsim style (rcParams restored after)."""
+    with matplotlib.rc_context(RC_PARAMS):
+        yield
+
+
+def compact_money(x: float, _pos=None) -> str:
+    """Axis label for an amount in USD: $1.5B, $250M, $40k, $12."""
+    if x == 0:
+        return "$0"
+    sign = "-" if x < 0 else ""
+    a = abs(x)
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if a >= scale:
+            value = a / scale
+            text = f"{value:.1f}".rstrip("0").rstrip(".") if value < 10 else f"{value:.0f}"
+            return f"{sign}${text}{suffix}"
+    return f"{sign}${a:.2f}".rstrip("0").rstrip(".") if a < 10 else f"{sign}${a:.0f}"
+
+
+MONEY_FORMATTER = FuncFormatter(compact_money)
+PERCENT_FORMATTER = FuncFormatter(lambda x, _pos=None: f"{x * 100:.0f}%")
+
+
+def money_scale_label(values) -> tuple[float, str]:
+    """A divisor and unit label for an axis of USD amounts ("USD millions" ...)."""
+    top = float(np.nanmax(np.abs(values))) if np.size(values) else 0.0
+    if top >= 1e9:
+        return 1e9, "USD billions"
+    if top >= 1e6:
+        return 1e6, "USD millions"
+    if top >= 1e3:
+        return 1e3, "USD thousands"
+    return 1.0, "USD"
