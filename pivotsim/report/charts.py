@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..models.cashflows import CashFlows
 from ..models.market import MarketPaths, draw_shocks
@@ -244,7 +244,7 @@ def plot_cumulative_cash(result, ax: Axes | None = None, sample: MarketSample | 
                         textcoords="offset points", fontsize=7, color=color)
     ax.axhline(0, color=INK, lw=0.6)
     ax.yaxis.set_major_formatter(MONEY_FORMATTER)
-    ax.set_ylabel("Cumulative net cash (USD, nominal)")
+    ax.set_ylabel("USD (nominal, cumulative)")
     _date_axis(ax)
     ax.set_title("Cumulative cash: funding need and payback")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7)
@@ -356,7 +356,7 @@ def plot_btc_price_fan(result, ax: Axes | None = None, sample: MarketSample | No
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(MONEY_FORMATTER)
     ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _p=None: ""))
-    ax.set_ylabel("BTC price (USD per BTC, log scale)")
+    ax.set_ylabel("USD per BTC (log scale)")
     _date_axis(ax)
     _mark_halvings(ax, result)
     ax.set_title(f"Bitcoin price ({sample.n_paths} simulated paths)")
@@ -375,7 +375,7 @@ def plot_hashprice_fan(result, ax: Axes | None = None, sample: MarketSample | No
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _p=None: f"${y:,.0f}" if y >= 1 else f"${y:.2f}"))
     ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _p=None: ""))
-    ax.set_ylabel("Hashprice (USD per PH/s per day, log)")
+    ax.set_ylabel("USD per PH/s per day (log scale)")
     _date_axis(ax)
     _mark_halvings(ax, result)
     ax.set_title("Hashprice: revenue of 1 PH/s for a day")
@@ -410,7 +410,7 @@ def plot_revenue_per_kwh(result, ax: Axes | None = None, sample: MarketSample | 
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _p=None: f"${y:.2f}" if y >= 0.1 else f"${y:.3f}"))
     ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _p=None: ""))
-    ax.set_ylabel("Revenue per kWh of grid power (USD/kWh, log)")
+    ax.set_ylabel("Revenue (USD per kWh, log scale)")
     _date_axis(ax)
     ax.set_title("Revenue per kWh on the same grid power")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7)
@@ -470,8 +470,9 @@ def plot_deal_comparison(results, ax: Axes | None = None) -> Axes:
                     label="median" if yi == y[0] else None)
         ax.plot([base], [yi], marker="x", color=INK, ms=6, label="base case" if yi == y[0] else None)
     ax.axvline(0, color=INK, lw=0.8)
-    ax.set_yticks(y, [_short(r.scenario.name) for r in results])
+    ax.set_yticks(y, [_short(r.scenario.name, 30) for r in results])
     ax.grid(axis="y", visible=False)
+    ax.xaxis.set_major_locator(MaxNLocator(6))
     ax.xaxis.set_major_formatter(MONEY_FORMATTER)
     ax.set_xlabel("NPV of AI hosting minus NPV of mining (USD); right of 0: AI worth more")
     ax.set_title("AI hosting versus mining, deal by deal")

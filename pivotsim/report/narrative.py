@@ -141,8 +141,8 @@ def comparison_summary(results) -> Summary:
     best = max(rows, key=lambda row: row[1])
     worst = min(rows, key=lambda row: row[1])
     headline = (f"AI hosting has the higher base-case NPV in {len(ai_wins)} of {n} deals. "
-                f"The largest advantage of AI over mining is {money(best[1])} ({best[0]}); "
-                f"the smallest is {money(worst[1])} ({worst[0]}).")
+                f"The base-case NPV difference (AI minus mining) ranges from {money(worst[1])} "
+                f"({worst[0]}) to {money(best[1])} ({best[0]}).")
     out = Summary(headline=headline)
     probs = [row for row in rows if row[2] is not None]
     if probs and results[0].paths > 1:
