@@ -23,7 +23,6 @@ import shlex
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 from xml.sax.saxutils import escape
 
 import matplotlib
@@ -51,7 +50,7 @@ from .formatting import money, months, number, pct, per_kwh  # noqa: E402
 from .narrative import Summary, comparison_summary, executive_summary  # noqa: E402
 from .optional_analyses import breakeven_btc_price_for, tornado_for  # noqa: E402
 from .scenario_table import assumption_rows, source_rows  # noqa: E402
-from .style import AI_COLOR, BITCOIN_COLOR, DPI, PRINT_WIDTH_IN, chart_style  # noqa: E402
+from .style import DPI, PRINT_WIDTH_IN, chart_style  # noqa: E402
 
 PAPERS = {"a4": A4, "letter": LETTER}
 SHA_PREFIX = 12
@@ -208,6 +207,10 @@ def _fit(value: str, width_pt: float, size: float) -> str:
     return value + "…"
 
 
+def _paths(n: int) -> str:
+    return f"{n:,} path{'' if n == 1 else 's'}"
+
+
 def _sha_prefix(result) -> str:
     sha = result.scenario.sha256
     return sha[:SHA_PREFIX] if sha else "none (scenario built in Python)"
@@ -216,7 +219,7 @@ def _sha_prefix(result) -> str:
 def _context(result) -> PageContext:
     overrides = len(result.scenario.overrides)
     extra = f" + {overrides} --set override{'s' if overrides > 1 else ''}" if overrides else ""
-    footer = (f"seed {result.seed} · {result.paths:,} paths · input SHA-256 {_sha_prefix(result)}{extra} · "
+    footer = (f"seed {result.seed} · {_paths(result.paths)} · input SHA-256 {_sha_prefix(result)}{extra} · "
               f"pivotsim {__version__}")
     return PageContext(header=result.scenario.name, footer=footer)
 
@@ -375,7 +378,7 @@ def _title_block(result, styles, generated: dt.datetime, *, chapter: int | None 
                            f"{int(scenario.scenario.horizon_months.value)} months"),
         ("Site", f"{result.inputs.site.grid_power_mw:,.0f} MW of grid power at "
                  f"{per_kwh(result.inputs.site.power_price_usd_per_kwh)}; AI deal kind: {ai.kind}"),
-        ("Monte Carlo", f"{result.paths:,} paths, seed {result.seed}"),
+        ("Monte Carlo", f"{_paths(result.paths)}, seed {result.seed}"),
         ("Input file", f"{scenario.file or 'none (built in Python)'}"
                        + (f", SHA-256 {scenario.sha256}" if scenario.sha256 else "")),
     ]
@@ -434,7 +437,7 @@ def _methods_flowables(result, styles, notes: list[str]) -> list:
          "cumulative cash stays non-negative; peak funding is the deepest cumulative shortfall. Straight-line "
          "depreciation by asset class, tax with loss carry-forward, assets left at the horizon at book value "
          "when the scenario says so."),
-        ("Monte Carlo and seeding", f"{result.paths:,} paths with seed {result.seed}. Paths are drawn in "
+        ("Monte Carlo and seeding", f"{_paths(result.paths)} with seed {result.seed}. Paths are drawn in "
          f"fixed blocks of {BLOCK_PATHS:,}; block k uses its own generator spawned from "
          f"SeedSequence({result.seed}) by k, so the same scenario and seed give the same numbers whatever "
          "the machine, memory chunking or number of workers. Both businesses see the same paths (common "

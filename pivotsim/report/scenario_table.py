@@ -126,7 +126,7 @@ def provenance_of(scenario, q: Quantity) -> str:
     return ". ".join(p.rstrip(". ") for p in parts) + "."
 
 
-def _walk(model: BaseModel, prefix: tuple[str, ...], set_fields: bool):
+def _walk(model: BaseModel, prefix: tuple[str, ...]):
     fields = type(model).model_fields
     explicitly_set = model.model_fields_set
     for name, info in fields.items():
@@ -144,7 +144,7 @@ def _walk_value(value, path, description, defaulted):
     if isinstance(value, Quantity):
         yield path, value, description, defaulted
     elif isinstance(value, BaseModel):
-        yield from _walk(value, path, False)
+        yield from _walk(value, path)
     elif isinstance(value, list):
         for i, item in enumerate(value):
             yield from _walk_value(item, path + (str(i),), description, defaulted)
@@ -158,7 +158,7 @@ def _walk_value(value, path, description, defaulted):
 def assumption_rows(scenario) -> list[AssumptionRow]:
     """Every input of ``scenario`` (numbers, switches, dates) as table rows, in file order."""
     rows = []
-    for path, value, description, defaulted in _walk(scenario, (), False):
+    for path, value, description, defaulted in _walk(scenario, ()):
         name = path[-1] if not path[-1].isdigit() else path[-2]
         unit = unit_of(name, description)
         if isinstance(value, Quantity):

@@ -11,7 +11,6 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import matplotlib
-import numpy as np
 from matplotlib.ticker import FuncFormatter
 
 PRINT_WIDTH_IN = 6.7
@@ -107,15 +106,3 @@ def compact_money(x: float, _pos=None) -> str:
 
 MONEY_FORMATTER = FuncFormatter(compact_money)
 PERCENT_FORMATTER = FuncFormatter(lambda x, _pos=None: f"{x * 100:.0f}%")
-
-
-def money_scale_label(values) -> tuple[float, str]:
-    """A divisor and unit label for an axis of USD amounts ("USD millions" ...)."""
-    top = float(np.nanmax(np.abs(values))) if np.size(values) else 0.0
-    if top >= 1e9:
-        return 1e9, "USD billions"
-    if top >= 1e6:
-        return 1e6, "USD millions"
-    if top >= 1e3:
-        return 1e3, "USD thousands"
-    return 1.0, "USD"
