@@ -85,6 +85,7 @@ class RunResult:
     base_market: MarketPaths
     metrics: dict[str, np.ndarray]
     inputs: object = field(repr=False, default=None)
+    market_horizon_months: int | None = None  # shocks drawn over this many months (see run)
 
     @property
     def timeline(self):
@@ -289,7 +290,8 @@ def run(scenario: Scenario | str | Path, paths: int = DEFAULT_PATHS, seed: int =
     metrics = simulate_paths(inputs, int(paths), int(seed), progress=progress,
                              shock_horizon_months=market_horizon_months)
     return RunResult(scenario=scenario, seed=int(seed), paths=int(paths), base=flows,
-                     base_market=market, metrics=metrics, inputs=inputs)
+                     base_market=market, metrics=metrics, inputs=inputs,
+                     market_horizon_months=market_horizon_months)
 
 
 def base_case_metrics(scenario: Scenario | str | Path, *, overrides=()) -> dict[str, dict]:

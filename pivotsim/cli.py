@@ -219,15 +219,17 @@ def report(
             raise PivotsimError(f"--paper: {paper!r} is not allowed; must be one of {', '.join(PAPERS)}")
         check_output_path(output)
         loaded = [load_scenario(file, set_ or ()) for file in scenarios]
+        # a book compares deals on the same market paths (as `pivotsim compare`)
+        horizon = max(int(s.scenario.horizon_months.value) for s in loaded) if len(loaded) > 1 else None
         results = []
         for scenario in loaded:
             bar, task = _progress(stderr.is_terminal)
             if bar is not None:
                 with bar:
-                    results.append(run_scenario(scenario, paths=paths, seed=seed,
+                    results.append(run_scenario(scenario, paths=paths, seed=seed, market_horizon_months=horizon,
                                                 progress=lambda d, t: bar.update(task, completed=d, total=t)))
             else:
-                results.append(run_scenario(scenario, paths=paths, seed=seed))
+                results.append(run_scenario(scenario, paths=paths, seed=seed, market_horizon_months=horizon))
         from .api import report as write_pdf
 
         written = write_pdf(results if len(results) > 1 else results[0], output, paper=paper,

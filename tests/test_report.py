@@ -180,6 +180,16 @@ def test_market_sample_is_the_runs_first_paths(iren_result):
                                    iren_result.metrics[f"{business}_npv_usd"][:50], rtol=1e-12)
 
 
+def test_market_sample_follows_a_longer_market_horizon(iren):
+    # a run whose shocks span 120 months (as in a book or pivotsim.compare) is re-simulated alike
+    from pivotsim.simulate import discount_rate, valuation
+
+    result = pivotsim.run(iren, paths=20, seed=4, market_horizon_months=120)
+    sample = charts.market_sample(result, n_paths=20)
+    npv = valuation(sample.flows["bitcoin"], discount_rate(result.inputs, "bitcoin"))["npv_usd"]
+    np.testing.assert_allclose(npv, result.metrics["bitcoin_npv_usd"], rtol=1e-12)
+
+
 def test_annual_line_items_add_up(iren_result):
     # conservation: yearly sums of each item equal the monthly totals
     for business in ("bitcoin", "ai"):
@@ -311,6 +321,7 @@ def test_book_has_comparison_then_chapters(book_pdf):
     first = flat(pages[0])
     assert "Deal comparison: 2 scenarios" in first and "Comparison" in first
     assert "AI hosting has the higher base-case NPV in" in first
+    assert "All deals draw the same random market shocks" in first  # CRN across the book
     assert ODD_NAME in first and "IREN–Microsoft" in first
     text = flat(" ".join(pages))
     assert text.index("Chapter 1") < text.index("Chapter 2")

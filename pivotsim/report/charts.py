@@ -75,8 +75,10 @@ def market_sample(result, n_paths: int = FAN_PATHS) -> MarketSample:
     n = max(1, min(int(n_paths), int(result.paths), BLOCK_PATHS))
     timeline = timeline_of(result.inputs)
     rng = block_generator(result.seed, 0)
-    shocks = draw_shocks(rng, BLOCK_PATHS, timeline.horizon_months)
-    shocks = {name: values[:n] for name, values in shocks.items()}
+    # as simulate_block: shocks over the run's market horizon, cut to the scenario's
+    months = max(timeline.horizon_months, int(getattr(result, "market_horizon_months", None) or 0))
+    shocks = draw_shocks(rng, BLOCK_PATHS, months)
+    shocks = {name: values[:n, :timeline.horizon_months] for name, values in shocks.items()}
     flows, market = evaluate(result.inputs, timeline, shocks)
     return MarketSample(market=market, flows=flows, n_paths=n)
 
@@ -104,10 +106,16 @@ def annual_line_items(result, business: str) -> pd.DataFrame:
     return df.groupby("year").sum()
 
 
+MAX_DATED_YEARS = 8
+"""Beyond this many contract years the bar labels are just Y1, Y2, ..."""
+
+
 def year_labels(result, years) -> list[str]:
-    """Tick labels like ``Y1\\nNov 25–\\nOct 26`` for contract years."""
+    """Tick labels like ``Y1\\nNov 25–\\nOct 26`` for contract years (``Y1`` ... when many)."""
     start = pd.Timestamp(result.timeline.valuation_date)
     horizon = result.timeline.horizon_months
+    if len(years) > MAX_DATED_YEARS:
+        return [f"Y{k}" for k in years]  # dates in the axis label instead
     labels = []
     for k in years:
         first = start + pd.DateOffset(months=12 * (k - 1))
@@ -142,10 +150,24 @@ def _fan(ax: Axes, dates, values: np.ndarray, color: str, label: str):
     ax.plot(dates, pct[50], color=color, lw=1.2, label=f"{label}: median")
 
 
-def _date_axis(ax: Axes):
-    ax.xaxis.set_major_locator(mdates.YearLocator())
+MAX_YEAR_TICKS = 9
+
+
+def _date_axis(ax: Axes, dates):
+    """Year ticks, every year up to :data:`MAX_YEAR_TICKS` years, then every 2nd, 3rd ..."""
+    years = max(1, dates[-1].year - dates[0].year + 1)
+    ax.xaxis.set_major_locator(mdates.YearLocator(base=-(-years // MAX_YEAR_TICKS)))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
     ax.set_xlabel("Date (month end)")
+
+
+def _usd_per_unit(y, _pos=None) -> str:
+    """Tick label of a small price on a log axis: $1.00, $0.10, $0.010, $1e-04."""
+    if y >= 0.1:
+        return f"${y:,.2f}"
+    if y >= 0.001:
+        return f"${y:.3f}"
+    return f"${y:.0e}"
 
 
 def halving_dates(result) -> list[pd.Timestamp]:
@@ -205,6 +227,9 @@ def plot_cash_flow_items(result, business: str, ax: Axes | None = None) -> Axes:
     ax.set_ylim(bottom - pad, top + pad)
     ax.axhline(0, color=INK, lw=0.6)
     ax.set_xticks(x, year_labels(result, years))
+    if len(years) > MAX_DATED_YEARS:
+        start = pd.Timestamp(result.timeline.valuation_date)
+        ax.set_xlabel(f"Contract year (year 1 = {start:%b %Y}–{start + pd.DateOffset(months=11):%b %Y})")
     ax.yaxis.set_major_formatter(MONEY_FORMATTER)
     ax.set_ylabel("USD per year (nominal)")
     ax.set_title(f"{BUSINESS_LABELS[business]}: base-case cash flows by contract year")
@@ -245,7 +270,7 @@ def plot_cumulative_cash(result, ax: Axes | None = None, sample: MarketSample | 
     ax.axhline(0, color=INK, lw=0.6)
     ax.yaxis.set_major_formatter(MONEY_FORMATTER)
     ax.set_ylabel("USD (nominal, cumulative)")
-    _date_axis(ax)
+    _date_axis(ax, dates)
     ax.set_title("Cumulative cash: funding need and payback")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7)
     return ax
@@ -357,7 +382,7 @@ def plot_btc_price_fan(result, ax: Axes | None = None, sample: MarketSample | No
     ax.yaxis.set_major_formatter(MONEY_FORMATTER)
     ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _p=None: ""))
     ax.set_ylabel("USD per BTC (log scale)")
-    _date_axis(ax)
+    _date_axis(ax, dates)
     _mark_halvings(ax, result)
     ax.set_title(f"Bitcoin price ({sample.n_paths} simulated paths)")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7)
@@ -373,10 +398,10 @@ def plot_hashprice_fan(result, ax: Axes | None = None, sample: MarketSample | No
     ax.plot(dates, np.asarray(result.base_market.hashprice_usd_per_ph_day)[0], color=INK, ls="--",
             lw=1.0, label="base case (expected path)")
     ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _p=None: f"${y:,.0f}" if y >= 1 else f"${y:.2f}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _p=None: f"${y:,.0f}" if y >= 1 else _usd_per_unit(y)))
     ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _p=None: ""))
     ax.set_ylabel("USD per PH/s per day (log scale)")
-    _date_axis(ax)
+    _date_axis(ax, dates)
     _mark_halvings(ax, result)
     ax.set_title("Hashprice: revenue of 1 PH/s for a day")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7)
@@ -408,10 +433,10 @@ def plot_revenue_per_kwh(result, ax: Axes | None = None, sample: MarketSample | 
     power = np.asarray(result.base_market.power_price_usd_per_kwh)[0, 1:]
     ax.plot(dates[1:], power, color=POWER_PRICE_COLOR, lw=1.0, ls="--", label="Power price")
     ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _p=None: f"${y:.2f}" if y >= 0.1 else f"${y:.3f}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(_usd_per_unit))
     ax.yaxis.set_minor_formatter(FuncFormatter(lambda y, _p=None: ""))
     ax.set_ylabel("Revenue (USD per kWh, log scale)")
-    _date_axis(ax)
+    _date_axis(ax, dates)
     ax.set_title("Revenue per kWh on the same grid power")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7)
     return ax

@@ -150,9 +150,14 @@ def comparison_summary(results) -> Summary:
         lo = min(probs, key=lambda row: row[2])
         out.points.append(f"P(AI beats mining) ranges from {pct(lo[2])} ({lo[0]}) to {pct(hi[2])} ({hi[0]}).")
     seeds = sorted({r.seed for r in results})
+    # months of shocks each run drew (see pivotsim.simulate.simulate_block)
+    horizons = sorted({max(r.timeline.horizon_months, getattr(r, "market_horizon_months", None) or 0)
+                       for r in results})
     paths = sorted({r.paths for r in results})
     out.points.append(
         f"Each deal is valued on its own scenario file with {', '.join(f'{p:,}' for p in paths)} paths and seed "
-        f"{', '.join(str(x) for x in seeds)}. Deals run with the same seed and horizon draw the same random "
-        "shocks (common random numbers), so differences between them come from their inputs, not from noise.")
+        f"{', '.join(str(x) for x in seeds)}."
+        + (f" All deals draw the same random market shocks month by month (common random numbers over "
+           f"{horizons[0]} months), so differences between them come from their inputs, not from noise."
+           if len(seeds) == 1 and len(horizons) == 1 and horizons[0] else ""))
     return out

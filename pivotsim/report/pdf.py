@@ -226,9 +226,12 @@ def _context(result) -> PageContext:
 
 def _book_context(results) -> PageContext:
     seeds = ", ".join(sorted({str(r.seed) for r in results}))
-    shas = ", ".join(_sha_prefix(r)[:8] for r in results)
+    if len(results) <= 3:
+        shas = "input SHA-256 " + ", ".join(_sha_prefix(r)[:8] for r in results)
+    else:
+        shas = f"{len(results)} input files, SHA-256 in the comparison table"
     return PageContext(header=f"Deal comparison: {len(results)} scenarios",
-                       footer=f"seed {seeds} · input SHA-256 {shas} · pivotsim {__version__}")
+                       footer=f"seed {seeds} · {shas} · pivotsim {__version__}")
 
 
 # --------------------------------------------------------------------------- building blocks
