@@ -175,7 +175,7 @@ def test_market_sample_is_the_runs_first_paths(iren_result):
     assert sample.n_paths == 50
     assert sample.market.btc_price_usd.shape == (50, iren_result.timeline.n_periods)
     for business in ("bitcoin", "ai"):
-        npv = valuation(sample.flows[business], discount_rate(iren_result.inputs, business))["npv_usd"]
+        npv = valuation(sample.flows[business], discount_rate(sample.inputs, business))["npv_usd"]
         np.testing.assert_allclose(np.broadcast_to(npv, (50,)),
                                    iren_result.metrics[f"{business}_npv_usd"][:50], rtol=1e-12)
 
@@ -186,7 +186,7 @@ def test_market_sample_follows_a_longer_market_horizon(iren):
 
     result = pivotsim.run(iren, paths=20, seed=4, market_horizon_months=120)
     sample = charts.market_sample(result, n_paths=20)
-    npv = valuation(sample.flows["bitcoin"], discount_rate(result.inputs, "bitcoin"))["npv_usd"]
+    npv = valuation(sample.flows["bitcoin"], discount_rate(sample.inputs, "bitcoin"))["npv_usd"]
     np.testing.assert_allclose(npv, result.metrics["bitcoin_npv_usd"], rtol=1e-12)
 
 

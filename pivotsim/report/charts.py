@@ -23,6 +23,7 @@ from ..models.cashflows import CashFlows
 from ..models.market import MarketPaths, draw_shocks
 from ..models.timeline import next_halving_height
 from ..simulate import BLOCK_PATHS, BUSINESSES, block_generator, evaluate, timeline_of
+from ..uncertainty import block_inputs, substitute
 from .style import (AI_COLOR, BITCOIN_COLOR, BUSINESS_COLORS, BUSINESS_LABELS, DIFFERENCE_COLOR,
                     INK, LINE_ITEM_COLORS, LINE_ITEM_LABELS, MONEY_FORMATTER, POWER_PRICE_COLOR,
                     PRINT_WIDTH_IN, compact_money)
@@ -45,20 +46,24 @@ class MarketSample:
     flows : dict of str -> CashFlows
         Both businesses' line items on those paths.
     n_paths : int
+    inputs : namespace
+        The inputs tree of those paths (uncertain inputs as ``(n_paths, 1)``).
     """
 
     market: MarketPaths
     flows: dict[str, CashFlows]
     n_paths: int
+    inputs: object = None
 
 
 def market_sample(result, n_paths: int = FAN_PATHS) -> MarketSample:
     """Market paths and cash flows of the run's first ``n_paths`` paths.
 
-    Re-simulates them with the run's inputs and seed: block 0's generator
-    draws its full block of shocks (exactly as :func:`pivotsim.simulate.
-    simulate_block` does), and the first rows are kept, so path i here is
-    path i of the run (its NPV equals ``result.metrics[...][i]``).
+    Re-simulates them with the run's inputs and seed: block 0 draws its full
+    block of market shocks and uncertain inputs (exactly as
+    :func:`pivotsim.simulate.simulate_block` does), and the first rows are
+    kept, so path i here is path i of the run (its NPV equals
+    ``result.metrics[...][i]``).
 
     Parameters
     ----------
@@ -79,8 +84,11 @@ def market_sample(result, n_paths: int = FAN_PATHS) -> MarketSample:
     months = max(timeline.horizon_months, int(getattr(result, "market_horizon_months", None) or 0))
     shocks = draw_shocks(rng, BLOCK_PATHS, months)
     shocks = {name: values[:n, :timeline.horizon_months] for name, values in shocks.items()}
-    flows, market = evaluate(result.inputs, timeline, shocks)
-    return MarketSample(market=market, flows=flows, n_paths=n)
+    # uncertain inputs: block 0's draws from their own stream, first n paths
+    _, draws = block_inputs(result.inputs, result.seed, 0, BLOCK_PATHS)
+    inputs = substitute(result.inputs, {path: v[:n] for path, v in draws.items()}) if draws else result.inputs
+    flows, market = evaluate(inputs, timeline, shocks)
+    return MarketSample(market=market, flows=flows, n_paths=n, inputs=inputs)
 
 
 def annual_line_items(result, business: str) -> pd.DataFrame:
@@ -260,13 +268,12 @@ def plot_cumulative_cash(result, ax: Axes | None = None, sample: MarketSample | 
             ax.fill_between(dates, pct[5], pct[95], color=color, alpha=0.15, lw=0,
                             label=f"{BUSINESS_LABELS[business]}: p5–p95")
         base = np.cumsum(np.asarray(result.base[business].net)[0])
-        ax.plot(dates, base, color=color, lw=1.6, label=f"{BUSINESS_LABELS[business]}: base case")
         payback = summary[business]["base"]["payback_months"]
+        when_text = "never pays back" if payback is None else f"payback {payback:.0f} months"
+        ax.plot(dates, base, color=color, lw=1.6, label=f"{BUSINESS_LABELS[business]}: base case\n({when_text})")
         if payback is not None:
             when = dates[0] + pd.DateOffset(days=round(payback * 30.4375))
             ax.plot([when], [0], marker="o", ms=5, color=color, mec="white", mew=0.8, zorder=5)
-            ax.annotate(f"payback: {payback:.0f} months", xy=(when, 0), xytext=(6, -12),
-                        textcoords="offset points", fontsize=7, color=color)
     ax.axhline(0, color=INK, lw=0.6)
     ax.yaxis.set_major_formatter(MONEY_FORMATTER)
     ax.set_ylabel("USD (nominal, cumulative)")

@@ -85,6 +85,12 @@ def executive_summary(result, tornado=None, breakeven_btc_usd: float | None = No
         out.points.append(f"Chance of losing money (NPV below zero): mining {pct(negs['bitcoin'])} of paths, "
                           f"AI hosting {pct(negs['ai'])}.")
         ai_npv = s["ai"]["monte_carlo"]["npv_usd"]
+        uncertain = list(getattr(getattr(result.inputs, "uncertainty", None), "paths", None) or [])
+        if ai_npv["std"] is not None and ai_npv["std"] > 1e-9 * max(1.0, abs(ai_npv["mean"] or 0.0)) and uncertain:
+            out.points.append(
+                f"The AI deal's NPV runs from {money(ai_npv['p5'])} (p5) to {money(ai_npv['p95'])} (p95) over "
+                f"the scenario's uncertain inputs ({', '.join(uncertain)}); mining's also moves with the "
+                f"bitcoin price and network hashrate.")
         if ai_npv["std"] is not None and ai_npv["std"] <= 1e-9 * max(1.0, abs(ai_npv["mean"] or 0.0)):
             out.points.append(
                 "The AI deal's NPV is the same on every path: none of its inputs is uncertain in this "

@@ -417,6 +417,18 @@ def _assumption_flowables(result, styles, width) -> list:
     return out
 
 
+def _uncertain_inputs_text(result) -> str:
+    """" Uncertain inputs (lhs): a, b." from the run's inputs, or "" when there are none."""
+    spec = getattr(result.inputs, "uncertainty", None)
+    paths = list(getattr(spec, "paths", None) or [])
+    if not paths:
+        return " No scenario input is uncertain: only the market varies between paths."
+    sampling = getattr(result.scenario, "sampling", None)
+    how = f", sampled by {sampling}" if sampling else ""
+    return (f" Uncertain inputs, drawn per path from a stream independent of the market shocks{how}: "
+            f"{', '.join(paths)} (see the assumptions table for their distributions).")
+
+
 def _methods_flowables(result, styles, notes: list[str]) -> list:
     rb, ra = discount_rate(result.inputs, "bitcoin"), discount_rate(result.inputs, "ai")
     rate = pct(rb) if rb == ra else f"{pct(ra)} (AI) and {pct(rb)} (mining)"
@@ -434,7 +446,9 @@ def _methods_flowables(result, styles, notes: list[str]) -> list:
         ("AI hosting", "Revenue is the contract's annual value while each tranche is live; a prepayment "
          "arrives at signing and is credited against invoices pro rata; facility capex is spread over "
          "construction, GPU capex is paid on delivery and GPUs are resold at a residual share at term end "
-         "(GPU cloud), or rent per kW-month with escalators and power passed through (colocation)."),
+         "(GPU cloud), or rent per kW-month with escalators and power passed through (colocation). "
+         "Deal risks, where the scenario sets them: construction delay, capex overrun, tenant default "
+         "(recovery, backstop, re-lease), renewal at term end."),
         ("Valuation", f"NPV at {rate} a year, converted to a monthly rate as (1 + r)^(1/12) - 1, with "
          "numpy-financial's conventions; IRR as an effective annual rate; payback is the month from which "
          "cumulative cash stays non-negative; peak funding is the deepest cumulative shortfall. Straight-line "
@@ -445,27 +459,30 @@ def _methods_flowables(result, styles, notes: list[str]) -> list:
          f"SeedSequence({result.seed}) by k, so the same scenario and seed give the same numbers whatever "
          "the machine, memory chunking or number of workers. Both businesses see the same paths (common "
          "random numbers), so their difference path by path is not noise. The base case is the same "
-         "engine with one path on the expected market path. The fan charts show the run's own first "
-         f"{min(result.paths, charts.FAN_PATHS, BLOCK_PATHS):,} paths."),
+         "engine with one path on the expected market path and every input at its base value. The fan "
+         f"charts show the run's own first {min(result.paths, charts.FAN_PATHS, BLOCK_PATHS):,} paths."
+         + _uncertain_inputs_text(result)),
         ("Not modelled", f"In pivotsim {__version__}: a network hashrate that responds to miners' margins, "
-         "fee and power-price uncertainty, construction delay, capex overrun, tenant default, renewal and "
-         "re-leasing, and debt. AI contracts end at their term. The figures model the deal from public "
-         "information and stated assumptions; they are not investment advice."),
+         "fee and power-price dynamics over time, and debt. Paths pushed past the horizon by a delay are "
+         "cut there (book value of what is still owned). Re-lease and renewal tenants carry no default "
+         "risk; recoveries and backstops are nominal. The figures model the deal from public information "
+         "and stated assumptions; they are not investment advice."),
     ]
     out = [Paragraph("Methods and limitations", styles["H2"])]
     for head, body in paragraphs:
         out.append(Paragraph(f"<b>{text(head)}.</b> {text(body)}", styles["body"]))
     for note in notes:
         out.append(Paragraph(f"<b>Note.</b> {text(note)}", styles["body"]))
-    out.append(Paragraph("Reproduce", styles["H2"]))
     command = ["pivotsim", "report", result.scenario.file or "SCENARIO.yaml", "--paths", str(result.paths),
                "--seed", str(result.seed)]
     for o in result.scenario.overrides:
         command += ["--set", o]
     command += ["-o", "report.pdf"]
-    out.append(Paragraph(text(" ".join(shlex.quote(c) for c in command)), styles["mono"]))
+    reproduce = [Paragraph("Reproduce", styles["H2"]),
+                 Paragraph(text(" ".join(shlex.quote(c) for c in command)), styles["mono"])]
     if result.scenario.sha256:
-        out.append(Paragraph(text(f"Input file SHA-256: {result.scenario.sha256}"), styles["mono"]))
+        reproduce.append(Paragraph(text(f"Input file SHA-256: {result.scenario.sha256}"), styles["mono"]))
+    out.append(KeepTogether(reproduce))
     return out
 
 

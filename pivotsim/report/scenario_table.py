@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from ..scenario import Quantity
 from .formatting import money
 
-_SKIP = {("scenario", "name"), ("scenario", "description"), ("sources",)}
+_SKIP = {("scenario", "name"), ("scenario", "description"), ("sources",), ("correlations",)}
 _QUANTITY_KEYS = {"value", "source", "assumption", "note", "dist"}
 
 # Longest suffix first: the unit a field name ends with.
@@ -26,8 +26,10 @@ _SUFFIX_UNITS = [
     ("_usd_per_kw_month", "USD/kW-month"), ("_usd_per_mw_year", "USD/MW/yr"), ("_usd_per_mw", "USD/MW"),
     ("_usd_per_kwh", "USD/kWh"), ("_usd_per_mwh", "USD/MWh"), ("_usd_per_th", "USD per TH/s"),
     ("_btc_per_block", "BTC/block"), ("_j_per_th", "J/TH"), ("_eh_s", "EH/s"), ("_per_year", "per year"),
-    ("_usd", "USD"), ("_mw", "MW"), ("_months", "months"), ("_month", "month"), ("_years", "years"),
-    ("_share", "fraction"), ("tax_rate", "fraction"), ("_rate", "per year"), ("pue", "ratio"), ("uptime", "fraction"),
+    ("_usd", "USD"), ("_mw", "MW"), ("_months", "months"), ("_per_month", "per month"), ("_month", "month"),
+    ("_years", "years"),
+    ("_share", "fraction"), ("tax_rate", "fraction"), ("_rate", "per year"),
+    ("_probability", "fraction"), ("_utilisation", "fraction"), ("_multiplier", "×"), ("pue", "ratio"), ("uptime", "fraction"),
     ("it_load_factor", "fraction"), ("share", "fraction"), ("block_height", "blocks"),
     ("difficulty", "-"),
 ]
@@ -173,6 +175,25 @@ def assumption_rows(scenario) -> list[AssumptionRow]:
             unit = ""
             provenance = "default" if defaulted else "setting"
         rows.append(AssumptionRow(path=".".join(path), value=shown, unit=unit, provenance=provenance))
+    return rows + correlation_rows(scenario)
+
+
+def correlation_rows(scenario) -> list[AssumptionRow]:
+    """One row per rank correlation of the scenario (when the format has them)."""
+    rows = []
+    for i, item in enumerate(getattr(scenario, "correlations", None) or []):
+        data = item.model_dump(exclude_none=True) if isinstance(item, BaseModel) else dict(item)
+        between = data.get("between") or ()
+        rho = data.get("rho")
+        value = f"{rho:g}" if isinstance(rho, (int, float)) else str(rho)
+        provenance = []
+        if data.get("source"):
+            provenance.append(_source_text(scenario, data["source"]))
+        if data.get("assumption"):
+            provenance.append(f"Assumption: {data['assumption']}")
+        text = ". ".join(p.rstrip(". ") for p in provenance) + "." if provenance else "no provenance given"
+        rows.append(AssumptionRow(path=f"correlations.{i}: {' ~ '.join(map(str, between))}",
+                                  value=f"rho {value}", unit="rank correlation", provenance=text))
     return rows
 
 
