@@ -8,6 +8,8 @@ Public API::
     result.summary(); result.cashflows(); result.path_metrics()
     table = pivotsim.compare(["scenarios/iren.yaml", "scenarios/cipher_aws.yaml"])  # DataFrame
     pivotsim.report(result, "iren.pdf")        # the PDF research note
+    fitted = pivotsim.calibrate("../shared/data/btc/btc_network_daily_coinmetrics.csv",
+                                "2016-01-01", "2022-12-31")   # market parameters
 """
 
 __version__ = "0.1.0"
@@ -21,6 +23,7 @@ from . import report as _report_package  # noqa: E402,F401
 from .api import RunResult, report, run  # noqa: E402
 from .analysis.compare import compare  # noqa: E402
 from .analysis.sources import provenance_table as sources  # noqa: E402
+from .calibration import Calibration, calibrate  # noqa: E402
 
-__all__ = ["__version__", "load_scenario", "run", "compare", "sources", "report", "RunResult", "Scenario",
-           "PivotsimError", "ScenarioError"]
+__all__ = ["__version__", "load_scenario", "run", "compare", "sources", "report", "calibrate", "RunResult",
+           "Scenario", "Calibration", "PivotsimError", "ScenarioError"]

@@ -25,12 +25,18 @@ from .models.cashflows import CashFlows
 from .models.hosting import contract_terms
 from .models.market import MarketPaths
 from .scenario import Scenario, load_scenario, to_inputs
-from .simulate import BUSINESSES, base_case, discount_rate, simulate_paths, timeline_of, valuation
+from .simulate import (BLOCK_PATHS, BUSINESSES, DEFAULT_MAX_AUTO_PATHS, MonteCarlo, base_case,
+                       breakeven_btc_price_multiplier, discount_rate, simulate, timeline_of, valuation)
 
 DEFAULT_PATHS = 10_000
 DEFAULT_SEED = 2025
+DEFAULT_SAMPLE_PATHS = 1_000
 MAX_PATHS = 100_000_000
-PERCENTILES = (5, 25, 50, 75, 95)
+PERCENTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
+#: --paths auto: default tolerance on the standard error of the mean NPV
+#: difference, as a share of the larger absolute base-case NPV
+AUTO_TOLERANCE_SHARE = 0.01
+Z_95 = 1.959963984540054
 
 
 def _finite_or_none(x):
@@ -38,15 +44,54 @@ def _finite_or_none(x):
     return x if math.isfinite(x) else None
 
 
-def describe(values: np.ndarray) -> dict:
-    """Mean, standard deviation and percentiles of a sample (NaN ignored; None if empty)."""
+def describe(values: np.ndarray, *, tail: bool = False) -> dict:
+    """Statistics of a sample, NaN ignored (None where there is nothing to describe).
+
+    Parameters
+    ----------
+    values : ndarray
+    tail : bool
+        Also give ``cvar5``: the mean of the worst 5% (the values at or below
+        the 5th percentile), the expected shortfall of an NPV.
+
+    Returns
+    -------
+    dict
+        ``mean``, ``std`` (ddof 1), ``sem`` (std / sqrt(n)), ``count`` (finite
+        values), ``p1 p5 p10 p25 p50 p75 p90 p95 p99``, and ``cvar5``.
+    """
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
+    keys = {"mean": None, "std": None, "sem": None, "count": int(v.size),
+            **{f"p{q}": None for q in PERCENTILES}}
+    if tail:
+        keys["cvar5"] = None
     if v.size == 0:
-        return {"mean": None, "std": None, **{f"p{q}": None for q in PERCENTILES}}
+        return keys
     pct = np.percentile(v, PERCENTILES)
-    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0,
-            **{f"p{q}": float(p) for q, p in zip(PERCENTILES, pct)}}
+    std = float(v.std(ddof=1)) if v.size > 1 else 0.0
+    out = {"mean": float(v.mean()), "std": std, "sem": std / math.sqrt(v.size), "count": int(v.size),
+           **{f"p{q}": float(p) for q, p in zip(PERCENTILES, pct)}}
+    if tail:
+        out["cvar5"] = float(v[v <= pct[PERCENTILES.index(5)]].mean())
+    return out
+
+
+def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion (95% by default).
+
+    References
+    ----------
+    E. B. Wilson (1927), "Probable inference, the law of succession, and
+    statistical inference", JASA 22(158).
+    """
+    if trials <= 0:
+        return (math.nan, math.nan)
+    p = successes / trials
+    denom = 1.0 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denom
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def _json_safe(obj):
@@ -76,6 +121,15 @@ class RunResult:
         Base-case market path.
     metrics : dict of str -> ndarray (paths,)
         Per-path metrics (see :meth:`path_metrics`).
+    samples : dict of str -> ndarray (sample paths, n_periods)
+        Monthly series of the first Monte Carlo paths, for fan charts
+        (:data:`pivotsim.simulate.SAMPLE_SERIES`).
+    convergence : dict
+        How the path count was set (fixed or auto) and the standard error of
+        the mean NPV difference.
+    breakeven_btc_price_multiplier : float or None
+        Constant multiplier on the base BTC price path at which bitcoin NPV
+        equals AI NPV (None if none in 0.01..100).
     """
 
     scenario: Scenario
@@ -86,6 +140,9 @@ class RunResult:
     metrics: dict[str, np.ndarray]
     inputs: object = field(repr=False, default=None)
     market_horizon_months: int | None = None  # shocks drawn over this many months (see run)
+    samples: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    convergence: dict = field(default_factory=dict)
+    breakeven_btc_price_multiplier: float | None = None
 
     @property
     def timeline(self):
@@ -133,13 +190,19 @@ class RunResult:
         }
         for business in BUSINESSES:
             npv = self.metrics[f"{business}_npv_usd"]
+            irr = self.metrics[f"{business}_irr"]
+            payback = self.metrics[f"{business}_payback_months"]
             out[business] = {
                 "base": self._base_metrics(business),
                 "monte_carlo": {
-                    "npv_usd": describe(npv),
+                    "npv_usd": describe(npv, tail=True),
                     "prob_npv_negative": float(np.mean(npv < 0)),
-                    "irr": describe(self.metrics[f"{business}_irr"]),
-                    "payback_months": describe(self.metrics[f"{business}_payback_months"]),
+                    "irr": describe(irr),
+                    "prob_no_irr": float(np.mean(~np.isfinite(irr))),
+                    "payback_months": describe(payback),
+                    "prob_never_pays_back": float(np.mean(~np.isfinite(payback))),
+                    "discounted_payback_months": describe(self.metrics[f"{business}_discounted_payback_months"]),
+                    "peak_funding_usd": describe(self.metrics[f"{business}_peak_funding_usd"]),
                 },
             }
         spec = getattr(self.inputs, "uncertainty", None)
@@ -152,10 +215,19 @@ class RunResult:
                 for i, a in enumerate(spec.correlated) for j, b in enumerate(spec.correlated)
                 if i < j and spec.rank_correlation[i, j] != 0]
         diff = self.metrics["npv_difference_usd"]
+        wins = int(np.sum(diff > 0))
+        base_price = float(np.asarray(self.inputs.market.btc_price_usd).ravel()[0])
+        multiplier = self.breakeven_btc_price_multiplier
         out["comparison"] = {
-            "npv_difference_usd": describe(diff),
+            "npv_difference_usd": describe(diff, tail=True),
             "prob_ai_beats_bitcoin": float(np.mean(diff > 0)),
+            "prob_ai_beats_bitcoin_ci95": list(wilson_interval(wins, diff.size)),
+            "breakeven_btc_price_multiplier": multiplier,
+            "breakeven_btc_price_usd": None if multiplier is None else multiplier * base_price,
         }
+        out["monte_carlo"] = {"paths": self.paths, "block_paths": BLOCK_PATHS,
+                              "sample_paths": int(next(iter(self.samples.values())).shape[0]) if self.samples else 0,
+                              **self.convergence}
         return _json_safe(out)
 
     def to_json(self) -> str:
@@ -191,8 +263,12 @@ class RunResult:
         return df
 
     # ------------------------------------------------------------ run folder
-    def write(self, out_dir: str | Path = "runs", *, command: str | None = None) -> Path:
+    def write(self, out_dir: str | Path = "runs", *, command: str | None = None, figures: bool = True) -> Path:
         """Write the run folder atomically and return its path.
+
+        With ``figures`` the folder also holds PNG fan charts (BTC price,
+        network hashrate, hashprice, cumulative cash of both businesses) and
+        the NPV histogram and CDF (:mod:`pivotsim.report.figures`).
 
         The folder ``<out_dir>/<scenario file stem>-<UTC timestamp>`` is built
         under a temporary name and renamed when complete; an existing folder
@@ -213,6 +289,10 @@ class RunResult:
             except ImportError:
                 metrics.to_csv(tmp / "path_metrics.csv", index=False)
             (tmp / "scenario.resolved.yaml").write_text(self.scenario.to_yaml(), encoding="utf-8")
+            if figures:
+                from .report.figures import write_run_figures
+
+                write_run_figures(self, tmp)
             manifest = {
                 "pivotsim_version": __version__,
                 "seed": self.seed,
@@ -247,14 +327,27 @@ class RunResult:
 
 
 def _check_run_args(paths, seed):
-    if isinstance(paths, bool) or not isinstance(paths, (int, np.integer)) or not 1 <= paths <= MAX_PATHS:
-        raise PivotsimError(f"paths: {paths!r} is not allowed; must be a whole number from 1 to {MAX_PATHS:,}")
+    if paths is None or (isinstance(paths, str) and paths.strip().lower() == "auto"):
+        paths = None
+    elif isinstance(paths, bool) or not isinstance(paths, (int, np.integer)) or not 1 <= paths <= MAX_PATHS:
+        raise PivotsimError(f"paths: {paths!r} is not allowed; must be 'auto' or a whole number "
+                            f"from 1 to {MAX_PATHS:,}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 63:
         raise PivotsimError(f"seed: {seed!r} is not allowed; must be a whole number >= 0")
+    return None if paths is None else int(paths)
 
 
-def run(scenario: Scenario | str | Path, paths: int = DEFAULT_PATHS, seed: int = DEFAULT_SEED,
+def default_tolerance_usd(base: dict[str, CashFlows], inputs) -> float:
+    """Default ``--paths auto`` tolerance: 1% of the larger absolute base-case NPV [USD]."""
+    npvs = [abs(float(np.asarray(valuation(base[b], discount_rate(inputs, b))["npv_usd"]).ravel()[0]))
+            for b in BUSINESSES]
+    return max(AUTO_TOLERANCE_SHARE * max(npvs), 1.0)
+
+
+def run(scenario: Scenario | str | Path, paths: int | str | None = DEFAULT_PATHS, seed: int = DEFAULT_SEED,
         *, overrides=(), progress: Callable[[int, int], None] | None = None,
+        tolerance_usd: float | None = None, max_paths: int = DEFAULT_MAX_AUTO_PATHS,
+        sample_paths: int = DEFAULT_SAMPLE_PATHS, workers: int = 1,
         market_horizon_months: int | None = None) -> RunResult:
     """Value a scenario: base case of both businesses and a Monte Carlo.
 
@@ -262,13 +355,24 @@ def run(scenario: Scenario | str | Path, paths: int = DEFAULT_PATHS, seed: int =
     ----------
     scenario : Scenario or path
         A loaded scenario or a YAML file.
-    paths : int
-        Monte Carlo paths (default 10,000).
+    paths : int or "auto"
+        Monte Carlo paths (default 10,000).  ``"auto"`` (or None) adds paths
+        (10k, 20k, 50k, 100k, ...) until the standard error of the mean NPV
+        difference is at most ``tolerance_usd``, up to ``max_paths``.
     seed : int
         Seed of the run; the same scenario and seed give identical numbers.
     overrides : sequence of str
         ``dotted.key=value`` settings, as ``--set``.
     progress : callable(done, total), optional
+    tolerance_usd : float, optional
+        Auto mode's target standard error [USD]; default 1% of the larger
+        absolute base-case NPV.
+    max_paths : int
+        Auto mode's cap (default 1,000,000).
+    sample_paths : int
+        Paths whose monthly series are kept for fan charts (default 1,000).
+    workers : int
+        Threads evaluating chunks of paths; never changes results.
     market_horizon_months : int, optional
         Draw the market's random shocks over at least this many months.
         Scenarios of different horizons run with the same seed and the same
@@ -280,18 +384,32 @@ def run(scenario: Scenario | str | Path, paths: int = DEFAULT_PATHS, seed: int =
     -------
     RunResult
     """
-    _check_run_args(paths, seed)
+    n_paths = _check_run_args(paths, seed)
+    if n_paths is None:
+        if isinstance(max_paths, bool) or not isinstance(max_paths, (int, np.integer)) \
+                or not BLOCK_PATHS <= max_paths <= MAX_PATHS:
+            raise PivotsimError(f"max_paths: {max_paths!r} is not allowed; must be a whole number "
+                                f"from {BLOCK_PATHS:,} to {MAX_PATHS:,}")
+        if tolerance_usd is not None and not (isinstance(tolerance_usd, (int, float)) and tolerance_usd > 0
+                                              and math.isfinite(tolerance_usd)):
+            raise PivotsimError(f"tolerance_usd: {tolerance_usd!r} is not allowed; must be a number > 0")
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, overrides)
     elif overrides:
         scenario = scenario.with_overrides(overrides)
     inputs = to_inputs(scenario)
     flows, market = base_case(inputs)
-    metrics = simulate_paths(inputs, int(paths), int(seed), progress=progress,
-                             shock_horizon_months=market_horizon_months)
-    return RunResult(scenario=scenario, seed=int(seed), paths=int(paths), base=flows,
-                     base_market=market, metrics=metrics, inputs=inputs,
+    if n_paths is None and tolerance_usd is None:
+        tolerance_usd = default_tolerance_usd(flows, inputs)
+    mc: MonteCarlo = simulate(inputs, n_paths, int(seed), progress=progress, sample_paths=int(sample_paths),
+                              tolerance_usd=tolerance_usd, max_paths=int(max_paths), workers=int(workers),
+                              shock_horizon_months=market_horizon_months)
+    return RunResult(scenario=scenario, seed=int(seed), paths=mc.paths, base=flows,
+                     base_market=market, metrics=mc.metrics, inputs=inputs, samples=mc.samples,
+                     convergence=mc.convergence,
+                     breakeven_btc_price_multiplier=breakeven_btc_price_multiplier(inputs),
                      market_horizon_months=market_horizon_months)
+
 
 
 def base_case_metrics(scenario: Scenario | str | Path, *, overrides=()) -> dict[str, dict]:

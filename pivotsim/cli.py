@@ -1,4 +1,4 @@
-"""Command line: ``pivotsim run | validate | schema | sources | claims | compare``.
+"""Command line: ``pivotsim run | validate | schema | sources | claims | compare | calibrate``.
 
 A thin shell over the Python API: parse options, call the API, print.  Bad
 input (any :class:`~pivotsim.errors.PivotsimError`) is one line on stderr and
@@ -21,6 +21,7 @@ from rich.table import Table
 
 from . import __version__
 from .api import DEFAULT_PATHS, DEFAULT_SEED, run as run_scenario
+from .simulate import DEFAULT_MAX_AUTO_PATHS
 from .errors import PivotsimError
 from .scenario import load_scenario, scenario_json_schema
 
@@ -115,7 +116,7 @@ def summary_tables(summary: dict) -> list[Table]:
     mc = Table(title=f"Monte Carlo NPV: {summary['paths']:,} paths, seed {summary['seed']}",
                title_justify="left")
     mc.add_column("")
-    for col in ("p5", "p50", "p95", "mean", "P(NPV<0)"):
+    for col in ("p5", "p50", "p95", "mean", "± s.e.", "CVaR 5%", "P(NPV<0)"):
         mc.add_column(col, justify="right")
     for label, stats, prob in (
             ("Bitcoin mining", summary["bitcoin"]["monte_carlo"]["npv_usd"],
@@ -123,10 +124,50 @@ def summary_tables(summary: dict) -> list[Table]:
             ("AI hosting", summary["ai"]["monte_carlo"]["npv_usd"],
              summary["ai"]["monte_carlo"]["prob_npv_negative"]),
             ("AI minus bitcoin", summary["comparison"]["npv_difference_usd"], None)):
-        mc.add_row(label, *(money(stats[k]) for k in ("p5", "p50", "p95", "mean")),
+        mc.add_row(label, *(money(stats[k]) for k in ("p5", "p50", "p95", "mean", "sem", "cvar5")),
                    pct(prob) if prob is not None else "")
-    mc.caption = f"P(AI NPV > bitcoin NPV) = {pct(summary['comparison']['prob_ai_beats_bitcoin'])}"
-    return [base, mc]
+    comparison = summary["comparison"]
+    lo, hi = comparison.get("prob_ai_beats_bitcoin_ci95") or (None, None)
+    caption = [f"P(AI NPV > bitcoin NPV) = {pct(comparison['prob_ai_beats_bitcoin'])}"
+               + (f" (95% CI {pct(lo)}-{pct(hi)})" if lo is not None else "")]
+    k = comparison.get("breakeven_btc_price_multiplier")
+    if k is not None:
+        caption.append(f"break-even BTC price: {k:.2f} x the base path ({money(comparison['breakeven_btc_price_usd'])} "
+                       "at t=0) makes mining's NPV equal AI's")
+    else:
+        caption.append("break-even BTC price: none between 0.01x and 100x the base path")
+    conv = summary.get("monte_carlo", {})
+    if conv.get("mode") == "auto":
+        caption.append(f"paths auto: {summary['paths']:,} paths, s.e. of the mean NPV difference "
+                       f"{money(conv.get('sem_npv_difference_usd'))} "
+                       f"{'<=' if conv.get('reached') else '>'} tolerance {money(conv.get('tolerance_usd'))}"
+                       + ("" if conv.get("reached") else f" (stopped at the cap of {conv.get('max_paths'):,})"))
+    mc.caption = "\n".join(caption)
+    mc.caption_justify = "left"
+
+    dist = Table(title="Monte Carlo IRR and payback", title_justify="left")
+    dist.add_column("")
+    for col in ("IRR p5", "IRR p50", "IRR p95", "no IRR", "payback p50", "never pays back"):
+        dist.add_column(col, justify="right")
+    for business, label in (("bitcoin", "Bitcoin mining"), ("ai", "AI hosting")):
+        m = summary[business]["monte_carlo"]
+        dist.add_row(label, pct(m["irr"]["p5"]), pct(m["irr"]["p50"]), pct(m["irr"]["p95"]),
+                     pct(m.get("prob_no_irr")), months(m["payback_months"]["p50"]),
+                     pct(m.get("prob_never_pays_back")))
+    return [base, mc, dist]
+
+
+def parse_paths(text: str):
+    """``--paths``: a whole number >= 1 or ``auto`` -> int or None."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise PivotsimError(f"--paths: {text!r} is not allowed; must be a whole number >= 1 or 'auto'") from None
+    if value < 1:
+        raise PivotsimError(f"--paths: {text!r} is not allowed; must be a whole number >= 1 or 'auto'")
+    return value
 
 
 def _progress(enabled: bool):
@@ -140,7 +181,9 @@ def _progress(enabled: bool):
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths.")] = DEFAULT_PATHS,
+    paths: Annotated[str, typer.Option(
+        "--paths", help="Monte Carlo paths, or 'auto': add paths until the standard error of the mean "
+                        "NPV difference is below --tolerance-usd.")] = str(DEFAULT_PATHS),
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same numbers).")] = DEFAULT_SEED,
     out: Annotated[Path, typer.Option("--out", help="Parent folder of the run folder.")] = Path("runs"),
     set_: Annotated[Optional[List[str]], typer.Option(
@@ -148,9 +191,17 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON only.")] = False,
     pdf: Annotated[bool, typer.Option("--pdf", help="Also write the PDF report (report.pdf) in the run folder.")]
     = False,
+    tolerance_usd: Annotated[Optional[float], typer.Option(
+        "--tolerance-usd", help="--paths auto: target standard error of the mean NPV difference [USD] "
+                                "(default: 1% of the larger absolute base-case NPV).")] = None,
+    max_paths: Annotated[int, typer.Option(
+        "--max-paths", help="--paths auto: cap on paths.")] = DEFAULT_MAX_AUTO_PATHS,
+    figures: Annotated[bool, typer.Option(
+        "--figures/--no-figures", help="Write fan charts and NPV plots (PNG) into the run folder.")] = True,
 ):
     """Value a scenario as bitcoin mining and as AI hosting; write a run folder."""
     try:
+        n_paths = parse_paths(paths)
         loaded = load_scenario(scenario, set_ or ())
         show_bar = not as_json and stderr.is_terminal
         bar, task = _progress(show_bar)
@@ -158,13 +209,14 @@ def run(
         def progress(done, total):
             bar.update(task, completed=done, total=total)
 
+        options = dict(paths=n_paths, seed=seed, tolerance_usd=tolerance_usd, max_paths=max_paths)
         if bar is not None:
             with bar:
-                result = run_scenario(loaded, paths=paths, seed=seed, progress=progress)
+                result = run_scenario(loaded, progress=progress, **options)
         else:
-            result = run_scenario(loaded, paths=paths, seed=seed)
+            result = run_scenario(loaded, **options)
         command = "pivotsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
-        folder = result.write(out, command=command)
+        folder = result.write(out, command=command, figures=figures)
         if pdf:
             _report_into_run_folder(result, folder)
     except PivotsimError as exc:
@@ -519,6 +571,40 @@ def compare(
     for line in written:
         stdout.print(line)
 # ================================================================ end of deal library block
+
+
+# ---------------------------------------------------------------- calibrate (market model)
+@app.command()
+def calibrate(
+    data_file: Annotated[Path, typer.Argument(help="Daily network CSV (Coin Metrics layout).")],
+    start: Annotated[str, typer.Option("--start", help="First day of the fitting window (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--end", help="Last day of the fitting window (YYYY-MM-DD).")],
+    price_model: Annotated[str, typer.Option(
+        "--price-model", help="Price model of the printed block: merton or gbm.")] = "merton",
+    as_json: Annotated[bool, typer.Option("--json", help="Print every fitted figure as JSON.")] = False,
+):
+    """Fit the market model on real data and print a YAML `market:` block to paste into a scenario."""
+    import datetime as dt
+
+    from .calibration import calibrate as fit
+
+    try:
+        if price_model not in ("merton", "gbm"):
+            raise PivotsimError(f"--price-model: {price_model!r} is not allowed; must be merton or gbm")
+        dates = []
+        for name, text in (("--start", start), ("--end", end)):
+            try:
+                dates.append(dt.date.fromisoformat(text))
+            except ValueError:
+                raise PivotsimError(f"{name}: {text!r} is not allowed; must be a date YYYY-MM-DD") from None
+        result = fit(data_file, dates[0], dates[1])
+    except PivotsimError as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    typer.echo(result.to_yaml(price_model), nl=False)
+# ---------------------------------------------------------------- end calibrate
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -340,6 +340,11 @@ AnnualRate = _number(gt=-1, le=10, description="effective annual rate, fraction 
 Pue = _number(ge=1, le=5, description="power usage effectiveness: grid power / IT power, >= 1")
 
 
+def _default(value: float, why: str) -> Quantity:
+    """A default number with its provenance (``assumption: "default: why"``)."""
+    return Quantity(value=value, assumption=f"default: {why}")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -405,26 +410,122 @@ class Bitcoin(_Strict):
 
 
 class Market(_Strict):
-    """State of the bitcoin network at the valuation date, and its dynamics."""
+    """State of the bitcoin network at the valuation date, and its dynamics.
+
+    The equations behind every field are in :mod:`pivotsim.models.market`.
+    Defaults reproduce the foundation model (GBM price, exogenous lognormal
+    hashrate, 144 blocks a day, constant fees and power price).
+    """
 
     btc_price_usd: Positive
     btc_drift_per_year: _number(ge=-1, le=3) = Field(
-        description="expected log-price growth mu of the GBM [per year]")
-    btc_volatility_per_year: _number(ge=0, le=5) = Field(description="GBM sigma [per sqrt(year)]")
+        description="expected log-price growth mu: E[S_t] = S_0 exp(mu t) [per year]")
+    btc_volatility_per_year: _number(ge=0, le=5) = Field(
+        description="diffusion volatility sigma of log price [per sqrt(year)]")
+    price_model: Literal["gbm", "merton", "bootstrap"] = Field(
+        "gbm", description="gbm, merton (GBM plus Poisson jumps), or bootstrap of historical monthly returns")
+    btc_jump_intensity_per_year: _number(ge=0, le=365) = Field(
+        default_factory=lambda: _default(0.0, "no jumps"),
+        description="merton: expected number of price jumps per year [1/year]")
+    btc_jump_mean_log: _number(ge=-3, le=3) = Field(
+        default_factory=lambda: _default(0.0, "no jumps"), description="merton: mean log jump size [-]")
+    btc_jump_volatility_log: _number(ge=0, le=3) = Field(
+        default_factory=lambda: _default(0.0, "no jumps"), description="merton: sd of log jump size [-]")
+    bootstrap_file: str | None = Field(
+        None, description="bootstrap: daily CSV with date and price_usd columns (Coin Metrics layout); "
+                          "relative to the scenario file or absolute")
+    bootstrap_start: dt.date | None = Field(None, description="bootstrap: first day of the history window")
+    bootstrap_end: dt.date | None = Field(None, description="bootstrap: last day of the history window")
+    bootstrap_block_months: Months = Field(
+        default_factory=lambda: _default(6.0, "six-month blocks keep some of the momentum in monthly returns"),
+        description="bootstrap: consecutive historical months per block [months]")
     difficulty: Positive | None = Field(None, description="network difficulty at t = 0")
     network_hashrate_eh_s: Positive | None = Field(None, description="network hashrate at t = 0 [EH/s]")
     block_height: _number(ge=0, integer=True, fixed=True) = Field(description="block height at t = 0")
-    fees_btc_per_block: NonNegative = Field(description="transaction fees per block [BTC]")
-    hashrate_growth_per_year: _number(gt=-1, le=10) = Field(
-        description="expected yearly growth of network hashrate [-]")
+    fees_btc_per_block: NonNegative = Field(description="transaction fees per block at t = 0 [BTC]")
+    hashrate_model: Literal["exogenous", "response"] = Field(
+        "exogenous", description="exogenous (lognormal growth at hashrate_growth_per_year) or response "
+                                 "(growth follows the marginal miner's margin)")
+    hashrate_growth_per_year: _number(gt=-1, le=10) | None = Field(
+        None, description="exogenous: expected yearly growth of network hashrate [-]")
     hashrate_volatility_per_year: _number(ge=0, le=5) = Field(
-        default_factory=lambda: Quantity(value=0.0),
-        description="volatility of network hashrate growth [per sqrt(year)]")
+        default_factory=lambda: _default(0.0, "no hashrate noise"),
+        description="volatility of network hashrate growth (response: noise of monthly log growth) "
+                    "[per sqrt(year)]")
+    hashrate_response_intercept_per_month: _number(ge=-1, le=1) = Field(
+        default_factory=lambda: _default(0.0, "no response"),
+        description="response: a in dlog H = a + b x(t - lag) [per month]")
+    hashrate_response_slope_per_month: _number(ge=0, le=1) = Field(
+        default_factory=lambda: _default(0.0, "no response"),
+        description="response: b, growth per unit of log margin x [per month]")
+    hashrate_response_lag_months: _number(ge=1, le=36, integer=True, fixed=True) = Field(
+        default_factory=lambda: _default(3.0, "a quarter between margin and new machines"),
+        description="response: months between a margin and the hashrate it brings [months]")
+    marginal_miner_efficiency_j_per_th: Positive | None = Field(
+        None, description="response: efficiency of the marginal (least efficient running) miner at t = 0 [J/TH]")
+    efficiency_frontier_decline_per_year: Share = Field(
+        default_factory=lambda: _default(0.0, "no efficiency gains"),
+        description="response: yearly fall of the marginal miner's J/TH [-]")
+    marginal_miner_power_usd_per_kwh: Positive | None = Field(
+        None, description="response: power price of the marginal miner [USD/kWh]")
+    difficulty_lag_days: _number(ge=0, le=60) = Field(
+        default_factory=lambda: _default(0.0, "exactly 144 blocks a day"),
+        description="days by which difficulty trails hashrate; 0 = exactly 144 blocks a day [days]")
+    fee_long_run_btc_per_block: Positive | None = Field(
+        None, description="long-run median of fees per block (default: fees_btc_per_block) [BTC]")
+    fee_mean_reversion_per_year: _number(ge=0, le=120) = Field(
+        default_factory=lambda: _default(0.0, "fees do not revert"),
+        description="speed at which log fees revert to their long-run level [1/year]")
+    fee_volatility_per_year: _number(ge=0, le=20) = Field(
+        default_factory=lambda: _default(0.0, "constant fees"), description="volatility of log fees [per sqrt(year)]")
+    fee_spike_probability_per_month: Share = Field(
+        default_factory=lambda: _default(0.0, "no fee spikes"), description="chance of a fee spike in a month [-]")
+    fee_spike_mean_log: _number(ge=0, le=10) = Field(
+        default_factory=lambda: _default(0.0, "no fee spikes"),
+        description="jump in log fees at a spike (decays at the reversion speed) [-]")
+    power_price_long_run_usd_per_kwh: Positive | None = Field(
+        None, description="long-run median power price (default: site.power_price_usd_per_kwh) [USD/kWh]")
+    power_price_mean_reversion_per_year: _number(ge=0, le=120) = Field(
+        default_factory=lambda: _default(0.0, "power price does not revert"),
+        description="speed at which log power price reverts to its long-run level [1/year]")
+    power_price_volatility_per_year: _number(ge=0, le=10) = Field(
+        default_factory=lambda: _default(0.0, "constant power price"),
+        description="volatility of log power price [per sqrt(year)]")
+    power_price_btc_correlation: _number(ge=-1, le=1) = Field(
+        default_factory=lambda: _default(0.0, "independent of BTC"),
+        description="correlation of power-price shocks with BTC price shocks [-]")
 
     @model_validator(mode="after")
     def _one_network_size(self):
         if (self.difficulty is None) == (self.network_hashrate_eh_s is None):
             raise ValueError("give exactly one of difficulty or network_hashrate_eh_s")
+        return self
+
+    @model_validator(mode="after")
+    def _model_fields_present(self):
+        if self.hashrate_model == "exogenous" and self.hashrate_growth_per_year is None:
+            raise ValueError("market.hashrate_growth_per_year: required field is missing "
+                             "(hashrate_model is 'exogenous')")
+        if self.hashrate_model == "response":
+            for name in ("marginal_miner_efficiency_j_per_th", "marginal_miner_power_usd_per_kwh"):
+                if getattr(self, name) is None:
+                    raise ValueError(f"market.{name}: required field is missing (hashrate_model is 'response')")
+        if self.price_model == "bootstrap":
+            for name in ("bootstrap_file", "bootstrap_start", "bootstrap_end"):
+                if getattr(self, name) is None:
+                    raise ValueError(f"market.{name}: required field is missing (price_model is 'bootstrap')")
+            if self.bootstrap_end <= self.bootstrap_start:
+                raise ValueError(f"market.bootstrap_end: {self.bootstrap_end} is not allowed; "
+                                 f"must be after bootstrap_start ({self.bootstrap_start})")
+            if self.power_price_btc_correlation.value != 0:
+                raise ValueError("market.power_price_btc_correlation: "
+                                 f"{self.power_price_btc_correlation.value:g} is not allowed with "
+                                 "price_model 'bootstrap'; must be 0 (it correlates with the gbm/merton shock)")
+        fee_dynamic = (self.fee_volatility_per_year.value > 0 or self.fee_spike_probability_per_month.value > 0
+                       or (self.fee_long_run_btc_per_block is not None
+                           and self.fee_mean_reversion_per_year.value > 0))
+        if fee_dynamic and self.fees_btc_per_block.value <= 0:
+            raise ValueError("market.fees_btc_per_block: 0 is not allowed when fees move (log fees); must be > 0")
         return self
 
 
@@ -845,9 +946,29 @@ def parse_scenario(data: dict, *, file: str | None = None, lines: dict[tuple, in
         scenario = Scenario.model_validate(data, context=context)
     except ValidationError as exc:
         raise _friendly_error(exc, data, file, lines or {}, overrides) from None
+    scenario = _resolve_data_files(scenario, file, lines or {})
     scenario._file = file
     scenario._overrides = tuple(overrides)
     return scenario
+
+
+def _resolve_data_files(scenario: Scenario, file: str | None, lines: dict[tuple, int]) -> Scenario:
+    """Make ``market.bootstrap_file`` absolute (relative to the scenario file) and check it exists."""
+    name = scenario.market.bootstrap_file
+    if name is None:
+        return scenario
+    path = Path(name).expanduser()
+    if not path.is_absolute() and file is not None:
+        path = Path(file).resolve().parent / path
+    path = path.resolve()
+    if not path.is_file():
+        raise ScenarioError(f"{name!r}: file not found (looked for {path}); give a path relative to the "
+                            "scenario file or an absolute path", file=file, path="market.bootstrap_file",
+                            line=lines.get(("market", "bootstrap_file")))
+    if str(path) == name:
+        return scenario
+    market = scenario.market.model_copy(update={"bootstrap_file": str(path)})
+    return scenario.model_copy(update={"market": market})
 
 
 _UNION_TAGS = {"gpu_cloud", "colocation"}

@@ -1,40 +1,63 @@
-"""Monte Carlo orchestration: blocks of paths, seeds, base case, per-path metrics.
+"""Monte Carlo orchestration: blocks of paths, seeds, chunks, base case, per-path metrics.
 
-Paths are made in fixed blocks of :data:`BLOCK_PATHS`.  Block k draws from
-its own generator, ``SeedSequence(seed, spawn_key=(k,))``, the same child
-that ``SeedSequence(seed).spawn(...)[k]`` would give, so path i always gets
-the same numbers whatever the total path count, the number of blocks held in
-memory at once or the number of workers.  The last block is drawn in full
-and cut, for the same reason.
+Paths are made in fixed blocks of :data:`BLOCK_PATHS`.  Block k draws its
+``btc_price`` and ``network_hashrate`` shocks from its own generator,
+``SeedSequence(seed, spawn_key=(k,))`` (the child that
+``SeedSequence(seed).spawn(...)[k]`` would give), and each further market
+shock from its own stream ``SeedSequence(seed, spawn_key=(k, 100 + j))`` (see
+:mod:`pivotsim.models.market`).  So path i always gets the same numbers
+whatever the total path count; the last block is drawn in full and cut.
 
-The base case is the same engine with one path, zero shocks and the market's
-volatilities set to zero, so its price and hashrate follow their expected
-paths, and every uncertain input at its base value (the ``value`` written in
-the scenario, else the distribution's median; event draws at 0.5).  There is
-no second, scalar implementation.
+For speed several blocks are evaluated together (a *chunk*, about
+:data:`CHUNK_PATHS` paths): their shocks are stacked and pushed through the
+models at once.  Every model operation works row by row (no BLAS, no
+reduction across paths), so a path's numbers are bit-for-bit the same
+whatever the chunking or the number of workers; ``tests/test_engine.py``
+checks it.  Memory stays bounded: a chunk's arrays are dropped once its
+per-path metrics are taken, and only the first ``sample_paths`` paths keep
+their monthly series (for fan charts).
 
-Uncertain inputs are drawn per block from a stream independent of the market
-shocks (:mod:`pivotsim.uncertainty`).
+Uncertain inputs (distributions on scenario numbers) are drawn per block
+from a stream independent of the market shocks,
+``SeedSequence(seed, spawn_key=(k, 1))`` (:mod:`pivotsim.uncertainty`), and
+stacked for a chunk the same way.
+
+The base case is the same engine with one path, zero shocks and every
+market volatility, jump and spike set to zero, so price and hashrate follow
+their expected (deterministic) paths, and every uncertain input at its base
+value (the ``value`` written in the scenario, else the distribution's
+median; event draws at 0.5).  There is no second, scalar implementation.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Callable
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
 
 import numpy as np
 
 from .models import finance
 from .models.cashflows import CashFlows
 from .models.hosting import hosting_cash_flows
-from .models.market import MarketPaths, draw_shocks, simulate_market, zero_shocks
+from .models.market import (SHOCK_NAMES, STREAM_KEY_OFFSET, STREAM_SHOCKS, MarketPaths, active_stream_shocks,
+                            draw_shocks, draw_stream_shock, simulate_market, zero_shocks)
 from .models.mining import mining_cash_flows
 from .models.timeline import Timeline
-from .uncertainty import block_inputs
+from .uncertainty import blocks_inputs
 
 BLOCK_PATHS = 2_000
+CHUNK_PATHS = 10_000
 BUSINESSES = ("bitcoin", "ai")
 VALUATION_METRICS = ("npv_usd", "irr", "payback_months", "discounted_payback_months", "peak_funding_usd")
+#: monthly series kept for the first ``sample_paths`` paths (fan charts)
+SAMPLE_SERIES = ("btc_price_usd", "network_hashrate_eh_s", "hashprice_usd_per_ph_day", "fees_btc_per_block",
+                 "power_price_usd_per_kwh", "bitcoin_cumulative_cash_usd", "ai_cumulative_cash_usd")
+#: path counts at which ``--paths auto`` checks the standard error (1-2-5 series)
+AUTO_CHECKPOINTS = tuple(m * 10 ** e for e in range(4, 9) for m in (1, 2, 5))
+DEFAULT_MAX_AUTO_PATHS = 1_000_000
 
 
 def timeline_of(inputs) -> Timeline:
@@ -47,28 +70,90 @@ def block_generator(seed: int, block: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block,))))
 
 
+def stream_generator(seed: int, block: int, name: str) -> np.random.Generator:
+    """Generator of a market stream shock of a block: ``spawn_key=(block, 100 + j)``."""
+    key = STREAM_KEY_OFFSET + STREAM_SHOCKS.index(name)
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block, key))))
+
+
+def block_shocks(inputs, seed: int, block: int) -> dict[str, np.ndarray]:
+    """Every random draw of block ``block``, each ``(BLOCK_PATHS, horizon_months)``."""
+    horizon = int(inputs.scenario.horizon_months)
+    return draw_shocks(block_generator(seed, block), BLOCK_PATHS, horizon, inputs.market,
+                       stream=lambda name: stream_generator(seed, block, name))
+
+
+def chunk_shocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_months: int | None = None
+                 ) -> dict[str, np.ndarray]:
+    """The draws of consecutive blocks stacked: the same numbers as :func:`block_shocks`.
+
+    Each block's draws are written straight into its rows of the chunk's
+    arrays, in the same order as :func:`block_shocks`.  With
+    ``shock_horizon_months`` longer than the scenario's horizon the shocks
+    are drawn over that many months and cut, so scenarios of different
+    horizons run with the same value see the same market month by month.
+    """
+    horizon = int(inputs.scenario.horizon_months)
+    months = max(horizon, int(shock_horizon_months or 0))
+    streams = active_stream_shocks(inputs.market)
+    n = len(blocks) * BLOCK_PATHS
+    out = {name: np.empty((n, months)) for name in SHOCK_NAMES + streams}
+    for i, block in enumerate(blocks):
+        rows = slice(i * BLOCK_PATHS, (i + 1) * BLOCK_PATHS)
+        rng = block_generator(seed, block)
+        for name in SHOCK_NAMES:
+            rng.standard_normal((BLOCK_PATHS, months), out=out[name][rows])
+        for name in streams:
+            draw_stream_shock(name, stream_generator(seed, block, name), BLOCK_PATHS, months, out=out[name][rows])
+    if months > horizon:
+        out = {name: np.ascontiguousarray(x[:, :horizon]) for name, x in out.items()}
+    return out
+
+
 def discount_rate(inputs, business: str):
     """Annual discount rate of a business: its own rate if set, else the WACC."""
     own = getattr(inputs.finance, f"discount_rate_{business}")
     return inputs.finance.discount_rate if own is None else own
 
 
-def evaluate(inputs, timeline: Timeline, shocks: dict[str, np.ndarray]
+def bootstrap_returns(inputs) -> np.ndarray | None:
+    """Historical monthly log returns for ``price_model: bootstrap`` (None otherwise)."""
+    market = inputs.market
+    if market.price_model != "bootstrap":
+        return None
+    from .btc_data import monthly_log_returns
+
+    return monthly_log_returns(market.bootstrap_file, market.bootstrap_start, market.bootstrap_end)
+
+
+def evaluate(inputs, timeline: Timeline, shocks: dict[str, np.ndarray], *, with_quantities: bool = True
              ) -> tuple[dict[str, CashFlows], MarketPaths]:
     """Market paths and both businesses' cash flows for one set of shocks."""
-    market = simulate_market(inputs.market, inputs.site, timeline, shocks)
+    market = simulate_market(inputs.market, inputs.site, timeline, shocks,
+                             bootstrap_log_returns=bootstrap_returns(inputs))
     flows = {
-        "bitcoin": mining_cash_flows(inputs, market, timeline),
+        "bitcoin": mining_cash_flows(inputs, market, timeline, with_quantities=with_quantities),
         "ai": hosting_cash_flows(inputs, market, timeline),
     }
     return flows, market
 
 
 def base_inputs(inputs):
-    """Inputs of the base case: market volatilities at zero (expected paths)."""
+    """Inputs of the base case: every market shock switched off (expected paths).
+
+    Price: ``S_0 exp(mu t)`` (the mean of the GBM, Merton and recentred
+    bootstrap models); hashrate: its noise-free recursion; fees and power
+    price: their deterministic reversion paths.
+    """
     base = copy.deepcopy(inputs)
-    base.market.btc_volatility_per_year = 0.0
-    base.market.hashrate_volatility_per_year = 0.0
+    market = base.market
+    market.btc_volatility_per_year = 0.0
+    market.hashrate_volatility_per_year = 0.0
+    market.price_model = "gbm"
+    market.btc_jump_intensity_per_year = 0.0
+    market.fee_volatility_per_year = 0.0
+    market.fee_spike_probability_per_month = 0.0
+    market.power_price_volatility_per_year = 0.0
     return base
 
 
@@ -80,48 +165,199 @@ def base_case(inputs) -> tuple[dict[str, CashFlows], MarketPaths]:
 
 def valuation(flows: CashFlows, annual_discount_rate) -> dict[str, np.ndarray]:
     """NPV, IRR (effective annual), payback, discounted payback, peak funding per path."""
-    net = flows.net
-    rate_m = finance.monthly_rate(annual_discount_rate)
-    irr_m = finance.irr(net)
-    return {
-        "npv_usd": finance.npv(rate_m, net),
-        "irr": finance.annual_rate(irr_m),
-        "payback_months": finance.payback_months(net),
-        "discounted_payback_months": finance.discounted_payback_months(rate_m, net),
-        "peak_funding_usd": finance.peak_funding_usd(net),
-    }
+    return finance.valuation_metrics(flows.net, finance.monthly_rate(annual_discount_rate))
 
 
-def simulate_block(inputs, seed: int, block: int, shock_horizon_months: int | None = None
-                   ) -> dict[str, np.ndarray]:
-    """Per-path metrics of one full block of :data:`BLOCK_PATHS` paths.
+def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_months: int | None = None, *,
+                    sample_paths: int = 0) -> dict[str, np.ndarray]:
+    """Per-path metrics of consecutive full blocks evaluated together (one chunk).
 
-    With ``shock_horizon_months`` longer than the scenario's horizon, the
-    market shocks are drawn over that many months and cut, so scenarios of
-    different horizons valued with the same seed and the same
-    ``shock_horizon_months`` see the same market path month by month.
+    Parameters
+    ----------
+    inputs : namespace
+        Plain scenario values.
+    seed : int
+        Run seed.
+    blocks : sequence of int
+        Consecutive block indices.
+    shock_horizon_months : int, optional
+        Draw market shocks over at least this many months (see :func:`chunk_shocks`).
+    sample_paths : int
+        Keep the monthly series of :data:`SAMPLE_SERIES` for paths whose run
+        index is below this (``sample_<series>`` keys, arrays
+        ``(kept_paths, n_periods)``).
 
-    The market shocks come from ``block_generator(seed, block)``; the
-    uncertain inputs from the independent stream
-    :func:`pivotsim.uncertainty.input_generator` ``(seed, block)``, so adding
-    an uncertain input leaves the market paths unchanged.  Each input's draws
-    are returned too, as ``input.<dotted path>``.
+    Returns
+    -------
+    dict of str -> ndarray
+        ``<business>_<metric>`` and ``npv_difference_usd``, each
+        ``(len(blocks) * BLOCK_PATHS,)``; each uncertain input's draws as
+        ``input.<dotted path>``; plus the samples if asked.
     """
+    blocks = list(blocks)
+    if not blocks:
+        raise ValueError("blocks: empty; give at least one block index")
+    if any(b != blocks[0] + i for i, b in enumerate(blocks)):
+        raise ValueError(f"blocks: {blocks!r} are not consecutive")
     timeline = timeline_of(inputs)
-    rng = block_generator(seed, block)
-    months = max(timeline.horizon_months, int(shock_horizon_months or 0))
-    shocks = {name: s[:, :timeline.horizon_months]
-              for name, s in draw_shocks(rng, BLOCK_PATHS, months).items()}
-    path_inputs, draws = block_inputs(inputs, seed, block, BLOCK_PATHS)
-    flows, _ = evaluate(path_inputs, timeline, shocks)
+    shocks = chunk_shocks(inputs, seed, blocks, shock_horizon_months)
+    n = len(blocks) * BLOCK_PATHS
+    path_inputs, draws = blocks_inputs(inputs, seed, blocks, BLOCK_PATHS)
+    flows, market = evaluate(path_inputs, timeline, shocks, with_quantities=False)
+    del shocks
     out: dict[str, np.ndarray] = {}
     for business in BUSINESSES:
-        for name, values in valuation(flows[business], discount_rate(path_inputs, business)).items():
-            out[f"{business}_{name}"] = np.broadcast_to(values, (BLOCK_PATHS,)).copy()
+        rate = discount_rate(path_inputs, business)
+        for name, values in valuation(flows[business], rate).items():
+            out[f"{business}_{name}"] = np.broadcast_to(values, (n,)).copy()
     out["npv_difference_usd"] = out["ai_npv_usd"] - out["bitcoin_npv_usd"]
-    for path, values in draws.items():
-        out[f"input.{path}"] = values
+    for dotted, values in draws.items():
+        out[f"input.{dotted}"] = values
+
+    first = blocks[0] * BLOCK_PATHS
+    keep = min(max(0, sample_paths - first), n)
+    if keep:
+        def rows(x):
+            return np.array(np.broadcast_to(x, (n, timeline.n_periods))[:keep])
+
+        out["sample_btc_price_usd"] = rows(market.btc_price_usd)
+        out["sample_network_hashrate_eh_s"] = rows(market.network_hashrate_eh_s)
+        out["sample_hashprice_usd_per_ph_day"] = rows(market.hashprice_usd_per_ph_day)
+        out["sample_fees_btc_per_block"] = rows(market.fees_btc_per_block)
+        out["sample_power_price_usd_per_kwh"] = rows(market.power_price_usd_per_kwh)
+        for business in BUSINESSES:
+            out[f"sample_{business}_cumulative_cash_usd"] = np.cumsum(rows(flows[business].net), axis=1)
     return out
+
+
+def simulate_block(inputs, seed: int, block: int, shock_horizon_months: int | None = None, *,
+                   sample_paths: int = 0) -> dict[str, np.ndarray]:
+    """Per-path metrics of one full block of :data:`BLOCK_PATHS` paths (the unit of work).
+
+    The market shocks come from ``block_generator(seed, block)`` and the
+    market streams; the uncertain inputs from the independent stream
+    :func:`pivotsim.uncertainty.input_generator` ``(seed, block)``, so adding
+    an uncertain input leaves the market paths unchanged.  Each input's draws
+    are returned too, as ``input.<dotted path>``.  See :func:`simulate_blocks`.
+    """
+    return simulate_blocks(inputs, seed, [block], shock_horizon_months, sample_paths=sample_paths)
+
+
+@dataclass
+class MonteCarlo:
+    """Per-path metrics of a run, the sampled monthly paths and how the path count was set.
+
+    Attributes
+    ----------
+    metrics : dict of str -> ndarray (paths,)
+    samples : dict of str -> ndarray (sample paths, n_periods)
+        Monthly series of the first paths (:data:`SAMPLE_SERIES`).
+    paths : int
+    convergence : dict
+        ``mode`` ("fixed" or "auto"), ``sem_npv_difference_usd``, and for
+        auto: ``tolerance_usd``, ``max_paths``, ``reached`` (bool).
+    """
+
+    metrics: dict[str, np.ndarray]
+    samples: dict[str, np.ndarray] = field(default_factory=dict)
+    paths: int = 0
+    convergence: dict = field(default_factory=dict)
+
+
+def _sem(values: np.ndarray) -> float:
+    v = values[np.isfinite(values)]
+    return float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else math.inf
+
+
+def simulate(inputs, n_paths: int | None, seed: int, *, progress: Callable[[int, int], None] | None = None,
+             sample_paths: int = 0, chunk_paths: int = CHUNK_PATHS, workers: int = 1,
+             tolerance_usd: float | None = None, max_paths: int = DEFAULT_MAX_AUTO_PATHS,
+             shock_horizon_months: int | None = None) -> MonteCarlo:
+    """Run the Monte Carlo in chunks of blocks with bounded memory.
+
+    Parameters
+    ----------
+    inputs : namespace
+        Plain scenario values.
+    n_paths : int or None
+        Number of paths; None for *auto*: add paths until the standard error
+        of the mean NPV difference (AI minus bitcoin) is at most
+        ``tolerance_usd``, checking at 10k, 20k, 50k, 100k, ... paths, up to
+        ``max_paths``.
+    seed : int
+    progress : callable(done_paths, total_paths), optional
+        Called after each chunk (total is ``max_paths`` in auto mode).
+    sample_paths : int
+        Keep the monthly series of this many first paths.
+    chunk_paths : int
+        Paths evaluated together (rounded to whole blocks); changes speed and
+        memory, never results.
+    workers : int
+        Threads evaluating chunks in parallel; never changes results.
+    tolerance_usd : float
+        Auto mode: target standard error of the mean NPV difference [USD].
+    max_paths : int
+        Auto mode: cap on paths.
+    shock_horizon_months : int, optional
+        Draw market shocks over at least this many months (common random
+        numbers across scenarios of different horizons, see :func:`chunk_shocks`).
+
+    Returns
+    -------
+    MonteCarlo
+    """
+    chunk_blocks = max(1, int(chunk_paths) // BLOCK_PATHS)
+    auto = n_paths is None
+    if auto:
+        if tolerance_usd is None or not tolerance_usd > 0:
+            raise ValueError(f"tolerance_usd: {tolerance_usd!r} is not allowed; must be > 0 with auto paths")
+        checkpoints = [c for c in AUTO_CHECKPOINTS if c < max_paths] + [int(max_paths)]
+    else:
+        checkpoints = [int(n_paths)]
+    total_for_progress = checkpoints[-1]
+    collected: list[dict[str, np.ndarray]] = []
+    done_blocks = 0
+    convergence: dict = {"mode": "auto" if auto else "fixed"}
+    pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+    try:
+        for target in checkpoints:
+            needed_blocks = -(-target // BLOCK_PATHS)
+            chunks = [list(range(b, min(b + chunk_blocks, needed_blocks)))
+                      for b in range(done_blocks, needed_blocks, chunk_blocks)]
+
+            def run(blocks):
+                return simulate_blocks(inputs, seed, blocks, shock_horizon_months, sample_paths=sample_paths)
+
+            results = pool.map(run, chunks) if pool is not None else map(run, chunks)
+            for blocks, part in zip(chunks, results):
+                collected.append(part)
+                done_blocks = blocks[-1] + 1
+                if progress is not None:
+                    progress(min(done_blocks * BLOCK_PATHS, target), total_for_progress)
+            if auto:
+                diff = np.concatenate([p["npv_difference_usd"] for p in collected])[:target]
+                sem = _sem(diff)
+                if sem <= tolerance_usd or target == checkpoints[-1]:
+                    n_paths = target
+                    convergence.update(tolerance_usd=float(tolerance_usd), max_paths=int(max_paths),
+                                       reached=bool(sem <= tolerance_usd))
+                    break
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    metric_names = [k for k in collected[0] if not k.startswith("sample_")]
+    metrics = {}
+    for name in metric_names:
+        values = np.concatenate([p.pop(name) for p in collected])
+        metrics[name] = values[:n_paths].copy() if values.size > n_paths else values
+    samples = {}
+    for name in SAMPLE_SERIES:
+        key = f"sample_{name}"
+        pieces = [p[key] for p in collected if key in p]
+        if pieces:
+            samples[name] = np.concatenate(pieces)[:min(sample_paths, n_paths)]
+    convergence["sem_npv_difference_usd"] = _sem(metrics["npv_difference_usd"])
+    return MonteCarlo(metrics=metrics, samples=samples, paths=int(n_paths), convergence=convergence)
 
 
 def simulate_paths(inputs, n_paths: int, seed: int,
@@ -138,22 +374,78 @@ def simulate_paths(inputs, n_paths: int, seed: int,
     seed : int
         Run seed, >= 0.
     progress : callable(done_paths, total_paths), optional
-        Called after each block.
+        Called after each chunk.
     shock_horizon_months : int, optional
         Draw market shocks over at least this many months (common random
-        numbers across scenarios of different horizons, see
-        :func:`simulate_block`).
+        numbers across scenarios of different horizons).
 
     Returns
     -------
     dict of str -> ndarray (n_paths,)
         ``<business>_<metric>`` for each business and metric, plus
-        ``npv_difference_usd`` (AI minus bitcoin).
+        ``npv_difference_usd`` (AI minus bitcoin) and ``input.<path>`` draws.
     """
-    n_blocks = -(-n_paths // BLOCK_PATHS)
-    parts: list[dict[str, np.ndarray]] = []
-    for block in range(n_blocks):
-        parts.append(simulate_block(inputs, seed, block, shock_horizon_months))
-        if progress is not None:
-            progress(min((block + 1) * BLOCK_PATHS, n_paths), n_paths)
-    return {name: np.concatenate([p[name] for p in parts])[:n_paths] for name in parts[0]}
+    return simulate(inputs, n_paths, seed, progress=progress, shock_horizon_months=shock_horizon_months).metrics
+
+
+def breakeven_btc_price_multiplier(inputs, *, lowest: float = 0.01, highest: float = 100.0,
+                                   xtol: float = 1e-6) -> float | None:
+    """Constant multiplier on the base BTC price path at which bitcoin NPV equals AI NPV.
+
+    The base case is re-run (same engine, one path, no noise) with the BTC
+    price at t = 0 scaled by k, which scales the whole base price path; with
+    ``hashrate_model: response`` the network hashrate follows the richer or
+    poorer miners, so mining NPV is not linear in k.  The root of
+    ``NPV_bitcoin(k) - NPV_ai(k)`` is bracketed from k = 1 outwards and found
+    by Brent's method.
+
+    Parameters
+    ----------
+    inputs : namespace
+        Plain scenario values.
+    lowest, highest : float
+        Search range of k.
+    xtol : float
+        Absolute tolerance on k.
+
+    Returns
+    -------
+    float or None
+        k, or None when the gap does not change sign in [lowest, highest].
+
+    References
+    ----------
+    R. P. Brent (1973), *Algorithms for Minimization without Derivatives*, ch. 4
+    (``scipy.optimize.brentq``).
+    """
+    from scipy.optimize import brentq
+
+    base = base_inputs(inputs)
+    timeline = timeline_of(inputs)
+    shocks = zero_shocks(timeline.horizon_months)
+    price0 = base.market.btc_price_usd
+
+    def gap(k: float) -> float:
+        trial = copy.copy(base)
+        trial.market = copy.copy(base.market)
+        trial.market.btc_price_usd = price0 * k
+        flows, _ = evaluate(trial, timeline, shocks)
+        npv = {b: float(np.asarray(valuation(flows[b], discount_rate(trial, b))["npv_usd"]).ravel()[0])
+               for b in BUSINESSES}
+        return npv["bitcoin"] - npv["ai"]
+
+    at_one = gap(1.0)
+    if at_one == 0.0:
+        return 1.0
+    factors = (1.1, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+    steps = [f for f in factors] if at_one < 0 else [1.0 / f for f in factors]
+    previous, previous_gap = 1.0, at_one
+    for k in steps:
+        if not lowest <= k <= highest:
+            break
+        g = gap(k)
+        if np.sign(g) != np.sign(previous_gap):
+            lo, hi = sorted((previous, k))
+            return float(brentq(gap, lo, hi, xtol=xtol))
+        previous, previous_gap = k, g
+    return None

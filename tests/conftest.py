@@ -6,7 +6,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
-SHARED = ROOT.parent / "shared"
+# ../shared relative to the repo root; a git worktree one level deeper finds it
+# in the nearest ancestor that holds shared/data/btc.
+SHARED = next((p / "shared" for p in ROOT.parents if (p / "shared" / "data" / "btc").is_dir()),
+              ROOT.parent / "shared")
 BTC_DAILY = SHARED / "data" / "btc" / "btc_network_daily_coinmetrics.csv"
 
 

@@ -42,7 +42,8 @@ def test_run_writes_run_folder(iren_path, tmp_path):
 
 
 def test_run_json_contract(iren_path, tmp_path):
-    res = runner.invoke(app, ["run", str(iren_path), "--paths", "200", "--json", "--out", str(tmp_path)])
+    res = runner.invoke(app, ["run", str(iren_path), "--paths", "200", "--json", "--out", str(tmp_path),
+                              "--no-figures"])
     assert res.exit_code == 0
     summary = json.loads(res.stdout)  # nothing but JSON on stdout
     assert {"scenario", "seed", "paths", "valuation_date", "horizon_months",
@@ -62,13 +63,13 @@ def test_run_json_contract(iren_path, tmp_path):
 
 
 def test_set_override_changes_result(iren_path, tmp_path):
-    a = json.loads(invoke("run", iren_path, "--paths", 50, "--json", "--out", tmp_path).stdout)
-    b = json.loads(invoke("run", iren_path, "--paths", 50, "--json", "--out", tmp_path,
+    a = json.loads(invoke("run", iren_path, "--paths", 50, "--json", "--out", tmp_path, "--no-figures").stdout)
+    b = json.loads(invoke("run", iren_path, "--paths", 50, "--json", "--out", tmp_path, "--no-figures",
                           "--set", "market.btc_price_usd=200000").stdout)
     assert b["bitcoin"]["base"]["total_revenue_usd"] > a["bitcoin"]["base"]["total_revenue_usd"]
     assert b["ai"]["base"]["npv_usd"] == a["ai"]["base"]["npv_usd"]
     # prepayment written as a percentage on the command line
-    c = json.loads(invoke("run", iren_path, "--paths", 50, "--json", "--out", tmp_path,
+    c = json.loads(invoke("run", iren_path, "--paths", 50, "--json", "--out", tmp_path, "--no-figures",
                           "--set", "ai.prepayment_share=10%").stdout)
     assert c["ai"]["base"]["prepayment_usd"] == pytest.approx(0.97e9)
 

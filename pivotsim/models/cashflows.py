@@ -24,15 +24,21 @@ class CashFlows:
     quantities : dict of str -> ndarray
         Non-cash series on the same grid (``btc_mined``, ``grid_kwh``,
         ``ebitda_usd``, ...), named with their unit.
+    net_usd : ndarray, optional
+        The sum of the items when a model has it already (fewer passes over
+        large arrays); equal to that sum up to rounding.
     """
 
     timeline: Timeline
     items: dict[str, np.ndarray]
     quantities: dict[str, np.ndarray] = field(default_factory=dict)
+    net_usd: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def net(self) -> np.ndarray:
         """Net cash flow [USD], the sum of all line items."""
+        if self.net_usd is not None:
+            return self.net_usd
         return sum(self.items.values())
 
     @property

@@ -77,13 +77,45 @@ def npv(rate, cash_flows):
     return np.sum(cf * discount_factors(rate, cf.shape[-1]), axis=-1)
 
 
-def _npv_at_log_rates(cf, log_growth):
-    """NPV of every row of ``cf`` at each rate ``exp(log_growth) - 1`` -> (n_paths, n_rates)."""
-    t = np.arange(cf.shape[-1], dtype=float)
-    return cf @ np.exp(-np.outer(t, log_growth))
+def _irr_grid(n_nodes: int) -> np.ndarray:
+    """Bracketing grid in log(1 + r): from log 0.5 to log 4 per period, dense near 0.
+
+    Nodes are ``c * sinh(s)`` for evenly spaced s, so the spacing is about
+    0.003 near a zero rate and widens towards the ends.
+    """
+    lo, hi = np.log(0.5), np.log(4.0)
+    c = 0.02
+    s = np.linspace(np.arcsinh(lo / c), np.arcsinh(hi / c), n_nodes)
+    nodes = c * np.sinh(s)
+    nodes[0], nodes[-1] = lo, hi
+    return nodes
 
 
-def irr(cash_flows, *, n_grid=400, max_iter=60, tol=1e-12):
+_GRID_CACHE: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _grid_discounts(n_periods: int, n_nodes: int):
+    key = (n_periods, n_nodes)
+    if key not in _GRID_CACHE:
+        grid = _irr_grid(n_nodes)
+        t = np.arange(n_periods, dtype=float)
+        _GRID_CACHE[key] = grid, np.exp(-np.outer(t, grid))
+    return _GRID_CACHE[key]
+
+
+def _horner(cf_by_period: np.ndarray, v: np.ndarray):
+    """``P(v) = sum_t cf_t v^t`` and ``P'(v)`` for each column of ``cf_by_period`` (n_periods, k)."""
+    p = cf_by_period[-1].copy()
+    dp = np.zeros_like(p)
+    for t in range(cf_by_period.shape[0] - 2, -1, -1):
+        dp *= v
+        dp += p
+        p *= v
+        p += cf_by_period[t]
+    return p, dp
+
+
+def irr(cash_flows, *, n_grid=64, max_iter=100, tol=1e-13):
     """Internal rate of return per period, vectorised over paths.
 
     The root of ``npv(r, cash_flows) = 0``.  Where several roots exist the one
@@ -91,8 +123,13 @@ def irr(cash_flows, *, n_grid=400, max_iter=60, tol=1e-12):
     (e.g. all flows of one sign) the result is NaN.
 
     Roots are bracketed on a grid of ``n_grid`` rates between -50% and +300%
-    per period, then refined in each bracket by the Illinois (modified
-    regula falsi) method, which keeps the bracket and converges superlinearly.
+    per period (in log(1 + r), spaced about 0.3% near zero and wider further
+    out), then refined in the bracket closest to zero by Newton's method on
+    x = log(1 + r) from the bracket's middle, falling back to bisection
+    whenever a step would leave the bracket.  Each path stops as soon as its
+    own step is below ``tol``, so its result does not depend on which other
+    paths are computed with it.  Two roots closer together than the grid
+    spacing are not told apart.
 
     Parameters
     ----------
@@ -110,54 +147,72 @@ def irr(cash_flows, *, n_grid=400, max_iter=60, tol=1e-12):
     0.086630948
     """
     cf = np.atleast_2d(np.asarray(cash_flows, dtype=float))
-    # Scale each path so the tolerance is relative to the size of its flows.
-    scale = np.max(np.abs(cf), axis=1, keepdims=True)
-    scale[scale == 0] = 1.0
-    cf = cf / scale
-    grid = np.linspace(np.log(0.5), np.log(4.0), n_grid)  # log(1 + r)
-    values = _npv_at_log_rates(cf, grid)
-    sign_change = np.signbit(values[:, :-1]) != np.signbit(values[:, 1:])
-    exact = values == 0.0
-    # Choose the bracket whose rates are closest to zero (numpy-financial picks
-    # the root closest to zero).
-    distance = np.abs(np.expm1(0.5 * (grid[:-1] + grid[1:])))
-    distance = np.where(sign_change, distance[None, :], np.inf)
-    best = np.argmin(distance, axis=1)
-    has_root = np.isfinite(distance[np.arange(len(cf)), best])
-    lo = grid[best].copy()
-    hi = grid[best + 1].copy()
-    f_lo = values[np.arange(len(cf)), best].copy()
-    f_hi = values[np.arange(len(cf)), best + 1].copy()
-    t = np.arange(cf.shape[-1], dtype=float)
-    x = lo.copy()
-    side = np.zeros(len(cf))
-    for _ in range(max_iter):
-        denom = f_hi - f_lo
-        safe = np.where(denom == 0, 1.0, denom)
-        x = np.where(denom == 0, 0.5 * (lo + hi), (lo * f_hi - hi * f_lo) / safe)
-        x = np.clip(x, grid[0], grid[-1])
-        f_x = np.sum(cf * np.exp(-np.outer(x, t)), axis=1)
-        same_as_lo = np.signbit(f_x) == np.signbit(f_lo)
-        # Illinois: halve the retained end's value when the same end is kept twice.
-        lo, f_lo, hi, f_hi = (
-            np.where(same_as_lo, x, lo),
-            np.where(same_as_lo, f_x, np.where(side == -1, 0.5 * f_lo, f_lo)),
-            np.where(same_as_lo, hi, x),
-            np.where(same_as_lo, np.where(side == 1, 0.5 * f_hi, f_hi), f_x),
-        )
-        side = np.where(same_as_lo, 1, -1)
-        if np.all((np.abs(f_x) < tol) | (np.abs(hi - lo) < tol) | ~has_root):
-            break
-    result = np.where(has_root, np.expm1(x), np.nan)
-    # A flow that is exactly zero at a grid rate is a root too.
-    exact_rows = exact.any(axis=1) & ~has_root
-    if exact_rows.any():
-        idx = np.argmax(exact, axis=1)
-        result = np.where(exact_rows, np.expm1(grid[idx]), result)
+    result = _irr_by_period(np.ascontiguousarray(cf.T), n_grid=n_grid, max_iter=max_iter, tol=tol)
     return result if np.ndim(cash_flows) > 1 else float(result[0])
 
 
-def payback_months(cash_flows):
+def _irr_by_period(by_period: np.ndarray, *, n_grid=64, max_iter=100, tol=1e-13) -> np.ndarray:
+    """:func:`irr` of each column of ``by_period`` (n_periods, n_paths), C-contiguous."""
+    n_periods, n = by_period.shape
+    grid, discounts = _grid_discounts(n_periods, n_grid)
+    scale = np.max(np.abs(by_period), axis=0)
+    # Bracketing only reads signs, so the grid goes through BLAS.
+    values = discounts.T @ by_period  # (n_grid, n)
+    negative = np.signbit(values)
+    sign_change = negative[:-1] != negative[1:]
+    # numpy-financial picks the root closest to zero: take that bracket.
+    distance = np.abs(np.expm1(0.5 * (grid[:-1] + grid[1:])))
+    distance = np.where(sign_change, distance[:, None], np.inf)
+    best = np.argmin(distance, axis=0)
+    cols = np.arange(n)
+    has_root = np.isfinite(distance[best, cols]) & (scale > 0)
+    result = np.full(n, np.nan)
+    active = np.flatnonzero(has_root)
+    if active.size:
+        index = active
+        lo = grid[best[index]]
+        hi = grid[best[index] + 1]
+        lo_negative = negative[best[index], index]
+        x = 0.5 * (lo + hi)
+        flows = by_period[:, index] if index.size < n else by_period
+        flow_scale = scale[index]
+        live = np.ones(index.size, dtype=bool)
+        for _ in range(max_iter):
+            v = np.exp(-x)
+            f, dfdv = _horner(flows, v)
+            slope = -dfdv * v  # df/dx
+            # keep the bracket around the root
+            same_as_lo = np.signbit(f) == lo_negative
+            lo = np.where(same_as_lo, x, lo)
+            hi = np.where(same_as_lo, hi, x)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                newton = x - f / slope
+            inside = (newton > lo) & (newton < hi) & np.isfinite(newton)
+            x_new = np.where(inside, newton, 0.5 * (lo + hi))
+            exact = np.abs(f) <= tol * flow_scale
+            done = live & (exact | (np.abs(x_new - x) <= tol) | (hi - lo <= tol))
+            result[index[done]] = np.expm1(np.where(exact, x, x_new)[done])
+            live &= ~done
+            x = x_new
+            if not live.any():
+                break
+            if live.sum() < 0.5 * live.size:
+                # drop finished paths once most are done (values of the others unchanged)
+                flows, index, lo, hi, lo_negative, x, flow_scale = (
+                    flows[:, live], index[live], lo[live], hi[live], lo_negative[live], x[live], flow_scale[live])
+                live = live[live]
+        if live.any():
+            result[index[live]] = np.expm1(x[live])
+    # A flow that is exactly zero at a grid rate is a root too.
+    exact_zero = values == 0.0
+    exact_cols = exact_zero.any(axis=0) & ~has_root
+    if exact_cols.any():
+        idx = np.argmax(exact_zero, axis=0)
+        result = np.where(exact_cols, np.expm1(grid[idx]), result)
+    return result
+
+
+def payback_months(cash_flows, cumulative=None):
     """Simple payback: when cumulative cash turns non-negative for good.
 
     The payback is the first time from which the cumulative net cash flow
@@ -170,6 +225,8 @@ def payback_months(cash_flows):
     ----------
     cash_flows : ndarray, shape (n_periods,) or (n_paths, n_periods)
         Cash flows [USD], column 0 at t = 0.
+    cumulative : ndarray, same shape, optional
+        ``cumsum(cash_flows)`` when already computed.
 
     Returns
     -------
@@ -178,7 +235,7 @@ def payback_months(cash_flows):
         horizon.
     """
     cf = np.atleast_2d(np.asarray(cash_flows, dtype=float))
-    cumulative = np.cumsum(cf, axis=1)
+    cumulative = np.cumsum(cf, axis=1) if cumulative is None else np.atleast_2d(cumulative)
     negative = cumulative < 0
     n = cf.shape[1]
     # Index of the last negative cumulative value (-1 if none).
@@ -269,7 +326,69 @@ def tax_with_loss_carryforward(taxable_income_usd, tax_rate):
     ndarray, same shape
         Tax paid per period [USD], non-negative.
     """
-    cumulative = np.cumsum(np.asarray(taxable_income_usd, dtype=float), axis=-1)
-    taxed = np.maximum.accumulate(np.maximum(cumulative, 0.0), axis=-1)
-    increments = np.diff(taxed, axis=-1, prepend=0.0)
-    return np.asarray(tax_rate) * increments
+    taxed = np.cumsum(np.asarray(taxable_income_usd, dtype=float), axis=-1)
+    np.maximum(taxed, 0.0, out=taxed)
+    np.maximum.accumulate(taxed, axis=-1, out=taxed)
+    tax = np.empty_like(taxed)
+    tax[..., :1] = taxed[..., :1]
+    np.subtract(taxed[..., 1:], taxed[..., :-1], out=tax[..., 1:])
+    tax *= tax_rate
+    return tax
+
+
+def _payback_by_period(flows: np.ndarray, cumulative: np.ndarray) -> np.ndarray:
+    """:func:`payback_months` of each column of ``(n_periods, n_paths)`` flows."""
+    n = flows.shape[0]
+    negative = cumulative < 0
+    # index of the last negative cumulative value (-1 if none)
+    last_negative = n - 1 - np.argmax(negative[::-1], axis=0)
+    any_negative = negative.any(axis=0)
+    last_negative = np.where(any_negative, last_negative, -1)
+    cols = np.arange(flows.shape[1])
+    k = np.clip(last_negative, 0, n - 2)
+    shortfall = -cumulative[k, cols]
+    recovered_in = flows[k + 1, cols]
+    positive = recovered_in > 0
+    fraction = np.where(positive, shortfall / np.where(positive, recovered_in, 1.0), 1.0)
+    months = np.where(last_negative < 0, 0.0, k + fraction)
+    return np.where(last_negative == n - 1, np.nan, months)
+
+
+def valuation_metrics(cash_flows, monthly_discount_rate) -> dict[str, np.ndarray]:
+    """NPV, IRR, payback, discounted payback and peak funding of each path.
+
+    The flows are turned once into a months-by-paths layout, where running
+    sums, reductions over months and the IRR's polynomial evaluations are
+    contiguous; one pass of running sums serves several metrics (the NPV is
+    the last value of the discounted running sum, the discounted payback
+    reads the same sum, the payback and peak funding the undiscounted one).
+    Each metric equals its stand-alone function (:func:`npv` up to rounding).
+
+    Parameters
+    ----------
+    cash_flows : ndarray (n_paths, n_periods)
+        Net cash flows [USD], column 0 at t = 0.
+    monthly_discount_rate : float or ndarray broadcastable to (n_paths, 1)
+        [fraction per month].
+
+    Returns
+    -------
+    dict of str -> ndarray (n_paths,)
+        ``npv_usd`` [USD], ``irr`` [effective annual], ``payback_months``,
+        ``discounted_payback_months`` [months], ``peak_funding_usd`` [USD].
+    """
+    cf = np.atleast_2d(np.asarray(cash_flows, dtype=float))
+    by_period = np.ascontiguousarray(cf.T)
+    rate = np.asarray(monthly_discount_rate, dtype=float)
+    t = np.arange(by_period.shape[0], dtype=float)[:, None]
+    factors = np.power(1.0 + (rate if rate.ndim == 0 else rate.reshape(1, -1)), -t)
+    discounted = by_period * factors
+    discounted_cumulative = np.cumsum(discounted, axis=0)
+    cumulative = np.cumsum(by_period, axis=0)
+    return {
+        "npv_usd": discounted_cumulative[-1].copy(),
+        "irr": annual_rate(_irr_by_period(by_period)),
+        "payback_months": _payback_by_period(by_period, cumulative),
+        "discounted_payback_months": _payback_by_period(discounted, discounted_cumulative),
+        "peak_funding_usd": np.maximum(0.0, -np.min(cumulative, axis=0)),
+    }

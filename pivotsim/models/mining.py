@@ -101,7 +101,8 @@ def asic_power_w(bitcoin, grid_power_mw):
     return grid_power_mw * W_PER_MW / bitcoin.pue
 
 
-def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline) -> CashFlows:
+def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline, *,
+                      with_quantities: bool = True) -> CashFlows:
     """Monthly cash flows of mining on the site's grid power.
 
     Parameters
@@ -110,6 +111,9 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline) -> CashFl
         The scenario's plain values (:func:`pivotsim.scenario.to_inputs`).
     market : MarketPaths
     timeline : Timeline
+    with_quantities : bool
+        Also give ``hashprice_usd_per_ph_day`` (the Monte Carlo skips it: it
+        only needs the cash).
 
     Returns
     -------
@@ -122,24 +126,37 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline) -> CashFl
     efficiency, purchased_th_s, price_usd_per_th = fleet_schedule(btc, site.grid_power_mw, timeline)
     fleet_th_s = asic_power_w(btc, site.grid_power_mw) / efficiency
     hours = timeline.hours[None, :]
+    hashrate = market.network_hashrate_eh_s
+    shape = np.broadcast_shapes(hashrate.shape, market.btc_price_usd.shape, market.fees_btc_per_block.shape,
+                                market.blocks.shape, market.power_price_usd_per_kwh.shape)
 
-    network_th_s = np.sqrt(market.network_hashrate_eh_s[:, 1:] * market.network_hashrate_eh_s[:, :-1])
-    share = np.zeros(np.broadcast_shapes(fleet_th_s.shape, market.network_hashrate_eh_s.shape))
+    # BTC mined if on = fleet share x blocks x (subsidy + fees) x (1 - pool fee) x uptime,
+    # with the month's network hashrate the geometric mean of its two ends.
     fleet_th_s = np.broadcast_to(fleet_th_s, (fleet_th_s.shape[0], timeline.n_periods))
-    share[:, 1:] = fleet_th_s[:, 1:] / (network_th_s * TH_PER_EH)
-    reward = market.subsidy_btc_per_block + market.fees_btc_per_block
-    btc_if_on = share * market.blocks * reward * (1.0 - btc.pool_fee_share) * btc.uptime
-    price = market.month_mean("btc_price_usd")
+    shape = np.broadcast_shapes(shape, fleet_th_s.shape)
+    btc_if_on = np.zeros(shape)
+    network = hashrate[:, 1:] * hashrate[:, :-1]
+    np.sqrt(network, out=network)
+    month = btc_if_on[:, 1:]
+    np.add(market.subsidy_btc_per_block[:, 1:], market.fees_btc_per_block[:, 1:], out=month)
+    month *= market.blocks[:, 1:]
+    month /= network
+    month *= fleet_th_s[:, 1:] * ((1.0 - btc.pool_fee_share) * btc.uptime / TH_PER_EH)
+    del network
+    price = market.btc_price_usd
+    revenue_if_on = np.zeros(shape)
+    np.add(price[:, 1:], price[:, :-1], out=revenue_if_on[:, 1:])
+    revenue_if_on *= 0.5
+    revenue_if_on *= btc_if_on
     power_price = market.month_mean("power_price_usd_per_kwh")
     kwh_if_on = site.grid_power_mw * KW_PER_MW * hours * btc.uptime
-    revenue_if_on = btc_if_on * price
     if btc.curtail_when_unprofitable:
         on = revenue_if_on >= kwh_if_on * power_price
+        btc_mined = np.where(on, btc_if_on, 0.0)
+        revenue = np.where(on, revenue_if_on, 0.0)
+        grid_kwh = np.where(on, kwh_if_on, 0.0)
     else:
-        on = np.ones_like(revenue_if_on, dtype=bool)
-    btc_mined = np.where(on, btc_if_on, 0.0)
-    revenue = np.where(on, revenue_if_on, 0.0)
-    grid_kwh = np.where(on, kwh_if_on, 0.0)
+        btc_mined, revenue, grid_kwh = btc_if_on, revenue_if_on, kwh_if_on
     power = grid_kwh * power_price
     opex = (hours > 0) * (btc.opex_usd_per_mw_year * site.grid_power_mw / 12.0)  # none at t = 0
 
@@ -150,21 +167,23 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline) -> CashFl
     dep_infra = finance.straight_line_depreciation(infra_capex, round(fin.depreciation.facility_years * 12))
     depreciation = dep_asic + dep_infra
 
-    ebitda = revenue - power - opex
+    ebitda = revenue - (power + opex)
     tax = finance.tax_with_loss_carryforward(ebitda - depreciation, fin.tax_rate)
     terminal = np.zeros((1, timeline.n_periods))
     if fin.terminal_value == "book_value":
         at_end = (np.arange(timeline.n_periods) == timeline.n_periods - 1)[None, :]
         terminal = at_end * (finance.book_value(asic_capex, dep_asic)[:, -1:]
                              + finance.book_value(infra_capex, dep_infra)[:, -1:])
+    capex = asic_capex + infra_capex
+    net = (ebitda - tax) + (terminal - capex)
     shape = np.broadcast_shapes(revenue.shape, np.shape(opex), asic_capex.shape, np.shape(tax),
                                 terminal.shape)
-    revenue, power, tax = (np.broadcast_to(x, shape) for x in (revenue, power, tax))
+    revenue, power, tax, net = (np.broadcast_to(x, shape) for x in (revenue, power, tax, net))
     items = {
         "revenue_usd": revenue,
-        "power_usd": -power,
+        "power_usd": -np.broadcast_to(power, shape),
         "opex_usd": -np.broadcast_to(opex, shape),
-        "capex_usd": -np.broadcast_to(asic_capex + infra_capex, shape),
+        "capex_usd": -np.broadcast_to(capex, shape),
         "tax_usd": -tax,
         "terminal_value_usd": np.broadcast_to(terminal, shape),
     }
@@ -173,7 +192,8 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline) -> CashFl
         "grid_kwh": np.broadcast_to(grid_kwh, shape),
         "ebitda_usd": np.broadcast_to(ebitda, shape),
         "depreciation_usd": np.broadcast_to(depreciation, shape),
-        "hashprice_usd_per_ph_day": np.broadcast_to(market.hashprice_usd_per_ph_day, shape),
         "fleet_hashrate_th_s": np.broadcast_to(fleet_th_s, shape),
     }
-    return CashFlows(timeline=timeline, items=items, quantities=quantities)
+    if with_quantities:
+        quantities["hashprice_usd_per_ph_day"] = np.broadcast_to(market.hashprice_usd_per_ph_day, shape)
+    return CashFlows(timeline=timeline, items=items, quantities=quantities, net_usd=net)

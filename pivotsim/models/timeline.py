@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -46,29 +47,34 @@ class Timeline:
         """Columns of every array: t = 0 plus one per month."""
         return self.horizon_months + 1
 
-    @property
+    @cached_property
     def dates(self) -> pd.DatetimeIndex:
         """Date of each column: the valuation date, then each month's end."""
         start = pd.Timestamp(self.valuation_date)
         return pd.DatetimeIndex([start + pd.DateOffset(months=m) for m in range(self.n_periods)])
 
-    @property
+    @cached_property
     def days(self) -> np.ndarray:
-        """Days in each column's month [days]; 0 for t = 0."""
+        """Days in each column's month [days]; 0 for t = 0 (read-only)."""
         dates = self.dates
         days = np.zeros(self.n_periods)
         days[1:] = (dates[1:] - dates[:-1]).days
+        days.flags.writeable = False
         return days
 
-    @property
+    @cached_property
     def hours(self) -> np.ndarray:
-        """Hours in each column's month [h]; 0 for t = 0."""
-        return self.days * HOURS_PER_DAY
+        """Hours in each column's month [h]; 0 for t = 0 (read-only)."""
+        hours = self.days * HOURS_PER_DAY
+        hours.flags.writeable = False
+        return hours
 
-    @property
+    @cached_property
     def years(self) -> np.ndarray:
-        """Time of each column from t = 0 [years], months counted as 1/12."""
-        return np.arange(self.n_periods) / 12.0
+        """Time of each column from t = 0 [years], months counted as 1/12 (read-only)."""
+        years = np.arange(self.n_periods) / 12.0
+        years.flags.writeable = False
+        return years
 
 
 def subsidy_btc(height):
@@ -96,28 +102,63 @@ def subsidy_btc(height):
     return float(result) if np.ndim(result) == 0 else result
 
 
+def _era_tables():
+    """Subsidy [BTC/block] of each era and BTC issued before each era starts."""
+    subsidy = np.array([(INITIAL_SUBSIDY_SATOSHI >> era) / SATOSHI_PER_BTC if era < 64 else 0.0
+                        for era in range(MAX_ERA + 1)])
+    issued_before = np.concatenate([[0.0], np.cumsum(subsidy[:-1] * HALVING_INTERVAL_BLOCKS)])
+    return subsidy, issued_before
+
+
+MAX_ERA = 64
+ERA_SUBSIDY_BTC, ERA_ISSUED_BEFORE_BTC = _era_tables()
+
+
 def cumulative_subsidy_btc(height):
     """BTC issued by blocks 0 .. height-1 (real-valued heights interpolate).
 
     Parameters
     ----------
     height : float or ndarray
-        Number of blocks mined so far [blocks]; fractional heights count the
-        fraction of the next block, so monthly differences are exact on
-        average when a month does not hold a whole number of blocks.
+        Number of blocks mined so far [blocks], >= 0; fractional heights
+        count the fraction of the next block, so monthly differences are
+        exact on average when a month does not hold a whole number of blocks.
 
     Returns
     -------
     ndarray
-        Cumulative subsidy [BTC].
+        Cumulative subsidy [BTC]: issued before the height's era plus the
+        blocks of that era times its subsidy.
     """
     h = np.asarray(height, dtype=float)
-    total = np.zeros_like(h)
-    for era in range(34):  # subsidy is zero from era 33 on (50e8 >> 33 == 0)
-        start = era * HALVING_INTERVAL_BLOCKS
-        blocks_in_era = np.clip(h - start, 0.0, HALVING_INTERVAL_BLOCKS)
-        total = total + blocks_in_era * ((INITIAL_SUBSIDY_SATOSHI >> era) / SATOSHI_PER_BTC)
-    return total
+    era = np.minimum(np.floor(h / HALVING_INTERVAL_BLOCKS), MAX_ERA).astype(np.int64)
+    return (ERA_ISSUED_BEFORE_BTC[era]
+            + np.minimum(h - era * HALVING_INTERVAL_BLOCKS, HALVING_INTERVAL_BLOCKS) * ERA_SUBSIDY_BTC[era])
+
+
+def month_subsidy_btc_per_block(height_start, height_end):
+    """Average subsidy of the blocks between two heights [BTC/block].
+
+    Exactly the era's subsidy when both heights lie in the same era (no
+    rounding from differencing cumulative sums); the block-weighted average
+    when a halving falls in between.
+
+    Parameters
+    ----------
+    height_start, height_end : ndarray
+        Heights at the start and end of the month [blocks], end > start.
+    """
+    start = np.asarray(height_start, dtype=float)
+    end = np.asarray(height_end, dtype=float)
+    era_start = np.minimum(np.floor(start / HALVING_INTERVAL_BLOCKS), MAX_ERA).astype(np.int64)
+    era_end = np.minimum(np.floor(end / HALVING_INTERVAL_BLOCKS), MAX_ERA).astype(np.int64)
+    out = np.array(ERA_SUBSIDY_BTC[era_end], dtype=float, ndmin=1)
+    straddle = np.flatnonzero(era_start != era_end)
+    if straddle.size:
+        s = np.broadcast_to(start, out.shape).ravel()[straddle]
+        e = np.broadcast_to(end, out.shape).ravel()[straddle]
+        out.reshape(-1)[straddle] = (cumulative_subsidy_btc(e) - cumulative_subsidy_btc(s)) / (e - s)
+    return out if np.ndim(era_end) else float(out[0])
 
 
 def next_halving_height(height):

@@ -1,0 +1,114 @@
+"""Engine speed and memory, printed (not a timed unit test).
+
+Run from the repo root::
+
+    PYTHONPATH=. python benchmarks/bench_engine.py            # all figures (about a minute)
+    PYTHONPATH=. python benchmarks/bench_engine.py --quick    # skip the 1M-path timing
+
+Figures:
+
+* the full comparison (market + mining + AI + finance + statistics) of
+  scenarios/iren.yaml at 100,000 paths x 120 months (target < 2 s);
+* a numpy floor on the same shape (normal draws + cumsum + exp) and the
+  ratio pivotsim / floor (target <= 5x);
+* time at 10k, 100k and 1M paths (should grow linearly);
+* peak RSS of ``pivotsim run scenarios/iren.yaml --paths 1000000`` measured in
+  a subprocess with ``resource.getrusage`` (target < 1 GB).
+
+Times are the best of a few repeats (the machine is shared); ``--workers 2``
+also times two threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import pivotsim  # noqa: E402
+
+SCENARIO = ROOT / "scenarios" / "iren.yaml"
+HORIZON = 120
+
+
+def best_of(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def full_comparison(scenario, paths: int, workers: int = 1) -> None:
+    result = pivotsim.run(scenario, paths=paths, seed=2025, sample_paths=1000, workers=workers)
+    result.summary()
+
+
+def numpy_floor(paths: int) -> None:
+    rng = np.random.default_rng(2025)
+    z = rng.standard_normal((paths, HORIZON))
+    np.exp(np.cumsum(z, axis=1))
+
+
+def peak_rss_mb(paths: int) -> tuple[float, float]:
+    """Peak RSS [MB] and wall time [s] of the CLI run in a child process."""
+    with tempfile.TemporaryDirectory() as out:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "pivotsim", "run", str(SCENARIO), "--paths", str(paths),
+                        "--out", out], check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(after, before) / 1024.0, wall  # ru_maxrss is in kB on Linux
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="skip the 1M-path timing")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+
+    scenario = pivotsim.load_scenario(SCENARIO, [f"scenario.horizon_months={HORIZON}"])
+    full_comparison(scenario, 10_000)  # warm up imports and caches
+    print(f"pivotsim {pivotsim.__version__}, numpy {np.__version__}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"scenario {SCENARIO.name}, horizon {HORIZON} months, best of {args.repeats}\n")
+
+    t_full = best_of(lambda: full_comparison(scenario, 100_000), args.repeats)
+    t_floor = best_of(lambda: numpy_floor(100_000), args.repeats)
+    print(f"full comparison, 100,000 paths x {HORIZON} months: {t_full:6.2f} s   (target < 2 s)")
+    print(f"numpy floor (normal draws + cumsum + exp), same shape: {t_floor:6.2f} s")
+    print(f"pivotsim / floor: {t_full / t_floor:5.1f}x   (target <= 5x)")
+    if args.workers > 1:
+        t_workers = best_of(lambda: full_comparison(scenario, 100_000, args.workers), args.repeats)
+        print(f"full comparison with {args.workers} worker threads: {t_workers:6.2f} s")
+
+    print("\nscaling (one repeat each):")
+    sizes = (10_000, 100_000) if args.quick else (10_000, 100_000, 1_000_000)
+    per_path = []
+    for n in sizes:
+        t = best_of(lambda: full_comparison(scenario, n), 1 if n >= 1_000_000 else args.repeats)
+        per_path.append(t / n * 1e6)
+        print(f"  {n:>9,} paths: {t:7.2f} s   {t / n * 1e6:6.2f} us per path")
+    print(f"  per-path cost, largest / smallest run: {per_path[-1] / per_path[0]:.2f} (1.0 = linear)")
+
+    rss, wall = peak_rss_mb(1_000_000)
+    print(f"\npeak RSS of `pivotsim run scenarios/iren.yaml --paths 1000000` (84 months, figures on): "
+          f"{rss:,.0f} MB in {wall:.1f} s   (target < 1 GB)")
+
+
+if __name__ == "__main__":
+    main()
