@@ -129,7 +129,7 @@ class RunResult:
         the mean NPV difference.
     breakeven_btc_price_multiplier : float or None
         Constant multiplier on the base BTC price path at which bitcoin NPV
-        equals AI NPV (None if none in 0.01..100).
+        equals AI NPV (None if none in 0.01..100), computed on first use.
     """
 
     scenario: Scenario
@@ -142,7 +142,18 @@ class RunResult:
     market_horizon_months: int | None = None  # shocks drawn over this many months (see run)
     samples: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     convergence: dict = field(default_factory=dict)
-    breakeven_btc_price_multiplier: float | None = None
+    _breakeven: list = field(default_factory=list, repr=False)
+
+    @property
+    def breakeven_btc_price_multiplier(self) -> float | None:
+        """Constant multiplier on the base BTC price path at which bitcoin NPV equals AI NPV.
+
+        None if there is none in 0.01..100; computed on first use
+        (:func:`pivotsim.simulate.breakeven_btc_price_multiplier`).
+        """
+        if not self._breakeven:
+            self._breakeven.append(breakeven_btc_price_multiplier(self.inputs))
+        return self._breakeven[0]
 
     @property
     def timeline(self):
@@ -406,9 +417,7 @@ def run(scenario: Scenario | str | Path, paths: int | str | None = DEFAULT_PATHS
                               shock_horizon_months=market_horizon_months)
     return RunResult(scenario=scenario, seed=int(seed), paths=mc.paths, base=flows,
                      base_market=market, metrics=mc.metrics, inputs=inputs, samples=mc.samples,
-                     convergence=mc.convergence,
-                     breakeven_btc_price_multiplier=breakeven_btc_price_multiplier(inputs),
-                     market_horizon_months=market_horizon_months)
+                     convergence=mc.convergence, market_horizon_months=market_horizon_months)
 
 
 

@@ -126,9 +126,15 @@ def bootstrap_returns(inputs) -> np.ndarray | None:
     return monthly_log_returns(market.bootstrap_file, market.bootstrap_start, market.bootstrap_end)
 
 
-def evaluate(inputs, timeline: Timeline, shocks: dict[str, np.ndarray], *, with_quantities: bool = True
+def evaluate(inputs, timeline: Timeline, shocks: dict[str, np.ndarray], *, with_quantities: bool | None = None
              ) -> tuple[dict[str, CashFlows], MarketPaths]:
-    """Market paths and both businesses' cash flows for one set of shocks."""
+    """Market paths and both businesses' cash flows for one set of shocks.
+
+    ``with_quantities`` (mining's hashprice series): by default only for a
+    single path (the base case); the Monte Carlo only needs the cash.
+    """
+    if with_quantities is None:
+        with_quantities = max(np.shape(s)[0] for s in shocks.values()) == 1
     market = simulate_market(inputs.market, inputs.site, timeline, shocks,
                              bootstrap_log_returns=bootstrap_returns(inputs))
     flows = {
@@ -203,7 +209,7 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
     shocks = chunk_shocks(inputs, seed, blocks, shock_horizon_months)
     n = len(blocks) * BLOCK_PATHS
     path_inputs, draws = blocks_inputs(inputs, seed, blocks, BLOCK_PATHS)
-    flows, market = evaluate(path_inputs, timeline, shocks, with_quantities=False)
+    flows, market = evaluate(path_inputs, timeline, shocks)
     del shocks
     out: dict[str, np.ndarray] = {}
     for business in BUSINESSES:

@@ -217,15 +217,16 @@ def test_shock_streams_do_not_move_other_draws(inputs):
     assert np.array_equal(a["btc_price"], draw_shocks(rng, 2000, 6)["btc_price"])
 
 
-def test_defaults_reproduce_the_foundation_market(inputs):
+def test_defaults_reproduce_the_foundation_market(iren, inputs):
     # Scenario defaults (gbm, exogenous hashrate, 144 blocks a day, constant fees and power)
     # give the foundation's closed forms.
-    from pivotsim.scenario import Market
+    from pivotsim.scenario import parse_scenario
 
-    data = {"btc_price_usd": 100_000, "btc_drift_per_year": 0.1, "btc_volatility_per_year": 0.5,
-            "difficulty": 1.4e14, "block_height": 916_000, "fees_btc_per_block": 0.03,
-            "hashrate_growth_per_year": 0.25, "hashrate_volatility_per_year": 0.15}
-    market = to_inputs(Market.model_validate(data))
+    data = iren.model_dump(mode="json", exclude_none=True)
+    data["market"] = {"btc_price_usd": 100_000, "btc_drift_per_year": 0.1, "btc_volatility_per_year": 0.5,
+                      "difficulty": 1.4e14, "block_height": 916_000, "fees_btc_per_block": 0.03,
+                      "hashrate_growth_per_year": 0.25, "hashrate_volatility_per_year": 0.15}
+    market = to_inputs(parse_scenario(data)).market
     t = timeline(12)
     rng = np.random.default_rng(5)
     shocks = draw_shocks(rng, 4, 12)

@@ -404,9 +404,11 @@ def _ar1_paths(start, theta, phi, innovations: np.ndarray) -> np.ndarray:
     -------
     ndarray (n_paths, n_steps + 1)
     """
-    n, steps = innovations.shape
+    steps = innovations.shape[1]
+    dev = np.asarray(start, dtype=float) - theta
+    n = max([innovations.shape[0]] + [np.shape(x)[0] for x in (dev, theta, phi) if np.ndim(x) == 2])
     out = np.empty((n, steps + 1))
-    dev = np.broadcast_to(np.asarray(start, dtype=float) - theta, (n, 1)).astype(float)
+    dev = np.broadcast_to(dev, (n, 1)).astype(float)
     out[:, :1] = dev
     log_phi = np.log(np.asarray(phi, dtype=float))
     worst = float(np.max(-log_phi)) if np.size(log_phi) else 0.0
@@ -417,8 +419,7 @@ def _ar1_paths(start, theta, phi, innovations: np.ndarray) -> np.ndarray:
         k = np.arange(1, length + 1, dtype=float)
         grow = np.exp(-log_phi * k) if np.ndim(log_phi) == 0 else np.exp(-log_phi * k[None, :])
         shrink = np.exp(log_phi * k) if np.ndim(log_phi) == 0 else np.exp(log_phi * k[None, :])
-        block = np.cumsum(innovations[:, col:col + length] * grow, axis=1)
-        block += dev
+        block = np.cumsum(innovations[:, col:col + length] * grow, axis=1) + dev
         block *= shrink
         out[:, col + 1:col + 1 + length] = block
         dev = block[:, -1:]
@@ -436,6 +437,11 @@ def _ou_step(kappa_per_year, sigma_per_year):
                               DT_YEARS)
     sd = np.asarray(sigma_per_year, dtype=float) * np.sqrt(var_factor)
     return (float(phi) if phi.ndim == 0 else phi), (float(sd) if sd.ndim == 0 else sd)
+
+
+def _column(x):
+    """A per-path parameter as a float or an (n, 1) column (see :func:`_per_path`)."""
+    return x if np.ndim(x) == 0 else np.reshape(x, (-1, 1))
 
 
 def _per_path(x):
@@ -619,14 +625,14 @@ def _hashrate_response(market, timeline: Timeline, log_price: np.ndarray, fees: 
     efficiency = marginal_efficiency_j_per_th(market, timeline.years[None, :])
     x_const = (math.log(BLOCKS_PER_DAY / TH_PER_EH)
                - np.log(efficiency * KWH_PER_TH_DAY_PER_J_PER_TH * np.asarray(market.marginal_miner_power_usd_per_kwh)))
-    x_const = np.broadcast_to(x_const, (n, n_periods)) if np.ndim(x_const) == 2 and x_const.shape[0] > 1 \
-        else np.broadcast_to(x_const, (1, n_periods))
+    x_const = np.atleast_2d(x_const)
 
     # Everything that does not depend on the recursion is computed up front.
     h0 = _per_path(np.log(initial_hashrate_eh_s(market)))
-    h0_col = h0 if np.ndim(h0) == 0 else np.reshape(h0, (-1, 1))
-    step = np.broadcast_to(noise, (n, n_periods - 1)) * step_sd
-    step += a                                          # a + s sqrt(dt) Z', per month
+    h0_col = _column(h0)
+    n = max([n] + [np.size(x) for x in (a, b, step_sd, tau, h0) if np.ndim(x) == 1])
+    step = np.broadcast_to(noise, (n, n_periods - 1)) * _column(step_sd)
+    step += _column(a)                                 # a + s sqrt(dt) Z', per month
     x_base = np.broadcast_to(log_price, (n, n_periods)) + x_const   # x_j + h_j - log(R_j)
     fee_col = np.broadcast_to(fees, (n, n_periods))
     # Blocks of month m are 144 (days_m + tau (h_m - h_{m-1})), so the height
@@ -675,7 +681,7 @@ def _hashrate_response(market, timeline: Timeline, log_price: np.ndarray, fees: 
         if m - lag - 1 >= 0:
             x_history[m - lag - 1] = None  # only the last lag + 1 months are needed
         h, height = h_new, height_new
-    tau_col = tau if np.ndim(tau) == 0 else np.reshape(tau, (-1, 1))
+    tau_col = _column(tau)
     blocks = np.zeros((n, n_periods))
     np.subtract(h_out[:, 1:], h_out[:, :-1], out=blocks[:, 1:])
     blocks[:, 1:] *= tau_col

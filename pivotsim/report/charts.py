@@ -20,9 +20,9 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..models.cashflows import CashFlows
-from ..models.market import MarketPaths, draw_shocks
+from ..models.market import MarketPaths
 from ..models.timeline import next_halving_height
-from ..simulate import BLOCK_PATHS, BUSINESSES, block_generator, evaluate, timeline_of
+from ..simulate import BLOCK_PATHS, BUSINESSES, chunk_shocks, evaluate, timeline_of
 from ..uncertainty import block_inputs, substitute
 from .style import (AI_COLOR, BITCOIN_COLOR, BUSINESS_COLORS, BUSINESS_LABELS, DIFFERENCE_COLOR,
                     INK, LINE_ITEM_COLORS, LINE_ITEM_LABELS, MONEY_FORMATTER, POWER_PRICE_COLOR,
@@ -79,11 +79,10 @@ def market_sample(result, n_paths: int = FAN_PATHS) -> MarketSample:
     # mc-market), read it here instead of re-simulating.
     n = max(1, min(int(n_paths), int(result.paths), BLOCK_PATHS))
     timeline = timeline_of(result.inputs)
-    rng = block_generator(result.seed, 0)
-    # as simulate_block: shocks over the run's market horizon, cut to the scenario's
-    months = max(timeline.horizon_months, int(getattr(result, "market_horizon_months", None) or 0))
-    shocks = draw_shocks(rng, BLOCK_PATHS, months)
-    shocks = {name: values[:n, :timeline.horizon_months] for name, values in shocks.items()}
+    # as simulate_block: block 0's shocks (market streams included) over the
+    # run's market horizon, cut to the scenario's
+    shocks = chunk_shocks(result.inputs, result.seed, [0], getattr(result, "market_horizon_months", None))
+    shocks = {name: values[:n] for name, values in shocks.items()}
     # uncertain inputs: block 0's draws from their own stream, first n paths
     _, draws = block_inputs(result.inputs, result.seed, 0, BLOCK_PATHS)
     inputs = substitute(result.inputs, {path: v[:n] for path, v in draws.items()}) if draws else result.inputs
