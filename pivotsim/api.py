@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .distributed import as_executor
 from .errors import PivotsimError
 from .models.cashflows import CashFlows
 from .models.hosting import contract_terms
@@ -76,6 +77,9 @@ class RunResult:
         Base-case market path.
     metrics : dict of str -> ndarray (paths,)
         Per-path metrics (see :meth:`path_metrics`).
+    execution : dict
+        Where the paths ran: ``{"backend": "local"}`` or the Dask scheduler,
+        workers and threads (written to ``manifest.json``).
     """
 
     scenario: Scenario
@@ -86,6 +90,7 @@ class RunResult:
     metrics: dict[str, np.ndarray]
     inputs: object = field(repr=False, default=None)
     market_horizon_months: int | None = None  # shocks drawn over this many months (see run)
+    execution: dict = field(default_factory=lambda: {"backend": "local"})
 
     @property
     def timeline(self):
@@ -224,6 +229,7 @@ class RunResult:
                 "created_utc": stamp,
                 "python": platform.python_version(),
                 "numpy": np.__version__,
+                "execution": self.execution,
             }
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
             final = out_dir / f"{stem}-{stamp}"
@@ -255,7 +261,7 @@ def _check_run_args(paths, seed):
 
 def run(scenario: Scenario | str | Path, paths: int = DEFAULT_PATHS, seed: int = DEFAULT_SEED,
         *, overrides=(), progress: Callable[[int, int], None] | None = None,
-        market_horizon_months: int | None = None) -> RunResult:
+        market_horizon_months: int | None = None, client=None) -> RunResult:
     """Value a scenario: base case of both businesses and a Monte Carlo.
 
     Parameters
@@ -275,6 +281,10 @@ def run(scenario: Scenario | str | Path, paths: int = DEFAULT_PATHS, seed: int =
         value see identical market paths month by month (common random
         numbers, as :func:`pivotsim.compare` uses); the default draws over
         the scenario's own horizon.
+    client : distributed.Client, optional
+        Run the Monte Carlo on this Dask cluster (see
+        :func:`pivotsim.distributed.connect`); the numbers are identical to a
+        local run with the same seed.
 
     Returns
     -------
@@ -287,11 +297,13 @@ def run(scenario: Scenario | str | Path, paths: int = DEFAULT_PATHS, seed: int =
         scenario = scenario.with_overrides(overrides)
     inputs = to_inputs(scenario)
     flows, market = base_case(inputs)
+    executor = None if client is None else as_executor(client)
     metrics = simulate_paths(inputs, int(paths), int(seed), progress=progress,
-                             shock_horizon_months=market_horizon_months)
+                             shock_horizon_months=market_horizon_months, executor=executor)
     return RunResult(scenario=scenario, seed=int(seed), paths=int(paths), base=flows,
                      base_market=market, metrics=metrics, inputs=inputs,
-                     market_horizon_months=market_horizon_months)
+                     market_horizon_months=market_horizon_months,
+                     execution=executor.description if executor is not None else {"backend": "local"})
 
 
 def base_case_metrics(scenario: Scenario | str | Path, *, overrides=()) -> dict[str, dict]:

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import shlex
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, List, Optional
 
@@ -137,6 +138,38 @@ def _progress(enabled: bool):
     return bar, bar.add_task("paths", total=1)
 
 
+# ---------------------------------------------------------------- Dask cluster options (issue 8)
+# Every command that simulates paths (run, sweep, sensitivity, compare) takes
+# the same two options and runs its API call inside ``cluster(...)``:
+#
+#     def sweep(..., workers: WorkersOption = None, scheduler: SchedulerOption = None):
+#         with cluster(workers, scheduler, quiet=as_json) as client:
+#             result = api.sweep(..., client=client)
+#
+# ``client`` is None for a local run.  Cluster failures are PivotsimErrors
+# (one line, exit 2), raised within a few seconds.
+WorkersOption = Annotated[Optional[int], typer.Option(
+    "--workers", help="Run the paths on a local Dask cluster of N worker processes.")]
+SchedulerOption = Annotated[Optional[str], typer.Option(
+    "--scheduler", help="Run the paths on the Dask scheduler at this address (tcp://host:8786) or "
+                        "of this scheduler file (sched.json) [default: $PIVOTSIM_SCHEDULER unless "
+                        "--workers is given].")]
+
+
+@contextmanager
+def cluster(workers: int | None, scheduler: str | None, *, quiet: bool = False):
+    """The Dask client of ``--workers``/``--scheduler`` (None for a local run), closed on exit."""
+    from .distributed import as_executor, connect
+
+    with connect(scheduler, workers) as client:
+        if client is not None and not quiet:
+            info = as_executor(client).description
+            stderr.print(f"Dask: {info['workers']} workers, {info['threads']} threads, "
+                         f"scheduler {info['scheduler']}")
+        yield client
+# ---------------------------------------------------------------- end of Dask cluster options
+
+
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
@@ -148,6 +181,8 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON only.")] = False,
     pdf: Annotated[bool, typer.Option("--pdf", help="Also write the PDF report (report.pdf) in the run folder.")]
     = False,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
 ):
     """Value a scenario as bitcoin mining and as AI hosting; write a run folder."""
     try:
@@ -158,11 +193,12 @@ def run(
         def progress(done, total):
             bar.update(task, completed=done, total=total)
 
-        if bar is not None:
-            with bar:
-                result = run_scenario(loaded, paths=paths, seed=seed, progress=progress)
-        else:
-            result = run_scenario(loaded, paths=paths, seed=seed)
+        with cluster(workers, scheduler, quiet=as_json) as client:
+            if bar is not None:
+                with bar:
+                    result = run_scenario(loaded, paths=paths, seed=seed, progress=progress, client=client)
+            else:
+                result = run_scenario(loaded, paths=paths, seed=seed, client=client)
         command = "pivotsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
         folder = result.write(out, command=command)
         if pdf:
@@ -456,6 +492,8 @@ def compare(
         "--plot", help="PNG chart of revenue per kWh and NPV per MW by deal "
                        "[default: runs/compare-<UTC timestamp>.png].")] = None,
     no_plot: Annotated[bool, typer.Option("--no-plot", help="Do not write the chart.")] = False,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
 ):
     """Compare deals on equal terms: one table, common random numbers, a chart."""
     from .analysis.compare import compare as compare_deals, compare_records, plot_comparison
@@ -463,13 +501,14 @@ def compare(
     try:
         show_bar = not as_json and stderr.is_terminal
         bar, task = _progress(show_bar)
-        if bar is not None:
-            with bar:
-                table = compare_deals(files, paths=paths, seed=seed,
-                                      progress=lambda done, total, name: bar.update(task, completed=done,
-                                                                                    total=total))
-        else:
-            table = compare_deals(files, paths=paths, seed=seed)
+        with cluster(workers, scheduler, quiet=as_json) as client:
+            if bar is not None:
+                with bar:
+                    table = compare_deals(files, paths=paths, seed=seed, client=client,
+                                          progress=lambda done, total, name: bar.update(task, completed=done,
+                                                                                        total=total))
+            else:
+                table = compare_deals(files, paths=paths, seed=seed, client=client)
     except PivotsimError as exc:
         fail(str(exc))
     written = []

@@ -124,9 +124,96 @@ def simulate_block(inputs, seed: int, block: int, shock_horizon_months: int | No
     return out
 
 
+def simulate_block_group(inputs, seed: int, first_block: int, stop_block: int,
+                         n_paths: int, shock_horizon_months: int | None = None) -> dict[str, np.ndarray]:
+    """Per-path metrics of blocks ``first_block .. stop_block - 1``, cut at path ``n_paths``.
+
+    The unit of work of a distributed run: a few thousand paths whose
+    metrics (not their market paths) travel back.  Identical to the same
+    slice of :func:`simulate_paths`.
+
+    Parameters
+    ----------
+    inputs : namespace
+        Plain scenario values.
+    seed : int
+        Run seed, >= 0.
+    first_block, stop_block : int
+        Half-open range of block indices.
+    n_paths : int
+        Paths of the whole run: paths from ``n_paths`` on are dropped.
+    shock_horizon_months : int, optional
+        As in :func:`simulate_block`.
+
+    Returns
+    -------
+    dict of str -> ndarray (paths in the group,)
+    """
+    parts = [simulate_block(inputs, seed, block, shock_horizon_months)
+             for block in range(first_block, stop_block)]
+    keep = max(0, min(stop_block * BLOCK_PATHS, n_paths) - first_block * BLOCK_PATHS)
+    return {name: np.concatenate([p[name] for p in parts])[:keep] for name in parts[0]}
+
+
+def simulate_many(inputs_list, n_paths: int, seed: int, *, executor=None,
+                  progress: Callable[[int, int], None] | None = None,
+                  shock_horizon_months: int | None = None) -> list[dict[str, np.ndarray]]:
+    """Per-path metrics of several input sets on the same draws (sweeps, sensitivity, compare).
+
+    Every input set sees the same seed, so the same block draws (common
+    random numbers).  The work is cut into (input set x block group) tasks
+    and run by ``executor``: here, or on a Dask cluster.
+
+    Parameters
+    ----------
+    inputs_list : sequence of namespace
+        Plain scenario values, one per point.
+    n_paths : int
+        Paths per point, >= 1.
+    seed : int
+        Run seed, >= 0.
+    executor : executor or distributed.Client, optional
+        See :func:`pivotsim.distributed.as_executor`; ``None`` runs here.
+    progress : callable(done_paths, total_paths), optional
+        Called as tasks finish; ``total_paths = n_paths * len(inputs_list)``.
+    shock_horizon_months : int, optional
+        As in :func:`simulate_block`: input sets of different horizons then
+        see the same market path month by month.
+
+    Returns
+    -------
+    list of dict of str -> ndarray (n_paths,)
+        One :func:`simulate_paths`-like dict per input set, in order.
+    """
+    from .distributed import as_executor, block_groups, blocks_per_task
+
+    executor = as_executor(executor)
+    n_blocks = -(-n_paths // BLOCK_PATHS)
+    size = blocks_per_task(n_blocks * len(inputs_list), executor.n_threads, executor.max_blocks_per_task)
+    groups = block_groups(n_blocks, size)
+    tasks = [(inputs, seed, first, stop, n_paths, shock_horizon_months)
+             for inputs in inputs_list for first, stop in groups]
+    total = n_paths * len(inputs_list)
+    done = 0
+
+    def on_result(_, metrics):
+        nonlocal done
+        done += len(next(iter(metrics.values())))
+        if progress is not None:
+            progress(done, total)
+
+    results = executor.map(simulate_block_group, tasks, on_result)
+    out = []
+    for point in range(len(inputs_list)):
+        parts = results[point * len(groups):(point + 1) * len(groups)]
+        out.append({name: np.concatenate([p[name] for p in parts]) for name in parts[0]})
+    return out
+
+
 def simulate_paths(inputs, n_paths: int, seed: int,
                    progress: Callable[[int, int], None] | None = None,
-                   shock_horizon_months: int | None = None) -> dict[str, np.ndarray]:
+                   shock_horizon_months: int | None = None, *,
+                   executor=None) -> dict[str, np.ndarray]:
     """Per-path metrics of ``n_paths`` paths (blocks of :data:`BLOCK_PATHS`).
 
     Parameters
@@ -138,11 +225,13 @@ def simulate_paths(inputs, n_paths: int, seed: int,
     seed : int
         Run seed, >= 0.
     progress : callable(done_paths, total_paths), optional
-        Called after each block.
+        Called after each block (each task on a cluster).
     shock_horizon_months : int, optional
         Draw market shocks over at least this many months (common random
         numbers across scenarios of different horizons, see
         :func:`simulate_block`).
+    executor : executor or distributed.Client, optional
+        Run the blocks there (see :func:`simulate_many`); same numbers.
 
     Returns
     -------
@@ -150,6 +239,9 @@ def simulate_paths(inputs, n_paths: int, seed: int,
         ``<business>_<metric>`` for each business and metric, plus
         ``npv_difference_usd`` (AI minus bitcoin).
     """
+    if executor is not None:
+        return simulate_many([inputs], n_paths, seed, executor=executor, progress=progress,
+                             shock_horizon_months=shock_horizon_months)[0]
     n_blocks = -(-n_paths // BLOCK_PATHS)
     parts: list[dict[str, np.ndarray]] = []
     for block in range(n_blocks):
