@@ -158,15 +158,31 @@ SchedulerOption = Annotated[Optional[str], typer.Option(
 
 @contextmanager
 def cluster(workers: int | None, scheduler: str | None, *, quiet: bool = False):
-    """The Dask client of ``--workers``/``--scheduler`` (None for a local run), closed on exit."""
-    from .distributed import as_executor, connect
+    """The Dask client of ``--workers``/``--scheduler`` (None for a local run), closed on exit.
 
-    with connect(scheduler, workers) as client:
-        if client is not None and not quiet:
-            info = as_executor(client).description
-            stderr.print(f"Dask: {info['workers']} workers, {info['threads']} threads, "
-                         f"scheduler {info['scheduler']}")
-        yield client
+    Dask's own log records (a lost scheduler logs a traceback) are muted
+    while it runs: the terminal gets pivotsim's one-line error instead.
+    """
+    import logging
+
+    from .distributed import as_executor, connect, scheduler_address
+
+    if workers is not None or scheduler_address(scheduler, workers) is not None:
+        import distributed  # noqa: F401  (sets up its log handlers, muted below)
+    dask_log = logging.getLogger("distributed")
+    muted = [(h, h.level) for h in dask_log.handlers]  # records of distributed.* end here
+    for handler, _ in muted:
+        handler.setLevel(logging.CRITICAL + 1)
+    try:
+        with connect(scheduler, workers) as client:
+            if client is not None and not quiet:
+                info = as_executor(client).description
+                stderr.print(f"Dask: {info['workers']} workers, {info['threads']} threads, "
+                             f"scheduler {info['scheduler']}", highlight=False)
+            yield client
+    finally:
+        for handler, level in muted:
+            handler.setLevel(level)
 # ---------------------------------------------------------------- end of Dask cluster options
 
 

@@ -156,13 +156,20 @@ class DaskExecutor:
                     raise ClusterError(
                         f"dask: task {i} of {len(futures)} was cancelled: the scheduler "
                         f"{self.client.scheduler.address} closed or restarted mid-run") from None
+                except OSError as exc:  # distributed's CommClosedError: the scheduler went away
+                    raise ClusterError(
+                        f"dask: lost the scheduler {self.client.scheduler.address} mid-run "
+                        f"({type(exc).__name__}); start it again and rerun (same seed, same numbers)") from None
                 future.release()
                 if on_result is not None:
                     on_result(i, results[i])
         finally:
             pending = [f for f in futures if not f.done()]
             if pending:
-                self.client.cancel(pending)
+                try:
+                    self.client.cancel(pending)
+                except Exception:  # the scheduler may be gone already: nothing left to cancel
+                    pass
         return results
 
 

@@ -71,7 +71,8 @@ class DaskTestCluster:
         from distributed import Client
 
         with Client(self.address, set_as_default=False, timeout=START_TIMEOUT_S) as client:
-            client.wait_for_workers(self.n_workers, timeout=START_TIMEOUT_S)
+            if self.n_workers:
+                client.wait_for_workers(self.n_workers, timeout=START_TIMEOUT_S)
         return self
 
     def _check_alive(self, deadline: float) -> None:

@@ -28,6 +28,7 @@ from pivotsim.scenario import to_inputs
 from pivotsim.simulate import BLOCK_PATHS, simulate_block_group, simulate_many, simulate_paths
 
 from .conftest import ROOT
+from .dask_cluster import DaskTestCluster
 
 runner = CliRunner()
 # 5 full blocks and a cut one: checks the cut of the last block too
@@ -146,9 +147,9 @@ def _cli_run(tmp_path, name, *extra):
             json.loads((folder / "manifest.json").read_text()))
 
 
-def test_cli_scheduler_option_file_and_env_equal_local(dask_cluster, tmp_path, monkeypatch):
-    summary, frame, manifest = _cli_run(tmp_path, "local")
-    assert manifest["execution"] == {"backend": "local"}
+def test_cli_scheduler_option_file_and_env_equal_local(dask_cluster, tmp_path, monkeypatch, local):
+    summary, frame = local.summary(), local.path_metrics()
+    assert local.execution == {"backend": "local"}
     by_option = _cli_run(tmp_path, "option", "--scheduler", dask_cluster.address)
     by_file = _cli_run(tmp_path, "file", "--scheduler", str(dask_cluster.scheduler_file))
     monkeypatch.setenv("PIVOTSIM_SCHEDULER", dask_cluster.address)
@@ -170,7 +171,7 @@ def test_cli_local_workers_equal_local(tmp_path, monkeypatch, local):
     pd.testing.assert_frame_equal(frame, local.path_metrics(), check_exact=True)
 
 
-def test_worker_killed_mid_run_gives_same_result(fresh_dask_cluster, iren, local):
+def test_worker_killed_mid_run_gives_same_result_and_lost_scheduler_fails(fresh_dask_cluster, iren, local):
     cluster = fresh_dask_cluster
     with connect(cluster.address) as client:
         pids = client.run(lambda: __import__("os").getpid())
@@ -192,21 +193,30 @@ def test_worker_killed_mid_run_gives_same_result(fresh_dask_cluster, iren, local
         assert len(client.nthreads()) == 1
     assert_same_metrics(remote.metrics, local.metrics)
 
-    # and with no worker left, joining the scheduler fails clearly instead of waiting forever
-    for proc in cluster.workers:
-        if proc.poll() is None:
-            cluster.kill_worker_pid(proc.pid)
-            proc.wait()
-    from distributed import Client
+    # the scheduler itself dies mid-run: a one-line ClusterError at once, not a hang
+    with connect(cluster.address) as client:
+        def kill_scheduler(done, total):
+            if cluster.procs[0].poll() is None:
+                cluster.procs[0].kill()
 
-    with Client(cluster.address, set_as_default=False) as client:  # let the scheduler see it
-        while client.nthreads():
-            time.sleep(0.05)
-    start = time.monotonic()
-    with pytest.raises(ClusterError, match="has no worker after 1 s; start some with `dask worker"):
-        with connect(cluster.address, worker_wait_s=1):
-            pass
-    assert time.monotonic() - start < 10
+        start = time.monotonic()
+        with pytest.raises(ClusterError, match="scheduler .* mid-run"):
+            pivotsim.run(iren, paths=PATHS, seed=SEED, client=DaskExecutor(client, max_blocks_per_task=1),
+                         progress=kill_scheduler)
+        assert time.monotonic() - start < 20
+
+
+def test_scheduler_without_workers_is_a_clear_error():
+    cluster = DaskTestCluster(0)
+    try:
+        cluster.start()
+        start = time.monotonic()
+        with pytest.raises(ClusterError, match="has no worker after 1 s; start some with `dask worker"):
+            with connect(cluster.address, worker_wait_s=1):
+                pass
+        assert time.monotonic() - start < 10
+    finally:
+        cluster.stop()
 
 
 # ---------------------------------------------------------------- bad addresses and options
