@@ -53,7 +53,7 @@ CONNECT_TIMEOUT_S = 5.0
 WORKER_WAIT_S = 60.0
 """Longest wait [s] for a first worker on a scheduler that has none."""
 MAX_BLOCKS_PER_TASK = 8
-"""Blocks in one Dask task at most (8 x 2,000 paths: about 1 s at 120 months)."""
+"""Blocks in one Dask task at most (8 x 2,000 paths: 1-2 s of work at 120 months)."""
 TASKS_PER_THREAD = 4
 """Tasks per worker thread at least, when there are enough blocks: balances the end of a run."""
 
@@ -455,7 +455,7 @@ def connect(scheduler: str | None = None, workers: int | None = None, *,
         with warnings.catch_warnings():  # its HTTP server moves off a busy port 8787: not the user's concern
             warnings.filterwarnings("ignore", message="Port .* is already in use")
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
+                                   dashboard_address=None, silence_logs=logging.CRITICAL)
         try:
             with Client(cluster, set_as_default=False) as client:
                 check_workers(client, worker_wait_s)
