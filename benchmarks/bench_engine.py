@@ -15,8 +15,9 @@ Figures:
 * peak RSS of ``pivotsim run scenarios/iren.yaml --paths 1000000`` measured in
   a subprocess with ``resource.getrusage`` (target < 1 GB).
 
-Times are the best of a few repeats (the machine is shared); ``--workers 2``
-also times two threads.
+Times are the best of a few repeats (the machine is shared); ``--threads 2``
+also times two threads of one process (``pivotsim.run(threads=2)``; Dask
+worker processes are timed by ``benchmarks/bench_dask.py``).
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ def best_of(fn, repeats: int) -> float:
     return min(times)
 
 
-def full_comparison(scenario, paths: int, workers: int = 1) -> None:
-    result = pivotsim.run(scenario, paths=paths, seed=2025, sample_paths=1000, workers=workers)
+def full_comparison(scenario, paths: int, threads: int = 1) -> None:
+    result = pivotsim.run(scenario, paths=paths, seed=2025, sample_paths=1000, threads=threads)
     result.summary()
 
 
@@ -78,7 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="skip the 1M-path timing")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
 
     scenario = pivotsim.load_scenario(SCENARIO, [f"scenario.horizon_months={HORIZON}"])
@@ -92,9 +93,9 @@ def main() -> None:
     print(f"full comparison, 100,000 paths x {HORIZON} months: {t_full:6.2f} s   (target < 2 s)")
     print(f"numpy floor (normal draws + cumsum + exp), same shape: {t_floor:6.2f} s")
     print(f"pivotsim / floor: {t_full / t_floor:5.1f}x   (target <= 5x)")
-    if args.workers > 1:
-        t_workers = best_of(lambda: full_comparison(scenario, 100_000, args.workers), args.repeats)
-        print(f"full comparison with {args.workers} worker threads: {t_workers:6.2f} s")
+    if args.threads > 1:
+        t_threads = best_of(lambda: full_comparison(scenario, 100_000, args.threads), args.repeats)
+        print(f"full comparison with {args.threads} threads: {t_threads:6.2f} s")
 
     print("\nscaling (one repeat each):")
     sizes = (10_000, 100_000) if args.quick else (10_000, 100_000, 1_000_000)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .distributed import as_executor
 from .errors import PivotsimError
 from .models.cashflows import CashFlows
 from .models.hosting import contract_terms
@@ -130,6 +131,10 @@ class RunResult:
     breakeven_btc_price_multiplier : float or None
         Constant multiplier on the base BTC price path at which bitcoin NPV
         equals AI NPV (None if none in 0.01..100), computed on first use.
+    execution : dict
+        Where the paths ran: ``{"backend": "local"}`` (plus ``threads`` when
+        more than one), or the Dask scheduler, workers and threads (written to
+        ``manifest.json``).
     """
 
     scenario: Scenario
@@ -142,6 +147,7 @@ class RunResult:
     market_horizon_months: int | None = None  # shocks drawn over this many months (see run)
     samples: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     convergence: dict = field(default_factory=dict)
+    execution: dict = field(default_factory=lambda: {"backend": "local"})
     _breakeven: list = field(default_factory=list, repr=False)
 
     @property
@@ -315,6 +321,7 @@ class RunResult:
                 "created_utc": stamp,
                 "python": platform.python_version(),
                 "numpy": np.__version__,
+                "execution": self.execution,
             }
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
             final = out_dir / f"{stem}-{stamp}"
@@ -358,8 +365,8 @@ def default_tolerance_usd(base: dict[str, CashFlows], inputs) -> float:
 def run(scenario: Scenario | str | Path, paths: int | str | None = DEFAULT_PATHS, seed: int = DEFAULT_SEED,
         *, overrides=(), progress: Callable[[int, int], None] | None = None,
         tolerance_usd: float | None = None, max_paths: int = DEFAULT_MAX_AUTO_PATHS,
-        sample_paths: int = DEFAULT_SAMPLE_PATHS, workers: int = 1,
-        market_horizon_months: int | None = None) -> RunResult:
+        sample_paths: int = DEFAULT_SAMPLE_PATHS, threads: int = 1,
+        market_horizon_months: int | None = None, client=None) -> RunResult:
     """Value a scenario: base case of both businesses and a Monte Carlo.
 
     Parameters
@@ -382,14 +389,22 @@ def run(scenario: Scenario | str | Path, paths: int | str | None = DEFAULT_PATHS
         Auto mode's cap (default 1,000,000).
     sample_paths : int
         Paths whose monthly series are kept for fan charts (default 1,000).
-    workers : int
-        Threads evaluating chunks of paths; never changes results.
+    threads : int
+        Threads of this process evaluating chunks of paths (local runs only;
+        ignored with ``client``); never changes results.  Not the CLI's
+        ``--workers``, which starts Dask worker processes (``client``).
     market_horizon_months : int, optional
         Draw the market's random shocks over at least this many months.
         Scenarios of different horizons run with the same seed and the same
         value see identical market paths month by month (common random
         numbers, as :func:`pivotsim.compare` uses); the default draws over
         the scenario's own horizon.
+    client : distributed.Client, optional
+        Run the Monte Carlo on this Dask cluster (see
+        :func:`pivotsim.distributed.connect`); the numbers are identical to a
+        local run with the same seed.  Also a pivotsim executor
+        (:func:`pivotsim.distributed.as_executor`).  ``paths="auto"`` works
+        there too: each checkpoint's new blocks are sent as one batch of tasks.
 
     Returns
     -------
@@ -404,6 +419,8 @@ def run(scenario: Scenario | str | Path, paths: int | str | None = DEFAULT_PATHS
         if tolerance_usd is not None and not (isinstance(tolerance_usd, (int, float)) and tolerance_usd > 0
                                               and math.isfinite(tolerance_usd)):
             raise PivotsimError(f"tolerance_usd: {tolerance_usd!r} is not allowed; must be a number > 0")
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise PivotsimError(f"threads: {threads!r} is not allowed; must be a whole number >= 1")
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, overrides)
     elif overrides:
@@ -412,12 +429,18 @@ def run(scenario: Scenario | str | Path, paths: int | str | None = DEFAULT_PATHS
     flows, market = base_case(inputs)
     if n_paths is None and tolerance_usd is None:
         tolerance_usd = default_tolerance_usd(flows, inputs)
+    executor = None if client is None else as_executor(client)
     mc: MonteCarlo = simulate(inputs, n_paths, int(seed), progress=progress, sample_paths=int(sample_paths),
-                              tolerance_usd=tolerance_usd, max_paths=int(max_paths), workers=int(workers),
-                              shock_horizon_months=market_horizon_months)
+                              tolerance_usd=tolerance_usd, max_paths=int(max_paths), threads=int(threads),
+                              shock_horizon_months=market_horizon_months, executor=executor)
+    if executor is not None:
+        execution = executor.description
+    else:
+        execution = {"backend": "local", **({"threads": int(threads)} if threads > 1 else {})}
     return RunResult(scenario=scenario, seed=int(seed), paths=mc.paths, base=flows,
                      base_market=market, metrics=mc.metrics, inputs=inputs, samples=mc.samples,
-                     convergence=mc.convergence, market_horizon_months=market_horizon_months)
+                     convergence=mc.convergence, market_horizon_months=market_horizon_months,
+                     execution=execution)
 
 
 

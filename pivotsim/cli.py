@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import shlex
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, List, Optional
 
@@ -178,6 +179,54 @@ def _progress(enabled: bool):
     return bar, bar.add_task("paths", total=1)
 
 
+# ---------------------------------------------------------------- Dask cluster options (issue 8)
+# Every command that simulates paths (run, sweep, sensitivity, compare) takes
+# the same two options and runs its API call inside ``cluster(...)``:
+#
+#     def sweep(..., workers: WorkersOption = None, scheduler: SchedulerOption = None):
+#         with cluster(workers, scheduler, quiet=as_json) as client:
+#             result = api.sweep(..., client=client)
+#
+# ``client`` is None for a local run.  Cluster failures are PivotsimErrors
+# (one line, exit 2), raised within a few seconds.
+WorkersOption = Annotated[Optional[int], typer.Option(
+    "--workers", help="Run the paths on a local Dask cluster of N worker processes.")]
+SchedulerOption = Annotated[Optional[str], typer.Option(
+    "--scheduler", help="Run the paths on the Dask scheduler at this address (tcp://host:8786) or "
+                        "of this scheduler file (sched.json) [default: $PIVOTSIM_SCHEDULER unless "
+                        "--workers is given].")]
+
+
+@contextmanager
+def cluster(workers: int | None, scheduler: str | None, *, quiet: bool = False):
+    """The Dask client of ``--workers``/``--scheduler`` (None for a local run), closed on exit.
+
+    Dask's own log records (a lost scheduler logs a traceback) are muted
+    while it runs: the terminal gets pivotsim's one-line error instead.
+    """
+    import logging
+
+    from .distributed import as_executor, connect, scheduler_address
+
+    if workers is not None or scheduler_address(scheduler, workers) is not None:
+        import distributed  # noqa: F401  (sets up its log handlers, muted below)
+    dask_log = logging.getLogger("distributed")
+    muted = [(h, h.level) for h in dask_log.handlers]  # records of distributed.* end here
+    for handler, _ in muted:
+        handler.setLevel(logging.CRITICAL + 1)
+    try:
+        with connect(scheduler, workers) as client:
+            if client is not None and not quiet:
+                info = as_executor(client).description
+                stderr.print(f"Dask: {info['workers']} workers, {info['threads']} threads, "
+                             f"scheduler {info['scheduler']}", highlight=False)
+            yield client
+    finally:
+        for handler, level in muted:
+            handler.setLevel(level)
+# ---------------------------------------------------------------- end of Dask cluster options
+
+
 @app.command()
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
@@ -198,6 +247,8 @@ def run(
         "--max-paths", help="--paths auto: cap on paths.")] = DEFAULT_MAX_AUTO_PATHS,
     figures: Annotated[bool, typer.Option(
         "--figures/--no-figures", help="Write fan charts and NPV plots (PNG) into the run folder.")] = True,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
 ):
     """Value a scenario as bitcoin mining and as AI hosting; write a run folder."""
     try:
@@ -210,11 +261,12 @@ def run(
             bar.update(task, completed=done, total=total)
 
         options = dict(paths=n_paths, seed=seed, tolerance_usd=tolerance_usd, max_paths=max_paths)
-        if bar is not None:
-            with bar:
-                result = run_scenario(loaded, progress=progress, **options)
-        else:
-            result = run_scenario(loaded, **options)
+        with cluster(workers, scheduler, quiet=as_json) as client:
+            if bar is not None:
+                with bar:
+                    result = run_scenario(loaded, progress=progress, client=client, **options)
+            else:
+                result = run_scenario(loaded, client=client, **options)
         command = "pivotsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
         folder = result.write(out, command=command, figures=figures)
         if pdf:
@@ -508,6 +560,8 @@ def compare(
         "--plot", help="PNG chart of revenue per kWh and NPV per MW by deal "
                        "[default: runs/compare-<UTC timestamp>.png].")] = None,
     no_plot: Annotated[bool, typer.Option("--no-plot", help="Do not write the chart.")] = False,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
 ):
     """Compare deals on equal terms: one table, common random numbers, a chart."""
     from .analysis.compare import compare as compare_deals, compare_records, plot_comparison
@@ -515,13 +569,14 @@ def compare(
     try:
         show_bar = not as_json and stderr.is_terminal
         bar, task = _progress(show_bar)
-        if bar is not None:
-            with bar:
-                table = compare_deals(files, paths=paths, seed=seed,
-                                      progress=lambda done, total, name: bar.update(task, completed=done,
-                                                                                    total=total))
-        else:
-            table = compare_deals(files, paths=paths, seed=seed)
+        with cluster(workers, scheduler, quiet=as_json) as client:
+            if bar is not None:
+                with bar:
+                    table = compare_deals(files, paths=paths, seed=seed, client=client,
+                                          progress=lambda done, total, name: bar.update(task, completed=done,
+                                                                                        total=total))
+            else:
+                table = compare_deals(files, paths=paths, seed=seed, client=client)
     except PivotsimError as exc:
         fail(str(exc))
     written = []

@@ -37,3 +37,11 @@ class ScenarioError(PivotsimError):
             where = f"{file}:{line}: " if line else f"{file}: "
         field = f"{path}: " if path else ""
         super().__init__(f"{where}{field}{message}")
+
+
+class ClusterError(PivotsimError):
+    """A Dask cluster that cannot be used: unreachable scheduler, no workers, lost tasks.
+
+    Stated in one line like any :class:`PivotsimError`, so the CLI exits
+    with code 2 instead of hanging or printing a traceback.
+    """

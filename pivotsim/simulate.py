@@ -17,6 +17,14 @@ checks it.  Memory stays bounded: a chunk's arrays are dropped once its
 per-path metrics are taken, and only the first ``sample_paths`` paths keep
 their monthly series (for fan charts).
 
+Every run is cut into *tasks* (:func:`simulate_block_group`, a range of
+blocks) mapped by an executor (:mod:`pivotsim.distributed`): one chunk per
+task here, serially or on threads, or groups of blocks on a Dask cluster
+(``executor=client``), results put back in block order.  So the same seed
+gives the same numbers on one process, several threads or any number of
+Dask workers; :func:`simulate_many` runs several input sets on the same
+draws (sweeps, compare).
+
 Uncertain inputs (distributions on scenario numbers) are drawn per block
 from a stream independent of the market shocks,
 ``SeedSequence(seed, spawn_key=(k, 1))`` (:mod:`pivotsim.uncertainty`), and
@@ -33,12 +41,12 @@ from __future__ import annotations
 
 import copy
 import math
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
 
+from .distributed import SerialExecutor, ThreadExecutor, as_executor, blocks_per_task
 from .models import finance
 from .models.cashflows import CashFlows
 from .models.hosting import hosting_cash_flows
@@ -238,7 +246,7 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
 
 def simulate_block(inputs, seed: int, block: int, shock_horizon_months: int | None = None, *,
                    sample_paths: int = 0) -> dict[str, np.ndarray]:
-    """Per-path metrics of one full block of :data:`BLOCK_PATHS` paths (the unit of work).
+    """Per-path metrics of one full block of :data:`BLOCK_PATHS` paths.
 
     The market shocks come from ``block_generator(seed, block)`` and the
     market streams; the uncertain inputs from the independent stream
@@ -247,6 +255,78 @@ def simulate_block(inputs, seed: int, block: int, shock_horizon_months: int | No
     are returned too, as ``input.<dotted path>``.  See :func:`simulate_blocks`.
     """
     return simulate_blocks(inputs, seed, [block], shock_horizon_months, sample_paths=sample_paths)
+
+
+def simulate_block_group(inputs, seed: int, first_block: int, stop_block: int,
+                         n_paths: int, shock_horizon_months: int | None = None,
+                         sample_paths: int = 0, chunk_paths: int = CHUNK_PATHS) -> dict[str, np.ndarray]:
+    """Per-path metrics of blocks ``first_block .. stop_block - 1``, cut at path ``n_paths``.
+
+    The unit of work (a *task*) of every run: a local run's tasks are one
+    chunk each, a Dask run's a group of up to
+    :data:`pivotsim.distributed.MAX_BLOCKS_PER_TASK` blocks.  The group is
+    evaluated by :func:`simulate_blocks` in chunks of about ``chunk_paths``
+    paths (split evenly), so a worker's memory stays bounded; only per-path
+    metrics (and the sample series of the first paths) travel back.
+    Identical to the same slice of :func:`simulate`.
+
+    Parameters
+    ----------
+    inputs : namespace
+        Plain scenario values.
+    seed : int
+        Run seed, >= 0.
+    first_block, stop_block : int
+        Half-open range of block indices.
+    n_paths : int
+        Paths of the whole run: paths from ``n_paths`` on are dropped.
+    shock_horizon_months : int, optional
+        As in :func:`simulate_blocks`.
+    sample_paths : int
+        Keep the monthly series of the paths whose run index is below this
+        (``sample_<series>`` keys, see :func:`simulate_blocks`).
+    chunk_paths : int
+        Paths evaluated together; changes speed and memory, never results.
+
+    Returns
+    -------
+    dict of str -> ndarray
+        Per-path arrays ``(paths in the group,)``; samples ``(kept paths, n_periods)``.
+    """
+    if not 0 <= first_block < stop_block:
+        raise ValueError(f"blocks: {first_block}..{stop_block} is not allowed; need 0 <= first < stop")
+    n_blocks = stop_block - first_block
+    n_chunks = -(-n_blocks // max(1, int(chunk_paths) // BLOCK_PATHS))
+    size = -(-n_blocks // n_chunks)
+    parts = [simulate_blocks(inputs, seed, range(b, min(b + size, stop_block)), shock_horizon_months,
+                             sample_paths=sample_paths)
+             for b in range(first_block, stop_block, size)]
+    # paths below n_paths; the sample rows are the group's first paths, so the same cut applies
+    keep = max(0, min(stop_block * BLOCK_PATHS, n_paths) - first_block * BLOCK_PATHS)
+    out = {}
+    for name in list(parts[0]):  # the first chunk has every key (sample rows are a prefix of the run)
+        pieces = [p.pop(name) for p in parts if name in p]
+        joined = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+        out[name] = joined[:keep].copy() if len(joined) > keep else joined
+    return out
+
+
+def _group_blocks(n_blocks: int, executor, chunk_paths: int) -> int:
+    """Blocks in one task: one chunk locally; on an executor, :func:`~pivotsim.distributed.blocks_per_task`."""
+    if executor is None:
+        return max(1, int(chunk_paths) // BLOCK_PATHS)
+    return blocks_per_task(n_blocks, executor.n_threads, executor.max_blocks_per_task)
+
+
+def _run_groups(runner, inputs_list, seed: int, first_block: int, stop_block: int, group_blocks: int,
+                cut_paths: int, shock_horizon_months: int | None, sample_paths: int, chunk_paths: int,
+                on_result) -> list[list[dict[str, np.ndarray]]]:
+    """(input set x block group) tasks of blocks ``first_block..stop_block-1``: results per input set."""
+    groups = [(b, min(b + group_blocks, stop_block)) for b in range(first_block, stop_block, group_blocks)]
+    tasks = [(inputs, seed, first, stop, cut_paths, shock_horizon_months, sample_paths, chunk_paths)
+             for inputs in inputs_list for first, stop in groups]
+    results = runner.map(simulate_block_group, tasks, on_result)
+    return [results[i * len(groups):(i + 1) * len(groups)] for i in range(len(inputs_list))]
 
 
 @dataclass
@@ -276,10 +356,15 @@ def _sem(values: np.ndarray) -> float:
 
 
 def simulate(inputs, n_paths: int | None, seed: int, *, progress: Callable[[int, int], None] | None = None,
-             sample_paths: int = 0, chunk_paths: int = CHUNK_PATHS, workers: int = 1,
+             sample_paths: int = 0, chunk_paths: int = CHUNK_PATHS, threads: int = 1,
              tolerance_usd: float | None = None, max_paths: int = DEFAULT_MAX_AUTO_PATHS,
-             shock_horizon_months: int | None = None) -> MonteCarlo:
-    """Run the Monte Carlo in chunks of blocks with bounded memory.
+             shock_horizon_months: int | None = None, executor=None) -> MonteCarlo:
+    """Run the Monte Carlo in chunks of blocks with bounded memory, here or on Dask.
+
+    The blocks are cut into tasks (:func:`simulate_block_group`): one chunk
+    each when run here (serially or on ``threads`` threads), groups of
+    blocks sized for the cluster with ``executor``.  Results are put back
+    in block order, so neither changes a bit.
 
     Parameters
     ----------
@@ -289,17 +374,20 @@ def simulate(inputs, n_paths: int | None, seed: int, *, progress: Callable[[int,
         Number of paths; None for *auto*: add paths until the standard error
         of the mean NPV difference (AI minus bitcoin) is at most
         ``tolerance_usd``, checking at 10k, 20k, 50k, 100k, ... paths, up to
-        ``max_paths``.
+        ``max_paths``.  With ``executor`` each checkpoint's new blocks are
+        one batch of tasks (the cluster idles briefly between checkpoints).
     seed : int
     progress : callable(done_paths, total_paths), optional
-        Called after each chunk (total is ``max_paths`` in auto mode).
+        Called after each task (total is ``max_paths`` in auto mode).
     sample_paths : int
-        Keep the monthly series of this many first paths.
+        Keep the monthly series of this many first paths (on a cluster only
+        the first task(s) carry them back).
     chunk_paths : int
         Paths evaluated together (rounded to whole blocks); changes speed and
         memory, never results.
-    workers : int
-        Threads evaluating chunks in parallel; never changes results.
+    threads : int
+        Local runs: threads of this process evaluating chunks in parallel;
+        never changes results.  Ignored with ``executor``.
     tolerance_usd : float
         Auto mode: target standard error of the mean NPV difference [USD].
     max_paths : int
@@ -307,12 +395,14 @@ def simulate(inputs, n_paths: int | None, seed: int, *, progress: Callable[[int,
     shock_horizon_months : int, optional
         Draw market shocks over at least this many months (common random
         numbers across scenarios of different horizons, see :func:`chunk_shocks`).
+    executor : distributed.Client or executor, optional
+        Run the tasks there (:func:`pivotsim.distributed.as_executor`);
+        ``None`` runs here.
 
     Returns
     -------
     MonteCarlo
     """
-    chunk_blocks = max(1, int(chunk_paths) // BLOCK_PATHS)
     auto = n_paths is None
     if auto:
         if tolerance_usd is None or not tolerance_usd > 0:
@@ -320,37 +410,35 @@ def simulate(inputs, n_paths: int | None, seed: int, *, progress: Callable[[int,
         checkpoints = [c for c in AUTO_CHECKPOINTS if c < max_paths] + [int(max_paths)]
     else:
         checkpoints = [int(n_paths)]
-    total_for_progress = checkpoints[-1]
+    if executor is None:
+        runner = ThreadExecutor(threads) if threads > 1 else SerialExecutor()
+    else:
+        executor = runner = as_executor(executor)
+    cut_paths = checkpoints[-1]
     collected: list[dict[str, np.ndarray]] = []
-    done_blocks = 0
+    done_blocks = done_paths = 0
     convergence: dict = {"mode": "auto" if auto else "fixed"}
-    pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
-    try:
-        for target in checkpoints:
-            needed_blocks = -(-target // BLOCK_PATHS)
-            chunks = [list(range(b, min(b + chunk_blocks, needed_blocks)))
-                      for b in range(done_blocks, needed_blocks, chunk_blocks)]
 
-            def run(blocks):
-                return simulate_blocks(inputs, seed, blocks, shock_horizon_months, sample_paths=sample_paths)
+    def on_result(_, part):
+        nonlocal done_paths
+        done_paths += len(part["npv_difference_usd"])
+        if progress is not None:
+            progress(done_paths, cut_paths)
 
-            results = pool.map(run, chunks) if pool is not None else map(run, chunks)
-            for blocks, part in zip(chunks, results):
-                collected.append(part)
-                done_blocks = blocks[-1] + 1
-                if progress is not None:
-                    progress(min(done_blocks * BLOCK_PATHS, target), total_for_progress)
-            if auto:
-                diff = np.concatenate([p["npv_difference_usd"] for p in collected])[:target]
-                sem = _sem(diff)
-                if sem <= tolerance_usd or target == checkpoints[-1]:
-                    n_paths = target
-                    convergence.update(tolerance_usd=float(tolerance_usd), max_paths=int(max_paths),
-                                       reached=bool(sem <= tolerance_usd))
-                    break
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    for target in checkpoints:
+        needed_blocks = -(-target // BLOCK_PATHS)
+        group = _group_blocks(needed_blocks - done_blocks, executor, chunk_paths)
+        collected += _run_groups(runner, [inputs], seed, done_blocks, needed_blocks, group, cut_paths,
+                                 shock_horizon_months, sample_paths, chunk_paths, on_result)[0]
+        done_blocks = needed_blocks
+        if auto:
+            diff = np.concatenate([p["npv_difference_usd"] for p in collected])[:target]
+            sem = _sem(diff)
+            if sem <= tolerance_usd or target == checkpoints[-1]:
+                n_paths = target
+                convergence.update(tolerance_usd=float(tolerance_usd), max_paths=int(max_paths),
+                                   reached=bool(sem <= tolerance_usd))
+                break
     metric_names = [k for k in collected[0] if not k.startswith("sample_")]
     metrics = {}
     for name in metric_names:
@@ -366,9 +454,64 @@ def simulate(inputs, n_paths: int | None, seed: int, *, progress: Callable[[int,
     return MonteCarlo(metrics=metrics, samples=samples, paths=int(n_paths), convergence=convergence)
 
 
+def simulate_many(inputs_list, n_paths: int, seed: int, *, executor=None,
+                  progress: Callable[[int, int], None] | None = None,
+                  shock_horizon_months: int | None = None,
+                  chunk_paths: int = CHUNK_PATHS) -> list[dict[str, np.ndarray]]:
+    """Per-path metrics of several input sets on the same draws (sweeps, sensitivity, compare).
+
+    Every input set sees the same seed, so the same block draws, market
+    streams included (common random numbers; a stream a set does not use is
+    not drawn, and never moves the others).  The work is cut into
+    (input set x block group) tasks of :func:`simulate_block_group` and run
+    by ``executor``: here (one chunk per task) or on a Dask cluster.
+
+    Parameters
+    ----------
+    inputs_list : sequence of namespace
+        Plain scenario values, one per point.
+    n_paths : int
+        Paths per point, >= 1.
+    seed : int
+        Run seed, >= 0.
+    executor : executor or distributed.Client, optional
+        See :func:`pivotsim.distributed.as_executor`; ``None`` runs here.
+    progress : callable(done_paths, total_paths), optional
+        Called as tasks finish; ``total_paths = n_paths * len(inputs_list)``.
+    shock_horizon_months : int, optional
+        As in :func:`simulate_blocks`: input sets of different horizons then
+        see the same market path month by month.
+    chunk_paths : int
+        Paths evaluated together inside a task; never changes results.
+
+    Returns
+    -------
+    list of dict of str -> ndarray (n_paths,)
+        One :func:`simulate_paths`-like dict per input set, in order.
+    """
+    runner = SerialExecutor() if executor is None else as_executor(executor)
+    if executor is not None:
+        executor = runner
+    n_blocks = -(-int(n_paths) // BLOCK_PATHS)
+    total = int(n_paths) * len(inputs_list)
+    done = 0
+
+    def on_result(_, part):
+        nonlocal done
+        done += len(part["npv_difference_usd"])
+        if progress is not None:
+            progress(done, total)
+
+    group = _group_blocks(n_blocks * len(inputs_list), executor, chunk_paths)
+    per_set = _run_groups(runner, inputs_list, seed, 0, n_blocks, group, int(n_paths), shock_horizon_months,
+                          0, chunk_paths, on_result)
+    return [{name: np.concatenate([p[name] for p in parts]) for name in parts[0]} for parts in per_set]
+
+
 def simulate_paths(inputs, n_paths: int, seed: int,
                    progress: Callable[[int, int], None] | None = None,
-                   shock_horizon_months: int | None = None) -> dict[str, np.ndarray]:
+                   shock_horizon_months: int | None = None, *,
+                   executor=None) -> dict[str, np.ndarray]:
     """Per-path metrics of ``n_paths`` paths (blocks of :data:`BLOCK_PATHS`).
 
     Parameters
@@ -380,10 +523,12 @@ def simulate_paths(inputs, n_paths: int, seed: int,
     seed : int
         Run seed, >= 0.
     progress : callable(done_paths, total_paths), optional
-        Called after each chunk.
+        Called after each task (a chunk here, a group of blocks on a cluster).
     shock_horizon_months : int, optional
         Draw market shocks over at least this many months (common random
         numbers across scenarios of different horizons).
+    executor : executor or distributed.Client, optional
+        Run the tasks there (see :func:`simulate`); same numbers.
 
     Returns
     -------
@@ -391,7 +536,8 @@ def simulate_paths(inputs, n_paths: int, seed: int,
         ``<business>_<metric>`` for each business and metric, plus
         ``npv_difference_usd`` (AI minus bitcoin) and ``input.<path>`` draws.
     """
-    return simulate(inputs, n_paths, seed, progress=progress, shock_horizon_months=shock_horizon_months).metrics
+    return simulate(inputs, n_paths, seed, progress=progress, shock_horizon_months=shock_horizon_months,
+                    executor=executor).metrics
 
 
 def breakeven_btc_price_multiplier(inputs, *, lowest: float = 0.01, highest: float = 100.0,

@@ -23,3 +23,7 @@ def iren(iren_path):
     import pivotsim
 
     return pivotsim.load_scenario(iren_path)
+
+
+# A real Dask scheduler and workers on 127.0.0.1 (tests of --scheduler / --workers).
+from .dask_cluster import dask_cluster, fresh_dask_cluster  # noqa: E402,F401

@@ -24,7 +24,7 @@ def test_chunking_and_workers_never_change_a_bit(inputs):
     for name in together:
         assert np.array_equal(np.concatenate([p[name] for p in one_by_one]), together[name], equal_nan=True), name
     a = simulate(inputs, 5 * BLOCK_PATHS, 7, chunk_paths=BLOCK_PATHS).metrics
-    b = simulate(inputs, 5 * BLOCK_PATHS, 7, chunk_paths=3 * BLOCK_PATHS, workers=2).metrics
+    b = simulate(inputs, 5 * BLOCK_PATHS, 7, chunk_paths=3 * BLOCK_PATHS, threads=2).metrics
     for name in a:
         assert np.array_equal(a[name], b[name], equal_nan=True), name
     # and the first paths do not depend on the total

@@ -52,8 +52,8 @@ def _nan(x) -> float:
     return math.nan if x is None else float(x)
 
 
-def _row(scenario: Scenario, paths: int, seed: int, market_horizon_months: int) -> dict:
-    result = run(scenario, paths=paths, seed=seed, market_horizon_months=market_horizon_months)
+def _row(scenario: Scenario, paths: int, seed: int, market_horizon_months: int, client=None) -> dict:
+    result = run(scenario, paths=paths, seed=seed, market_horizon_months=market_horizon_months, client=client)
     summary = result.summary()
     inputs = to_inputs(scenario)
     ai, btc = summary["ai"]["base"], summary["bitcoin"]["base"]
@@ -101,7 +101,7 @@ def _row(scenario: Scenario, paths: int, seed: int, market_horizon_months: int) 
 
 def compare(scenarios: Sequence[Scenario | str | Path], paths: int = DEFAULT_PATHS,
             seed: int = DEFAULT_SEED, *,
-            progress: Callable[[int, int, str], None] | None = None) -> pd.DataFrame:
+            progress: Callable[[int, int, str], None] | None = None, client=None) -> pd.DataFrame:
     """Value several deals on equal terms and return one row per deal.
 
     Parameters
@@ -114,6 +114,8 @@ def compare(scenarios: Sequence[Scenario | str | Path], paths: int = DEFAULT_PAT
         One seed for every deal (common random numbers).
     progress : callable(done, total, deal_name), optional
         Called after each deal.
+    client : distributed.Client, optional
+        Run each deal's Monte Carlo on this Dask cluster (identical numbers).
 
     Returns
     -------
@@ -140,7 +142,7 @@ def compare(scenarios: Sequence[Scenario | str | Path], paths: int = DEFAULT_PAT
     horizon = max(int(s.scenario.horizon_months.value) for s in loaded)
     rows = []
     for i, scenario in enumerate(loaded):
-        rows.append(_row(scenario, paths, seed, horizon))
+        rows.append(_row(scenario, paths, seed, horizon, client))
         if progress is not None:
             progress(i + 1, len(loaded), scenario.name)
     frame = pd.DataFrame(rows, columns=list(COMPARE_COLUMNS))
