@@ -103,8 +103,8 @@ def load_library(paths: Iterable[str | Path], *, exclude: Iterable[str] = ("temp
 def spot_mining(scenario: Scenario) -> dict[str, float]:
     """Mining at the valuation date's BTC price and difficulty, annualised.
 
-    The base case of the scenario with ``market.btc_drift_per_year`` and
-    ``market.hashrate_growth_per_year`` at zero, read in its first month
+    The base case of the scenario with the market frozen (no drift, flat
+    exogenous hashrate, fees held at today's level), read in its first month
     (the engine's own numbers, not a second formula).
 
     Returns
@@ -118,7 +118,13 @@ def spot_mining(scenario: Scenario) -> dict[str, float]:
         ``fleet_hashrate_eh_s``, ``hashprice_usd_per_ph_day``, ``btc_price_usd``,
         ``fleet_efficiency_j_per_th``.
     """
-    frozen = scenario.with_overrides(["market.btc_drift_per_year=0", "market.hashrate_growth_per_year=0"])
+    market_now = scenario.market
+    frozen = scenario.with_overrides([
+        "market.btc_drift_per_year=0", "market.hashrate_growth_per_year=0",
+        # no dynamics at all: exogenous (flat) hashrate, fees held at today's level
+        "market.hashrate_model=exogenous", "market.price_model=gbm",
+        f"market.fee_long_run_btc_per_block={market_now.fees_btc_per_block.value!r}",
+    ])
     inputs = to_inputs(frozen)
     flows, market = base_case(inputs)
     mining = flows["bitcoin"]
