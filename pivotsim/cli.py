@@ -28,7 +28,9 @@ from .scenario import load_scenario, scenario_json_schema
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Bitcoin mining or AI hosting on the same megawatts: value both, path by path.")
-stdout = Console()
+# Tables are wide (deals x metrics): when output goes to a file or a pipe,
+# where rich would fall back to 80 columns and wrap every cell, print at 160.
+stdout = Console(width=None if sys.stdout.isatty() else 160)
 stderr = Console(stderr=True)
 EXIT_BAD_INPUT = 2
 
