@@ -913,7 +913,7 @@ def breakeven(
         typer.echo(json.dumps(result.summary(), indent=2))
         return
     m = result.metric.path
-    basis = (f"Monte Carlo mean over {result.paths:,} paths, seed {result.seed}, common random numbers"
+    basis = (f"Monte Carlo, {result.paths:,} paths, seed {result.seed}, common random numbers"
              if result.stochastic else "base case")
     change = ""
     if result.base_value:
