@@ -690,7 +690,7 @@ def _param_text(path: str, x: float) -> str:
 def _point_progress(label: str, enabled: bool):
     if not enabled:
         return None, None
-    bar = Progress(TextColumn(label), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
+    bar = Progress(TextColumn(label), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} evaluations"),
                    TimeElapsedColumn(), console=stderr, transient=True)
     return bar, bar.add_task(label, total=1)
 
@@ -742,7 +742,7 @@ def sweep_table(result) -> Table:
     table.add_column(path1.rpartition(".")[2], justify="right")
     table.add_column(f"at {_param_text(path2, v2[0])}", justify="right")
     table.add_column(f"at {_param_text(path2, v2[-1])}", justify="right")
-    table.add_column(f"{path2.rpartition('.')[2]} at 0", justify="right")
+    table.add_column(f"{path2.rpartition('.')[2]} where it is 0", justify="right")
     for i, value in enumerate(v1):
         row = grid[i]
         crossings = []

@@ -93,6 +93,25 @@ def test_sweep_point_equals_run_set_to_the_last_digit(iren_path, tmp_path):
                                                                  - summary["bitcoin"]["base"]["npv_usd"])
 
 
+@pytest.mark.parametrize("params", [
+    {"bitcoin.fleet_efficiency_j_per_th": [13.0, 17.0], "ai.gpu_capex_usd": [5e9, 6e9]},
+    {"finance.discount_rate": [0.10, 0.14], "market.btc_price_usd": [90e3, 130e3]},
+    {"ai.prepayment_share": [0.1, 0.3], "site.power_price_usd_per_kwh": [0.03, 0.05]},
+])
+def test_reuse_between_points_changes_nothing(iren, params):
+    # Reference without any reuse: a fresh engine for every point.
+    result = sweep(iren, params, ["bitcoin.monte_carlo.npv_usd", "ai.monte_carlo.npv_usd"], paths=150, seed=9)
+    (p1, v1), (p2, v2) = params.items()
+    for k, (a, b) in enumerate((a, b) for a in v1 for b in v2):
+        engine = CrnEngine(iren, [p1, p2], paths=150, seed=9,
+                           path_metrics={"bitcoin": ["npv_usd"], "ai": ["npv_usd"]}, base=False)
+        fresh = engine.evaluate({p1: a, p2: b}).paths
+        row = result.frame.iloc[k]
+        for business in ("bitcoin", "ai"):
+            assert row[f"{business}.monte_carlo.npv_usd.mean"] == float(np.mean(fresh[f"{business}_npv_usd"]))
+            assert row[f"{business}.monte_carlo.npv_usd.p5"] == float(np.percentile(fresh[f"{business}_npv_usd"], 5))
+
+
 def test_sweep_of_a_parameter_the_metric_ignores_is_exactly_flat(iren):
     # Mining never reads the AI deal's GPU capex; with common random numbers
     # its NPV distribution is then identical at every point, not just close.
@@ -178,6 +197,14 @@ def test_breakeven_btc_price_where_mining_matches_the_deal(iren):
         assert np.sign(s["ai"]["base"]["npv_usd"] - s["bitcoin"]["base"]["npv_usd"]) == sign
 
 
+def test_breakeven_default_range(iren):
+    # no --range: value/10 .. 10 x value (here $10,967..$1,096,690), the same root as the explicit range
+    ranged = breakeven(iren, "market.btc_price_usd", "comparison.npv_difference_usd=0", "20000:500000")
+    default = breakeven(iren, "market.btc_price_usd", "comparison.npv_difference_usd=0")
+    assert (default.low, default.high) == pytest.approx((10_966.9, 1_096_690))
+    assert default.value == pytest.approx(ranged.value, rel=1e-9)
+
+
 def test_breakeven_stochastic_uses_the_monte_carlo_mean(iren):
     result = breakeven(iren, "market.btc_price_usd", "comparison.npv_difference_usd=0", (20_000, 500_000),
                        stochastic=True, paths=300, seed=4)
@@ -205,6 +232,7 @@ def test_breakeven_cli_power_price_for_zero_mining_npv(iren_path):
     (["--param", "market.btc_price_usd", "--target", "bitcoin.base.npv_usd=0", "--range", "-5:5"], "must be > 0"),
     (["--param", "market.btc_price_usd", "--target", "comparison.prob_ai_beats_bitcoin=0.5"],
      "use --stochastic"),
+    (["--param", "ai.construction_months", "--target", "ai.base.npv_usd=0"], "takes whole numbers only"),
 ])
 def test_breakeven_bad_input_exits_2(iren_path, args, fragment):
     res = invoke("breakeven", iren_path, *args)
@@ -335,3 +363,21 @@ def test_sensitivity_bad_input_exits_2(iren_path, tmp_path, args, fragment):
     res = invoke("sensitivity", iren_path, *args, "--out", tmp_path / "runs")
     assert res.exit_code == 2, res.output
     assert fragment in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_scenario_distributions_drive_tornado_and_sobol(iren, monkeypatch):
+    # The Monte Carlo inputs feature exposes pivotsim.uncertainty.uncertain_inputs(scenario) ->
+    # {path: distribution with ppf and base}; stand in for it with a uniform on [80k, 140k].
+    import sys
+    import types
+
+    fake = types.ModuleType("pivotsim.uncertainty")
+    fake.uncertain_inputs = lambda scenario: {"market.btc_price_usd": UniformFactor(80_000, 140_000, 109_669)}
+    monkeypatch.setitem(sys.modules, "pivotsim.uncertainty", fake)
+    tornado = sensitivity(iren, "tornado", factors=["market.btc_price_usd", "ai.gpu_capex_usd"])
+    row = tornado.to_frame().set_index("input").loc["market.btc_price_usd"]
+    # p10 / p90 of U(80k, 140k) = 80k + 0.1 x 60k, 80k + 0.9 x 60k
+    assert (row.how, row.low_value, row.high_value) == ("p10/p90", 86_000, 134_000)
+    assert tornado.to_frame().set_index("input").loc["ai.gpu_capex_usd", "how"] == "-20%/+20%"
+    sobol = sensitivity(iren, "sobol", metric="bitcoin.base.npv_usd", samples=16, seed=1)
+    assert list(sobol.to_frame().factor) == ["market.btc_price_usd"] and sobol.factors[0].source == "distribution"

@@ -1427,6 +1427,15 @@ def breakeven(scenario: Scenario | str | Path, param: str, target, range: tuple 
     param = str(param).strip()
     base_value = check_numeric_path(scenario, param)
     metric, goal = _parse_target(target)
+    if base_value is not None:
+        try:  # brentq needs a continuous parameter; whole-month fields are swept instead
+            scenario_at(scenario, {param: base_value + 0.5})
+        except PivotsimError as exc:
+            if "whole number" in str(exc):
+                raise PivotsimError(
+                    f"--param {param}: takes whole numbers only, so it has no exact break-even; sweep it to "
+                    f"see where {metric.path} crosses {_g(goal)}, e.g. pivotsim sweep FILE --param "
+                    f"{param}={max(base_value - 6, 0):g}:{base_value + 12:g}:19 --metric {metric.path}") from None
     if stochastic:
         if metric.kind == "base":
             raise PivotsimError(f"--target {metric.path}: a base-case metric with --stochastic; use a Monte "
