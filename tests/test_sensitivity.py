@@ -241,10 +241,15 @@ def test_breakeven_bad_input_exits_2(iren_path, args, fragment):
 
 
 def test_breakeven_no_sign_change_names_both_ends(iren_path):
+    from pivotsim.analysis.sensitivity import _value_text
+
     res = invoke("breakeven", iren_path, "--param", "market.btc_price_usd", "--target", "bitcoin.base.npv_usd=0",
                  "--range", "20000:50000")
-    assert "-$744.26M at market.btc_price_usd=$20.00k" in res.stderr
-    assert "at market.btc_price_usd=$50.00k" in res.stderr
+    assert res.exit_code == 2
+    for price in (20_000.0, 50_000.0):  # the metric at each end, from a fresh base case there
+        npv = pivotsim.run(iren_path, paths=1, overrides=[f"market.btc_price_usd={price!r}"]).summary()
+        expected = _value_text("bitcoin.base.npv_usd", npv["bitcoin"]["base"]["npv_usd"])
+        assert f"{expected} at market.btc_price_usd={_value_text('market.btc_price_usd', price)}" in res.stderr
 
 
 # ---------------------------------------------------------------- tornado and spider
