@@ -283,6 +283,8 @@ def test_tornado_clips_shares_and_rounds_months(iren):
     result = sensitivity(iren, "tornado", factors=["bitcoin.uptime", "ai.construction_months"])
     table = result.to_frame().set_index("input")
     assert table.loc["bitcoin.uptime", "high_value"] == 1.0  # 0.95 x 1.2 clipped to the share's bound
+    assert table.loc["bitcoin.uptime", "how"] == "-20%/+20%, clipped to the field's bounds"
+    assert table.loc["ai.construction_months", "how"] == "-20%/+20%"
     assert (table.loc["ai.construction_months", "low_value"],
             table.loc["ai.construction_months", "high_value"]) == (7.0, 11.0)  # 9 x 0.8 = 7.2, 9 x 1.2 = 10.8
 

@@ -934,15 +934,21 @@ def _base_point(scenario: Scenario, metrics: Sequence[Metric]) -> PointResult:
 _BOUND = re.compile(r"(>=|<=) (-?\d+(?:\.\d*)?(?:e[-+]?\d+)?)")
 
 
-def _moved(scenario: Scenario, path: str, value: float, base: float) -> tuple[Scenario, float]:
+def _moved(scenario: Scenario, path: str, value: float, base: float) -> tuple[Scenario, float, bool]:
     """Scenario with one input moved, kept inside the field's rules.
 
     Whole-number fields are rounded away from the base; a value beyond an
     inclusive bound (a share above 1, a PUE below 1) is clipped to it.
+
+    Returns
+    -------
+    (Scenario, float, bool)
+        The scenario, the value used, and whether it was clipped.
     """
+    clipped = False
     for _ in range(3):
         try:
-            return scenario_at(scenario, {path: value}, option="--factor"), value
+            return scenario_at(scenario, {path: value}, option="--factor"), value, clipped
         except PivotsimError as exc:
             message = str(exc)
             moved = value
@@ -954,11 +960,11 @@ def _moved(scenario: Scenario, path: str, value: float, base: float) -> tuple[Sc
                 for sign, text in _BOUND.findall(message):
                     bound = float(text)
                     if sign == "<=" and value > bound >= base or sign == ">=" and value < bound <= base:
-                        moved = bound
+                        moved, clipped = bound, True
             if moved == value or moved == base:
                 raise
             value = moved
-    return scenario_at(scenario, {path: value}, option="--factor"), value
+    return scenario_at(scenario, {path: value}, option="--factor"), value, clipped
 
 
 def tornado(scenario: Scenario | str | Path, factors: Sequence[str] | None = None, *,
@@ -1033,8 +1039,10 @@ def tornado(scenario: Scenario | str | Path, factors: Sequence[str] | None = Non
             low, high = base_value * (1 - delta), base_value * (1 + delta)
             how = f"-{delta:.0%}/+{delta:.0%}"
         try:
-            low_scenario, low = _moved(scenario, path, low, base_value)
-            high_scenario, high = _moved(scenario, path, high, base_value)
+            low_scenario, low, low_clipped = _moved(scenario, path, low, base_value)
+            high_scenario, high, high_clipped = _moved(scenario, path, high, base_value)
+            if low_clipped or high_clipped:
+                how += ", clipped to the field's bounds"
         except PivotsimError as exc:
             if factors:
                 raise
@@ -1052,7 +1060,7 @@ def tornado(scenario: Scenario | str | Path, factors: Sequence[str] | None = Non
         grid = np.unique(np.concatenate([np.linspace(low, high, spider_points), [reference]]))
         for value in grid:
             try:
-                moved, value = _moved(scenario, path, float(value), reference)
+                moved, value, _ = _moved(scenario, path, float(value), reference)
             except PivotsimError:
                 continue
             point = base_point0 if value == base_value else _base_point(moved, reported_metrics)
