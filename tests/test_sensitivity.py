@@ -120,10 +120,29 @@ def test_sweep_of_a_parameter_the_metric_ignores_is_exactly_flat(iren):
     frame = result.to_frame()
     for stat in ("mean", "p5", "p50", "p95"):
         assert frame[f"bitcoin.monte_carlo.npv_usd.{stat}"].nunique() == 1
-    assert result.computed == {"market": 1, "bitcoin": 1, "ai": 5, "points": 5}
+    assert result.computed == {"draws": 1, "market": 1, "bitcoin": 1, "ai": 5, "points": 5}
     # ... while the AI NPV falls by exactly the present value of the capex step (not flat)
     assert frame["ai.monte_carlo.npv_usd.mean"].is_monotonic_decreasing
     assert frame["ai.monte_carlo.npv_usd.mean"].nunique() == 5
+
+
+def test_sweeping_a_correlated_distribution_fixes_it_and_keeps_the_other_draws(iren, iren_path, tmp_path):
+    # The capex overrun is a PERT distribution correlated with the delay: a
+    # sweep sets it to each value (as --set does, dropping its correlation);
+    # every point then draws the other uncertain inputs identically.
+    path = "ai.risks.capex_overrun_multiplier"
+    engine = CrnEngine(iren, [path], paths=300, seed=6, path_metrics={"ai": ["npv_usd"]}, base=False)
+    low, high = engine.evaluate({path: 1.0}).paths, engine.evaluate({path: 1.4}).paths
+    assert engine.computed["draws"] == 1
+    assert f"input.{path}" not in low
+    for name in ("input.ai.gpu_residual_share", "input.ai.risks.construction_delay_months"):
+        np.testing.assert_array_equal(low[name], high[name])
+    assert np.all(high["ai_npv_usd"] < low["ai_npv_usd"])  # dearer halls, path by path
+    res = invoke("run", iren_path, "--paths", 300, "--seed", 6, "--json", "--out", tmp_path,
+                 "--set", f"{path}=1.4")
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert float(np.mean(high["ai_npv_usd"])) == summary["ai"]["monte_carlo"]["npv_usd"]["mean"]
 
 
 def test_sweep_of_a_market_parameter_moves_only_mining(iren):
@@ -214,8 +233,10 @@ def test_breakeven_stochastic_uses_the_monte_carlo_mean(iren):
 
 
 def test_breakeven_cli_power_price_for_zero_mining_npv(iren_path):
-    res = invoke("breakeven", iren_path, "--param", "site.power_price_usd_per_kwh",
-                 "--target", "bitcoin.base.npv_usd=0", "--range", "0:0.2", "--json")
+    # The power price reverts to its long-run level within about a year, so
+    # the level that decides mining's NPV is the long-run one.
+    res = invoke("breakeven", iren_path, "--param", "market.power_price_long_run_usd_per_kwh",
+                 "--target", "bitcoin.base.npv_usd=0", "--range", "0.001:0.2", "--json")
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["verified"] and 0 < out["value"] < 0.035  # mining loses money at the scenario's $0.035/kWh
@@ -359,7 +380,9 @@ def test_sobol_on_the_scenario_through_the_same_wrapper(iren, tmp_path):
 
 
 @pytest.mark.parametrize("args,fragment", [
-    (["--method", "sobol"], "has no distributions; give factors"),
+    (["--method", "sobol", "--set", "site.power_price_usd_per_kwh=0.035", "--set", "ai.gpu_residual_share=0.15",
+      "--set", "ai.risks.construction_delay_months=0", "--set", "ai.risks.capex_overrun_multiplier=1"],
+     "has no distributions; give factors"),
     (["--method", "sobol", "--factor", "ai.gpu_capex_usd", "--samples", "100"], "power of 2"),
     (["--method", "anova"], "must be tornado, sobol or morris"),
     (["--factor", "ai.gpu_capex=1:2"], "did you mean 'ai.gpu_capex_usd'"),
@@ -372,19 +395,41 @@ def test_sensitivity_bad_input_exits_2(iren_path, tmp_path, args, fragment):
     assert fragment in res.stderr and len(res.stderr.strip().splitlines()) == 1
 
 
-def test_scenario_distributions_drive_tornado_and_sobol(iren, monkeypatch):
-    # The Monte Carlo inputs feature exposes pivotsim.uncertainty.uncertain_inputs(scenario) ->
-    # {path: distribution with ppf and base}; stand in for it with a uniform on [80k, 140k].
-    import sys
-    import types
+def test_scenario_distributions_drive_tornado_and_sobol(iren):
+    # iren.yaml: ai.gpu_residual_share ~ PERT(0.03, 0.15, 0.35), i.e. 0.03 + 0.32 x Beta(2.5, 3.5)
+    # (alpha = 1 + 4 (0.15 - 0.03) / 0.32, beta = 1 + 4 (0.35 - 0.15) / 0.32).
+    from scipy import stats
 
-    fake = types.ModuleType("pivotsim.uncertainty")
-    fake.uncertain_inputs = lambda scenario: {"market.btc_price_usd": UniformFactor(80_000, 140_000, 109_669)}
-    monkeypatch.setitem(sys.modules, "pivotsim.uncertainty", fake)
-    tornado = sensitivity(iren, "tornado", factors=["market.btc_price_usd", "ai.gpu_capex_usd"])
-    row = tornado.to_frame().set_index("input").loc["market.btc_price_usd"]
-    # p10 / p90 of U(80k, 140k) = 80k + 0.1 x 60k, 80k + 0.9 x 60k
-    assert (row.how, row.low_value, row.high_value) == ("p10/p90", 86_000, 134_000)
-    assert tornado.to_frame().set_index("input").loc["ai.gpu_capex_usd", "how"] == "-20%/+20%"
+    tornado = sensitivity(iren, "tornado", factors=["ai.gpu_residual_share", "ai.gpu_capex_usd"])
+    table = tornado.to_frame().set_index("input")
+    row = table.loc["ai.gpu_residual_share"]
+    assert row.how == "p10/p90"
+    assert (row.low_value, row.high_value) == pytest.approx(0.03 + 0.32 * stats.beta.ppf([0.1, 0.9], 2.5, 3.5),
+                                                            rel=1e-9)
+    assert table.loc["ai.gpu_capex_usd", "how"] == "-20%/+20%"
+    # Sobol' over the scenario's own distributions (the default factors): mining reads only the power price
     sobol = sensitivity(iren, "sobol", metric="bitcoin.base.npv_usd", samples=16, seed=1)
-    assert list(sobol.to_frame().factor) == ["market.btc_price_usd"] and sobol.factors[0].source == "distribution"
+    frame = sobol.to_frame().set_index("factor")
+    assert set(frame.index) == set(pivotsim.uncertainty.uncertain_inputs(iren))
+    assert all(f.source == "distribution" for f in sobol.factors)
+    assert frame.loc["site.power_price_usd_per_kwh", "ST"] > 0.9
+    for other in frame.index.drop("site.power_price_usd_per_kwh"):
+        assert frame.loc[other, "ST"] == 0.0 and frame.loc[other, "S1"] == 0.0
+
+
+def test_vectorised_model_equals_one_run_per_sample(iren):
+    # The Sobol'/Morris model evaluates all samples as one base case of n rows;
+    # each row must be the base case of `run --set` at that sample.
+    from pivotsim.analysis.sensitivity import scenario_distributions, scenario_model
+
+    dists = scenario_distributions(iren)
+    factors = [Factor(p, d, "distribution") for p, d in dists.items()]
+    model = scenario_model(iren, factors, parse_metric("comparison.base.npv_difference_usd"))
+    u = np.array([[0.2, 0.7, 0.5, 0.9], [0.8, 0.1, 0.95, 0.3], [0.5, 0.5, 0.05, 0.6]])
+    columns = {f.path: np.asarray(f.dist.ppf(u[:, j])) for j, f in enumerate(factors)}
+    values = model(columns)
+    for i in range(len(u)):
+        sets = [f"{p}={float(np.rint(v[i]) if p.endswith('_months') else v[i])!r}" for p, v in columns.items()]
+        summary = pivotsim.run(iren, paths=1, overrides=sets).summary()
+        expected = summary["ai"]["base"]["npv_usd"] - summary["bitcoin"]["base"]["npv_usd"]
+        assert values[i] == pytest.approx(expected, rel=1e-12, abs=1e-3)

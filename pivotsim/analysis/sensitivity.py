@@ -39,6 +39,7 @@ Brent, R. (1973), Algorithms for Minimization without Derivatives (brentq).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import difflib
 import json
@@ -57,13 +58,11 @@ import pandas as pd
 from .. import __version__
 from ..api import DEFAULT_SEED, MAX_PATHS, RunResult, describe, run as run_scenario
 from ..errors import PivotsimError, ScenarioError
-from ..models import finance
-from ..models.hosting import hosting_cash_flows
-from ..models.market import draw_shocks, simulate_market
-from ..models.mining import mining_cash_flows
 from ..scenario import Scenario, _parse_number, iter_quantities, load_scenario, to_inputs
-from ..simulate import (BLOCK_PATHS, BUSINESSES, VALUATION_METRICS, base_case, block_generator,
-                        discount_rate, timeline_of)
+from ..uncertainty import substitute, uncertain_inputs
+from ..simulate import (BLOCK_PATHS, BUSINESSES, CHUNK_PATHS, VALUATION_METRICS, base_case, block_draws,
+                        business_cash_flows, business_metrics, discount_rate, market_paths, timeline_of,
+                        valuation, with_draws)
 
 DEFAULT_SWEEP_PATHS = 2_000
 MAX_AXIS_POINTS = 1_000
@@ -397,51 +396,131 @@ def _watch(value, path: str, log: set):
     return value
 
 
-def _was_read(path: str, log: set) -> bool:
-    return path in log or any(path.startswith(read + ".") for read in log)
+def _covered(path: str, reads: frozenset) -> bool:
+    """Whether reading ``reads`` saw the leaf ``path`` (itself, a list holding it, or below it)."""
+    if path in reads:
+        return True
+    head = path
+    while "." in head:
+        head = head.rpartition(".")[0]
+        if head in reads:
+            return True
+    prefix = path + "."
+    return any(r.startswith(prefix) for r in reads)
 
 
-_BUSINESS_FLOWS = {"bitcoin": mining_cash_flows, "ai": hosting_cash_flows}
-# The per-path metrics of :func:`pivotsim.simulate.valuation`, one at a time so
-# a sweep computes only what it reports (IRR costs more than the model).
-_VALUATION = {
-    "npv_usd": lambda net, rate: finance.npv(finance.monthly_rate(rate), net),
-    "irr": lambda net, rate: finance.annual_rate(finance.irr(net)),
-    "payback_months": lambda net, rate: finance.payback_months(net),
-    "discounted_payback_months": lambda net, rate: finance.discounted_payback_months(
-        finance.monthly_rate(rate), net),
-    "peak_funding_usd": lambda net, rate: finance.peak_funding_usd(net),
-}
+_MISSING = object()
+
+
+def _same(a, b) -> bool:
+    """Whether two input values are equal for the models (arrays element-wise, no NaN == NaN)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b))
+    if dataclasses.is_dataclass(a):
+        # public fields only: private ones are caches derived from them (scipy objects)
+        return all(_same(getattr(a, f.name), getattr(b, f.name))
+                   for f in dataclasses.fields(a) if f.compare and not f.name.startswith("_"))
+    if isinstance(a, SimpleNamespace):
+        return _same(vars(a), vars(b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _leaves(inputs) -> dict[str, object]:
+    """Every leaf of an inputs tree but the sources (never read by the models)."""
+    return {p: v for p, v in _leaf_paths(inputs).items() if not p.startswith("sources.")}
 
 
 @dataclass
-class _Cached:
-    timeline_key: tuple
-    reads: tuple[str, ...]
-    values: dict
-    data: object
-    market_id: int = -1
-    id: int = 0
+class _Entry:
+    """A cached computation: what it read, where it was computed, what it gave."""
 
-    def matches(self, timeline_key, values, market_id=-1) -> bool:
-        return (self.timeline_key == timeline_key and self.market_id == market_id
-                and all(values[p] == self.values[p] for p in self.reads))
+    id: int
+    deps: tuple
+    reads: frozenset
+    delta: dict
+    data: object
+
+
+class _Memo:
+    """Results reused while every input they read is unchanged.
+
+    A point is described by its *delta*: the leaves of its inputs tree that
+    differ from the engine's reference scenario.  An entry computed at one
+    point is valid at another when, for every leaf in either delta that the
+    computation read, both points hold the same value, and its dependencies
+    (entries it was computed from) are the same.
+    """
+
+    def __init__(self, reference: dict, keep: int | None):
+        self.reference = reference
+        self.keep = keep
+        self.entries: list[_Entry] = []
+
+    def find(self, delta: dict, deps: tuple) -> _Entry | None:
+        for entry in self.entries:
+            if entry.deps == deps and self._valid(entry, delta):
+                return entry
+        return None
+
+    def _valid(self, entry: _Entry, delta: dict) -> bool:
+        for path in delta.keys() | entry.delta.keys():
+            if _covered(path, entry.reads):
+                ref = self.reference.get(path, _MISSING)
+                if not _same(delta.get(path, ref), entry.delta.get(path, ref)):
+                    return False
+        return True
+
+    def add(self, entry: _Entry) -> _Entry:
+        self.entries.append(entry)
+        if self.keep is not None and len(self.entries) > self.keep:
+            del self.entries[: len(self.entries) - self.keep]
+        return entry
 
 
 class CrnEngine:
     """Evaluate one scenario at many parameter values with common random numbers.
 
     Monte Carlo metrics at a point are bit-for-bit those of
-    ``pivotsim.run(scenario.with_overrides([...]), paths, seed)``: the same
-    block generators, the same models, the same valuation.  Market paths and
-    each business's per-path metrics are reused across points where the
-    parameters they read have not changed.
+    ``pivotsim.run(scenario.with_overrides([...]), paths, seed)``: the engine
+    calls the Monte Carlo's own steps (:func:`pivotsim.simulate.block_draws`,
+    :func:`~pivotsim.simulate.with_draws`, :func:`~pivotsim.simulate.market_paths`,
+    :func:`~pivotsim.simulate.business_cash_flows`,
+    :func:`~pivotsim.simulate.business_metrics`) on the same chunks of blocks,
+    but one at a time, so it can keep their results between points:
+
+    * the random draws (market shocks and uncertain inputs) of every block;
+    * the market paths;
+    * each business's per-path metrics.
+
+    Each is reused at the next point only when none of the inputs it read
+    changed.  What a step reads is logged while it runs (it sees a
+    read-only view of the inputs tree), and a point's changes are found by
+    comparing its whole inputs tree with the scenario's, so the reuse is
+    exact by construction and follows the models as they change.
+
+    Uncertain inputs: every point draws them from the same streams, so all
+    points see the same draws.  A swept parameter that the scenario gives a
+    distribution is set to a fixed value at each point (as ``--set`` does,
+    which also drops its correlations); the other inputs are then drawn
+    without it, identically at every point.
 
     Parameters
     ----------
     scenario : Scenario
     swept : sequence of str
-        Dotted paths that will vary.
+        Dotted paths that will vary (only used to report which of them the
+        market read, see :attr:`market_reads`).
     paths : int
         Monte Carlo paths per point (0: base case only).
     seed : int
@@ -451,11 +530,13 @@ class CrnEngine:
         Compute the base-case metrics at each point.
     option : str
         Name used in error messages (``--param``).
+    shock_horizon_months : int, optional
+        As :func:`pivotsim.run`'s ``market_horizon_months``.
     """
 
     def __init__(self, scenario: Scenario, swept: Sequence[str], *, paths: int, seed: int,
                  path_metrics: Mapping[str, Sequence[str]], base: bool, option: str = "--param",
-                 base_metrics: Sequence[Metric] | None = None):
+                 base_metrics: Sequence[Metric] | None = None, shock_horizon_months: int | None = None):
         self.scenario = scenario
         self.swept = tuple(swept)
         self.paths = int(paths)
@@ -466,57 +547,35 @@ class CrnEngine:
         self.base = bool(base)
         self.base_metrics = list(base_metrics) if base_metrics is not None else None
         self.option = option
-        self.n_blocks = -(-self.paths // BLOCK_PATHS) if self.paths else 0
-        self._shocks: dict[tuple, dict] = {}
-        self._market: _Cached | None = None
-        self._market_count = 0
-        self._businesses: dict[str, list[_Cached]] = {b: [] for b in BUSINESSES}
-        self.computed = {"market": 0, "bitcoin": 0, "ai": 0, "points": 0}
+        self.shock_horizon_months = shock_horizon_months
+        n_blocks = -(-self.paths // BLOCK_PATHS) if self.paths else 0
+        per_chunk = max(1, CHUNK_PATHS // BLOCK_PATHS)
+        self.chunks = [list(range(b, min(b + per_chunk, n_blocks))) for b in range(0, n_blocks, per_chunk)]
+        reference = _leaves(to_inputs(scenario))
+        self._draws = _Memo(reference, keep=1)
+        self._market = _Memo(reference, keep=1)
+        self._businesses = {b: _Memo(reference, keep=None) for b in BUSINESSES}
+        self._ids = 0
+        self._last_market: _Entry | None = None
+        self.computed = {"draws": 0, "market": 0, "bitcoin": 0, "ai": 0, "points": 0}
 
     @property
     def market_reads(self) -> tuple[str, ...]:
         """Swept paths the market model read at the last computation."""
-        return self._market.reads if self._market else ()
+        entry = self._last_market
+        return tuple(p for p in self.swept if entry is not None and _covered(p, entry.reads))
 
-    def _block_shocks(self, block: int, horizon_months: int) -> dict:
-        key = (block, horizon_months)
-        if key not in self._shocks:
-            self._shocks[key] = draw_shocks(block_generator(self.seed, block), BLOCK_PATHS, horizon_months)
-        return self._shocks[key]
-
-    def _markets(self, inputs, values, timeline, tkey) -> _Cached:
-        if self._market is not None and self._market.matches(tkey, values):
-            return self._market
-        log: set = set()
-        market, site = _watch(inputs.market, "market", log), _watch(inputs.site, "site", log)
-        data = [simulate_market(market, site, timeline, self._block_shocks(block, timeline.horizon_months))
-                for block in range(self.n_blocks)]
-        reads = tuple(p for p in self.swept if _was_read(p, log))
-        self._market_count += 1
-        self._market = _Cached(tkey, reads, {p: values[p] for p in reads}, data, id=self._market_count)
-        self.computed["market"] += 1
-        return self._market
-
-    def _business(self, business, inputs, values, timeline, tkey, markets: _Cached) -> dict:
-        for entry in self._businesses[business]:
-            if entry.matches(tkey, values, markets.id):
-                return entry.data
-        names = self.path_metrics[business]
-        log: set = set()
-        watched = _watch(inputs, "", log)
-        parts: dict[str, list] = {name: [] for name in names}
-        for market in markets.data:
-            flows = _BUSINESS_FLOWS[business](watched, market, timeline)
-            rate = discount_rate(watched, business)
-            net = flows.net
-            for name in names:
-                parts[name].append(np.broadcast_to(_VALUATION[name](net, rate), (BLOCK_PATHS,)).copy())
-        data = {f"{business}_{name}": np.concatenate(parts[name])[: self.paths] for name in names}
-        reads = tuple(p for p in self.swept if _was_read(p, log))
-        self._businesses[business].append(
-            _Cached(tkey, reads, {p: values[p] for p in reads}, data, market_id=markets.id))
-        self.computed[business] += 1
-        return data
+    def _step(self, memo: _Memo, name: str, delta: dict, deps: tuple, compute) -> _Entry:
+        entry = memo.find(delta, deps)
+        if entry is None:
+            log: set = set()
+            data = compute(log)
+            self._ids += 1
+            reads = frozenset(log)
+            entry = memo.add(_Entry(self._ids, deps, reads,
+                                    {p: v for p, v in delta.items() if _covered(p, reads)}, data))
+            self.computed[name] += 1
+        return entry
 
     def evaluate(self, values: Mapping[str, float], scenario: Scenario | None = None) -> PointResult:
         """Metrics at one point.
@@ -536,18 +595,50 @@ class CrnEngine:
         if self.base:
             point.base = base_point(inputs, scenario, self.base_metrics).base
         if self.paths:
-            timeline = timeline_of(inputs)
-            tkey = (timeline.valuation_date, timeline.horizon_months)
-            markets = self._markets(inputs, values, timeline, tkey)
-            paths: dict[str, np.ndarray] = {}
-            for business in BUSINESSES:
-                if self.path_metrics[business]:
-                    paths.update(self._business(business, inputs, values, timeline, tkey, markets))
-            if "bitcoin_npv_usd" in paths and "ai_npv_usd" in paths:
-                paths["npv_difference_usd"] = paths["ai_npv_usd"] - paths["bitcoin_npv_usd"]
-            point.paths = paths
+            point.paths = self._paths(inputs)
         self.computed["points"] += 1
         return point
+
+    def _paths(self, inputs) -> dict[str, np.ndarray]:
+        leaves = _leaves(inputs)
+        reference = self._draws.reference
+        delta = {p: leaves.get(p, _MISSING) for p in leaves.keys() | reference.keys()
+                 if not _same(leaves.get(p, _MISSING), reference.get(p, _MISSING))}
+        seed, horizon = self.seed, self.shock_horizon_months
+
+        draws = self._step(self._draws, "draws", delta, (), lambda log: [
+            block_draws(_watch(inputs, "", log), seed, chunk, horizon) for chunk in self.chunks])
+        # the trees with this point's values and the draws substituted
+        trees = [with_draws(inputs, d) for d in draws.data]
+
+        def markets(log):
+            timeline = timeline_of(_watch(inputs, "", log))
+            return [market_paths(_watch(tree, "", log), timeline, d.shocks) for tree, d in zip(trees, draws.data)]
+
+        market = self._step(self._market, "market", delta, (draws.id,), markets)
+        self._last_market = market
+        out: dict[str, np.ndarray] = {}
+        for business in BUSINESSES:
+            names = self.path_metrics[business]
+            if not names:
+                continue
+
+            def metrics(log, business=business, names=names):
+                timeline = timeline_of(_watch(inputs, "", log))
+                parts = []
+                for tree, d, m in zip(trees, draws.data, market.data):
+                    view = _watch(tree, "", log)
+                    flows = business_cash_flows(business, view, m, timeline)
+                    parts.append(business_metrics(business, flows, view, d.n_paths, names))
+                return {k: np.concatenate([p[k] for p in parts])[: self.paths] for k in parts[0]}
+
+            out.update(self._step(self._businesses[business], business, delta, (draws.id, market.id),
+                                  metrics).data)
+        if "bitcoin_npv_usd" in out and "ai_npv_usd" in out:
+            out["npv_difference_usd"] = out["ai_npv_usd"] - out["bitcoin_npv_usd"]
+        for path in draws.data[0].inputs:
+            out[f"input.{path}"] = np.concatenate([d.inputs[path] for d in draws.data])[: self.paths]
+        return out
 
 
 def _needs(metrics: Sequence[Metric]) -> tuple[dict[str, list[str]], bool]:
@@ -568,15 +659,15 @@ def _needs(metrics: Sequence[Metric]) -> tuple[dict[str, list[str]], bool]:
 def base_point(inputs, scenario: Scenario, metrics: Sequence[Metric] | None = None) -> PointResult:
     """Base-case metrics of both businesses, only those ``metrics`` need when they are valuations.
 
-    Valuation metrics (NPV, IRR, paybacks, funding) come from the same
-    functions as :func:`pivotsim.simulate.valuation`, so they equal the run
-    summary's; any other base metric takes the summary's own code.
+    Valuation metrics (NPV, IRR, paybacks, funding) come from
+    :func:`pivotsim.simulate.valuation`, as in the run summary; any other
+    base metric takes the summary's own code.
     """
     flows, market = base_case(inputs)
     keys = {b: set() for b in BUSINESSES}
     full = metrics is None
     for metric in metrics or ():
-        if metric.kind != "base" or metric.key not in _VALUATION and metric.business != "comparison":
+        if metric.kind != "base" or metric.key not in VALUATION_METRICS and metric.business != "comparison":
             full = full or metric.kind == "base"
             continue
         for business in (BUSINESSES if metric.business == "comparison" else (metric.business,)):
@@ -587,9 +678,9 @@ def base_point(inputs, scenario: Scenario, metrics: Sequence[Metric] | None = No
         return PointResult(base={b: run._base_metrics(b) for b in BUSINESSES})
     base = {}
     for business in BUSINESSES:
-        rate = discount_rate(inputs, business)
-        net = flows[business].net
-        base[business] = {k: float(np.asarray(_VALUATION[k](net, rate)).ravel()[0]) for k in keys[business]}
+        names = [k for k in VALUATION_METRICS if k in keys[business]]
+        values = valuation(flows[business], discount_rate(inputs, business), names) if names else {}
+        base[business] = {k: float(np.asarray(v).ravel()[0]) for k, v in values.items()}
     return PointResult(base=base)
 
 
@@ -825,13 +916,9 @@ class Factor:
 def scenario_distributions(scenario: Scenario) -> dict:
     """Distributions the scenario gives its numbers, {path: distribution}.
 
-    Uses ``pivotsim.uncertainty.uncertain_inputs`` when that module exists
-    (the Monte Carlo inputs feature); otherwise there are none.
+    :func:`pivotsim.uncertainty.uncertain_inputs`: the ``dist:`` inputs in
+    file order, then the AI deal's event draws when they matter.
     """
-    try:
-        from ..uncertainty import uncertain_inputs  # type: ignore[import-not-found]
-    except ImportError:
-        return {}
     return dict(uncertain_inputs(scenario))
 
 
@@ -1002,8 +1089,10 @@ def tornado(scenario: Scenario | str | Path, factors: Sequence[str] | None = Non
     q_low, q_high = (float(q) for q in quantiles)
     if not 0 < q_low < q_high < 1:
         raise PivotsimError(f"quantiles: {quantiles!r} is not allowed; need 0 < low < high < 1, e.g. 0.1:0.9")
-    if not isinstance(spider_points, int) or not 3 <= spider_points <= 101:
-        raise PivotsimError(f"spider_points: {spider_points!r} is not allowed; must be from 3 to 101")
+    if isinstance(spider_points, bool) or not isinstance(spider_points, int) \
+            or not (spider_points == 0 or 3 <= spider_points <= 101):
+        raise PivotsimError(f"spider_points: {spider_points!r} is not allowed; must be 0 (no spider) "
+                            "or from 3 to 101")
     scenario = _load(scenario, overrides)
     ranking = parse_metric(metric)
     if ranking.kind != "base":
@@ -1057,7 +1146,8 @@ def tornado(scenario: Scenario | str | Path, factors: Sequence[str] | None = Non
                          "swing": abs(metric_high - metric_low)})
         # spider: the input across its range, plus its base value
         reference = base_value if base_value else 0.5 * (low + high)
-        grid = np.unique(np.concatenate([np.linspace(low, high, spider_points), [reference]]))
+        grid = np.unique(np.concatenate([np.linspace(low, high, spider_points), [reference]])) \
+            if spider_points else ()
         for value in grid:
             try:
                 moved, value, _ = _moved(scenario, path, float(value), reference)
@@ -1076,7 +1166,8 @@ def tornado(scenario: Scenario | str | Path, factors: Sequence[str] | None = Non
     table = long[long.metric == ranking.path].sort_values("swing", ascending=False, kind="stable")
     order = {path: k for k, path in enumerate(table.input)}
     long = long.assign(_rank=long.input.map(order)).sort_values(["_rank"], kind="stable").drop(columns="_rank")
-    spider = pd.DataFrame(spider_rows).drop_duplicates(["input", "value"]).reset_index(drop=True)
+    spider = (pd.DataFrame(spider_rows).drop_duplicates(["input", "value"]).reset_index(drop=True)
+              if spider_rows else pd.DataFrame(columns=["input", "change", "value", *reported]))
     return TornadoResult(scenario=scenario, metric=ranking, metrics=reported_metrics, base=base,
                          table=table.reset_index(drop=True), all_metrics=long.reset_index(drop=True),
                          spider=spider, skipped=skipped)
@@ -1224,26 +1315,48 @@ def _set_input(inputs, path: str, value: float) -> None:
         setattr(node, last, value)
 
 
+#: rows of the vectorised base case evaluated at once (bounds memory)
+MODEL_BATCH_ROWS = 4_096
+
+
 def scenario_model(scenario: Scenario, factors: Sequence[Factor], metric: Metric,
                    progress: Callable[[int, int], None] | None = None) -> Callable[[dict], np.ndarray]:
     """The base-case ``metric`` of ``scenario`` as a function of the factors' values.
 
-    Each factor's sampled extremes are validated like ``--set`` once; the
-    samples themselves go straight into the inputs tree.
+    Each factor's sampled extremes are validated like ``--set`` once.
+    Whole-month inputs are rounded as the Monte Carlo rounds them.  When
+    every factor is one of the scenario's uncertain inputs (which every
+    model takes per path) and the metric is a valuation, the samples are
+    evaluated together: they go into the inputs tree as ``(n, 1)`` columns
+    (:func:`pivotsim.uncertainty.substitute`, as
+    :func:`pivotsim.uncertainty.sample_inputs` does) and one base case of n
+    rows gives every value.  Otherwise each sample is its own base case.
     """
     if metric.kind != "base":
         raise PivotsimError(f"metric {metric.path}: global indices use base-case metrics; use e.g. "
                             f"{metric.base_counterpart().path if metric.kind != 'probability' else NPV_DIFFERENCE_BASE}")
     template = to_inputs(scenario)
     template.sources = {}  # never read by the models; keeps the base case's copy of the inputs small
+    whole = template.uncertainty.whole
+    vectorised = (metric.key in VALUATION_METRICS or metric.business == "comparison") and all(
+        f.path in template.uncertainty.distributions for f in factors)
 
     def model(columns: dict) -> np.ndarray:
+        columns = {p: np.rint(v) if p in whole else np.asarray(v, dtype=float) for p, v in columns.items()}
         for path, values in columns.items():
             for value in (np.min(values), np.max(values)):
                 scenario_at(scenario, {path: float(value)}, option="--factor")
         n = len(next(iter(columns.values())))
-        inputs = copy.deepcopy(template)
         out = np.empty(n)
+        if vectorised:
+            for start in range(0, n, MODEL_BATCH_ROWS):
+                rows = slice(start, min(start + MODEL_BATCH_ROWS, n))
+                inputs = substitute(template, {p: v[rows] for p, v in columns.items()})
+                out[rows] = _base_metric_rows(inputs, metric, rows.stop - rows.start)
+                if progress is not None:
+                    progress(rows.stop, n)
+            return out
+        inputs = copy.deepcopy(template)
         for i in range(n):
             for path, values in columns.items():
                 _set_input(inputs, path, float(values[i]))
@@ -1255,10 +1368,23 @@ def scenario_model(scenario: Scenario, factors: Sequence[Factor], metric: Metric
     return model
 
 
+def _base_metric_rows(inputs, metric: Metric, n: int) -> np.ndarray:
+    """A base-case valuation metric ``(n,)`` of an inputs tree holding ``(n, 1)`` columns."""
+    flows, _ = base_case(inputs)
+
+    def per_row(business, key):
+        values = valuation(flows[business], discount_rate(inputs, business), [key])[key]
+        return np.broadcast_to(values, (n,))
+
+    if metric.business == "comparison":
+        return per_row("ai", "npv_usd") - per_row("bitcoin", "npv_usd")
+    return per_row(metric.business, metric.key)
+
+
 def sensitivity(scenario: Scenario | str | Path, method: str = "tornado", *,
                 factors: Sequence[str] | None = None, metric: str = NPV_DIFFERENCE_BASE,
                 delta: float = 0.2, quantiles: tuple = (0.1, 0.9), samples: int | None = None,
-                seed: int = DEFAULT_SEED, overrides: Sequence[str] = (),
+                seed: int = DEFAULT_SEED, overrides: Sequence[str] = (), spider_points: int = 9,
                 progress: Callable[[int, int], None] | None = None):
     """Sensitivity of a scenario's base-case metrics: tornado, Sobol' or Morris.
 
@@ -1280,6 +1406,9 @@ def sensitivity(scenario: Scenario | str | Path, method: str = "tornado", *,
         Sobol' base sample (power of 2, default 256) or Morris
         trajectories (default 50).
     seed : int
+        Seed of the Sobol'/Morris sample (the tornado draws nothing).
+    spider_points : int
+        Tornado: points per input in the spider table (0: no spider).
 
     Returns
     -------
@@ -1287,7 +1416,7 @@ def sensitivity(scenario: Scenario | str | Path, method: str = "tornado", *,
     """
     if method == "tornado":
         return tornado(scenario, factors, metric=metric, delta=delta, quantiles=quantiles,
-                       overrides=overrides, progress=progress)
+                       spider_points=spider_points, overrides=overrides, progress=progress)
     if method not in ("sobol", "morris"):
         raise PivotsimError(f"--method {method!r} is not allowed; must be tornado, sobol or morris")
     _check_delta(delta)
