@@ -1572,7 +1572,8 @@ def breakeven(scenario: Scenario | str | Path, param: str, target, range: tuple 
                 raise PivotsimError(
                     f"--param {param}: takes whole numbers only, so it has no exact break-even; sweep it to "
                     f"see where {metric.path} crosses {_g(goal)}, e.g. pivotsim sweep FILE --param "
-                    f"{param}={max(base_value - 6, 0):g}:{base_value + 12:g}:19 --metric {metric.path}") from None
+                    f"{param}={max(base_value - 6, 0):g}:{base_value + 12:g}:{int(base_value + 12 - max(base_value - 6, 0)) + 1} "
+                    f"--metric {metric.path}") from None
     if stochastic:
         if metric.kind == "base":
             raise PivotsimError(f"--target {metric.path}: a base-case metric with --stochastic; use a Monte "
