@@ -24,6 +24,11 @@ from .api import RunResult, report, run  # noqa: E402
 from .analysis.compare import compare  # noqa: E402
 from .analysis.sources import provenance_table as sources  # noqa: E402
 from .calibration import Calibration, calibrate  # noqa: E402
+# --- sensitivity: sweeps, tornado/Sobol/Morris, break-even, and their figures
+from .analysis.sensitivity import breakeven, sensitivity, sweep  # noqa: E402
+from .report.sensitivity_figures import plot_spider, plot_sweep, plot_tornado  # noqa: E402
+# --- end sensitivity
 
 __all__ = ["__version__", "load_scenario", "run", "compare", "sources", "report", "calibrate", "RunResult",
-           "Scenario", "Calibration", "PivotsimError", "ScenarioError"]
+           "Scenario", "Calibration", "PivotsimError", "ScenarioError",
+           "sweep", "sensitivity", "breakeven", "plot_sweep", "plot_tornado", "plot_spider"]

@@ -1143,6 +1143,7 @@ def apply_overrides(data: dict, overrides: Sequence[str]) -> dict:
             kept = {k: current[k] for k in ("source", "assumption") if k in current}
             node[last] = {"value": value, **kept,
                           "note": f"set to {text} on the command line (file: dist {current['dist']})"}
+            _drop_correlations(data, key)
         elif isinstance(current, dict) and "value" in current and not isinstance(value, dict):
             current = dict(current)
             old = current["value"]
@@ -1152,6 +1153,32 @@ def apply_overrides(data: dict, overrides: Sequence[str]) -> dict:
         else:
             node[last] = value
     return data
+
+
+def _drop_correlations(data: dict, path: str) -> None:
+    """Remove the rank correlations of an input that an override made a fixed number.
+
+    A fixed number has no rank correlation with anything; the other inputs
+    keep theirs.  Without this, ``--set`` on a correlated input would fail.
+    """
+    spec = data.get("correlations")
+    if isinstance(spec, list):
+        kept = [e for e in spec if not (isinstance(e, dict) and path in (e.get("between") or ()))]
+        if kept:
+            data["correlations"] = kept
+        else:
+            data.pop("correlations")
+    elif isinstance(spec, dict) and path in (spec.get("inputs") or ()):
+        names = list(spec["inputs"])
+        i = names.index(path)
+        if len(names) <= 2:
+            data.pop("correlations")
+            return
+        matrix = spec.get("matrix")
+        spec = dict(spec, inputs=names[:i] + names[i + 1:])
+        if isinstance(matrix, list):
+            spec["matrix"] = [row[:i] + row[i + 1:] for k, row in enumerate(matrix) if k != i]
+        data["correlations"] = spec
 
 
 def scenario_json_schema() -> dict:

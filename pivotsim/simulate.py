@@ -54,7 +54,7 @@ from .models.market import (SHOCK_NAMES, STREAM_KEY_OFFSET, STREAM_SHOCKS, Marke
                             draw_shocks, draw_stream_shock, simulate_market, zero_shocks)
 from .models.mining import mining_cash_flows
 from .models.timeline import Timeline
-from .uncertainty import blocks_inputs
+from .uncertainty import blocks_input_draws, substitute
 
 BLOCK_PATHS = 2_000
 CHUNK_PATHS = 10_000
@@ -134,6 +134,25 @@ def bootstrap_returns(inputs) -> np.ndarray | None:
     return monthly_log_returns(market.bootstrap_file, market.bootstrap_start, market.bootstrap_end)
 
 
+def market_paths(inputs, timeline: Timeline, shocks: dict[str, np.ndarray]) -> MarketPaths:
+    """Market paths of a set of shocks: the only way the engine builds them."""
+    return simulate_market(inputs.market, inputs.site, timeline, shocks,
+                           bootstrap_log_returns=bootstrap_returns(inputs))
+
+
+def business_cash_flows(business: str, inputs, market: MarketPaths, timeline: Timeline, *,
+                        with_quantities: bool = False) -> CashFlows:
+    """Cash flows of one business (``bitcoin`` or ``ai``) on given market paths.
+
+    ``with_quantities``: mining's hashprice series too (hosting ignores it).
+    """
+    if business == "bitcoin":
+        return mining_cash_flows(inputs, market, timeline, with_quantities=with_quantities)
+    if business == "ai":
+        return hosting_cash_flows(inputs, market, timeline)
+    raise ValueError(f"business {business!r} is not allowed; must be one of {', '.join(BUSINESSES)}")
+
+
 def evaluate(inputs, timeline: Timeline, shocks: dict[str, np.ndarray], *, with_quantities: bool | None = None
              ) -> tuple[dict[str, CashFlows], MarketPaths]:
     """Market paths and both businesses' cash flows for one set of shocks.
@@ -143,12 +162,9 @@ def evaluate(inputs, timeline: Timeline, shocks: dict[str, np.ndarray], *, with_
     """
     if with_quantities is None:
         with_quantities = max(np.shape(s)[0] for s in shocks.values()) == 1
-    market = simulate_market(inputs.market, inputs.site, timeline, shocks,
-                             bootstrap_log_returns=bootstrap_returns(inputs))
-    flows = {
-        "bitcoin": mining_cash_flows(inputs, market, timeline, with_quantities=with_quantities),
-        "ai": hosting_cash_flows(inputs, market, timeline),
-    }
+    market = market_paths(inputs, timeline, shocks)
+    flows = {business: business_cash_flows(business, inputs, market, timeline, with_quantities=with_quantities)
+             for business in BUSINESSES}
     return flows, market
 
 
@@ -177,9 +193,69 @@ def base_case(inputs) -> tuple[dict[str, CashFlows], MarketPaths]:
     return evaluate(base_inputs(inputs), timeline, zero_shocks(timeline.horizon_months))
 
 
-def valuation(flows: CashFlows, annual_discount_rate) -> dict[str, np.ndarray]:
-    """NPV, IRR (effective annual), payback, discounted payback, peak funding per path."""
-    return finance.valuation_metrics(flows.net, finance.monthly_rate(annual_discount_rate))
+def valuation(flows: CashFlows, annual_discount_rate, names: Sequence[str] | None = None
+              ) -> dict[str, np.ndarray]:
+    """NPV, IRR (effective annual), payback, discounted payback, peak funding per path.
+
+    ``names``: only these of :data:`VALUATION_METRICS` (the same numbers).
+    """
+    return finance.valuation_metrics(flows.net, finance.monthly_rate(annual_discount_rate), names)
+
+
+def business_metrics(business: str, flows: CashFlows, inputs, n_paths: int,
+                     names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """Per-path valuation of one business: ``<business>_<metric>`` arrays ``(n_paths,)``."""
+    rate = discount_rate(inputs, business)
+    return {f"{business}_{name}": np.broadcast_to(values, (n_paths,)).copy()
+            for name, values in valuation(flows, rate, names).items()}
+
+
+@dataclass
+class Draws:
+    """Every random number of a chunk of consecutive blocks.
+
+    Attributes
+    ----------
+    shocks : dict of str -> ndarray (n_paths, horizon_months)
+        Market shocks (:func:`chunk_shocks`).
+    inputs : dict of str -> ndarray (n_paths,)
+        Draws of the uncertain inputs by dotted path
+        (:func:`pivotsim.uncertainty.blocks_input_draws`); empty when none.
+    n_paths : int
+        ``len(blocks) * BLOCK_PATHS``.
+    """
+
+    shocks: dict[str, np.ndarray]
+    inputs: dict[str, np.ndarray]
+    n_paths: int
+
+
+def check_blocks(blocks: Sequence[int]) -> list[int]:
+    """Block indices as a list; they must be consecutive and at least one."""
+    blocks = list(blocks)
+    if not blocks:
+        raise ValueError("blocks: empty; give at least one block index")
+    if any(b != blocks[0] + i for i, b in enumerate(blocks)):
+        raise ValueError(f"blocks: {blocks!r} are not consecutive")
+    return blocks
+
+
+def block_draws(inputs, seed: int, blocks: Sequence[int], shock_horizon_months: int | None = None) -> Draws:
+    """Market shocks and uncertain-input draws of consecutive blocks (one chunk).
+
+    Market shocks come from the block and stream generators
+    (:func:`chunk_shocks`), the inputs from the independent stream
+    ``SeedSequence(seed, spawn_key=(block, 1))``.
+    """
+    blocks = check_blocks(blocks)
+    return Draws(shocks=chunk_shocks(inputs, seed, blocks, shock_horizon_months),
+                 inputs=blocks_input_draws(inputs, seed, blocks, BLOCK_PATHS),
+                 n_paths=len(blocks) * BLOCK_PATHS)
+
+
+def with_draws(inputs, draws: Draws):
+    """The inputs tree with each uncertain input replaced by its ``(n_paths, 1)`` draws."""
+    return substitute(inputs, draws.inputs) if draws.inputs else inputs
 
 
 def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_months: int | None = None, *,
@@ -208,24 +284,21 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
         ``(len(blocks) * BLOCK_PATHS,)``; each uncertain input's draws as
         ``input.<dotted path>``; plus the samples if asked.
     """
-    blocks = list(blocks)
-    if not blocks:
-        raise ValueError("blocks: empty; give at least one block index")
-    if any(b != blocks[0] + i for i, b in enumerate(blocks)):
-        raise ValueError(f"blocks: {blocks!r} are not consecutive")
+    # The steps below (draws, inputs per path, market, cash flows, valuation)
+    # are also what pivotsim.analysis.sensitivity.CrnEngine calls, one at a
+    # time so it can reuse them across the points of a sweep.
+    blocks = check_blocks(blocks)
     timeline = timeline_of(inputs)
-    shocks = chunk_shocks(inputs, seed, blocks, shock_horizon_months)
-    n = len(blocks) * BLOCK_PATHS
-    path_inputs, draws = blocks_inputs(inputs, seed, blocks, BLOCK_PATHS)
-    flows, market = evaluate(path_inputs, timeline, shocks)
-    del shocks
+    draws = block_draws(inputs, seed, blocks, shock_horizon_months)
+    n = draws.n_paths
+    path_inputs = with_draws(inputs, draws)
+    flows, market = evaluate(path_inputs, timeline, draws.shocks)
+    draws.shocks = {}
     out: dict[str, np.ndarray] = {}
     for business in BUSINESSES:
-        rate = discount_rate(path_inputs, business)
-        for name, values in valuation(flows[business], rate).items():
-            out[f"{business}_{name}"] = np.broadcast_to(values, (n,)).copy()
+        out.update(business_metrics(business, flows[business], path_inputs, n))
     out["npv_difference_usd"] = out["ai_npv_usd"] - out["bitcoin_npv_usd"]
-    for dotted, values in draws.items():
+    for dotted, values in draws.inputs.items():
         out[f"input.{dotted}"] = values
 
     first = blocks[0] * BLOCK_PATHS

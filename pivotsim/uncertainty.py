@@ -421,12 +421,18 @@ def block_inputs(inputs, seed: int, block: int, n_paths: int):
     values : dict of str -> ndarray (n_paths,)
         The draws, by dotted path.
     """
+    values = block_input_draws(inputs, seed, block, n_paths)
+    if not values:
+        return inputs, {}
+    return substitute(inputs, values), values
+
+
+def block_input_draws(inputs, seed: int, block: int, n_paths: int) -> dict[str, np.ndarray]:
+    """The draws of :func:`block_inputs` alone, by dotted path (``{}`` when nothing is uncertain)."""
     spec = getattr(inputs, "uncertainty", None)
     if spec is None or len(spec) == 0:
-        return inputs, {}
-    u = spec.unit_sample(n_paths, input_generator(seed, block))
-    values = spec.values(u)
-    return substitute(inputs, values), values
+        return {}
+    return spec.values(spec.unit_sample(n_paths, input_generator(seed, block)))
 
 
 def blocks_inputs(inputs, seed: int, blocks, block_paths: int):
@@ -451,9 +457,19 @@ def blocks_inputs(inputs, seed: int, blocks, block_paths: int):
         With ``(len(blocks) * block_paths, 1)`` arrays for the uncertain inputs.
     values : dict of str -> ndarray (len(blocks) * block_paths,)
     """
-    blocks = list(blocks)
-    parts = [block_inputs(inputs, seed, block, block_paths)[1] for block in blocks]
-    if not parts or not parts[0]:
+    values = blocks_input_draws(inputs, seed, blocks, block_paths)
+    if not values:
         return inputs, {}
-    values = {path: np.concatenate([p[path] for p in parts]) for path in parts[0]}
     return substitute(inputs, values), values
+
+
+def blocks_input_draws(inputs, seed: int, blocks, block_paths: int) -> dict[str, np.ndarray]:
+    """The draws of :func:`blocks_inputs` alone, by dotted path (``{}`` when nothing is uncertain).
+
+    Put them into an inputs tree with :func:`substitute`.
+    """
+    blocks = list(blocks)
+    parts = [block_input_draws(inputs, seed, block, block_paths) for block in blocks]
+    if not parts or not parts[0]:
+        return {}
+    return {path: np.concatenate([p[path] for p in parts]) for path in parts[0]}

@@ -247,8 +247,8 @@ def test_plot_tornado_orders_bars():
 def test_sensitivity_and_breakeven_when_available(iren_result, tmp_path, monkeypatch):
     calls = {}
 
-    def fake_sensitivity(scenario, method, seed):
-        calls["sensitivity"] = (method, seed)
+    def fake_sensitivity(scenario, method, metric, spider_points):
+        calls["sensitivity"] = (method, metric, spider_points)
         return pd.DataFrame({"input": ["market.btc_price_usd", "site.power_price_usd_per_kwh"],
                              "low_value": [80_000.0, 0.028], "high_value": [140_000.0, 0.042],
                              "metric_low": [9.0e8, 2.0e8], "metric_high": [-4.0e8, 3.5e8],
@@ -263,7 +263,7 @@ def test_sensitivity_and_breakeven_when_available(iren_result, tmp_path, monkeyp
     captions_only(monkeypatch)
     path = pivotsim.report(iren_result, tmp_path / "s.pdf", generated=FIXED_TIME)
     text = flat(" ".join(pdf_pages(path)))
-    assert calls["sensitivity"] == ("tornado", SEED)
+    assert calls["sensitivity"] == ("tornado", "comparison.base.npv_difference_usd", 0)
     assert calls["breakeven"] == ("market.btc_price_usd", "comparison.npv_difference_usd=0")
     assert "Key driver: market.btc_price_usd" in text  # the widest bar
     assert "Figure 6." in text
@@ -388,3 +388,16 @@ def test_api_rejects_bad_arguments(iren_result, tmp_path):
         pivotsim.report(iren_result, tmp_path / "x.pdf", paper="A3")
     with pytest.raises(PivotsimError, match="expected a RunResult"):
         pivotsim.report([], tmp_path / "x.pdf")
+
+
+def test_real_tornado_and_breakeven_reach_the_report(iren_result):
+    # The report's two calls against the real pivotsim.sensitivity / pivotsim.breakeven.
+    table, reason = optional_analyses.tornado_for(iren_result)
+    assert reason is None and list(table.columns[:4]) == ["input", "metric_low", "metric_high", "base"]
+    direct = pivotsim.sensitivity(iren_result.scenario, "tornado", spider_points=0).table
+    assert table["input"].iloc[0] == direct["input"].iloc[0]
+    assert table["base"].iloc[0] == direct["metric_base"].iloc[0]
+    value, reason = optional_analyses.breakeven_btc_price_for(iren_result)
+    assert reason is None
+    assert value == pivotsim.breakeven(iren_result.scenario, "market.btc_price_usd",
+                                       "comparison.npv_difference_usd=0").value

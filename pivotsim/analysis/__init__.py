@@ -1,5 +1,6 @@
 """Analyses on top of the engine: provenance of a scenario's numbers, the
-source claims checked against the model, and the comparison of deals.
+source claims checked against the model, the comparison of deals, and
+sensitivity (sweeps, tornado, Sobol'/Morris, break-even: :mod:`.sensitivity`).
 
 Library code here returns DataFrames and dicts; only ``pivotsim.cli`` prints.
 """

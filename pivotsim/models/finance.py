@@ -354,7 +354,10 @@ def _payback_by_period(flows: np.ndarray, cumulative: np.ndarray) -> np.ndarray:
     return np.where(last_negative == n - 1, np.nan, months)
 
 
-def valuation_metrics(cash_flows, monthly_discount_rate) -> dict[str, np.ndarray]:
+VALUATION_METRIC_NAMES = ("npv_usd", "irr", "payback_months", "discounted_payback_months", "peak_funding_usd")
+
+
+def valuation_metrics(cash_flows, monthly_discount_rate, names=None) -> dict[str, np.ndarray]:
     """NPV, IRR, payback, discounted payback and peak funding of each path.
 
     The flows are turned once into a months-by-paths layout, where running
@@ -370,6 +373,9 @@ def valuation_metrics(cash_flows, monthly_discount_rate) -> dict[str, np.ndarray
         Net cash flows [USD], column 0 at t = 0.
     monthly_discount_rate : float or ndarray broadcastable to (n_paths, 1)
         [fraction per month].
+    names : iterable of str, optional
+        Only these metrics (of :data:`VALUATION_METRIC_NAMES`); each is
+        computed exactly as when all are asked (a sweep skips the IRR).
 
     Returns
     -------
@@ -377,18 +383,27 @@ def valuation_metrics(cash_flows, monthly_discount_rate) -> dict[str, np.ndarray
         ``npv_usd`` [USD], ``irr`` [effective annual], ``payback_months``,
         ``discounted_payback_months`` [months], ``peak_funding_usd`` [USD].
     """
+    wanted = VALUATION_METRIC_NAMES if names is None else tuple(names)
+    unknown = set(wanted) - set(VALUATION_METRIC_NAMES)
+    if unknown:
+        raise ValueError(f"names: {sorted(unknown)!r} are not allowed; must be among "
+                         f"{', '.join(VALUATION_METRIC_NAMES)}")
     cf = np.atleast_2d(np.asarray(cash_flows, dtype=float))
     by_period = np.ascontiguousarray(cf.T)
-    rate = np.asarray(monthly_discount_rate, dtype=float)
-    t = np.arange(by_period.shape[0], dtype=float)[:, None]
-    factors = np.power(1.0 + (rate if rate.ndim == 0 else rate.reshape(1, -1)), -t)
-    discounted = by_period * factors
-    discounted_cumulative = np.cumsum(discounted, axis=0)
-    cumulative = np.cumsum(by_period, axis=0)
-    return {
-        "npv_usd": discounted_cumulative[-1].copy(),
-        "irr": annual_rate(_irr_by_period(by_period)),
-        "payback_months": _payback_by_period(by_period, cumulative),
-        "discounted_payback_months": _payback_by_period(discounted, discounted_cumulative),
-        "peak_funding_usd": np.maximum(0.0, -np.min(cumulative, axis=0)),
-    }
+    out = {}
+    if "npv_usd" in wanted or "discounted_payback_months" in wanted:
+        rate = np.asarray(monthly_discount_rate, dtype=float)
+        t = np.arange(by_period.shape[0], dtype=float)[:, None]
+        factors = np.power(1.0 + (rate if rate.ndim == 0 else rate.reshape(1, -1)), -t)
+        discounted = by_period * factors
+        discounted_cumulative = np.cumsum(discounted, axis=0)
+        out["npv_usd"] = discounted_cumulative[-1].copy()
+        if "discounted_payback_months" in wanted:
+            out["discounted_payback_months"] = _payback_by_period(discounted, discounted_cumulative)
+    if "irr" in wanted:
+        out["irr"] = annual_rate(_irr_by_period(by_period))
+    if "payback_months" in wanted or "peak_funding_usd" in wanted:
+        cumulative = np.cumsum(by_period, axis=0)
+        out["payback_months"] = _payback_by_period(by_period, cumulative)
+        out["peak_funding_usd"] = np.maximum(0.0, -np.min(cumulative, axis=0))
+    return {name: out[name] for name in VALUATION_METRIC_NAMES if name in wanted}

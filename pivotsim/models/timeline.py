@@ -13,6 +13,7 @@ Bitcoin Core, ``GetBlockSubsidy`` (src/validation.cpp): the subsidy is
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -56,11 +57,9 @@ class Timeline:
     @cached_property
     def days(self) -> np.ndarray:
         """Days in each column's month [days]; 0 for t = 0 (read-only)."""
-        dates = self.dates
-        days = np.zeros(self.n_periods)
-        days[1:] = (dates[1:] - dates[:-1]).days
-        days.flags.writeable = False
-        return days
+        # Shared across instances: the calendar arithmetic of ``dates`` costs
+        # more than the model arithmetic of a one-path base case.
+        return _month_days(self.valuation_date, self.horizon_months)
 
     @cached_property
     def hours(self) -> np.ndarray:
@@ -75,6 +74,17 @@ class Timeline:
         years = np.arange(self.n_periods) / 12.0
         years.flags.writeable = False
         return years
+
+
+@functools.lru_cache(maxsize=64)
+def _month_days(valuation_date: dt.date, horizon_months: int) -> np.ndarray:
+    # Cached: the calendar arithmetic of ``Timeline.dates`` costs more than
+    # the model arithmetic of a one-path base case, and every model asks.
+    dates = Timeline(valuation_date, horizon_months).dates
+    days = np.zeros(horizon_months + 1)
+    days[1:] = (dates[1:] - dates[:-1]).days
+    days.flags.writeable = False
+    return days
 
 
 def subsidy_btc(height):

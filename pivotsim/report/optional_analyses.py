@@ -15,8 +15,11 @@ import pandas as pd
 
 from ..errors import PivotsimError
 
-TORNADO_METRIC = "comparison.npv_difference_usd"
+#: the tornado ranks base-case metrics (pivotsim.analysis.sensitivity.tornado)
+TORNADO_METRIC = "comparison.base.npv_difference_usd"
 BREAKEVEN_PARAM = "market.btc_price_usd"
+#: solved on its base-case counterpart (comparison.base.npv_difference_usd)
+BREAKEVEN_TARGET = "comparison.npv_difference_usd=0"
 
 _INPUT_COLUMNS = ("input", "parameter", "param", "name", "path")
 _LOW_COLUMNS = ("metric_low", "low_metric", "low", "value_at_low", "npv_low")
@@ -76,7 +79,8 @@ def tornado_for(result) -> tuple[pd.DataFrame | None, str | None]:
     if not callable(sensitivity):
         return None, "sensitivity analysis is not available in this pivotsim version"
     try:
-        raw = sensitivity(result.scenario, method="tornado", seed=result.seed)
+        # one-at-a-time base cases; no spider table (the report does not draw it)
+        raw = sensitivity(result.scenario, method="tornado", metric=TORNADO_METRIC, spider_points=0)
     except PivotsimError as exc:
         return None, f"sensitivity failed: {exc}"
     except TypeError as exc:  # an API of another shape: say so rather than guess
@@ -95,7 +99,7 @@ def breakeven_btc_price_for(result) -> tuple[float | None, str | None]:
     if not callable(breakeven):
         return None, "break-even solving is not available in this pivotsim version"
     try:
-        raw = breakeven(result.scenario, param=BREAKEVEN_PARAM, target=f"{TORNADO_METRIC}=0")
+        raw = breakeven(result.scenario, param=BREAKEVEN_PARAM, target=BREAKEVEN_TARGET)
     except PivotsimError as exc:
         return None, f"no break-even BTC price: {exc}"
     except TypeError as exc:
