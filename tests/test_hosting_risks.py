@@ -274,3 +274,23 @@ def test_every_uncertain_field_broadcasts_through_the_engine(make):
     for name in ("bitcoin_npv_usd", "ai_npv_usd"):
         assert out[name].shape == (BLOCK_PATHS,) and np.all(np.isfinite(out[name]))
         assert np.unique(out[name]).size > 16  # inputs vary per path (2-point draws of many inputs)
+
+
+def test_prepayment_not_yet_credited_at_horizon_is_a_liability(iren_path):
+    """A delay that pushes contract months past the horizon cannot keep their prepaid cash.
+
+    Closed form: the liability at the horizon equals prepayment (20% x $9.7B) minus the
+    credits booked inside the horizon; with no delay every credit is inside (liability 0).
+    """
+    import pivotsim
+
+    scenario = pivotsim.load_scenario(iren_path)
+    on_time = pivotsim.run(scenario, paths=1).cashflows()
+    on_time = on_time[on_time.business == "ai"]
+    assert on_time.prepayment_unearned_usd.sum() == 0.0
+    late = pivotsim.run(scenario, paths=1, overrides=["ai.risks.construction_delay_months=24"]).cashflows()
+    late = late[late.business == "ai"]
+    credited = -late.prepayment_credit_usd.sum()
+    assert credited < 0.2 * 9.7e9  # some tranches now end after month 84
+    assert late.prepayment_unearned_usd.iloc[-1] == pytest.approx(-(0.2 * 9.7e9 - credited))
+    assert late.prepayment_unearned_usd.iloc[:-1].eq(0).all()

@@ -63,7 +63,10 @@ The horizon is the same on every path.  Anything that falls after it
 (contract months pushed out by a delay, the tail of a renewal, a late
 recovery) is not counted; facilities and GPUs still owned at the horizon are
 counted at net book value when ``finance.terminal_value`` is
-``book_value``.  The scenario checks the horizon covers every tranche's
+``book_value``, and prepayment not yet credited at the horizon (service the
+customer paid for but has not received) is a liability
+(``prepayment_unearned_usd``), so a delay cannot turn prepaid cash into
+profit.  The scenario checks the horizon covers every tranche's
 term at base values.
 
 References
@@ -338,10 +341,22 @@ def hosting_cash_flows(inputs, market, timeline: Timeline) -> CashFlows:
         facility_book = finance.book_value(facility_capex, dep_facility)[..., -1:]
         terminal = (facility_book + gpu_book_end) * _at(m, horizon)
 
+    # Service prepaid but not yet delivered at the horizon (contract months a
+    # delay pushed past it) is owed to the customer: the unearned prepayment
+    # is a liability at the horizon.  A customer that defaulted by then had its
+    # claim reduced by the prepayment share already, so nothing is owed there.
+    unearned = (np.sum(prepayment, axis=-1, keepdims=True)
+                - np.sum(np.broadcast_to(credit, np.broadcast_shapes(np.shape(credit), (1, n))),
+                         axis=-1, keepdims=True))
+    if can_default:
+        unearned = np.where(tau <= horizon, 0.0, unearned)
+    unearned_liability = -np.maximum(unearned, 0.0) * _at(m, horizon)
+
     items = {
         "revenue_usd": revenue,
         "prepayment_usd": prepayment,
         "prepayment_credit_usd": -credit,
+        "prepayment_unearned_usd": unearned_liability,
         "default_backstop_usd": backstop_cash,
         "default_recovery_usd": recovery_cash,
         "power_usd": -power,
