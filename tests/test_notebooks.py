@@ -16,7 +16,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 def test_notebooks_exist():
     names = {p.name for p in NOTEBOOKS}
-    assert {"01_iren_walkthrough.ipynb", "02_deal_comparison.ipynb"} <= names
+    assert {"01_iren_walkthrough.ipynb", "02_deal_comparison.ipynb", "03_sensitivity.ipynb"} <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
