@@ -448,6 +448,18 @@ def plot_revenue_per_kwh(result, ax: Axes | None = None, sample: MarketSample | 
     return ax
 
 
+def _input_value(path: str, value: float) -> str:
+    """An input's value as a reader expects it: $7.76B for money, 20% for shares, else 4 digits."""
+    from .formatting import money
+
+    name = str(path).rsplit(".", 1)[-1]
+    if name.endswith("_usd"):
+        return money(float(value))
+    if name.endswith(("_share", "_rate")) or name in ("tax_rate", "discount_rate"):
+        return f"{float(value):.1%}"
+    return f"{float(value):,.4g}"
+
+
 def plot_tornado(table: pd.DataFrame, ax: Axes | None = None, *, metric_label: str = "") -> Axes:
     """Tornado: the metric when each input moves to its low and high value.
 
@@ -473,7 +485,7 @@ def plot_tornado(table: pd.DataFrame, ax: Axes | None = None, *, metric_label: s
     for _, row in t.iterrows():
         label = str(row["input"])
         if "low_value" in t and "high_value" in t and pd.notna(row["low_value"]):
-            label += f"\n({row['low_value']:,.4g} → {row['high_value']:,.4g})"
+            label += f"\n({_input_value(row['input'], row['low_value'])} → {_input_value(row['input'], row['high_value'])})"
         labels.append(label)
     ax.set_yticks(y, labels, fontsize=7)
     ax.grid(axis="y", visible=False)
