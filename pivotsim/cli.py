@@ -24,6 +24,7 @@ from . import __version__
 from .api import DEFAULT_PATHS, DEFAULT_SEED, run as run_scenario
 from .simulate import DEFAULT_MAX_AUTO_PATHS
 from .errors import PivotsimError
+from .report.formatting import money, months, number, pct, per_kwh  # the PDF prints the same figures
 from .scenario import load_scenario, scenario_json_schema
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -53,35 +54,7 @@ def main(version: Annotated[Optional[bool], typer.Option(
     """pivotsim: should a miner keep mining on its megawatts, or host AI?"""
 
 
-# ---------------------------------------------------------------- formatting
-def money(x) -> str:
-    """$1.94B, -$135M, $48.98 style."""
-    if x is None:
-        return "n/a"
-    sign = "-" if x < 0 else ""
-    a = abs(x)
-    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if a >= scale:
-            return f"{sign}${a / scale:,.2f}{suffix}"
-    return f"{sign}${a:,.2f}"
-
-
-def pct(x) -> str:
-    return "n/a" if x is None else f"{x * 100:.1f}%"
-
-
-def months(x) -> str:
-    return "never" if x is None else f"{x:.0f} months"
-
-
-def number(x, digits=0) -> str:
-    return "n/a" if x is None else f"{x:,.{digits}f}"
-
-
-def per_kwh(x) -> str:
-    return "n/a" if x is None else f"${x:.3f}/kWh"
-
-
+# ---------------------------------------------------------------- tables
 BASE_ROWS = [
     ("NPV", "npv_usd", money),
     ("IRR (annual)", "irr", pct),
