@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from ..models.timeline import HALVING_INTERVAL_BLOCKS
+from .style import compact_money
 
 COLORS = {"bitcoin": "#f2a900", "ai": "#3b6fb6", "market": "#555555"}
 LABELS = {"bitcoin": "Bitcoin mining", "ai": "AI hosting"}
@@ -35,15 +36,6 @@ def _axes(ax: Axes | None) -> Axes:
     fig.subplots_adjust(left=0.11, right=0.97, bottom=0.12, top=0.92)
     FigureCanvasAgg(fig)
     return fig.add_subplot()
-
-
-def _usd(x, _pos=None) -> str:
-    sign = "-" if x < 0 else ""
-    a = abs(x)
-    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if a >= scale:
-            return f"{sign}${a / scale:.3g}{suffix}"
-    return f"{sign}${a:,.0f}"
 
 
 def plot_fan(dates, paths: np.ndarray, ax: Axes | None = None, *, color: str = COLORS["market"],
@@ -84,7 +76,7 @@ def plot_btc_price_fan(result, ax: Axes | None = None) -> Axes:
                   base=result.base_market.btc_price_usd)
     ax.lines[-1].set_label("base case (expected price, S0 exp(mu t))")
     ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(FuncFormatter(_usd))
+    ax.yaxis.set_major_formatter(FuncFormatter(compact_money))
     ax.set_ylabel("BTC price [USD/BTC]")
     ax.set_xlabel("date")
     ax.set_title(f"BTC price ({_sample_note(result)})")
@@ -133,7 +125,7 @@ def plot_cumulative_cash_fan(result, ax: Axes | None = None) -> Axes:
         plot_fan(dates, _need_samples(result, f"{business}_cumulative_cash_usd"), ax, color=COLORS[business],
                  label=LABELS[business], base=base)
     ax.axhline(0.0, color="black", linewidth=0.8)
-    ax.yaxis.set_major_formatter(FuncFormatter(_usd))
+    ax.yaxis.set_major_formatter(FuncFormatter(compact_money))
     ax.set_ylabel("cumulative net cash [USD, nominal]")
     ax.set_xlabel("date")
     ax.set_title(f"Cumulative cash ({_sample_note(result)})")
@@ -157,7 +149,7 @@ def plot_npv_histogram(result, ax: Axes | None = None, bins: int = 80) -> Axes:
                 label=f"{LABELS[business]}{note}", density=False)
         ax.axvline(float(np.mean(v)), color=COLORS[business], linewidth=1.5, linestyle="--")
     ax.axvline(0.0, color="black", linewidth=0.8)
-    ax.xaxis.set_major_formatter(FuncFormatter(_usd))
+    ax.xaxis.set_major_formatter(FuncFormatter(compact_money))
     ax.set_xlabel("NPV [USD]  (dashed: mean)")
     ax.set_ylabel("paths")
     ax.set_title(f"NPV distribution ({result.paths:,} paths)")
@@ -181,7 +173,7 @@ def plot_npv_cdf(result, ax: Axes | None = None) -> Axes:
             x, y = v, np.arange(1, v.size + 1) / v.size
         ax.plot(x, y, color=color, linestyle=style, linewidth=1.6, label=label)
     ax.axvline(0.0, color="black", linewidth=0.8)
-    ax.xaxis.set_major_formatter(FuncFormatter(_usd))
+    ax.xaxis.set_major_formatter(FuncFormatter(compact_money))
     ax.set_xlabel("NPV [USD]")
     ax.set_ylabel("share of paths with NPV below [-]")
     ax.set_ylim(0, 1)

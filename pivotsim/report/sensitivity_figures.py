@@ -31,19 +31,6 @@ def _is_money(name: str) -> bool:
     return name.split(".")[-1].endswith("_usd") or "_usd." in name or name.endswith("_usd")
 
 
-def _money_text(x: float, _pos=None) -> str:
-    if not np.isfinite(x):
-        return ""
-    if x == 0:
-        return "$0"
-    sign = "-" if x < 0 else ""
-    a = abs(x)
-    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if a >= scale:
-            return f"{sign}${a / scale:,.{1 if a < 10 * scale else 0}f}{suffix}"
-    return f"{sign}${a:,.{2 if a < 10 else 0}f}"
-
-
 def _number_text(x: float, _pos=None) -> str:
     a = abs(x)
     if a >= 1e12:
@@ -60,9 +47,11 @@ def _number_text(x: float, _pos=None) -> str:
 def _formatter(name: str):
     from matplotlib.ticker import FuncFormatter
 
+    from .style import compact_money
+
     if name.startswith("comparison.prob") or name.endswith("prob_npv_negative"):
         return FuncFormatter(lambda x, _p: f"{x:.0%}")
-    return FuncFormatter(_money_text if _is_money(name) else _number_text)
+    return FuncFormatter(compact_money if _is_money(name) else _number_text)
 
 
 def _metric_label(path: str) -> str:
@@ -169,9 +158,11 @@ def plot_tornado(result, ax=None):
     ax.set_xlabel(_metric_label(result.metric.path))
     from matplotlib.patches import Patch
 
+    from .style import compact_money
+
     ax.legend(handles=[Patch(color=LOW_COLOR, label="input at low"), Patch(color=HIGH_COLOR, label="input at high")],
               loc="lower right", fontsize=8, frameon=False)
-    ax.set_title(f"Tornado: {_metric_label(result.metric.path)}\nbase {_money_text(base)}; "
+    ax.set_title(f"Tornado: {_metric_label(result.metric.path)}\nbase {compact_money(base)}; "
                  "each input moved alone, others at base", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     return ax

@@ -8,6 +8,8 @@ PDF text, so charts and prose match.
 
 from __future__ import annotations
 
+import math
+
 from contextlib import contextmanager
 
 import matplotlib
@@ -91,7 +93,9 @@ def chart_style():
 
 
 def compact_money(x: float, _pos=None) -> str:
-    """Axis label for an amount in USD: $1.5B, $250M, $40k, $12."""
+    """Axis label for an amount in USD: $1.5B, $250M, $40k, $12 ('' when not finite)."""
+    if not math.isfinite(x):
+        return ""
     if x == 0:
         return "$0"
     sign = "-" if x < 0 else ""
