@@ -204,8 +204,10 @@ class MarketPaths:
         Column 0 keeps the t = 0 value.
         """
         x = getattr(self, name)
-        out = x.copy()
-        out[..., 1:] = 0.5 * (x[..., 1:] + x[..., :-1])
+        out = np.empty(np.shape(x))
+        out[..., :1] = x[..., :1]
+        np.add(x[..., 1:], x[..., :-1], out=out[..., 1:])
+        out[..., 1:] *= 0.5
         return out
 
     @property
@@ -629,7 +631,6 @@ def _hashrate_response(market, timeline: Timeline, log_price: np.ndarray, fees: 
 
     # Everything that does not depend on the recursion is computed up front.
     h0 = _per_path(np.log(initial_hashrate_eh_s(market)))
-    h0_col = _column(h0)
     n = max([n] + [np.size(x) for x in (a, b, step_sd, tau, h0) if np.ndim(x) == 1])
     step = np.broadcast_to(noise, (n, n_periods - 1)) * _column(step_sd)
     step += _column(a)                                 # a + s sqrt(dt) Z', per month
@@ -644,6 +645,11 @@ def _hashrate_response(market, timeline: Timeline, log_price: np.ndarray, fees: 
     h = np.array(np.broadcast_to(h0, (n,)), dtype=float)
     h_out[:, 0] = h
     height = np.full(n, float(market.block_height))
+    # heights and month subsidies are recorded as the recursion makes them
+    # (the same numbers as recomputing them from h_out afterwards)
+    height_out = np.empty((n, n_periods))
+    height_out[:, 0] = (h - h0) * height_per_log_h + height_calendar[0]
+    subsidy = np.zeros((n, n_periods))
     spot = subsidy_btc(int(market.block_height))
     era_subsidy = np.full(n, spot)
     next_halving = float((min(int(market.block_height) // HALVING_INTERVAL_BLOCKS, MAX_ERA) + 1)
@@ -659,6 +665,7 @@ def _hashrate_response(market, timeline: Timeline, log_price: np.ndarray, fees: 
         height_new = h_new - h0
         height_new *= height_per_log_h
         height_new += height_calendar[m]
+        height_out[:, m] = height_new
         crossing = height_new >= threshold
         if crossing.any():
             # A halving in this month for these paths: the month's reward is
@@ -673,6 +680,7 @@ def _hashrate_response(market, timeline: Timeline, log_price: np.ndarray, fees: 
             threshold[rows] = (new_era + 1.0) * HALVING_INTERVAL_BLOCKS
         else:
             month_subsidy = era_subsidy
+        subsidy[:, m] = month_subsidy
         x_now = np.add(month_subsidy, fee_col[:, m])
         np.log(x_now, out=x_now)
         x_now += x_base[:, m]
@@ -687,11 +695,6 @@ def _hashrate_response(market, timeline: Timeline, log_price: np.ndarray, fees: 
     blocks[:, 1:] *= tau_col
     blocks[:, 1:] += days[1:]
     blocks[:, 1:] *= BLOCKS_PER_DAY
-    height_out = h_out - h0_col
-    height_out *= BLOCKS_PER_DAY * tau_col
-    height_out += height_calendar
-    subsidy = np.zeros((n, n_periods))
-    subsidy[:, 1:] = month_subsidy_btc_per_block(height_out[:, :-1], height_out[:, 1:])
     return h_out, blocks, height_out, subsidy
 
 

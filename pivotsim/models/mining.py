@@ -182,8 +182,8 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline, *,
     items = {
         "revenue_usd": revenue,
         "power_usd": -np.broadcast_to(power, shape),
-        "opex_usd": -np.broadcast_to(opex, shape),
-        "capex_usd": -np.broadcast_to(capex, shape),
+        "opex_usd": np.broadcast_to(-np.asarray(opex), shape),  # negated before broadcasting: same numbers
+        "capex_usd": np.broadcast_to(-capex, shape),
         "tax_usd": -tax,
         "terminal_value_usd": np.broadcast_to(terminal, shape),
     }
