@@ -24,7 +24,7 @@ from . import __version__
 from .api import DEFAULT_PATHS, DEFAULT_SEED, run as run_scenario
 from .simulate import DEFAULT_MAX_AUTO_PATHS
 from .errors import PivotsimError
-from .report.formatting import money, months, number, pct, per_kwh  # the PDF prints the same figures
+from .report.formatting import BASE_METRIC_ROWS, money, months, number, pct  # same figures as the PDF
 from .scenario import load_scenario, scenario_json_schema
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -55,23 +55,6 @@ def main(version: Annotated[Optional[bool], typer.Option(
 
 
 # ---------------------------------------------------------------- tables
-BASE_ROWS = [
-    ("NPV", "npv_usd", money),
-    ("IRR (annual)", "irr", pct),
-    ("Payback", "payback_months", months),
-    ("Discounted payback", "discounted_payback_months", months),
-    ("Peak funding need", "peak_funding_usd", money),
-    ("Total revenue", "total_revenue_usd", money),
-    ("EBITDA margin", "ebitda_margin", pct),
-    ("Revenue per kWh (grid)", "revenue_usd_per_kwh", per_kwh),
-    ("Hashprice at t=0 (USD/PH/day)", "hashprice_usd_per_ph_day", lambda x: number(x, 2)),
-    ("BTC mined", "btc_mined", lambda x: number(x, 0)),
-    ("Cash cost per BTC", "cash_cost_usd_per_btc", money),
-    ("Contract value", "contract_value_usd", money),
-    ("Annual revenue (ARR)", "annual_revenue_usd", money),
-    ("Prepayment", "prepayment_usd", money),
-    ("Revenue per kWh (critical IT)", "revenue_usd_per_kwh_critical_it", per_kwh),
-]
 
 
 def summary_tables(summary: dict) -> list[Table]:
@@ -82,7 +65,7 @@ def summary_tables(summary: dict) -> list[Table]:
     base.add_column("Metric")
     base.add_column("Bitcoin mining", justify="right")
     base.add_column("AI hosting", justify="right")
-    for label, key, fmt in BASE_ROWS:
+    for key, label, _, fmt in BASE_METRIC_ROWS:
         b = summary["bitcoin"]["base"]
         a = summary["ai"]["base"]
         if key not in b and key not in a:

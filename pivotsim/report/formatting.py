@@ -49,3 +49,27 @@ def per_kwh(x) -> str:
 def usd_price(x) -> str:
     """A unit price in whole dollars: ``$109,669``."""
     return "n/a" if _missing(x) else f"${x:,.0f}"
+
+
+# Base-case metrics shown side by side, in the terminal (short label) and in
+# the PDF (long label): summary key, short label, long label, formatter.
+BASE_METRIC_ROWS = [
+    ("npv_usd", "NPV", "NPV", money),
+    ("irr", "IRR (annual)", "IRR (annual)", pct),
+    ("payback_months", "Payback", "Payback", months),
+    ("discounted_payback_months", "Discounted payback", "Discounted payback", months),
+    ("peak_funding_usd", "Peak funding need", "Peak funding need", money),
+    ("total_revenue_usd", "Total revenue", "Total revenue (nominal)", money),
+    ("ebitda_margin", "EBITDA margin", "EBITDA margin", pct),
+    ("revenue_usd_per_kwh", "Revenue per kWh (grid)", "Revenue per kWh of grid power", per_kwh),
+    ("revenue_usd_per_kwh_critical_it", "Revenue per kWh (critical IT)", "Revenue per kWh of critical IT",
+     per_kwh),
+    ("hashprice_usd_per_ph_day", "Hashprice at t=0 (USD/PH/day)", "Hashprice at t = 0 (USD per PH/s per day)",
+     lambda x: number(x, 2)),
+    ("btc_mined", "BTC mined", "BTC mined", lambda x: number(x, 0)),
+    ("cash_cost_usd_per_btc", "Cash cost per BTC", "Cash cost per BTC", money),
+    ("all_in_cost_usd_per_btc", "All-in cost per BTC", "All-in cost per BTC", money),
+    ("contract_value_usd", "Contract value", "Contract value", money),
+    ("annual_revenue_usd", "Annual revenue (ARR)", "Annual revenue (ARR)", money),
+    ("prepayment_usd", "Prepayment", "Prepayment", money),
+]

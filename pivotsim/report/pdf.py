@@ -46,7 +46,7 @@ from .. import __version__  # noqa: E402
 from ..errors import PivotsimError  # noqa: E402
 from ..simulate import BLOCK_PATHS, discount_rate  # noqa: E402
 from . import charts  # noqa: E402
-from .formatting import money, months, number, pct, per_kwh  # noqa: E402
+from .formatting import BASE_METRIC_ROWS, money, months, pct, per_kwh  # noqa: E402
 from .narrative import Summary, comparison_summary, executive_summary  # noqa: E402
 from .optional_analyses import breakeven_btc_price_for, tornado_for  # noqa: E402
 from .scenario_table import assumption_rows, source_rows  # noqa: E402
@@ -300,24 +300,6 @@ def _table(rows, col_widths, styles, *, header_rows: int = 1, right_cols=(), zeb
     return table
 
 
-BASE_ROWS = [
-    ("NPV", "npv_usd", money),
-    ("IRR (annual)", "irr", pct),
-    ("Payback", "payback_months", months),
-    ("Discounted payback", "discounted_payback_months", months),
-    ("Peak funding need", "peak_funding_usd", money),
-    ("Total revenue (nominal)", "total_revenue_usd", money),
-    ("EBITDA margin", "ebitda_margin", pct),
-    ("Revenue per kWh of grid power", "revenue_usd_per_kwh", per_kwh),
-    ("Revenue per kWh of critical IT", "revenue_usd_per_kwh_critical_it", per_kwh),
-    ("Hashprice at t = 0 (USD per PH/s per day)", "hashprice_usd_per_ph_day", lambda x: number(x, 2)),
-    ("BTC mined", "btc_mined", lambda x: number(x, 0)),
-    ("Cash cost per BTC", "cash_cost_usd_per_btc", money),
-    ("All-in cost per BTC", "all_in_cost_usd_per_btc", money),
-    ("Contract value", "contract_value_usd", money),
-    ("Annual revenue (ARR)", "annual_revenue_usd", money),
-    ("Prepayment", "prepayment_usd", money),
-]
 
 
 def metrics_tables(result, styles, width) -> list:
@@ -325,7 +307,7 @@ def metrics_tables(result, styles, width) -> list:
     s = result.summary()
     b, a = s["bitcoin"]["base"], s["ai"]["base"]
     rows = [["Base case", "Bitcoin mining", "AI hosting"]]
-    for label, key, fmt in BASE_ROWS:
+    for key, _, label, fmt in BASE_METRIC_ROWS:
         if key not in b and key not in a:
             continue
         rows.append([label, fmt(b[key]) if key in b else "", fmt(a[key]) if key in a else ""])
