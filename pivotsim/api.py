@@ -11,7 +11,6 @@ import math
 import os
 import platform
 import shutil
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -25,7 +24,7 @@ from .errors import PivotsimError
 from .models.cashflows import CashFlows
 from .models.hosting import contract_terms
 from .models.market import MarketPaths
-from .scenario import Scenario, load_scenario, to_inputs
+from .scenario import Scenario, resolve_scenario, to_inputs
 from .simulate import (BLOCK_PATHS, BUSINESSES, DEFAULT_MAX_AUTO_PATHS, MonteCarlo, base_case,
                        breakeven_btc_price_multiplier, discount_rate, simulate, timeline_of, valuation)
 
@@ -421,10 +420,7 @@ def run(scenario: Scenario | str | Path, paths: int | str | None = DEFAULT_PATHS
             raise PivotsimError(f"tolerance_usd: {tolerance_usd!r} is not allowed; must be a number > 0")
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
         raise PivotsimError(f"threads: {threads!r} is not allowed; must be a whole number >= 1")
-    if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario, overrides)
-    elif overrides:
-        scenario = scenario.with_overrides(overrides)
+    scenario = resolve_scenario(scenario, overrides)
     inputs = to_inputs(scenario)
     flows, market = base_case(inputs)
     if n_paths is None and tolerance_usd is None:
@@ -459,10 +455,7 @@ def base_case_metrics(scenario: Scenario | str | Path, *, overrides=()) -> dict[
         ``{"bitcoin": {...}, "ai": {...}}``, the same dicts as
         ``RunResult.summary()[business]["base"]``.
     """
-    if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario, overrides)
-    elif overrides:
-        scenario = scenario.with_overrides(overrides)
+    scenario = resolve_scenario(scenario, overrides)
     inputs = to_inputs(scenario)
     flows, market = base_case(inputs)
     result = RunResult(scenario=scenario, seed=0, paths=0, base=flows, base_market=market,

@@ -938,6 +938,13 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     return scenario
 
 
+def resolve_scenario(scenario: "Scenario | str | Path", overrides: Sequence[str] = ()) -> Scenario:
+    """A loaded scenario from a Scenario or a YAML path, with ``--set`` overrides applied."""
+    if not isinstance(scenario, Scenario):
+        return load_scenario(scenario, overrides)
+    return scenario.with_overrides(overrides) if overrides else scenario
+
+
 def parse_scenario(data: dict, *, file: str | None = None, lines: dict[tuple, int] | None = None,
                    overrides: Sequence[str] = ()) -> Scenario:
     """Validate a scenario mapping (already read from YAML)."""

@@ -58,7 +58,7 @@ import pandas as pd
 from .. import __version__
 from ..api import DEFAULT_SEED, MAX_PATHS, RunResult, describe, run as run_scenario
 from ..errors import PivotsimError, ScenarioError
-from ..scenario import Scenario, _parse_number, iter_quantities, load_scenario, to_inputs
+from ..scenario import Scenario, _parse_number, iter_quantities, resolve_scenario, to_inputs
 from ..uncertainty import substitute, uncertain_inputs
 from ..simulate import (BLOCK_PATHS, BUSINESSES, CHUNK_PATHS, VALUATION_METRICS, base_case, block_draws,
                         business_cash_flows, business_metrics, discount_rate, market_paths, timeline_of,
@@ -692,12 +692,6 @@ def _check_paths_seed(paths, seed, *, allow_zero=False):
         raise PivotsimError(f"seed: {seed!r} is not allowed; must be a whole number >= 0")
 
 
-def _load(scenario, overrides) -> Scenario:
-    if not isinstance(scenario, Scenario):
-        return load_scenario(scenario, overrides)
-    return scenario.with_overrides(overrides) if overrides else scenario
-
-
 # --------------------------------------------------------------------------- sweep
 
 @dataclass
@@ -802,7 +796,7 @@ def sweep(scenario: Scenario | str | Path, params, metrics: Sequence[str] | str 
         Bad paths, values, counts or metrics (before any computation).
     """
     _check_paths_seed(paths, seed)
-    scenario = _load(scenario, overrides)
+    scenario = resolve_scenario(scenario, overrides)
     if isinstance(params, Mapping):
         axes = [(str(p), check_axis_values(str(p), v)) for p, v in params.items()]
     else:
@@ -1093,7 +1087,7 @@ def tornado(scenario: Scenario | str | Path, factors: Sequence[str] | None = Non
             or not (spider_points == 0 or 3 <= spider_points <= 101):
         raise PivotsimError(f"spider_points: {spider_points!r} is not allowed; must be 0 (no spider) "
                             "or from 3 to 101")
-    scenario = _load(scenario, overrides)
+    scenario = resolve_scenario(scenario, overrides)
     ranking = parse_metric(metric)
     if ranking.kind != "base":
         raise PivotsimError(f"metric {ranking.path}: tornado ranks base-case metrics; use e.g. "
@@ -1421,7 +1415,7 @@ def sensitivity(scenario: Scenario | str | Path, method: str = "tornado", *,
         raise PivotsimError(f"--method {method!r} is not allowed; must be tornado, sobol or morris")
     _check_delta(delta)
     _check_paths_seed(1, seed)
-    scenario = _load(scenario, overrides)
+    scenario = resolve_scenario(scenario, overrides)
     target = parse_metric(metric)
     distributions = scenario_distributions(scenario)
     if factors:
@@ -1560,7 +1554,7 @@ def breakeven(scenario: Scenario | str | Path, param: str, target, range: tuple 
     from scipy.optimize import brentq
 
     _check_paths_seed(paths, seed)
-    scenario = _load(scenario, overrides)
+    scenario = resolve_scenario(scenario, overrides)
     param = str(param).strip()
     base_value = check_numeric_path(scenario, param)
     metric, goal = _parse_target(target)
