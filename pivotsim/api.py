@@ -349,9 +349,14 @@ def _check_run_args(paths, seed):
     elif isinstance(paths, bool) or not isinstance(paths, (int, np.integer)) or not 1 <= paths <= MAX_PATHS:
         raise PivotsimError(f"paths: {paths!r} is not allowed; must be 'auto' or a whole number "
                             f"from 1 to {MAX_PATHS:,}")
+    check_seed(seed)
+    return None if paths is None else int(paths)
+
+
+def check_seed(seed) -> None:
+    """Raise a one-line PivotsimError unless ``seed`` is a whole number in [0, 2**63)."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 63:
         raise PivotsimError(f"seed: {seed!r} is not allowed; must be a whole number >= 0")
-    return None if paths is None else int(paths)
 
 
 def default_tolerance_usd(base: dict[str, CashFlows], inputs) -> float:

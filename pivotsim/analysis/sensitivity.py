@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..api import DEFAULT_SEED, MAX_PATHS, RunResult, describe, run as run_scenario
+from ..api import DEFAULT_SEED, MAX_PATHS, RunResult, check_seed, describe, run as run_scenario
 from ..errors import PivotsimError, ScenarioError
 from ..scenario import Scenario, _parse_number, iter_quantities, resolve_scenario, to_inputs
 from ..uncertainty import substitute, uncertain_inputs
@@ -688,8 +688,7 @@ def _check_paths_seed(paths, seed, *, allow_zero=False):
     low = 0 if allow_zero else 1
     if isinstance(paths, bool) or not isinstance(paths, (int, np.integer)) or not low <= paths <= MAX_PATHS:
         raise PivotsimError(f"paths: {paths!r} is not allowed; must be a whole number from {low} to {MAX_PATHS:,}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 63:
-        raise PivotsimError(f"seed: {seed!r} is not allowed; must be a whole number >= 0")
+    check_seed(seed)
 
 
 # --------------------------------------------------------------------------- sweep
