@@ -1,0 +1,60 @@
+"""Compiled kernels: how the engine's per-path month loops are written.
+
+Most of the engine is numpy on arrays ``(n_paths, n_periods)``.  A few steps
+are recursions over months (network hashrate responding to last months'
+margin, tax loss carry-forward, payback, IRR root finding) or build many
+month masks per contract tranche; in numpy they cost a pass over the whole
+array per month or per mask.  Those steps are *kernels*: plain loops over
+paths (outer) and months (inner) compiled by numba, which touch each number
+once.
+
+Rules every kernel follows (tests rely on them):
+
+* Arguments are C-contiguous float64 arrays ``(n_paths, n_periods)`` or
+  ``(n_paths,)``, and scalars; a parameter that may vary by path is always
+  passed as an ``(n_paths,)`` array (:func:`per_path`), so each kernel
+  compiles once, not once per scalar/array combination.
+* A path's numbers depend on its own row only: paths outer, months inner,
+  no reduction across paths.  So chunking and threads never change a bit.
+* No ``fastmath``: IEEE arithmetic in the order written, the same numbers on
+  every run.  ``nogil``: threads evaluate chunks in parallel.
+  ``cache=True``: compiled once per installation (in ``__pycache__``, or
+  numba's user cache when the package folder is read-only).
+* ``NUMBA_DISABLE_JIT=1`` runs the same functions as Python (debugging,
+  coverage), only slower.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+def kernel(function):
+    """Compile ``function`` as a pivotsim kernel (see the module docstring)."""
+    return numba.njit(cache=True, nogil=True, error_model="numpy")(function)
+
+
+def per_path(value, n_paths: int) -> np.ndarray:
+    """A scalar or per-path parameter as a C-contiguous float64 array ``(n_paths,)``.
+
+    Parameters
+    ----------
+    value : float or ndarray (n_paths, 1) or (n_paths,)
+    n_paths : int
+    """
+    arr = np.asarray(value, dtype=float).reshape(-1)
+    if arr.size not in (1, n_paths):
+        raise ValueError(f"per-path parameter has {arr.size} values; expected 1 or {n_paths}")
+    return np.ascontiguousarray(np.broadcast_to(arr, (n_paths,)))
+
+
+def rows_of(values, n_paths: int, n_periods: int) -> np.ndarray:
+    """A series broadcast to ``(n_paths, n_periods)`` as a C-contiguous float64 array.
+
+    A copy only when ``values`` is not already such an array.
+    """
+    arr = np.asarray(values, dtype=float)
+    if arr.shape == (n_paths, n_periods) and arr.flags.c_contiguous:
+        return arr
+    return np.ascontiguousarray(np.broadcast_to(arr, (n_paths, n_periods)))
