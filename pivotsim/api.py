@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .distributed import as_executor
+from .distributed import as_executor, default_threads
 from .errors import PivotsimError
 from .models.cashflows import CashFlows
 from .models.hosting import contract_terms
@@ -369,7 +369,7 @@ def default_tolerance_usd(base: dict[str, CashFlows], inputs) -> float:
 def run(scenario: Scenario | str | Path, paths: int | str | None = DEFAULT_PATHS, seed: int = DEFAULT_SEED,
         *, overrides=(), progress: Callable[[int, int], None] | None = None,
         tolerance_usd: float | None = None, max_paths: int = DEFAULT_MAX_AUTO_PATHS,
-        sample_paths: int = DEFAULT_SAMPLE_PATHS, threads: int = 1,
+        sample_paths: int = DEFAULT_SAMPLE_PATHS, threads: int | None = None,
         market_horizon_months: int | None = None, client=None) -> RunResult:
     """Value a scenario: base case of both businesses and a Monte Carlo.
 
@@ -393,9 +393,11 @@ def run(scenario: Scenario | str | Path, paths: int | str | None = DEFAULT_PATHS
         Auto mode's cap (default 1,000,000).
     sample_paths : int
         Paths whose monthly series are kept for fan charts (default 1,000).
-    threads : int
+    threads : int, optional
         Threads of this process evaluating chunks of paths (local runs only;
-        ignored with ``client``); never changes results.  Not the CLI's
+        ignored with ``client``); never changes results.  Default: the CPUs
+        this process may use, at most 8
+        (:func:`pivotsim.distributed.default_threads`).  Not the CLI's
         ``--workers``, which starts Dask worker processes (``client``).
     market_horizon_months : int, optional
         Draw the market's random shocks over at least this many months.
@@ -423,6 +425,8 @@ def run(scenario: Scenario | str | Path, paths: int | str | None = DEFAULT_PATHS
         if tolerance_usd is not None and not (isinstance(tolerance_usd, (int, float)) and tolerance_usd > 0
                                               and math.isfinite(tolerance_usd)):
             raise PivotsimError(f"tolerance_usd: {tolerance_usd!r} is not allowed; must be a number > 0")
+    if threads is None:
+        threads = default_threads()
     if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
         raise PivotsimError(f"threads: {threads!r} is not allowed; must be a whole number >= 1")
     scenario = resolve_scenario(scenario, overrides)

@@ -153,6 +153,9 @@ SchedulerOption = Annotated[Optional[str], typer.Option(
     "--scheduler", help="Run the paths on the Dask scheduler at this address (tcp://host:8786) or "
                         "of this scheduler file (sched.json) [default: $PIVOTSIM_SCHEDULER unless "
                         "--workers is given].")]
+ThreadsOption = Annotated[Optional[int], typer.Option(
+    "--threads", help="Threads of this process evaluating chunks of paths (never changes the numbers) "
+                      "[default: the CPUs available, at most 8].", show_default=False)]
 
 
 @contextmanager
@@ -207,6 +210,7 @@ def run(
         "--figures/--no-figures", help="Write fan charts and NPV plots (PNG) into the run folder.")] = True,
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
+    threads: ThreadsOption = None,
 ):
     """Value a scenario as bitcoin mining and as AI hosting; write a run folder."""
     try:
@@ -218,7 +222,8 @@ def run(
         def progress(done, total):
             bar.update(task, completed=done, total=total)
 
-        options = dict(paths=n_paths, seed=seed, tolerance_usd=tolerance_usd, max_paths=max_paths)
+        options = dict(paths=n_paths, seed=seed, tolerance_usd=tolerance_usd, max_paths=max_paths,
+                       threads=threads)
         with cluster(workers, scheduler, quiet=as_json) as client:
             if bar is not None:
                 with bar:

@@ -59,6 +59,26 @@ TASKS_PER_THREAD = 4
 """Tasks per worker thread at least, when there are enough blocks: balances the end of a run."""
 
 OnResult = Callable[[int, Any], None]
+MAX_DEFAULT_THREADS = 8
+"""Most threads a local run uses by default (chunks are memory: each thread holds one)."""
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, else ``os.cpu_count()``)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def default_threads() -> int:
+    """Threads of a local run when none are asked for: the usable CPUs, at most :data:`MAX_DEFAULT_THREADS`."""
+    return min(usable_cpus(), MAX_DEFAULT_THREADS)
+
+
+def local_executor(threads: int):
+    """The executor of a local run: :class:`SerialExecutor` for one thread, else :class:`ThreadExecutor`."""
+    return ThreadExecutor(threads) if int(threads) > 1 else SerialExecutor()
 
 
 @runtime_checkable

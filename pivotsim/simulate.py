@@ -46,7 +46,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .distributed import SerialExecutor, ThreadExecutor, as_executor, blocks_per_task
+from .distributed import as_executor, blocks_per_task, local_executor
 from .models import finance
 from .models.cashflows import CashFlows
 from .models.hosting import hosting_cash_flows
@@ -513,7 +513,7 @@ def simulate(inputs, n_paths: int | None, seed: int, *, progress: Callable[[int,
     else:
         checkpoints = [int(n_paths)]
     if executor is None:
-        runner = ThreadExecutor(threads) if threads > 1 else SerialExecutor()
+        runner = local_executor(threads)
     else:
         executor = runner = as_executor(executor)
     cut_paths = checkpoints[-1]
@@ -559,7 +559,7 @@ def simulate(inputs, n_paths: int | None, seed: int, *, progress: Callable[[int,
 def simulate_many(inputs_list, n_paths: int, seed: int, *, executor=None,
                   progress: Callable[[int, int], None] | None = None,
                   shock_horizon_months: int | None = None,
-                  chunk_paths: int = CHUNK_PATHS) -> list[dict[str, np.ndarray]]:
+                  chunk_paths: int = CHUNK_PATHS, threads: int = 1) -> list[dict[str, np.ndarray]]:
     """Per-path metrics of several input sets on the same draws (sweeps, sensitivity, compare).
 
     Every input set sees the same seed, so the same block draws, market
@@ -585,13 +585,16 @@ def simulate_many(inputs_list, n_paths: int, seed: int, *, executor=None,
         see the same market path month by month.
     chunk_paths : int
         Paths evaluated together inside a task; never changes results.
+    threads : int
+        Without ``executor``: threads of this process running the tasks;
+        never changes results.
 
     Returns
     -------
     list of dict of str -> ndarray (n_paths,)
         One :func:`simulate_paths`-like dict per input set, in order.
     """
-    runner = SerialExecutor() if executor is None else as_executor(executor)
+    runner = local_executor(threads) if executor is None else as_executor(executor)
     if executor is not None:
         executor = runner
     n_blocks = -(-int(n_paths) // BLOCK_PATHS)

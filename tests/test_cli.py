@@ -160,3 +160,25 @@ def test_bad_set_override(iren_path, tmp_path, setting, fragment):
 def test_bad_paths(iren_path, tmp_path, paths):
     res = invoke("run", iren_path, "--paths", paths, "--out", tmp_path / "runs")
     assert res.exit_code == 2 and "paths" in res.stderr
+
+
+@pytest.mark.parametrize("threads", ["0", "-1"])
+def test_bad_threads(iren_path, tmp_path, threads):
+    res = invoke("run", iren_path, "--paths", 10, "--threads", threads, "--out", tmp_path / "runs")
+    assert res.exit_code == 2 and "threads" in res.stderr and "Traceback" not in res.output
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()
+
+
+def test_threads_change_no_number(iren_path, tmp_path):
+    """--threads 1 and --threads 2 write the same summary (chunks are evaluated independently)."""
+    summaries = []
+    for threads in ("1", "2"):
+        res = invoke("run", iren_path, "--paths", 4500, "--threads", threads, "--json", "--no-figures",
+                     "--out", tmp_path / threads)
+        assert res.exit_code == 0, res.output
+        summaries.append(json.loads(res.stdout))
+    for summary in summaries:
+        summary.pop("execution", None)
+        summary.pop("run_folder", None)
+    assert summaries[0] == summaries[1]

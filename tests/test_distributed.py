@@ -45,8 +45,8 @@ def assert_same_metrics(a: dict, b: dict):
 
 @pytest.fixture(scope="module")
 def local(iren):
-    """The reference: a plain local run."""
-    return pivotsim.run(iren, paths=PATHS, seed=SEED)
+    """The reference: a plain local run on one thread."""
+    return pivotsim.run(iren, paths=PATHS, seed=SEED, threads=1)
 
 
 # ---------------------------------------------------------------- grouping (no cluster)
@@ -172,6 +172,17 @@ def test_auto_paths_and_samples_through_scheduler_equal_local_threads(dask_clust
     assert_same_metrics(remote.samples, local.samples)
     assert remote.summary() == local.summary()
     assert local.execution == {"backend": "local", "threads": 2}
+
+
+def test_default_threads_are_the_usable_cpus_and_change_no_number(iren, local):
+    from pivotsim.distributed import default_threads, usable_cpus
+
+    assert default_threads() == min(usable_cpus(), 8)
+    auto = pivotsim.run(iren, paths=PATHS, seed=SEED)
+    assert_same_metrics(auto.metrics, local.metrics)
+    assert auto.summary() == local.summary()
+    expected = {"backend": "local", **({"threads": default_threads()} if default_threads() > 1 else {})}
+    assert auto.execution == expected
 
 
 def _cli_run(tmp_path, name, *extra):
