@@ -51,7 +51,7 @@ Network hashrate (``hashrate_model``), H in EH/s, h = log H
   x_0.  A halving halves the subsidy in R at the block height where it
   happens, x drops by about log 2 and weak miners switch off (growth turns
   negative when ``a + b x < 0``).  The recursion runs month by month,
-  vectorised over paths.
+  path by path (a compiled kernel).
 
 Blocks and subsidy
 ------------------
@@ -121,7 +121,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .timeline import (BLOCKS_PER_DAY, ERA_SUBSIDY_BTC, HALVING_INTERVAL_BLOCKS, MAX_ERA,
+from ..compiled import kernel, per_path, rows_of
+from .timeline import (BLOCKS_PER_DAY, ERA_ISSUED_BEFORE_BTC, ERA_SUBSIDY_BTC, HALVING_INTERVAL_BLOCKS, MAX_ERA,
                        TARGET_BLOCK_INTERVAL_S, Timeline, month_subsidy_btc_per_block, subsidy_btc)
 
 HASHES_PER_DIFFICULTY = 2.0 ** 32
@@ -203,11 +204,9 @@ class MarketPaths:
 
         Column 0 keeps the t = 0 value.
         """
-        x = getattr(self, name)
-        out = np.empty(np.shape(x))
-        out[..., :1] = x[..., :1]
-        np.add(x[..., 1:], x[..., :-1], out=out[..., 1:])
-        out[..., 1:] *= 0.5
+        x = np.asarray(getattr(self, name), dtype=float)
+        out = np.empty(x.shape)
+        _month_mean_rows(np.ascontiguousarray(x).reshape(-1, x.shape[-1]), out.reshape(-1, x.shape[-1]))
         return out
 
     @property
@@ -224,6 +223,15 @@ class MarketPaths:
                                         self.reward_btc_per_block)
 
     spot_subsidy_btc: float = 0.0
+
+
+@kernel
+def _month_mean_rows(x, out):
+    """``out[:, 0] = x[:, 0]``, ``out[:, m] = (x[:, m] + x[:, m - 1]) / 2`` for arrays (n, n_periods)."""
+    for i in range(x.shape[0]):
+        out[i, 0] = x[i, 0]
+        for m in range(1, x.shape[1]):
+            out[i, m] = (x[i, m] + x[i, m - 1]) * 0.5
 
 
 # --------------------------------------------------------------------------- shocks
@@ -308,24 +316,69 @@ def _path_from_increments(start, increments: np.ndarray) -> np.ndarray:
     return out
 
 
-_LUT_BINS = 1 << 16
+@kernel
+def _exp_row(log_values, i, out):
+    """``out[i] = exp(log_values)`` for one row (months independent: the calls overlap)."""
+    for m in range(log_values.shape[0]):
+        out[i, m] = math.exp(log_values[m])
 
 
-def _poisson_cdf_table(lam: float) -> np.ndarray:
-    """Poisson CDF F(0), F(1), ... up to where it stops growing in floating point."""
-    values = []
-    pmf = math.exp(-lam)
-    cdf = pmf
-    k = 0
-    while True:
-        values.append(cdf)
-        k += 1
-        pmf *= lam / k
-        new = cdf + pmf
-        if new == cdf or new >= 1.0 or k > 10_000:
-            break
-        cdf = new
-    return np.array(values)
+@kernel
+def _shared_row(i, values):
+    """Row of ``values`` that path i reads: its own, or row 0 when one row serves every path."""
+    return i if values.shape[0] > 1 else 0
+
+
+#: longest Poisson CDF table: F(0) .. F(10000) (then 4 slots of +inf)
+_POISSON_TABLE_SIZE = 10_001
+_POISSON_TABLE_SLOTS = _POISSON_TABLE_SIZE + 4
+
+
+@kernel
+def _poisson_cdf_fill(mean, table):
+    """Poisson(mean) CDF F(0), F(1), ... into ``table`` up to where it stops growing.
+
+    Returns the number of CDF values written (0 when ``mean`` is not > 0:
+    every count is then 0); the next 4 slots hold +inf (no count reaches them).
+    """
+    size = 0
+    if mean > 0.0:
+        pmf = math.exp(-mean)
+        cdf = pmf
+        k = 0
+        while True:
+            table[size] = cdf
+            size += 1
+            k += 1
+            pmf *= mean / k
+            new = cdf + pmf
+            if new == cdf or new >= 1.0 or k >= _POISSON_TABLE_SIZE:
+                break
+            cdf = new
+    table[size:size + 4] = np.inf
+    return size
+
+
+@kernel
+def _poisson_count(u, table, size):
+    """``#{k : u >= F(k)}`` for the CDF values ``table[:size]`` (increasing, then +inf)."""
+    # The first four comparisons without branches: counts are mostly small.
+    count = (u >= table[0]) + (u >= table[1]) + (u >= table[2]) + (u >= table[3])
+    while count < size and u >= table[count]:
+        count += 1
+    return count
+
+
+@kernel
+def _poisson_rows(u, mean, out):
+    """Poisson counts of uniforms ``u`` (n, m) with one mean per row (n,) into ``out``."""
+    table = np.empty(_POISSON_TABLE_SLOTS)
+    size = 0
+    for i in range(u.shape[0]):
+        if i == 0 or mean[i] != mean[i - 1]:
+            size = _poisson_cdf_fill(mean[i], table)
+        for j in range(u.shape[1]):
+            out[i, j] = _poisson_count(u[i, j], table, size)
 
 
 def poisson_counts(u: np.ndarray, mean) -> np.ndarray:
@@ -341,7 +394,7 @@ def poisson_counts(u: np.ndarray, mean) -> np.ndarray:
     u : ndarray
         Uniform [0, 1) draws.
     mean : float or ndarray broadcastable to ``u``
-        Expected count per cell [-], >= 0.
+        Expected count per cell [-], >= 0 (a mean <= 0 gives 0).
 
     Returns
     -------
@@ -349,85 +402,17 @@ def poisson_counts(u: np.ndarray, mean) -> np.ndarray:
     """
     u = np.asarray(u, dtype=float)
     mean_arr = np.asarray(mean, dtype=float)
-    counts = np.zeros(u.shape, dtype=np.int64)
-    if mean_arr.ndim == 0:
-        lam = float(mean_arr)
-        if lam <= 0:
-            return counts
-        cdf = _poisson_cdf_table(lam)
-        # Look up the count of each 1/65536-wide bin of u; only bins holding a
-        # CDF value are ambiguous and get an exact comparison.
-        low = np.searchsorted(cdf, np.arange(_LUT_BINS) / _LUT_BINS, side="right")
-        high = np.searchsorted(cdf, np.nextafter(np.arange(1, _LUT_BINS + 1) / _LUT_BINS, 0.0), side="right")
-        table = np.where(low == high, low, -1).astype(np.int64)
-        bins = (u * _LUT_BINS).astype(np.int64)
-        np.minimum(bins, _LUT_BINS - 1, out=bins)
-        counts = table[bins]
-        ambiguous = np.flatnonzero(counts < 0)
-        if ambiguous.size:
-            flat = counts.reshape(-1)
-            flat[ambiguous] = np.searchsorted(cdf, u.reshape(-1)[ambiguous], side="right")
-        return counts
-    lam = np.broadcast_to(mean_arr, u.shape)
-    pmf = np.exp(-lam)
-    cdf = pmf.copy()
-    k = 0
-    while True:
-        more = u >= cdf
-        if not more.any() or k >= 1000:
-            break
-        counts += more
-        k += 1
-        pmf = pmf * lam / k
-        new_cdf = cdf + pmf
-        if np.array_equal(new_cdf, cdf):
-            break
-        cdf = new_cdf
-    return counts
-
-
-def _ar1_paths(start, theta, phi, innovations: np.ndarray) -> np.ndarray:
-    """AR(1) paths ``y_m = theta + phi (y_{m-1} - theta) + eta_m`` without a month loop.
-
-    Uses ``y_m - theta = phi^m [(y_0 - theta) + sum_{i<=m} phi^-i eta_i]`` on
-    segments short enough that ``phi^-i`` stays finite.
-
-    Parameters
-    ----------
-    start : float or ndarray (n_paths, 1)
-        y_0.
-    theta : float or ndarray (n_paths, 1)
-        Long-run level.
-    phi : float or ndarray (n_paths, 1)
-        Persistence per step, in (0, 1].
-    innovations : ndarray (n_paths, n_steps)
-
-    Returns
-    -------
-    ndarray (n_paths, n_steps + 1)
-    """
-    steps = innovations.shape[1]
-    dev = np.asarray(start, dtype=float) - theta
-    n = max([innovations.shape[0]] + [np.shape(x)[0] for x in (dev, theta, phi) if np.ndim(x) == 2])
-    out = np.empty((n, steps + 1))
-    dev = np.broadcast_to(dev, (n, 1)).astype(float)
-    out[:, :1] = dev
-    log_phi = np.log(np.asarray(phi, dtype=float))
-    worst = float(np.max(-log_phi)) if np.size(log_phi) else 0.0
-    segment = steps if worst * steps < 300 else max(1, int(300 / worst))
-    col = 0
-    while col < steps:
-        length = min(segment, steps - col)
-        k = np.arange(1, length + 1, dtype=float)
-        grow = np.exp(-log_phi * k) if np.ndim(log_phi) == 0 else np.exp(-log_phi * k[None, :])
-        shrink = np.exp(log_phi * k) if np.ndim(log_phi) == 0 else np.exp(log_phi * k[None, :])
-        block = np.cumsum(innovations[:, col:col + length] * grow, axis=1) + dev
-        block *= shrink
-        out[:, col + 1:col + 1 + length] = block
-        dev = block[:, -1:]
-        col += length
-    out += theta
-    return out
+    if u.ndim >= 1 and (mean_arr.ndim == 0 or mean_arr.shape[-1] == 1):
+        # one mean per row of the last axis: the CDF is built once per row
+        rows = np.ascontiguousarray(u.reshape(-1, u.shape[-1]))
+        means = np.ascontiguousarray(np.broadcast_to(mean_arr, u.shape[:-1] + (1,)).reshape(-1))
+    else:
+        # a mean per cell: each cell is a row of its own
+        rows = np.ascontiguousarray(u.reshape(-1, 1))
+        means = np.ascontiguousarray(np.broadcast_to(mean_arr, u.shape).reshape(-1))
+    counts = np.empty(rows.shape, dtype=np.int64)
+    _poisson_rows(rows, means, counts)
+    return counts.reshape(u.shape)
 
 
 def _ou_step(kappa_per_year, sigma_per_year):
@@ -441,22 +426,67 @@ def _ou_step(kappa_per_year, sigma_per_year):
     return (float(phi) if phi.ndim == 0 else phi), (float(sd) if sd.ndim == 0 else sd)
 
 
-def _column(x):
-    """A per-path parameter as a float or an (n, 1) column (see :func:`_per_path`)."""
-    return x if np.ndim(x) == 0 else np.reshape(x, (-1, 1))
+def _n_paths(*values) -> int:
+    """Paths of a set of shocks ``(n, m)`` and parameters (scalars or ``(n, 1)`` columns)."""
+    return max([1] + [np.shape(x)[0] for x in values if np.ndim(x) == 2]
+               + [np.size(x) for x in values if np.ndim(x) == 1])
 
 
-def _per_path(x):
-    """A parameter as a float, or as a 1-D array over paths when it varies by path."""
-    arr = np.asarray(x, dtype=float)
-    return float(arr) if arr.size == 1 else arr.reshape(-1)
+_NO_SHOCKS = np.empty((0, 0))
+
+
+def _shock(shocks, name: str, n: int) -> np.ndarray:
+    """A shock as a C-contiguous ``(n, horizon)`` array, or an empty one when it is not drawn."""
+    if name not in shocks:
+        return _NO_SHOCKS
+    values = shocks[name]
+    return rows_of(values, n, values.shape[1])
 
 
 # --------------------------------------------------------------------------- drivers
 
-def btc_log_price(market, timeline: Timeline, shocks: dict[str, np.ndarray],
-                  bootstrap_log_returns: np.ndarray | None = None) -> np.ndarray:
-    """Log BTC price paths ``(n_paths, n_periods)`` [log USD].
+@kernel
+def _merton_price(z, u, log_s0, drift, diffusion_var, jump_mean, jump_var, jumps_per_month, price):
+    """Merton price paths (see the module docstring) into ``price``.
+
+    Parameters
+    ----------
+    z, u : ndarray (n, horizon)
+        ``btc_price`` normals and ``btc_jump`` uniforms.
+    log_s0 : ndarray (n,)
+        Log price at t = 0 [log USD].
+    drift : ndarray (n,)
+        ``(mu - sigma^2/2 - lambda k) dt`` per month [-].
+    diffusion_var : ndarray (n,)
+        ``sigma^2 dt`` [-].
+    jump_mean, jump_var : ndarray (n,)
+        ``m_J`` and ``s_J^2`` of a jump's log size [-].
+    jumps_per_month : ndarray (n,)
+        ``lambda dt`` [-].
+    price : ndarray (n, horizon + 1)
+        Output [USD].
+    """
+    table = np.empty(_POISSON_TABLE_SLOTS)
+    size = 0
+    log_price = np.empty(price.shape[1])
+    for i in range(z.shape[0]):
+        if i == 0 or jumps_per_month[i] != jumps_per_month[i - 1]:
+            size = _poisson_cdf_fill(jumps_per_month[i], table)
+        log_price[0] = log_s0[i]
+        total = 0.0
+        for m in range(z.shape[1]):
+            count = float(_poisson_count(u[i, m], table, size))
+            increment = math.sqrt(diffusion_var[i] + count * jump_var[i]) * z[i, m]
+            increment += count * jump_mean[i]
+            increment += drift[i]
+            total += increment
+            log_price[m + 1] = total + log_s0[i]
+        _exp_row(log_price, i, price)
+
+
+def btc_price_paths(market, timeline: Timeline, shocks: dict[str, np.ndarray],
+                    bootstrap_log_returns: np.ndarray | None = None) -> np.ndarray:
+    """BTC price paths ``(n_paths, n_periods)`` [USD].
 
     Parameters
     ----------
@@ -477,20 +507,21 @@ def btc_log_price(market, timeline: Timeline, shocks: dict[str, np.ndarray],
             raise ValueError("price_model 'bootstrap' needs the historical monthly log returns")
         increments = bootstrap_increments(bootstrap_log_returns, shocks["btc_bootstrap"],
                                           int(market.bootstrap_block_months), mu)
-        return _path_from_increments(log_s0, increments)
+        return np.exp(_path_from_increments(log_s0, increments))
     if market.price_model == "merton" and "btc_jump" in shocks:
-        lam = market.btc_jump_intensity_per_year
+        lam = np.asarray(market.btc_jump_intensity_per_year, dtype=float)
         jump_mean, jump_sd = market.btc_jump_mean_log, market.btc_jump_volatility_log
         k = np.expm1(jump_mean + 0.5 * np.square(jump_sd))
-        counts = poisson_counts(shocks["btc_jump"], np.asarray(lam) * DT_YEARS)
-        drift = (mu - 0.5 * np.square(sigma) - np.asarray(lam) * k) * DT_YEARS
-        increments = np.sqrt(np.square(sigma) * DT_YEARS + counts * np.square(jump_sd))
-        increments *= z
-        increments += counts * jump_mean
-        increments += drift
-        return _path_from_increments(log_s0, increments)
+        drift = (mu - 0.5 * np.square(sigma) - lam * k) * DT_YEARS
+        n = _n_paths(z, shocks["btc_jump"], log_s0, drift, jump_mean, jump_sd, lam)
+        horizon = z.shape[1]
+        price = np.empty((n, horizon + 1))
+        _merton_price(rows_of(z, n, horizon), rows_of(shocks["btc_jump"], n, horizon), per_path(log_s0, n),
+                      per_path(drift, n), per_path(np.square(sigma) * DT_YEARS, n), per_path(jump_mean, n),
+                      per_path(np.square(jump_sd), n), per_path(lam * DT_YEARS, n), price)
+        return price
     t = timeline.years[None, :]
-    return log_s0 + (mu - 0.5 * np.square(sigma)) * t + sigma * _brownian(z, DT_YEARS)
+    return np.exp(log_s0 + (mu - 0.5 * np.square(sigma)) * t + sigma * _brownian(z, DT_YEARS))
 
 
 def bootstrap_increments(log_returns: np.ndarray, u: np.ndarray, block_months: int, drift_per_year) -> np.ndarray:
@@ -522,32 +553,96 @@ def bootstrap_increments(log_returns: np.ndarray, u: np.ndarray, block_months: i
     return centred[index] + shift
 
 
-def log_ar1_driver(start, long_run, kappa_per_year, sigma_per_year, normals: np.ndarray | None,
-                   n_paths: int, horizon_months: int, jumps: np.ndarray | None = None) -> np.ndarray:
-    """Log of a mean-reverting driver (exact monthly OU), ``(n_paths, n_periods)``.
+@kernel
+def _log_ou_levels(dev0, theta, phi, sd, normals, btc_normals, rho, spike_u, spike_probability, spike_log, out):
+    """Levels ``exp(y_m)`` of a log OU driver with jumps (see :func:`ou_levels`) into ``out`` (n, n_periods).
+
+    ``y_m - theta = phi (y_{m-1} - theta) + eta_m``, ``y_0 - theta = dev0``,
+    ``eta_m = sd (rho Z_btc + sqrt(1 - rho^2) Z) + J 1[u < p]``.  Shock
+    arrays with no rows are not drawn: no noise (``normals``), no
+    correlation (``btc_normals``: ``rho Z_btc + ...`` is just Z), no spikes.
+    Per-path arrays are ``(n,)``.
+    """
+    noisy = normals.shape[0] > 0
+    correlated = btc_normals.shape[0] > 0
+    spiky = spike_u.shape[0] > 0
+    log_level = np.empty(out.shape[1])
+    for i in range(out.shape[0]):
+        dev = dev0[i]
+        log_level[0] = dev + theta[i]
+        own = math.sqrt(1.0 - rho[i] ** 2)
+        for m in range(1, out.shape[1]):
+            eta = 0.0
+            if noisy:
+                shock = normals[i, m - 1]
+                if correlated:
+                    shock = rho[i] * btc_normals[i, m - 1] + own * shock
+                eta = shock * sd[i]
+            if spiky and spike_u[i, m - 1] < spike_probability[i]:
+                eta += spike_log[i]
+            dev = phi[i] * dev + eta
+            log_level[m] = dev + theta[i]
+        _exp_row(log_level, i, out)
+
+
+def ou_levels(start, long_run, kappa_per_year, sigma_per_year, n_periods: int, shocks: dict[str, np.ndarray],
+              normals: str | None = None, btc_correlation=0.0, spike: str | None = None, spike_probability=0.0,
+              spike_log=0.0) -> np.ndarray:
+    """A driver whose log is a mean-reverting AR(1) (exact monthly OU), ``(n_paths, n_periods)``.
+
+    ``y_m = theta + phi (y_{m-1} - theta) + sd eps_m + J 1[u_m < p]`` with
+    ``y = log level``, ``theta = log long_run``, ``phi = exp(-kappa dt)``,
+    ``sd = sigma sqrt((1 - phi^2) / (2 kappa))`` (``sigma sqrt(dt)`` at
+    kappa = 0), ``eps = rho Z_btc + sqrt(1 - rho^2) Z``.
 
     Parameters
     ----------
     start, long_run : float or ndarray (n_paths, 1)
-        Value at t = 0 and long-run median [driver's unit], > 0.
-    kappa_per_year : float or ndarray
+        Level at t = 0 and long-run median [driver's unit], > 0.
+    kappa_per_year : float or ndarray (n_paths, 1)
         Mean-reversion speed [1/year], >= 0 (0: random walk).
-    sigma_per_year : float or ndarray
+    sigma_per_year : float or ndarray (n_paths, 1)
         Volatility of the log [1/sqrt(year)].
-    normals : ndarray (n_paths, horizon_months) or None
-        Standard normal shocks (None: no noise).
-    jumps : ndarray (n_paths, horizon_months), optional
-        Jumps added to the log each month (they decay like any shock).
+    n_periods : int
+    shocks : dict of str -> ndarray (n_paths, n_periods - 1)
+    normals : str, optional
+        Name of the driver's own normal shocks Z in ``shocks`` (None or not
+        drawn: no noise).
+    btc_correlation : float or ndarray (n_paths, 1)
+        rho, correlation of eps with the ``btc_price`` shock [-].
+    spike : str, optional
+        Name of the uniform spike shocks u in ``shocks`` (None or not drawn: no spikes).
+    spike_probability : float or ndarray (n_paths, 1)
+        p, per month [-].
+    spike_log : float or ndarray (n_paths, 1)
+        J, added to the log in a spike month (it then decays like any shock) [-].
     """
     phi, sd = _ou_step(kappa_per_year, sigma_per_year)
-    if normals is not None:
-        innovations = normals * (sd if np.ndim(sd) == 0 else np.reshape(sd, (-1, 1)))
-    else:
-        innovations = np.zeros((1, horizon_months))
-    if jumps is not None:
-        innovations = innovations + jumps
-    phi_arr = phi if np.ndim(phi) == 0 else np.reshape(phi, (-1, 1))
-    return _ar1_paths(np.log(start), np.log(long_run), phi_arr, innovations)
+    log_long_run = np.log(long_run)
+    dev0 = np.log(start) - log_long_run
+    noisy = normals is not None and normals in shocks
+    correlated = noisy and np.any(np.asarray(btc_correlation) != 0)
+    spiky = spike is not None and spike in shocks
+    n = _n_paths(*[shocks[name] for name in (normals, spike) if name in shocks],
+                 dev0, log_long_run, phi, sd, btc_correlation, spike_probability, spike_log)
+    out = np.empty((n, n_periods))
+    _log_ou_levels(per_path(dev0, n), per_path(log_long_run, n), per_path(phi, n), per_path(sd, n),
+                   _shock(shocks, normals, n) if noisy else _NO_SHOCKS,
+                   _shock(shocks, "btc_price", n) if correlated else _NO_SHOCKS,
+                   per_path(btc_correlation, n),
+                   _shock(shocks, spike, n) if spiky else _NO_SHOCKS,
+                   per_path(spike_probability, n), per_path(spike_log, n), out)
+    return out
+
+
+def _constant_series(value, n_periods: int) -> np.ndarray:
+    """A constant (or per-path constant) series, ``(1 or n_paths, n_periods)``."""
+    return np.ones((1, n_periods)) * _column(value)
+
+
+def _column(x):
+    """A per-path parameter as a float or an (n, 1) column."""
+    return x if np.ndim(x) == 0 else np.reshape(x, (-1, 1))
 
 
 def _fees_btc_per_block(market, n_periods: int, shocks) -> np.ndarray:
@@ -557,13 +652,10 @@ def _fees_btc_per_block(market, n_periods: int, shocks) -> np.ndarray:
                or (long_run is not None and np.any(np.asarray(long_run) != np.asarray(fee0))
                    and np.any(np.asarray(market.fee_mean_reversion_per_year) > 0)))
     if not dynamic:
-        return np.broadcast_to(np.asarray(fee0, dtype=float), (1, n_periods)) * np.ones((1, n_periods))
-    jumps = None
-    if "fee_spike" in shocks:
-        jumps = (shocks["fee_spike"] < market.fee_spike_probability_per_month) * market.fee_spike_mean_log
-    log_fees = log_ar1_driver(fee0, fee0 if long_run is None else long_run, market.fee_mean_reversion_per_year,
-                              market.fee_volatility_per_year, shocks.get("fees"), 1, n_periods - 1, jumps)
-    return np.exp(log_fees)
+        return _constant_series(fee0, n_periods)
+    return ou_levels(fee0, fee0 if long_run is None else long_run, market.fee_mean_reversion_per_year,
+                     market.fee_volatility_per_year, n_periods, shocks, normals="fees", spike="fee_spike",
+                     spike_probability=market.fee_spike_probability_per_month, spike_log=market.fee_spike_mean_log)
 
 
 def _power_price_usd_per_kwh(market, site, n_periods: int, shocks) -> np.ndarray:
@@ -573,17 +665,10 @@ def _power_price_usd_per_kwh(market, site, n_periods: int, shocks) -> np.ndarray
              or (long_run is not None and np.any(np.asarray(long_run) != np.asarray(p0))
                  and np.any(np.asarray(market.power_price_mean_reversion_per_year) > 0)))
     if not moves or np.all(np.asarray(p0) == 0):
-        return np.broadcast_to(np.asarray(p0, dtype=float), (1, n_periods)) * np.ones((1, n_periods))
-    normals = None
-    if "power_price" in shocks:
-        rho = np.asarray(market.power_price_btc_correlation, dtype=float)
-        if np.any(rho != 0):
-            normals = rho * shocks["btc_price"] + np.sqrt(1.0 - rho ** 2) * shocks["power_price"]
-        else:
-            normals = shocks["power_price"]
-    log_p = log_ar1_driver(p0, p0 if long_run is None else long_run, market.power_price_mean_reversion_per_year,
-                           market.power_price_volatility_per_year, normals, 1, n_periods - 1)
-    return np.exp(log_p)
+        return _constant_series(p0, n_periods)
+    return ou_levels(p0, p0 if long_run is None else long_run, market.power_price_mean_reversion_per_year,
+                     market.power_price_volatility_per_year, n_periods, shocks, normals="power_price",
+                     btc_correlation=market.power_price_btc_correlation)
 
 
 def initial_hashrate_eh_s(market):
@@ -609,93 +694,150 @@ def _heights_and_subsidy(block_height0, blocks: np.ndarray):
     return height, subsidy
 
 
-def _hashrate_response(market, timeline: Timeline, log_price: np.ndarray, fees: np.ndarray,
-                       noise: np.ndarray):
-    """Month-by-month recursion of the hashrate response model.
+@kernel
+def _era_of(height):
+    """Subsidy era of a block height, capped at :data:`MAX_ERA`."""
+    return min(int(math.floor(height / HALVING_INTERVAL_BLOCKS)), MAX_ERA)
 
-    Returns log hashrate, blocks, block height and subsidy, each ``(n, n_periods)``.
+
+@kernel
+def _cumulative_subsidy(height):
+    """:func:`~pivotsim.models.timeline.cumulative_subsidy_btc` of one height [BTC]."""
+    era = _era_of(height)
+    return (ERA_ISSUED_BEFORE_BTC[era]
+            + min(height - era * HALVING_INTERVAL_BLOCKS, HALVING_INTERVAL_BLOCKS) * ERA_SUBSIDY_BTC[era])
+
+
+@kernel
+def _month_subsidy(height_start, height_end):
+    """:func:`~pivotsim.models.timeline.month_subsidy_btc_per_block` of one month [BTC/block]."""
+    era_end = _era_of(height_end)
+    if _era_of(height_start) == era_end:
+        return ERA_SUBSIDY_BTC[era_end]
+    return ((_cumulative_subsidy(height_end) - _cumulative_subsidy(height_start))
+            / (height_end - height_start))
+
+
+#: months of log reward computed ahead of the hashrate recursion
+_LOG_REWARD_AHEAD = 16
+
+
+@kernel
+def _hashrate_response_paths(price, x_const, fees, noise, a, b, step_sd, tau, h0, lag, days,
+                             height_calendar, block_height0, spot_subsidy, next_halving,
+                             hashrate, blocks, height_out, subsidy):
+    """Month-by-month recursion of the response model, path by path (see the module docstring).
+
+    Parameters
+    ----------
+    price : ndarray (n or 1, n_periods)
+        BTC price [USD].
+    x_const : ndarray (n or 1, n_periods)
+        ``log(144 / 1e6) - log(e_j 0.024 c)``: ``x_j = log(R_j S_j) + x_const_j - h_j``.
+    fees : ndarray (n or 1, n_periods)
+        Fees per block [BTC].
+    noise : ndarray (n or 1, n_periods - 1)
+        ``network_hashrate`` normals.
+    a, b, step_sd, tau, h0 : ndarray (n,)
+        Intercept and slope [1/month], noise sd [1/month], difficulty lag
+        [days] and log hashrate at t = 0 [log EH/s].
+    lag : int
+        L >= 1 [months].
+    days, height_calendar : ndarray (n_periods,)
+        Days of each month; ``height_0 + 144 cumdays`` [blocks].
+    block_height0, spot_subsidy, next_halving : float
+        Height at t = 0, its subsidy [BTC/block] and the next halving's height.
+    hashrate, blocks, height_out, subsidy : ndarray (n, n_periods)
+        Outputs: H [EH/s], blocks of each month, block height at each
+        column, month subsidy [BTC/block] (0 at t = 0).
     """
-    n = max(log_price.shape[0], fees.shape[0], noise.shape[0])
+    history = np.empty(lag + 1)            # x of the last lag + 1 months
+    log_h = np.empty(hashrate.shape[1])
+    # log(R_m S_m) of the months ahead at the current era's subsidy, computed
+    # a few months at a time outside the recursion (the logs then overlap
+    # instead of waiting for each other); a halving invalidates them.
+    log_reward = np.empty(hashrate.shape[1])
+    for i in range(hashrate.shape[0]):
+        rp, rx, rf, rz = (_shared_row(i, price), _shared_row(i, x_const), _shared_row(i, fees),
+                          _shared_row(i, noise))
+        h = h0[i]
+        height_per_log_h = BLOCKS_PER_DAY * tau[i]
+        log_h[0] = h
+        blocks[i, 0] = 0.0
+        subsidy[i, 0] = 0.0
+        height_out[i, 0] = (h - h0[i]) * height_per_log_h + height_calendar[0]
+        height = block_height0
+        era_subsidy = spot_subsidy
+        threshold = next_halving
+        history[0] = math.log((spot_subsidy + fees[rf, 0]) * price[rp, 0]) + x_const[rx, 0] - h
+        slot = 0                           # history slot of month m: m mod (lag + 1)
+        ahead = 1                          # log_reward holds months [.., ahead)
+        for m in range(1, hashrate.shape[1]):
+            slot = slot + 1 if slot < lag else 0
+            oldest = slot + 1 if slot < lag else 0         # month m - lag (month 0 before it exists)
+            x_lag = history[oldest] if m >= lag else history[0]
+            growth = x_lag * b[i]
+            growth += noise[rz, m - 1] * step_sd[i] + a[i]
+            h_new = h + growth
+            height_new = (h_new - h0[i]) * height_per_log_h + height_calendar[m]
+            if height_new >= threshold:
+                # a halving in this month: the month's reward is the
+                # block-weighted subsidy, then the new era's
+                month_subsidy = _month_subsidy(height, height_new)
+                era = _era_of(height_new)
+                era_subsidy = ERA_SUBSIDY_BTC[era]
+                threshold = (era + 1.0) * HALVING_INTERVAL_BLOCKS
+                log_r = math.log((month_subsidy + fees[rf, m]) * price[rp, m])
+                ahead = m + 1
+            else:
+                month_subsidy = era_subsidy
+                if m >= ahead:
+                    ahead = min(m + _LOG_REWARD_AHEAD, hashrate.shape[1])
+                    for j in range(m, ahead):
+                        log_reward[j] = math.log((era_subsidy + fees[rf, j]) * price[rp, j])
+                log_r = log_reward[m]
+            subsidy[i, m] = month_subsidy
+            x_now = log_r + x_const[rx, m]
+            x_now -= h_new
+            history[slot] = x_now
+            log_h[m] = h_new
+            blocks[i, m] = ((h_new - h) * tau[i] + days[m]) * BLOCKS_PER_DAY
+            height_out[i, m] = height_new
+            h, height = h_new, height_new
+        _exp_row(log_h, i, hashrate)
+
+
+def _hashrate_response(market, timeline: Timeline, price: np.ndarray, fees: np.ndarray,
+                       noise: np.ndarray):
+    """Network hashrate of the response model and the blocks it mines.
+
+    Returns hashrate [EH/s], blocks, block height and subsidy [BTC/block],
+    each ``(n, n_periods)``.
+    """
     n_periods = timeline.n_periods
-    days = timeline.days
-    a = _per_path(market.hashrate_response_intercept_per_month)
-    b = _per_path(market.hashrate_response_slope_per_month)
-    lag = int(market.hashrate_response_lag_months)
-    step_sd = _per_path(market.hashrate_volatility_per_year) * math.sqrt(DT_YEARS)
-    tau = _per_path(market.difficulty_lag_days)
+    a = market.hashrate_response_intercept_per_month
+    b = market.hashrate_response_slope_per_month
+    step_sd = np.asarray(market.hashrate_volatility_per_year, dtype=float) * math.sqrt(DT_YEARS)
+    tau = market.difficulty_lag_days
+    h0 = np.log(initial_hashrate_eh_s(market))
     # Column constant of x: log(144 / TH_PER_EH) - log(e_j * 0.024 * c).
     efficiency = marginal_efficiency_j_per_th(market, timeline.years[None, :])
     x_const = (math.log(BLOCKS_PER_DAY / TH_PER_EH)
-               - np.log(efficiency * KWH_PER_TH_DAY_PER_J_PER_TH * np.asarray(market.marginal_miner_power_usd_per_kwh)))
-    x_const = np.atleast_2d(x_const)
-
-    # Everything that does not depend on the recursion is computed up front.
-    h0 = _per_path(np.log(initial_hashrate_eh_s(market)))
-    n = max([n] + [np.size(x) for x in (a, b, step_sd, tau, h0) if np.ndim(x) == 1])
-    step = np.broadcast_to(noise, (n, n_periods - 1)) * _column(step_sd)
-    step += _column(a)                                 # a + s sqrt(dt) Z', per month
-    x_base = np.broadcast_to(log_price, (n, n_periods)) + x_const   # x_j + h_j - log(R_j)
-    fee_col = np.broadcast_to(fees, (n, n_periods))
+               - np.log(efficiency * KWH_PER_TH_DAY_PER_J_PER_TH * _column(market.marginal_miner_power_usd_per_kwh)))
+    n = _n_paths(price, fees, noise, x_const, a, b, step_sd, tau, h0)
     # Blocks of month m are 144 (days_m + tau (h_m - h_{m-1})), so the height
     # is a direct function of h: height_m = height_0 + 144 (cumdays_m + tau (h_m - h_0)).
-    height_calendar = market.block_height + BLOCKS_PER_DAY * np.cumsum(days)
-    height_per_log_h = BLOCKS_PER_DAY * tau
-
-    h_out = np.empty((n, n_periods))
-    h = np.array(np.broadcast_to(h0, (n,)), dtype=float)
-    h_out[:, 0] = h
-    height = np.full(n, float(market.block_height))
-    # heights and month subsidies are recorded as the recursion makes them
-    # (the same numbers as recomputing them from h_out afterwards)
-    height_out = np.empty((n, n_periods))
-    height_out[:, 0] = (h - h0) * height_per_log_h + height_calendar[0]
-    subsidy = np.zeros((n, n_periods))
-    spot = subsidy_btc(int(market.block_height))
-    era_subsidy = np.full(n, spot)
-    next_halving = float((min(int(market.block_height) // HALVING_INTERVAL_BLOCKS, MAX_ERA) + 1)
-                         * HALVING_INTERVAL_BLOCKS)
-    threshold = next_halving
-    x_history = [np.log(spot + fee_col[:, 0]) + x_base[:, 0] - h]
-    for m in range(1, n_periods):
-        x_lag = x_history[m - lag] if m - lag >= 0 else x_history[0]
-        growth = x_lag * b
-        growth += step[:, m - 1]
-        h_new = h + growth
-        h_out[:, m] = h_new
-        height_new = h_new - h0
-        height_new *= height_per_log_h
-        height_new += height_calendar[m]
-        height_out[:, m] = height_new
-        crossing = height_new >= threshold
-        if crossing.any():
-            # A halving in this month for these paths: the month's reward is
-            # the block-weighted subsidy, then the new era's.
-            rows = np.flatnonzero(crossing)
-            month_subsidy = era_subsidy.copy()
-            month_subsidy[rows] = month_subsidy_btc_per_block(height[rows], height_new[rows])
-            new_era = np.minimum(np.floor(height_new[rows] / HALVING_INTERVAL_BLOCKS), MAX_ERA).astype(np.int64)
-            era_subsidy[rows] = ERA_SUBSIDY_BTC[new_era]
-            if np.ndim(threshold) == 0:
-                threshold = np.full(n, threshold)
-            threshold[rows] = (new_era + 1.0) * HALVING_INTERVAL_BLOCKS
-        else:
-            month_subsidy = era_subsidy
-        subsidy[:, m] = month_subsidy
-        x_now = np.add(month_subsidy, fee_col[:, m])
-        np.log(x_now, out=x_now)
-        x_now += x_base[:, m]
-        x_now -= h_new
-        x_history.append(x_now)
-        if m - lag - 1 >= 0:
-            x_history[m - lag - 1] = None  # only the last lag + 1 months are needed
-        h, height = h_new, height_new
-    tau_col = _column(tau)
-    blocks = np.zeros((n, n_periods))
-    np.subtract(h_out[:, 1:], h_out[:, :-1], out=blocks[:, 1:])
-    blocks[:, 1:] *= tau_col
-    blocks[:, 1:] += days[1:]
-    blocks[:, 1:] *= BLOCKS_PER_DAY
-    return h_out, blocks, height_out, subsidy
+    height_calendar = market.block_height + BLOCKS_PER_DAY * np.cumsum(timeline.days)
+    block_height0 = int(market.block_height)
+    next_halving = (min(block_height0 // HALVING_INTERVAL_BLOCKS, MAX_ERA) + 1) * HALVING_INTERVAL_BLOCKS
+    hashrate, blocks, height, subsidy = (np.empty((n, n_periods)) for _ in range(4))
+    contiguous = (np.ascontiguousarray(x, dtype=float) for x in (price, x_const, fees, noise))
+    _hashrate_response_paths(*contiguous, per_path(a, n), per_path(b, n), per_path(step_sd, n), per_path(tau, n),
+                             per_path(h0, n), int(market.hashrate_response_lag_months),
+                             np.ascontiguousarray(timeline.days, dtype=float), height_calendar,
+                             float(market.block_height), subsidy_btc(block_height0), float(next_halving),
+                             hashrate, blocks, height, subsidy)
+    return hashrate, blocks, height, subsidy
 
 
 def simulate_market(market, site, timeline: Timeline, shocks: dict[str, np.ndarray],
@@ -719,12 +861,12 @@ def simulate_market(market, site, timeline: Timeline, shocks: dict[str, np.ndarr
     MarketPaths
     """
     n_periods = timeline.n_periods
-    log_price = btc_log_price(market, timeline, shocks, bootstrap_log_returns)
+    price = btc_price_paths(market, timeline, shocks, bootstrap_log_returns)
     fees = _fees_btc_per_block(market, n_periods, shocks)
     power = _power_price_usd_per_kwh(market, site, n_periods, shocks)
     days = timeline.days[None, :]
     if market.hashrate_model == "response":
-        log_hash, blocks, height, subsidy = _hashrate_response(market, timeline, log_price, fees,
+        hashrate, blocks, height, subsidy = _hashrate_response(market, timeline, price, fees,
                                                                shocks["network_hashrate"])
     else:
         t = timeline.years[None, :]
@@ -732,6 +874,7 @@ def simulate_market(market, site, timeline: Timeline, shocks: dict[str, np.ndarr
         log_hash = (np.log(initial_hashrate_eh_s(market)) + (np.log1p(market.hashrate_growth_per_year)
                                                              - 0.5 * np.square(s)) * t
                     + s * _brownian(shocks["network_hashrate"], DT_YEARS))
+        hashrate = np.exp(log_hash)
         if np.any(np.asarray(market.difficulty_lag_days) != 0):
             blocks = _blocks_from_growth(days, log_hash, market.difficulty_lag_days)
         else:
@@ -739,8 +882,8 @@ def simulate_market(market, site, timeline: Timeline, shocks: dict[str, np.ndarr
         height, subsidy = _heights_and_subsidy(market.block_height, blocks)
 
     return MarketPaths(
-        btc_price_usd=np.exp(log_price),
-        network_hashrate_eh_s=np.exp(log_hash),
+        btc_price_usd=price,
+        network_hashrate_eh_s=hashrate,
         fees_btc_per_block=fees,
         power_price_usd_per_kwh=power,
         blocks=blocks,
