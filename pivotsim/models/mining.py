@@ -28,8 +28,11 @@ DESIGN.md, "Economics"; hashprice as in Luxor's Hashrate Index definition
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from ..compiled import kernel
 from . import finance
 from .cashflows import CashFlows
 from .market import MarketPaths
@@ -121,79 +124,168 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline, *,
         Items ``revenue_usd, power_usd, opex_usd, capex_usd, tax_usd,
         terminal_value_usd``; quantities ``btc_mined, grid_kwh, ebitda_usd,
         hashprice_usd_per_ph_day, fleet_hashrate_th_s, depreciation_usd``.
+
+    Notes
+    -----
+    The month-by-month arithmetic of the market-driven lines (BTC mined,
+    revenue, power, curtailment, EBITDA, taxable income) is one compiled
+    pass over the paths (:func:`_mining_months`); the fleet, capex,
+    depreciation and opex schedules depend on the inputs only, and stay
+    ``(1, n_periods)`` rows unless an input varies by path.
     """
     btc, site, fin = inputs.bitcoin, inputs.site, inputs.finance
+    n_periods = timeline.n_periods
     efficiency, purchased_th_s, price_usd_per_th = fleet_schedule(btc, site.grid_power_mw, timeline)
-    fleet_th_s = asic_power_w(btc, site.grid_power_mw) / efficiency
+    fleet_th_s = np.broadcast_to(asic_power_w(btc, site.grid_power_mw) / efficiency,
+                                 (np.shape(efficiency)[0], n_periods))
     hours = timeline.hours[None, :]
-    hashrate = market.network_hashrate_eh_s
-    shape = np.broadcast_shapes(hashrate.shape, market.btc_price_usd.shape, market.fees_btc_per_block.shape,
-                                market.blocks.shape, market.power_price_usd_per_kwh.shape)
 
-    # BTC mined if on = fleet share x blocks x (subsidy + fees) x (1 - pool fee) x uptime,
-    # with the month's network hashrate the geometric mean of its two ends.
-    fleet_th_s = np.broadcast_to(fleet_th_s, (fleet_th_s.shape[0], timeline.n_periods))
-    shape = np.broadcast_shapes(shape, fleet_th_s.shape)
-    btc_if_on = np.zeros(shape)
-    network = hashrate[:, 1:] * hashrate[:, :-1]
-    np.sqrt(network, out=network)
-    month = btc_if_on[:, 1:]
-    np.add(market.subsidy_btc_per_block[:, 1:], market.fees_btc_per_block[:, 1:], out=month)
-    month *= market.blocks[:, 1:]
-    month /= network
-    month *= fleet_th_s[:, 1:] * ((1.0 - btc.pool_fee_share) * btc.uptime / TH_PER_EH)
-    del network
-    price = market.btc_price_usd
-    revenue_if_on = np.zeros(shape)
-    np.add(price[:, 1:], price[:, :-1], out=revenue_if_on[:, 1:])
-    revenue_if_on *= 0.5
-    revenue_if_on *= btc_if_on
-    power_price = market.month_mean("power_price_usd_per_kwh")
+    # Input-only rows (1 or n_paths, n_periods): BTC per unit of (reward x blocks / network
+    # hashrate), grid energy if on, opex, capex, depreciation and terminal value.
+    btc_per_share = fleet_th_s * ((1.0 - btc.pool_fee_share) * btc.uptime / TH_PER_EH)
     kwh_if_on = site.grid_power_mw * KW_PER_MW * hours * btc.uptime
-    if btc.curtail_when_unprofitable:
-        on = revenue_if_on >= kwh_if_on * power_price
-        btc_mined = np.where(on, btc_if_on, 0.0)
-        revenue = np.where(on, revenue_if_on, 0.0)
-        grid_kwh = np.where(on, kwh_if_on, 0.0)
-    else:
-        btc_mined, revenue, grid_kwh = btc_if_on, revenue_if_on, kwh_if_on
-    power = grid_kwh * power_price
     opex = (hours > 0) * (btc.opex_usd_per_mw_year * site.grid_power_mw / 12.0)  # none at t = 0
-
     asic_capex = purchased_th_s * price_usd_per_th
-    at_start = (np.arange(timeline.n_periods) == 0)[None, :]
+    at_start = (np.arange(n_periods) == 0)[None, :]
     infra_capex = at_start * (btc.infrastructure_capex_usd_per_mw * site.grid_power_mw)
     dep_asic = finance.straight_line_depreciation(asic_capex, round(fin.depreciation.asic_years * 12))
     dep_infra = finance.straight_line_depreciation(infra_capex, round(fin.depreciation.facility_years * 12))
     depreciation = dep_asic + dep_infra
-
-    ebitda = revenue - (power + opex)
-    tax = finance.tax_with_loss_carryforward(ebitda - depreciation, fin.tax_rate)
-    terminal = np.zeros((1, timeline.n_periods))
+    terminal = np.zeros((1, n_periods))
     if fin.terminal_value == "book_value":
-        at_end = (np.arange(timeline.n_periods) == timeline.n_periods - 1)[None, :]
+        at_end = (np.arange(n_periods) == n_periods - 1)[None, :]
         terminal = at_end * (finance.book_value(asic_capex, dep_asic)[:, -1:]
                              + finance.book_value(infra_capex, dep_infra)[:, -1:])
     capex = asic_capex + infra_capex
-    net = (ebitda - tax) + (terminal - capex)
-    shape = np.broadcast_shapes(revenue.shape, np.shape(opex), asic_capex.shape, np.shape(tax),
-                                terminal.shape)
-    revenue, power, tax, net = (np.broadcast_to(x, shape) for x in (revenue, power, tax, net))
+
+    market_rows = (market.btc_price_usd, market.network_hashrate_eh_s, market.subsidy_btc_per_block,
+                   market.fees_btc_per_block, market.blocks, market.power_price_usd_per_kwh)
+    input_rows = (btc_per_share, kwh_if_on, opex, depreciation)
+    shape = np.broadcast_shapes(*(np.shape(x) for x in market_rows + input_rows),
+                                np.shape(capex), np.shape(terminal), np.shape(fin.tax_rate))
+    n_paths = shape[0]
+    revenue, power, btc_mined, ebitda, tax, net = (np.empty(shape) for _ in range(6))
+    curtail = bool(btc.curtail_when_unprofitable)
+    grid_kwh = np.empty(shape) if curtail else np.broadcast_to(kwh_if_on, shape)
+    series = [_series(x, n_periods) for x in market_rows + input_rows]
+    terminal_less_capex = _series(terminal - capex, n_periods)
+    tax_rate = np.asarray(fin.tax_rate, dtype=float)
+    taxable = np.empty((min(_ROWS_PER_PASS, n_paths), n_periods))
+    # A few hundred paths at a time: the taxable income, the tax and EBITDA are
+    # read back while still in cache, and the scratch array is reused.
+    for start in range(0, n_paths, _ROWS_PER_PASS):
+        rows = slice(start, min(start + _ROWS_PER_PASS, n_paths))
+        block_taxable = taxable[:rows.stop - rows.start]
+        _mining_months(*(_rows(x, rows) for x in series), curtail,
+                       revenue[rows], power[rows], btc_mined[rows],
+                       grid_kwh[rows] if curtail else taxable[:0], ebitda[rows], block_taxable)
+        block_tax = finance.tax_with_loss_carryforward(block_taxable, _rows(tax_rate, rows))
+        _net_and_negated_tax(ebitda[rows], _series(block_tax, n_periods), _rows(terminal_less_capex, rows),
+                             net[rows], tax[rows])
     items = {
         "revenue_usd": revenue,
-        "power_usd": -np.broadcast_to(power, shape),
+        "power_usd": power,
         "opex_usd": np.broadcast_to(-np.asarray(opex), shape),  # negated before broadcasting: same numbers
         "capex_usd": np.broadcast_to(-capex, shape),
-        "tax_usd": -tax,
+        "tax_usd": tax,
         "terminal_value_usd": np.broadcast_to(terminal, shape),
     }
     quantities = {
-        "btc_mined": np.broadcast_to(btc_mined, shape),
-        "grid_kwh": np.broadcast_to(grid_kwh, shape),
-        "ebitda_usd": np.broadcast_to(ebitda, shape),
+        "btc_mined": btc_mined,
+        "grid_kwh": grid_kwh,
+        "ebitda_usd": ebitda,
         "depreciation_usd": np.broadcast_to(depreciation, shape),
         "fleet_hashrate_th_s": np.broadcast_to(fleet_th_s, shape),
     }
     if with_quantities:
         quantities["hashprice_usd_per_ph_day"] = np.broadcast_to(market.hashprice_usd_per_ph_day, shape)
     return CashFlows(timeline=timeline, items=items, quantities=quantities, net_usd=net)
+
+
+#: paths per pass of the month kernels (a few hundred kB per array: they stay in cache)
+_ROWS_PER_PASS = 1024
+
+
+def _rows(values: np.ndarray, rows: slice) -> np.ndarray:
+    """Rows ``rows`` of a per-path array; an array with one row (or none) is shared by all paths."""
+    return values[rows] if values.ndim and values.shape[0] > 1 else values
+
+
+def _series(values, n_periods: int) -> np.ndarray:
+    """A C-contiguous float64 array ``(1 or n_paths, n_periods)``; a copy only when needed.
+
+    Kernels read row ``i`` of an ``(n_paths, n_periods)`` array and row 0 of a
+    ``(1, n_periods)`` one, so rows shared by every path are never copied out.
+    """
+    arr = np.asarray(values, dtype=float)
+    arr = np.broadcast_to(arr, (arr.shape[0] if arr.ndim == 2 else 1, n_periods))
+    return np.ascontiguousarray(arr)
+
+
+@kernel
+def _mining_months(price_usd, hashrate_eh_s, subsidy_btc, fees_btc, blocks, power_usd_per_kwh,
+                   btc_per_share, kwh_if_on, opex_usd, depreciation_usd, curtail,
+                   revenue_usd, neg_power_usd, btc_mined, grid_kwh, ebitda_usd, taxable_usd):
+    """Month-by-month lines of each path (see the module docstring for the formulas).
+
+    Inputs are ``(1 or n_paths, n_periods)`` rows: point values at each
+    column's date (price, network hashrate, fees, power price), month
+    quantities (blocks, subsidy), and per-path schedules (``btc_per_share``:
+    fleet TH/s x (1 - pool fee) x uptime / 1e6; ``kwh_if_on``, ``opex_usd``,
+    ``depreciation_usd``).  Writes ``(n_paths, n_periods)`` outputs;
+    ``grid_kwh`` only when ``curtail`` (else it has no rows).  Column 0
+    (t = 0) mines nothing.  The operations are those of the former numpy
+    code, in the same order: the same numbers to the last bit.
+    """
+    n_paths, n_periods = revenue_usd.shape
+    for i in range(n_paths):
+        price = price_usd[min(i, price_usd.shape[0] - 1)]
+        hashrate = hashrate_eh_s[min(i, hashrate_eh_s.shape[0] - 1)]
+        subsidy = subsidy_btc[min(i, subsidy_btc.shape[0] - 1)]
+        fees = fees_btc[min(i, fees_btc.shape[0] - 1)]
+        n_blocks = blocks[min(i, blocks.shape[0] - 1)]
+        power_price = power_usd_per_kwh[min(i, power_usd_per_kwh.shape[0] - 1)]
+        per_share = btc_per_share[min(i, btc_per_share.shape[0] - 1)]
+        kwh_on = kwh_if_on[min(i, kwh_if_on.shape[0] - 1)]
+        opex = opex_usd[min(i, opex_usd.shape[0] - 1)]
+        depreciation = depreciation_usd[min(i, depreciation_usd.shape[0] - 1)]
+        for t in range(n_periods):
+            if t == 0:
+                mined = 0.0
+                revenue = 0.0
+                month_power_price = power_price[0]
+            else:
+                # network hashrate of the month: geometric mean of its two ends
+                network = math.sqrt(hashrate[t] * hashrate[t - 1])
+                mined = (subsidy[t] + fees[t]) * n_blocks[t] / network * per_share[t]
+                revenue = (price[t] + price[t - 1]) * 0.5 * mined
+                month_power_price = (power_price[t] + power_price[t - 1]) * 0.5
+            kwh = kwh_on[t]
+            if curtail:
+                if not revenue >= kwh * month_power_price:
+                    mined = 0.0
+                    revenue = 0.0
+                    kwh = 0.0
+                grid_kwh[i, t] = kwh
+            power = kwh * month_power_price
+            ebitda = revenue - (power + opex[t])
+            revenue_usd[i, t] = revenue
+            neg_power_usd[i, t] = -power
+            btc_mined[i, t] = mined
+            ebitda_usd[i, t] = ebitda
+            taxable_usd[i, t] = ebitda - depreciation[t]
+
+
+@kernel
+def _net_and_negated_tax(ebitda_usd, tax_usd, terminal_less_capex_usd, net_usd, tax_outflow_usd):
+    """``net = (ebitda - tax) + (terminal - capex)`` and the tax as an outflow, ``-tax``.
+
+    ``tax_usd`` and ``terminal_less_capex_usd`` may have one row for all paths.
+    """
+    n_paths, n_periods = net_usd.shape
+    for i in range(n_paths):
+        tax = tax_usd[min(i, tax_usd.shape[0] - 1)]
+        other = terminal_less_capex_usd[min(i, terminal_less_capex_usd.shape[0] - 1)]
+        for t in range(n_periods):
+            net_usd[i, t] = (ebitda_usd[i, t] - tax[t]) + other[t]
+            tax_outflow_usd[i, t] = -tax[t]
