@@ -45,12 +45,13 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import math
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import numpy as np
-from scipy import stats
+from scipy import special
 from scipy.stats import qmc
 
 from .distributions import Distribution, unit_uniform
@@ -287,11 +288,31 @@ def unit_sample(method: str, n: int, d: int, rng: np.random.Generator) -> np.nda
     if method == "random":
         return rng.random((n, d))
     if method == "lhs":
-        return _qmc_engine(qmc.LatinHypercube, d, rng).random(n)
+        return latin_hypercube(n, d, rng)
     if method == "sobol":
         m = max(0, math.ceil(math.log2(n)))
         return _qmc_engine(qmc.Sobol, d, rng, scramble=True).random_base2(m)[:n]
     raise ValueError(f"sampling {method!r} is not allowed; must be one of {', '.join(SAMPLING_METHODS)}")
+
+
+def latin_hypercube(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
+    """Scrambled Latin hypercube: ``n`` points of the d-dimensional unit hypercube.
+
+    Column j holds one point in each stratum ``[i/n, (i+1)/n)``, at a uniform
+    position inside it, the strata in a random order.  The same numbers as
+    ``scipy.stats.qmc.LatinHypercube(d, rng=rng).random(n)`` (scipy >= 1.15):
+    the points come from a child generator spawned from ``rng`` (``rng``'s own
+    stream is not used, only its count of spawned children moves), first the
+    ``(n, d)`` uniforms, then one shuffle of ``1..n`` per column.  Written
+    out because the scipy engine costs more to set up (it copies the
+    generator) than to draw a block's sample.
+    """
+    child = rng.spawn(1)[0]
+    jitter = child.uniform(size=(n, d))
+    strata = np.tile(np.arange(1, n + 1), (d, 1))
+    for column in strata:
+        child.shuffle(column)
+    return (strata.T - jitter) / n
 
 
 def iman_conover(sample: np.ndarray, rank_correlation: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -320,15 +341,26 @@ def iman_conover(sample: np.ndarray, rank_correlation: np.ndarray, rng: np.rando
     """
     x = np.asarray(sample, dtype=float)
     n, k = x.shape
-    scores = stats.norm.ppf(np.arange(1, n + 1) / (n + 1))
+    scores = _normal_scores(n)
     s = np.column_stack([rng.permutation(scores) for _ in range(k)])
     # remove the sample correlation of the shuffled scores, then impose the target
     e = np.corrcoef(s, rowvar=False)
     f = np.linalg.cholesky(e)
     p = np.linalg.cholesky(_normal_score_correlation(np.asarray(rank_correlation, dtype=float)))
     t = s @ np.linalg.inv(f).T @ p.T
-    ranks = np.argsort(np.argsort(t, axis=0, kind="stable"), axis=0, kind="stable")
-    return np.take_along_axis(np.sort(x, axis=0), ranks, axis=0)
+    # the value of rank r goes where t has rank r
+    order = np.argsort(t, axis=0, kind="stable")
+    out = np.empty_like(x)
+    np.put_along_axis(out, order, np.sort(x, axis=0), axis=0)
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def _normal_scores(n: int) -> np.ndarray:
+    """Van der Waerden scores ``Phi^-1(i / (n + 1))``, i = 1..n (read-only, cached by n)."""
+    scores = special.ndtri(np.arange(1, n + 1) / (n + 1))
+    scores.flags.writeable = False
+    return scores
 
 
 def input_generator(seed: int, block: int) -> np.random.Generator:

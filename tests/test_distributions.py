@@ -9,10 +9,12 @@ from statistics import NormalDist
 
 import numpy as np
 import pytest
-from scipy.stats import spearmanr
+import scipy
+from scipy import stats
+from scipy.stats import qmc, spearmanr
 
 from pivotsim.distributions import make_distribution
-from pivotsim.uncertainty import iman_conover, unit_sample
+from pivotsim.uncertainty import iman_conover, latin_hypercube, unit_sample
 
 N = 200_000
 Z = NormalDist()
@@ -206,3 +208,120 @@ def test_iman_conover_hits_target_and_keeps_marginals():
     assert np.max(np.abs(achieved - target)) < 0.02, achieved
     # before: independent columns
     assert np.max(np.abs(spearmanr(x).statistic - np.eye(3))) < 0.04
+
+
+# ----------------------------------------------------------------- inverse CDFs against scipy.stats
+
+# Points of the unit interval: random ones, and both tails down to the clip at 2^-53.
+UNIT_GRID = np.concatenate([
+    np.random.default_rng(11).random(20_000),
+    np.logspace(-16, math.log10(0.5), 400), 1.0 - np.logspace(-16, math.log10(0.5), 400),
+    [2.0 ** -53, 2.0 ** -20, 2.0 ** -19, 0.25, 0.5, 0.75, 1 - 2.0 ** -20, 1 - 2.0 ** -53],
+])
+
+
+def pert_reference(low, mode, high, shape=4.0):
+    # Vose (2008): beta(1 + shape (mode - low) / (high - low), 1 + shape (high - mode) / (high - low)) on [low, high]
+    a = 1 + shape * (mode - low) / (high - low)
+    b = 1 + shape * (high - mode) / (high - low)
+    return stats.beta(a, b, loc=low, scale=high - low)
+
+
+def lognormal_reference(mean, sd):
+    sigma = math.sqrt(math.log1p((sd / mean) ** 2))
+    return stats.lognorm(s=sigma, scale=math.exp(math.log(mean) - 0.5 * sigma ** 2))
+
+
+CONTINUOUS_CASES = [
+    # (kind, params, min, max, the scipy.stats distribution whose ppf the draws used before)
+    ("normal", {"mean": 0.1, "sd": 0.2}, None, None, stats.norm(0.1, 0.2)),
+    ("normal", {"mean": 0.0, "sd": 1.0}, -1.0, 2.5, stats.norm(0.0, 1.0)),
+    ("lognormal", {"mean": 0.036, "sd": 0.007}, 0.015, 0.08, lognormal_reference(0.036, 0.007)),
+    ("lognormal", {"mu": -3.0, "sigma": 0.5}, None, None, stats.lognorm(s=0.5, scale=math.exp(-3.0))),
+    ("triangular", {"low": 0, "mode": 1, "high": 9}, None, None, stats.triang(c=1 / 9, loc=0, scale=9)),
+    ("triangular", {"low": 2, "mode": 2, "high": 5}, None, None, stats.triang(c=0.0, loc=2, scale=3)),
+    ("triangular", {"low": -1, "mode": 3, "high": 3}, 0.0, None, stats.triang(c=1.0, loc=-1, scale=4)),
+    ("uniform", {"low": 0.5, "high": 8}, None, 6.0, stats.uniform(0.5, 7.5)),
+]
+PERT_CASES = [  # (low, mode, high, shape, min, max)
+    (0.95, 1.05, 1.5, 4.0, None, None),  # the IREN capex overrun
+    (0.03, 0.15, 0.35, 4.0, None, None),  # the IREN GPU residual share
+    (0.0, 0.0, 1.0, 4.0, None, None),  # mode at low: beta(1, 5), values down to 0 (relative error of tiny x)
+    (0.0, 10.0, 10.0, 4.0, None, None),  # mode at high: beta(5, 1)
+    (0.0, 2.0, 8.0, 0.5, None, None),  # flat: beta(1.125, 1.375)
+    (0.0, 2.0, 8.0, 40.0, None, None),  # peaked: beta(11, 31)
+    (-5.0, 1.0, 5.0, 4.0, -2.0, 3.0),  # truncated, and x crosses zero
+]
+
+
+def truncated_reference(frozen, lower, upper, u):
+    # as the module docstring defines truncation: ppf(F(min) + u (F(max) - F(min))), clipped to [min, max]
+    lo = frozen.cdf(lower) if lower is not None else 0.0
+    hi = frozen.cdf(upper) if upper is not None else 1.0
+    u = np.clip(u, 2.0 ** -53, 1 - 2.0 ** -53)
+    x = frozen.ppf(lo + u * (hi - lo)) if (lo, hi) != (0.0, 1.0) else frozen.ppf(u)
+    return np.clip(x, -np.inf if lower is None else lower, np.inf if upper is None else upper)
+
+
+@pytest.mark.parametrize("kind, params, lower, upper, frozen", CONTINUOUS_CASES)
+def test_closed_form_inverse_cdfs_are_scipys_formulas(kind, params, lower, upper, frozen):
+    # ndtri / exp(sigma ndtri) / the triangular and uniform closed forms, times scale plus loc,
+    # are what scipy.stats' ppf computes: the same numbers to the last bit.
+    d = make_distribution(kind, params, lower, upper)
+    assert np.array_equal(d.ppf(UNIT_GRID), truncated_reference(frozen, lower, upper, UNIT_GRID))
+
+
+@pytest.mark.parametrize("low, mode, high, shape, lower, upper", PERT_CASES)
+def test_pert_inverse_cdf_matches_scipy_beta_ppf(low, mode, high, shape, lower, upper):
+    # Interpolated beta inverse CDF against scipy.stats.beta.ppf (boost's ibeta_inv) on the grid,
+    # both tails included: relative error <= 1e-12 (measured: a few 1e-15).  Where x = y scale + low
+    # crosses zero, one ulp of y or of low is a larger share of x: a few ulps of |low| are allowed.
+    params = {"low": low, "mode": mode, "high": high} | ({} if shape == 4.0 else {"shape": shape})
+    d = make_distribution("pert", params, lower, upper)
+    expected = truncated_reference(pert_reference(low, mode, high, shape), lower, upper, UNIT_GRID)
+    np.testing.assert_allclose(d.ppf(UNIT_GRID), expected, rtol=1e-12, atol=8 * np.finfo(float).eps * abs(low))
+    # one value at a time gives the same bits as a whole array (chunk invariance of the draws)
+    some = UNIT_GRID[::997]
+    assert np.array_equal(np.concatenate([d.ppf(some[i:i + 1]) for i in range(some.size)]), d.ppf(some))
+
+
+def test_pert_pieces_that_do_not_converge_are_computed_exactly():
+    # A piece marked NaN (its Chebyshev coefficients did not decay) falls back to betaincinv itself,
+    # which is scipy.stats.beta.ppf to the last bit.
+    d = make_distribution("pert", {"low": 0.0, "mode": 0.3, "high": 1.0})
+    quantile = d._quantile
+    quantile._beta_pieces = np.full_like(quantile.beta_pieces, np.nan)
+    assert np.array_equal(d.ppf(UNIT_GRID), stats.beta(2.2, 3.8).ppf(np.clip(UNIT_GRID, 2.0 ** -53, 1 - 2.0 ** -53)))
+
+
+# ----------------------------------------------------------------- sampling streams
+
+
+@pytest.mark.skipif(tuple(int(v) for v in scipy.__version__.split(".")[:2]) < (1, 15),
+                    reason="scipy < 1.15 drew LHS from the generator itself (no child generator)")
+def test_latin_hypercube_is_scipys_stream():
+    # pivotsim's LHS writes out scipy's LatinHypercube (scramble=True, strength 1): same points,
+    # and the parent generator left in the same state.
+    ours, theirs = np.random.default_rng(12), np.random.default_rng(12)
+    for n, d in ((2000, 4), (7, 1), (1, 3)):
+        assert np.array_equal(latin_hypercube(n, d, ours), qmc.LatinHypercube(d, rng=theirs).random(n))
+    assert np.array_equal(ours.random(5), theirs.random(5))
+
+
+def test_iman_conover_same_numbers_as_the_double_argsort():
+    # The former formulation (ranks = argsort(argsort(t)), scores from scipy.stats.norm.ppf), written
+    # out here with the same generator: one argsort and a scatter give the same sample to the bit.
+    n = 2000
+    target = np.array([[1.0, 0.5, 0.1], [0.5, 1.0, -0.3], [0.1, -0.3, 1.0]])
+    x = np.random.default_rng(13).lognormal(size=(n, 3))
+    got = iman_conover(x, target, np.random.default_rng(14))
+    rng = np.random.default_rng(14)
+    scores = stats.norm.ppf(np.arange(1, n + 1) / (n + 1))
+    s = np.column_stack([rng.permutation(scores) for _ in range(3)])
+    f = np.linalg.cholesky(np.corrcoef(s, rowvar=False))
+    normal = 2.0 * np.sin(np.pi * target / 6.0)  # Pearson (1907), as the module states
+    np.fill_diagonal(normal, 1.0)
+    p = np.linalg.cholesky(normal)
+    t = s @ np.linalg.inv(f).T @ p.T
+    ranks = np.argsort(np.argsort(t, axis=0, kind="stable"), axis=0, kind="stable")
+    assert np.array_equal(got, np.take_along_axis(np.sort(x, axis=0), ranks, axis=0))
