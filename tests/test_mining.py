@@ -92,7 +92,7 @@ def random_market(rng, n, n_periods, shared=()):
     blocks = np.full((1 if "blocks" in shared else n, n_periods), 4380.0)
     blocks *= rng.uniform(0.9, 1.1, blocks.shape)
     blocks[:, 0] = 0.0
-    subsidy = np.where(np.arange(n_periods) < 30, 3.125, 1.5625)[None, :] + np.zeros((1 if "subsidy" in shared else n, 1))
+    subsidy = np.where(np.arange(n_periods) < 30, 3.125, 1.5625) + np.zeros((1 if "subsidy" in shared else n, 1))
     subsidy[:, 0] = 0.0
     return MarketPaths(
         btc_price_usd=series("btc_price_usd", 110_000.0, 0.15),
@@ -184,3 +184,17 @@ def test_a_path_does_not_depend_on_the_others(base):
     assert np.array_equal(together.net[5:6], single.net)
     for name in together.items:
         assert np.array_equal(together.items[name][5:6], single.items[name]), name
+
+
+@pytest.mark.parametrize("curtail", [False, True])
+def test_net_only_gives_the_same_net(base, monkeypatch, curtail):
+    # net_only skips writing the lines out; the net is computed by the same operations, so equal to the bit.
+    monkeypatch.setattr(mining, "_ROWS_PER_PASS", 7)
+    rng = np.random.default_rng(21)
+    inputs = per_path_bitcoin(base[0], rng, N_PATHS)
+    inputs.bitcoin.curtail_when_unprofitable = curtail
+    market = random_market(rng, N_PATHS, base[1].n_periods)
+    full = mining_cash_flows(inputs, market, base[1])
+    net_only = mining_cash_flows(inputs, market, base[1], net_only=True)
+    assert np.array_equal(net_only.net, full.net)
+    assert net_only.items == {} and net_only.quantities == {}

@@ -105,7 +105,7 @@ def asic_power_w(bitcoin, grid_power_mw):
 
 
 def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline, *,
-                      with_quantities: bool = True) -> CashFlows:
+                      with_quantities: bool = True, net_only: bool = False) -> CashFlows:
     """Monthly cash flows of mining on the site's grid power.
 
     Parameters
@@ -117,6 +117,10 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline, *,
     with_quantities : bool
         Also give ``hashprice_usd_per_ph_day`` (the Monte Carlo skips it: it
         only needs the cash).
+    net_only : bool
+        Only the net cash flow (what a valuation reads): ``items`` and
+        ``quantities`` are left empty, and the per-path lines are never
+        written out to memory (about half the memory traffic).
 
     Returns
     -------
@@ -129,9 +133,13 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline, *,
     -----
     The month-by-month arithmetic of the market-driven lines (BTC mined,
     revenue, power, curtailment, EBITDA, taxable income) is one compiled
-    pass over the paths (:func:`_mining_months`); the fleet, capex,
-    depreciation and opex schedules depend on the inputs only, and stay
-    ``(1, n_periods)`` rows unless an input varies by path.
+    loop (:func:`_mining_months`), then the tax
+    (:func:`~pivotsim.models.finance.tax_with_loss_carryforward`) and the net
+    (:func:`_net_and_negated_tax`), about a thousand paths at a time so that
+    what is read back is still in cache.  The fleet, capex, depreciation and
+    opex schedules depend on the inputs only, and stay ``(1, n_periods)``
+    rows unless an input varies by path.  The time is memory traffic: six
+    market series read, six lines written (two with ``net_only``).
     """
     btc, site, fin = inputs.bitcoin, inputs.site, inputs.finance
     n_periods = timeline.n_periods
@@ -164,24 +172,33 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline, *,
     shape = np.broadcast_shapes(*(np.shape(x) for x in market_rows + input_rows),
                                 np.shape(capex), np.shape(terminal), np.shape(fin.tax_rate))
     n_paths = shape[0]
-    revenue, power, btc_mined, ebitda, tax, net = (np.empty(shape) for _ in range(6))
     curtail = bool(btc.curtail_when_unprofitable)
-    grid_kwh = np.empty(shape) if curtail else np.broadcast_to(kwh_if_on, shape)
+    written = ("revenue", "power", "btc_mined", "ebitda", "tax") + (("grid_kwh",) if curtail else ())
+    # Lines of the result are (n_paths, n_periods); scratch lines (the taxable income, and
+    # all but the net with net_only) hold one pass of paths and are reused.
+    kept = {} if net_only else {name: np.empty(shape) for name in written}
+    scratch = {name: np.empty((min(_ROWS_PER_PASS, n_paths), n_periods))
+               for name in written + ("taxable",) if name not in kept}
+    net = np.empty(shape)
     series = [_series(x, n_periods) for x in market_rows + input_rows]
     terminal_less_capex = _series(terminal - capex, n_periods)
     tax_rate = np.asarray(fin.tax_rate, dtype=float)
-    taxable = np.empty((min(_ROWS_PER_PASS, n_paths), n_periods))
-    # A few hundred paths at a time: the taxable income, the tax and EBITDA are
-    # read back while still in cache, and the scratch array is reused.
+    # About a thousand paths at a time: EBITDA, the taxable income and the tax
+    # are read back while still in cache.
     for start in range(0, n_paths, _ROWS_PER_PASS):
         rows = slice(start, min(start + _ROWS_PER_PASS, n_paths))
-        block_taxable = taxable[:rows.stop - rows.start]
+        line = {name: array[rows] for name, array in kept.items()}
+        line.update((name, array[:rows.stop - rows.start]) for name, array in scratch.items())
         _mining_months(*(_rows(x, rows) for x in series), curtail,
-                       revenue[rows], power[rows], btc_mined[rows],
-                       grid_kwh[rows] if curtail else taxable[:0], ebitda[rows], block_taxable)
-        block_tax = finance.tax_with_loss_carryforward(block_taxable, _rows(tax_rate, rows))
-        _net_and_negated_tax(ebitda[rows], _series(block_tax, n_periods), _rows(terminal_less_capex, rows),
-                             net[rows], tax[rows])
+                       line["revenue"], line["power"], line["btc_mined"],
+                       line.get("grid_kwh", line["taxable"][:0]), line["ebitda"], line["taxable"])
+        tax = finance.tax_with_loss_carryforward(line["taxable"], _rows(tax_rate, rows))
+        _net_and_negated_tax(line["ebitda"], _series(tax, n_periods), _rows(terminal_less_capex, rows),
+                             net[rows], line["tax"])
+    if net_only:
+        return CashFlows(timeline=timeline, items={}, quantities={}, net_usd=net)
+    revenue, power, btc_mined, ebitda, tax = (kept[name] for name in ("revenue", "power", "btc_mined", "ebitda", "tax"))
+    grid_kwh = kept["grid_kwh"] if curtail else np.broadcast_to(kwh_if_on, shape)
     items = {
         "revenue_usd": revenue,
         "power_usd": power,
@@ -202,7 +219,7 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline, *,
     return CashFlows(timeline=timeline, items=items, quantities=quantities, net_usd=net)
 
 
-#: paths per pass of the month kernels (a few hundred kB per array: they stay in cache)
+#: paths per pass of the month kernels (about 1 MB per line at 121 months: it stays in cache)
 _ROWS_PER_PASS = 1024
 
 
