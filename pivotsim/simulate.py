@@ -169,29 +169,33 @@ def market_paths(inputs, timeline: Timeline, shocks: dict[str, np.ndarray]) -> M
 
 
 def business_cash_flows(business: str, inputs, market: MarketPaths, timeline: Timeline, *,
-                        with_quantities: bool = False) -> CashFlows:
+                        with_quantities: bool = False, net_only: bool = False) -> CashFlows:
     """Cash flows of one business (``bitcoin`` or ``ai``) on given market paths.
 
     ``with_quantities``: mining's hashprice series too (hosting ignores it).
+    ``net_only``: mining returns only the net cash flow (what valuation
+    reads; the same numbers), hosting everything.
     """
     if business == "bitcoin":
-        return mining_cash_flows(inputs, market, timeline, with_quantities=with_quantities)
+        return mining_cash_flows(inputs, market, timeline, with_quantities=with_quantities, net_only=net_only)
     if business == "ai":
         return hosting_cash_flows(inputs, market, timeline)
     raise ValueError(f"business {business!r} is not allowed; must be one of {', '.join(BUSINESSES)}")
 
 
-def evaluate(inputs, timeline: Timeline, shocks: dict[str, np.ndarray], *, with_quantities: bool | None = None
-             ) -> tuple[dict[str, CashFlows], MarketPaths]:
+def evaluate(inputs, timeline: Timeline, shocks: dict[str, np.ndarray], *, with_quantities: bool | None = None,
+             net_only: bool = False) -> tuple[dict[str, CashFlows], MarketPaths]:
     """Market paths and both businesses' cash flows for one set of shocks.
 
     ``with_quantities`` (mining's hashprice series): by default only for a
-    single path (the base case); the Monte Carlo only needs the cash.
+    single path (the base case).  ``net_only``: the Monte Carlo only needs
+    the net cash flow of mining (see :func:`business_cash_flows`).
     """
     if with_quantities is None:
         with_quantities = max(np.shape(s)[0] for s in shocks.values()) == 1
     market = market_paths(inputs, timeline, shocks)
-    flows = {business: business_cash_flows(business, inputs, market, timeline, with_quantities=with_quantities)
+    flows = {business: business_cash_flows(business, inputs, market, timeline, with_quantities=with_quantities,
+                                           net_only=net_only)
              for business in BUSINESSES}
     return flows, market
 
@@ -320,7 +324,7 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
     draws = block_draws(inputs, seed, blocks, shock_horizon_months)
     n = draws.n_paths
     path_inputs = with_draws(inputs, draws)
-    flows, market = evaluate(path_inputs, timeline, draws.shocks)
+    flows, market = evaluate(path_inputs, timeline, draws.shocks, net_only=True)
     draws.shocks = {}
     out: dict[str, np.ndarray] = {}
     for business in BUSINESSES:
