@@ -182,9 +182,9 @@ def test_common_random_numbers_across_horizons(monkeypatch):
     seen = []
     real = simulate.evaluate
 
-    def spy(inputs, timeline, shocks):
+    def spy(inputs, timeline, shocks, **options):
         seen.append({k: v.copy() for k, v in shocks.items()})
-        return real(inputs, timeline, shocks)
+        return real(inputs, timeline, shocks, **options)
 
     monkeypatch.setattr(simulate, "evaluate", spy)
     pivotsim.run(PAIR[0], paths=10, seed=5, market_horizon_months=132)
