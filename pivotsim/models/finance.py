@@ -72,8 +72,8 @@ def _irr_grid(n_nodes: int) -> np.ndarray:
     return nodes
 
 
-# Grid nodes whose NPV a kernel evaluates together (eight independent sums,
-# a loop the compiler vectorises), adding four months at a time.
+# Grid nodes whose NPV a kernel evaluates together (independent sums, a loop
+# the compiler vectorises); :func:`_npv_at_node_block` adds four months at a time.
 _NODE_BLOCK = 8
 _MONTHS_AT_ONCE = 4
 
@@ -131,13 +131,13 @@ def _is_negative(value):
 
 @kernel
 def _npv_at_node_block(flows, discounts, block, values):
-    """NPV of ``flows`` at the eight grid nodes of ``block``, into ``values[8*block : 8*block + 8]``.
+    """NPV of ``flows`` at the grid nodes of ``block``, into ``values[8*block : 8*block + 8]``.
 
     Only the signs of these values are used (to bracket roots), so the
     months are added four at a time.
     """
     n = flows.shape[0]
-    npv_at = values[block * 8:block * 8 + 8]
+    npv_at = values[block * _NODE_BLOCK:(block + 1) * _NODE_BLOCK]
     npv_at[:] = 0.0
     for q in range(discounts.shape[1]):
         t = 4 * q
@@ -146,7 +146,7 @@ def _npv_at_node_block(flows, discounts, block, values):
         c2 = flows[t + 2] if t + 2 < n else 0.0
         c3 = flows[t + 3] if t + 3 < n else 0.0
         d = discounts[block, q]
-        for k in range(8):
+        for k in range(_NODE_BLOCK):
             npv_at[k] += (c0 * d[0, k] + c1 * d[1, k]) + (c2 * d[2, k] + c3 * d[3, k])
 
 
@@ -189,8 +189,8 @@ def _irr_of_row(flows, scale, grid, order, position, nodes_needed, discounts, va
     bracket = -1
     for i in range(order.shape[0]):
         while known < nodes_needed[i]:
-            _npv_at_node_block(flows, discounts, known // 8, values)
-            known += 8
+            _npv_at_node_block(flows, discounts, known // _NODE_BLOCK, values)
+            known += _NODE_BLOCK
         b = order[i]
         if _is_negative(values[position[b]]) != _is_negative(values[position[b + 1]]):
             bracket = b
@@ -272,7 +272,7 @@ def _valuation_kernel(flows, rate, want_discounted, want_cash, want_irr,
     irr_out = np.full(n_paths, np.nan)
     factors = np.ones(n)
     factors_rate = np.nan
-    values = np.empty(discounts.shape[0] * 8)
+    values = np.empty(discounts.shape[0] * _NODE_BLOCK)
     for i in range(n_paths):
         row = flows[i]
         if want_discounted and not rate[i] == factors_rate:  # same rate, same factors (NaN: recomputed)
