@@ -180,10 +180,17 @@ def _npv_and_slope(flows, x):
 
 
 @kernel
-def _irr_of_row(flows, scale, grid, order, position, nodes_needed, discounts, values, max_iter, tol):
-    """IRR per period of one row of cash flows (see :func:`irr`); ``values`` is scratch space."""
-    if not scale > 0.0:
+def _irr_of_row(flows, both_signs, grid, order, position, nodes_needed, discounts, values, max_iter, tol):
+    """IRR per period of one row of cash flows (see :func:`irr`); ``values`` is scratch space.
+
+    ``both_signs``: the row has a positive and a negative flow (else the NPV
+    has one sign at every rate: no root).
+    """
+    if not both_signs:
         return np.nan
+    scale = 0.0
+    for t in range(flows.shape[0]):
+        scale = max(scale, abs(flows[t]))
     # the bracket with a sign change closest to zero, evaluating nodes only as needed
     known = 0
     bracket = -1
@@ -279,11 +286,12 @@ def _valuation_kernel(flows, rate, want_discounted, want_cash, want_irr,
             _discount_factors_into(rate[i], factors)
             factors_rate = rate[i]
         # running sums of the flows, discounted and not: the last negative value of each, its
-        # shortfall and the lowest sum; the largest flow in absolute value
+        # shortfall and the lowest sum; whether there are flows of both signs
         discounted_sum = row[0] * factors[0] if want_discounted else 0.0
         cash_sum = row[0]
         lowest = cash_sum
-        scale = abs(row[0])
+        any_positive = row[0] > 0.0
+        any_negative = row[0] < 0.0
         last_negative_discounted, shortfall_discounted = -1, 0.0
         last_negative, shortfall = -1, 0.0
         if discounted_sum < 0.0:
@@ -301,8 +309,8 @@ def _valuation_kernel(flows, rate, want_discounted, want_cash, want_irr,
                 last_negative, shortfall = t, -cash_sum
             if not cash_sum >= lowest:  # np.min: a NaN wins
                 lowest = cash_sum
-            if abs(cash) > scale:
-                scale = abs(cash)
+            any_positive |= cash > 0.0
+            any_negative |= cash < 0.0
         if want_discounted:
             npv_out[i] = discounted_sum
             k = last_negative_discounted
@@ -314,7 +322,7 @@ def _valuation_kernel(flows, rate, want_discounted, want_cash, want_irr,
             payback_out[i] = _payback(k, shortfall, recovered_in, n)
             peak_out[i] = -lowest if not -lowest <= 0.0 else 0.0
         if want_irr:
-            irr_out[i] = _irr_of_row(row, scale, grid, order, position, nodes_needed, discounts, values,
+            irr_out[i] = _irr_of_row(row, any_positive and any_negative, grid, order, position, nodes_needed, discounts, values,
                                      max_iter, tol)
     return npv_out, discounted_payback_out, payback_out, peak_out, irr_out
 
@@ -383,7 +391,8 @@ def irr(cash_flows, *, n_grid=64, max_iter=100, tol=1e-13):
 
     The root of ``npv(r, cash_flows) = 0``.  Where several roots exist the one
     closest to zero is returned, as numpy-financial does; where none exists
-    (e.g. all flows of one sign, or all zero) the result is NaN.
+    (e.g. all flows of one sign, or all zero: these rows skip the search) the
+    result is NaN.
 
     Roots are bracketed on a grid of ``n_grid`` rates between -50% and +300%
     per period (in log(1 + r), spaced about 0.3% near zero and wider further
