@@ -13,7 +13,12 @@ Managerial Finance*, for IRR and payback definitions.
 
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 import numpy as np
+
+from ..compiled import kernel, per_path, rows_of
 
 MONTHS_PER_YEAR = 12
 
@@ -53,6 +58,310 @@ def discount_factors(rate, n_periods):
     return np.power(1.0 + np.asarray(rate, dtype=float), -t)
 
 
+def _irr_grid(n_nodes: int) -> np.ndarray:
+    """Bracketing grid in log(1 + r): from log 0.5 to log 4 per period, dense near 0.
+
+    Nodes are ``c * sinh(s)`` for evenly spaced s, so the spacing is about
+    0.003 near a zero rate and widens towards the ends.
+    """
+    lo, hi = np.log(0.5), np.log(4.0)
+    c = 0.02
+    s = np.linspace(np.arcsinh(lo / c), np.arcsinh(hi / c), n_nodes)
+    nodes = c * np.sinh(s)
+    nodes[0], nodes[-1] = lo, hi
+    return nodes
+
+
+# Grid nodes whose NPV a kernel evaluates together (independent sums, a loop
+# the compiler vectorises); :func:`_npv_at_node_block` adds four months at a time.
+_NODE_BLOCK = 8
+_MONTHS_AT_ONCE = 4
+
+
+class _IrrSearch(NamedTuple):
+    """The IRR grid of one cash-flow length, laid out for :func:`_valuation_kernel`.
+
+    ``order`` lists the brackets ``[grid[b], grid[b+1]]`` closest to a zero
+    rate first (distance ``|expm1(midpoint)|``, ties to the lower bracket, as
+    ``argmin`` would); nodes are numbered in the order that walk first needs
+    them (``position[node]``), so bracket ``order[i]`` is decided once the
+    first ``nodes_needed[i]`` of them are known.
+    ``discounts[block, q, j, k]`` is ``exp(-t * grid[node])`` at month
+    ``t = 4 q + j`` for the node numbered ``block * 8 + k`` (zero beyond the
+    grid and the horizon).
+    """
+
+    grid: np.ndarray
+    order: np.ndarray
+    position: np.ndarray
+    nodes_needed: np.ndarray
+    discounts: np.ndarray
+
+
+_SEARCH_CACHE: dict[tuple[int, int], _IrrSearch] = {}
+
+
+def _irr_search(n_periods: int, n_nodes: int) -> _IrrSearch:
+    key = (n_periods, n_nodes)
+    if key not in _SEARCH_CACHE:
+        if n_nodes < 2:
+            raise ValueError(f"n_grid: {n_nodes} is not allowed; must be at least 2")
+        grid = _irr_grid(n_nodes)
+        distance = np.abs(np.expm1(0.5 * (grid[:-1] + grid[1:])))
+        order = np.argsort(distance, kind="stable")
+        walk = list(dict.fromkeys(node for bracket in order for node in (bracket, bracket + 1)))
+        position = np.empty(n_nodes, dtype=np.int64)
+        position[walk] = np.arange(n_nodes)
+        nodes_needed = np.maximum(position[order], position[order + 1]) + 1
+        n_blocks = -(-n_nodes // _NODE_BLOCK)
+        n_groups = -(-n_periods // _MONTHS_AT_ONCE)
+        by_walk = np.zeros((n_groups * _MONTHS_AT_ONCE, n_blocks * _NODE_BLOCK))
+        by_walk[:n_periods, :n_nodes] = np.exp(-np.outer(np.arange(n_periods, dtype=float), grid[walk]))
+        discounts = np.ascontiguousarray(
+            by_walk.reshape(n_groups, _MONTHS_AT_ONCE, n_blocks, _NODE_BLOCK).transpose(2, 0, 1, 3))
+        _SEARCH_CACHE[key] = _IrrSearch(grid, order.astype(np.int64), position, nodes_needed, discounts)
+    return _SEARCH_CACHE[key]
+
+
+@kernel
+def _is_negative(value):
+    """``np.signbit`` of a float: True for negative numbers and -0.0."""
+    return math.copysign(1.0, value) < 0.0
+
+
+@kernel
+def _npv_at_node_block(flows, discounts, block, values):
+    """NPV of ``flows`` at the grid nodes of ``block``, into ``values[8*block : 8*block + 8]``.
+
+    Only the signs of these values are used (to bracket roots), so the
+    months are added four at a time.
+    """
+    n = flows.shape[0]
+    npv_at = values[block * _NODE_BLOCK:(block + 1) * _NODE_BLOCK]
+    npv_at[:] = 0.0
+    for q in range(discounts.shape[1]):
+        t = 4 * q
+        c0 = flows[t]
+        c1 = flows[t + 1] if t + 1 < n else 0.0
+        c2 = flows[t + 2] if t + 2 < n else 0.0
+        c3 = flows[t + 3] if t + 3 < n else 0.0
+        d = discounts[block, q]
+        for k in range(_NODE_BLOCK):
+            npv_at[k] += (c0 * d[0, k] + c1 * d[1, k]) + (c2 * d[2, k] + c3 * d[3, k])
+
+
+@kernel
+def _npv_and_slope(flows, x):
+    """``f(x) = sum_t flows[t] e^{-t x}`` and ``df/dx`` (two interleaved power chains)."""
+    v = math.exp(-x)
+    v2 = v * v
+    w_even, w_odd = 1.0, v
+    t_even, t_odd = 0.0, 1.0
+    f_even = f_odd = g_even = g_odd = 0.0
+    n = flows.shape[0]
+    t = 0
+    while t + 1 < n:
+        a_even = flows[t] * w_even
+        a_odd = flows[t + 1] * w_odd
+        f_even += a_even
+        f_odd += a_odd
+        g_even += t_even * a_even
+        g_odd += t_odd * a_odd
+        w_even *= v2
+        w_odd *= v2
+        t_even += 2.0
+        t_odd += 2.0
+        t += 2
+    if t < n:
+        a_even = flows[t] * w_even
+        f_even += a_even
+        g_even += t_even * a_even
+    return f_even + f_odd, -(g_even + g_odd)
+
+
+@kernel
+def _irr_of_row(flows, both_signs, grid, order, position, nodes_needed, discounts, values, max_iter, tol):
+    """IRR per period of one row of cash flows (see :func:`irr`); ``values`` is scratch space.
+
+    ``both_signs``: the row has a positive and a negative flow (else the NPV
+    has one sign at every rate: no root).
+    """
+    if not both_signs:
+        return np.nan
+    scale = 0.0
+    for t in range(flows.shape[0]):
+        scale = max(scale, abs(flows[t]))
+    # the bracket with a sign change closest to zero, evaluating nodes only as needed
+    known = 0
+    bracket = -1
+    for i in range(order.shape[0]):
+        while known < nodes_needed[i]:
+            _npv_at_node_block(flows, discounts, known // _NODE_BLOCK, values)
+            known += _NODE_BLOCK
+        b = order[i]
+        if _is_negative(values[position[b]]) != _is_negative(values[position[b + 1]]):
+            bracket = b
+            break
+    if bracket < 0:
+        # no sign change (every node is known now): a node where the NPV is exactly zero is a root
+        for node in range(grid.shape[0]):
+            if values[position[node]] == 0.0:
+                return math.expm1(grid[node])
+        return np.nan
+    lo = grid[bracket]
+    hi = grid[bracket + 1]
+    f_lo = values[position[bracket]]
+    f_hi = values[position[bracket + 1]]
+    lo_negative = _is_negative(f_lo)
+    # start from the secant of the bracket (regula falsi), then Newton on x = log(1 + r),
+    # bisecting whenever a step would leave the bracket
+    x = 0.5 * (lo + hi)
+    if f_lo != f_hi:
+        secant = lo + (hi - lo) * (f_lo / (f_lo - f_hi))
+        if secant > lo and secant < hi:
+            x = secant
+    for _ in range(max_iter):
+        f, slope = _npv_and_slope(flows, x)
+        if _is_negative(f) == lo_negative:
+            lo = x
+        else:
+            hi = x
+        x_new = 0.5 * (lo + hi)
+        if slope != 0.0:
+            newton = x - f / slope
+            if newton > lo and newton < hi and math.isfinite(newton):
+                x_new = newton
+        if abs(f) <= tol * scale:
+            return math.expm1(x)
+        if abs(x_new - x) <= tol or hi - lo <= tol:
+            return math.expm1(x_new)
+        x = x_new
+    return math.expm1(x)
+
+
+@kernel
+def _discount_factors_into(rate, factors):
+    """``factors[t] = (1 + rate) ** -t``: an exact power every 8 months times one of 8 exact powers."""
+    base = 1.0 + rate
+    within = np.empty(8)
+    for j in range(8):
+        within[j] = base ** (-float(j))
+    for t in range(factors.shape[0]):
+        if t % 8 == 0:
+            every_eighth = base ** (-float(t))
+        factors[t] = every_eighth * within[t % 8]
+
+
+@kernel
+def _payback(last_negative, shortfall, recovered_in, n_periods):
+    """Payback [periods] from the last negative cumulative value (see :func:`payback_months`)."""
+    if last_negative < 0:
+        return 0.0
+    if last_negative == n_periods - 1:
+        return np.nan
+    fraction = shortfall / recovered_in if recovered_in > 0 else 1.0
+    return last_negative + fraction
+
+
+@kernel
+def _valuation_kernel(flows, rate, want_discounted, want_cash, want_irr,
+                      grid, order, position, nodes_needed, discounts, max_iter, tol):
+    """Valuation metrics of each row of ``flows`` (n_paths, n_periods), in one pass per path.
+
+    Returns NPV, discounted payback, payback, peak funding and IRR per period
+    (NaN for the metrics not wanted).
+    """
+    n_paths, n = flows.shape
+    npv_out = np.full(n_paths, np.nan)
+    discounted_payback_out = np.full(n_paths, np.nan)
+    payback_out = np.full(n_paths, np.nan)
+    peak_out = np.full(n_paths, np.nan)
+    irr_out = np.full(n_paths, np.nan)
+    factors = np.ones(n)
+    factors_rate = np.nan
+    values = np.empty(discounts.shape[0] * _NODE_BLOCK)
+    for i in range(n_paths):
+        row = flows[i]
+        if want_discounted and not rate[i] == factors_rate:  # same rate, same factors (NaN: recomputed)
+            _discount_factors_into(rate[i], factors)
+            factors_rate = rate[i]
+        # running sums of the flows, discounted and not: the last negative value of each, its
+        # shortfall and the lowest sum; whether there are flows of both signs
+        discounted_sum = row[0] * factors[0] if want_discounted else 0.0
+        cash_sum = row[0]
+        lowest = cash_sum
+        any_positive = row[0] > 0.0
+        any_negative = row[0] < 0.0
+        last_negative_discounted, shortfall_discounted = -1, 0.0
+        last_negative, shortfall = -1, 0.0
+        if discounted_sum < 0.0:
+            last_negative_discounted, shortfall_discounted = 0, -discounted_sum
+        if cash_sum < 0.0:
+            last_negative, shortfall = 0, -cash_sum
+        for t in range(1, n):
+            cash = row[t]
+            if want_discounted:
+                discounted_sum += cash * factors[t]
+                if discounted_sum < 0.0:
+                    last_negative_discounted, shortfall_discounted = t, -discounted_sum
+            cash_sum += cash
+            if cash_sum < 0.0:
+                last_negative, shortfall = t, -cash_sum
+            if not cash_sum >= lowest:  # np.min: a NaN wins
+                lowest = cash_sum
+            any_positive |= cash > 0.0
+            any_negative |= cash < 0.0
+        if want_discounted:
+            npv_out[i] = discounted_sum
+            k = last_negative_discounted
+            recovered_in = row[k + 1] * factors[k + 1] if 0 <= k < n - 1 else 0.0
+            discounted_payback_out[i] = _payback(k, shortfall_discounted, recovered_in, n)
+        if want_cash:
+            k = last_negative
+            recovered_in = row[k + 1] if 0 <= k < n - 1 else 0.0
+            payback_out[i] = _payback(k, shortfall, recovered_in, n)
+            peak_out[i] = -lowest if not -lowest <= 0.0 else 0.0
+        if want_irr:
+            irr_out[i] = _irr_of_row(row, any_positive and any_negative, grid, order, position, nodes_needed, discounts, values,
+                                     max_iter, tol)
+    return npv_out, discounted_payback_out, payback_out, peak_out, irr_out
+
+
+def _valuation(cash_flows, monthly_discount_rate, wanted, *, n_grid=64, max_iter=100, tol=1e-13):
+    """The metrics in ``wanted`` of each row of ``cash_flows`` (..., n_periods) as a dict of arrays.
+
+    Per period rates; the leading shape is that of the flows broadcast
+    against the rate (a rate per path with one row of flows values that
+    row at each rate).
+    """
+    cf = np.asarray(cash_flows, dtype=float)
+    if cf.ndim == 0 or cf.shape[-1] == 0:
+        raise ValueError(f"cash_flows: shape {cf.shape} is not allowed; must have at least one period")
+    rate = np.asarray(monthly_discount_rate, dtype=float)
+    if rate.ndim and rate.shape[-1] == 1:
+        rate = rate.reshape(rate.shape[:-1])  # (n_paths, 1) -> one rate per row
+    leading = np.broadcast_shapes(cf.shape[:-1], rate.shape)
+    n_rows = math.prod(leading)
+    n_periods = cf.shape[-1]
+    flows = rows_of(np.broadcast_to(cf, leading + (n_periods,)).reshape(n_rows, n_periods), n_rows, n_periods)
+    rate_rows = per_path(np.broadcast_to(rate, leading), n_rows)
+    search = _irr_search(n_periods, n_grid)
+    npv_usd, discounted_payback, payback, peak, irr_per_period = _valuation_kernel(
+        flows, rate_rows,
+        "npv_usd" in wanted or "discounted_payback_months" in wanted,
+        "payback_months" in wanted or "peak_funding_usd" in wanted,
+        "irr" in wanted,
+        search.grid, search.order, search.position, search.nodes_needed, search.discounts,
+        int(max_iter), float(tol))
+    out = {"npv_usd": npv_usd, "irr": irr_per_period, "payback_months": payback,
+           "discounted_payback_months": discounted_payback, "peak_funding_usd": peak}
+    return {name: out[name].reshape(leading) for name in wanted}
+
+
+def _one_or_many(values: np.ndarray, single: bool):
+    return float(values.reshape(-1)[0]) if single else values
+
+
 def npv(rate, cash_flows):
     """Net present value, numpy-financial convention (first flow at t = 0).
 
@@ -73,68 +382,41 @@ def npv(rate, cash_flows):
     >>> round(float(npv(0.05, [-15000, 1500, 2500, 3500, 4500, 6000])), 2)
     122.89
     """
-    cf = np.asarray(cash_flows, dtype=float)
-    return np.sum(cf * discount_factors(rate, cf.shape[-1]), axis=-1)
-
-
-def _irr_grid(n_nodes: int) -> np.ndarray:
-    """Bracketing grid in log(1 + r): from log 0.5 to log 4 per period, dense near 0.
-
-    Nodes are ``c * sinh(s)`` for evenly spaced s, so the spacing is about
-    0.003 near a zero rate and widens towards the ends.
-    """
-    lo, hi = np.log(0.5), np.log(4.0)
-    c = 0.02
-    s = np.linspace(np.arcsinh(lo / c), np.arcsinh(hi / c), n_nodes)
-    nodes = c * np.sinh(s)
-    nodes[0], nodes[-1] = lo, hi
-    return nodes
-
-
-_GRID_CACHE: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
-
-
-def _grid_discounts(n_periods: int, n_nodes: int):
-    key = (n_periods, n_nodes)
-    if key not in _GRID_CACHE:
-        grid = _irr_grid(n_nodes)
-        t = np.arange(n_periods, dtype=float)
-        _GRID_CACHE[key] = grid, np.exp(-np.outer(t, grid))
-    return _GRID_CACHE[key]
-
-
-def _horner(cf_by_period: np.ndarray, v: np.ndarray):
-    """``P(v) = sum_t cf_t v^t`` and ``P'(v)`` for each column of ``cf_by_period`` (n_periods, k)."""
-    p = cf_by_period[-1].copy()
-    dp = np.zeros_like(p)
-    for t in range(cf_by_period.shape[0] - 2, -1, -1):
-        dp *= v
-        dp += p
-        p *= v
-        p += cf_by_period[t]
-    return p, dp
+    values = _valuation(cash_flows, rate, ("npv_usd",))["npv_usd"]
+    return _one_or_many(values, np.ndim(cash_flows) <= 1 and np.ndim(rate) == 0)
 
 
 def irr(cash_flows, *, n_grid=64, max_iter=100, tol=1e-13):
-    """Internal rate of return per period, vectorised over paths.
+    """Internal rate of return per period, computed path by path.
 
     The root of ``npv(r, cash_flows) = 0``.  Where several roots exist the one
     closest to zero is returned, as numpy-financial does; where none exists
-    (e.g. all flows of one sign) the result is NaN.
+    (e.g. all flows of one sign, or all zero: these rows skip the search) the
+    result is NaN.
 
     Roots are bracketed on a grid of ``n_grid`` rates between -50% and +300%
     per period (in log(1 + r), spaced about 0.3% near zero and wider further
-    out), then refined in the bracket closest to zero by Newton's method on
-    x = log(1 + r) from the bracket's middle, falling back to bisection
-    whenever a step would leave the bracket.  Each path stops as soon as its
-    own step is below ``tol``, so its result does not depend on which other
-    paths are computed with it.  Two roots closer together than the grid
-    spacing are not told apart.
+    out): the brackets are examined from the one closest to a zero rate
+    outwards (distance ``|r|`` of the bracket's middle, the lower one first on
+    a tie) and the first with a sign change is kept; grid values are computed
+    only as far as that search goes.  The root is then refined by Newton's
+    method on x = log(1 + r) from the secant of the bracket, falling back to
+    bisection whenever a step would leave the bracket, until a step is below
+    ``tol``.  Without any sign change, a grid rate where the NPV is exactly
+    zero is the root.  Two roots closer together than the grid spacing are
+    not told apart.
 
     Parameters
     ----------
     cash_flows : ndarray, shape (n_periods,) or (n_paths, n_periods)
         Cash flows [USD], first at t = 0.
+    n_grid : int
+        Number of grid rates (>= 2).
+    max_iter : int
+        Most Newton/bisection steps.
+    tol : float
+        Step [in log(1 + r)] at which the refinement stops; an NPV within
+        ``tol * max|cash_flows|`` of zero also stops it.
 
     Returns
     -------
@@ -146,76 +428,8 @@ def irr(cash_flows, *, n_grid=64, max_iter=100, tol=1e-13):
     >>> round(float(irr([-70000, 12000, 15000, 18000, 21000, 26000])), 10)
     0.086630948
     """
-    cf = np.atleast_2d(np.asarray(cash_flows, dtype=float))
-    result = _irr_by_period(np.ascontiguousarray(cf.T), n_grid=n_grid, max_iter=max_iter, tol=tol)
-    return result if np.ndim(cash_flows) > 1 else float(result[0])
-
-
-def _irr_by_period(by_period: np.ndarray, *, n_grid=64, max_iter=100, tol=1e-13) -> np.ndarray:
-    """:func:`irr` of each column of ``by_period`` (n_periods, n_paths), C-contiguous."""
-    n_periods, n = by_period.shape
-    grid, discounts = _grid_discounts(n_periods, n_grid)
-    scale = np.max(np.abs(by_period), axis=0)
-    # Bracketing only reads signs, so the grid goes through BLAS.
-    values = discounts.T @ by_period  # (n_grid, n)
-    negative = np.signbit(values)
-    sign_change = negative[:-1] != negative[1:]
-    # numpy-financial picks the root closest to zero: take that bracket.
-    distance = np.abs(np.expm1(0.5 * (grid[:-1] + grid[1:])))
-    distance = np.where(sign_change, distance[:, None], np.inf)
-    best = np.argmin(distance, axis=0)
-    cols = np.arange(n)
-    has_root = np.isfinite(distance[best, cols]) & (scale > 0)
-    result = np.full(n, np.nan)
-    active = np.flatnonzero(has_root)
-    if active.size:
-        index = active
-        lo = grid[best[index]]
-        hi = grid[best[index] + 1]
-        lo_negative = negative[best[index], index]
-        # start from the secant of the bracket's grid values (regula falsi): a
-        # few Newton steps from there instead of a dozen from the middle
-        f_lo = values[best[index], index]
-        f_hi = values[best[index] + 1, index]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = lo + (hi - lo) * (f_lo / (f_lo - f_hi))
-        x = np.where((x > lo) & (x < hi), x, 0.5 * (lo + hi))
-        flows = by_period[:, index] if index.size < n else by_period
-        flow_scale = scale[index]
-        live = np.ones(index.size, dtype=bool)
-        for _ in range(max_iter):
-            v = np.exp(-x)
-            f, dfdv = _horner(flows, v)
-            slope = -dfdv * v  # df/dx
-            # keep the bracket around the root
-            same_as_lo = np.signbit(f) == lo_negative
-            lo = np.where(same_as_lo, x, lo)
-            hi = np.where(same_as_lo, hi, x)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                newton = x - f / slope
-            inside = (newton > lo) & (newton < hi) & np.isfinite(newton)
-            x_new = np.where(inside, newton, 0.5 * (lo + hi))
-            exact = np.abs(f) <= tol * flow_scale
-            done = live & (exact | (np.abs(x_new - x) <= tol) | (hi - lo <= tol))
-            result[index[done]] = np.expm1(np.where(exact, x, x_new)[done])
-            live &= ~done
-            x = x_new
-            if not live.any():
-                break
-            if live.sum() < 0.5 * live.size:
-                # drop finished paths once most are done (values of the others unchanged)
-                flows, index, lo, hi, lo_negative, x, flow_scale = (
-                    flows[:, live], index[live], lo[live], hi[live], lo_negative[live], x[live], flow_scale[live])
-                live = live[live]
-        if live.any():
-            result[index[live]] = np.expm1(x[live])
-    # A flow that is exactly zero at a grid rate is a root too.
-    exact_zero = values == 0.0
-    exact_cols = exact_zero.any(axis=0) & ~has_root
-    if exact_cols.any():
-        idx = np.argmax(exact_zero, axis=0)
-        result = np.where(exact_cols, np.expm1(grid[idx]), result)
-    return result
+    values = _valuation(cash_flows, 0.0, ("irr",), n_grid=n_grid, max_iter=max_iter, tol=tol)["irr"]
+    return _one_or_many(values, np.ndim(cash_flows) <= 1)
 
 
 def payback_months(cash_flows, cumulative=None):
@@ -232,7 +446,8 @@ def payback_months(cash_flows, cumulative=None):
     cash_flows : ndarray, shape (n_periods,) or (n_paths, n_periods)
         Cash flows [USD], column 0 at t = 0.
     cumulative : ndarray, same shape, optional
-        ``cumsum(cash_flows)`` when already computed.
+        Unused: the running sum is recomputed with the payback (the same
+        additions as ``cumsum(cash_flows)``); kept for callers that pass it.
 
     Returns
     -------
@@ -240,22 +455,8 @@ def payback_months(cash_flows, cumulative=None):
         Payback [months]; NaN when cumulative cash is still negative at the
         horizon.
     """
-    cf = np.atleast_2d(np.asarray(cash_flows, dtype=float))
-    cumulative = np.cumsum(cf, axis=1) if cumulative is None else np.atleast_2d(cumulative)
-    negative = cumulative < 0
-    n = cf.shape[1]
-    # Index of the last negative cumulative value (-1 if none).
-    last_negative = n - 1 - np.argmax(negative[:, ::-1], axis=1)
-    last_negative = np.where(negative.any(axis=1), last_negative, -1)
-    never = last_negative == n - 1
-    rows = np.arange(len(cf))
-    k = np.clip(last_negative, 0, n - 2)
-    shortfall = -cumulative[rows, k]
-    recovered_in = cf[rows, k + 1]
-    fraction = np.where(recovered_in > 0, shortfall / np.where(recovered_in > 0, recovered_in, 1.0), 1.0)
-    months = np.where(last_negative < 0, 0.0, k + fraction)
-    months = np.where(never, np.nan, months)
-    return months if np.ndim(cash_flows) > 1 else float(months[0])
+    values = _valuation(cash_flows, 0.0, ("payback_months",))["payback_months"]
+    return _one_or_many(values, np.ndim(cash_flows) <= 1)
 
 
 def discounted_payback_months(rate, cash_flows):
@@ -266,21 +467,52 @@ def discounted_payback_months(rate, cash_flows):
     rate : float or ndarray broadcastable to (n_paths, 1)
         Discount rate per month [fraction].
     """
-    cf = np.asarray(cash_flows, dtype=float)
-    return payback_months(cf * discount_factors(rate, cf.shape[-1]))
+    values = _valuation(cash_flows, rate, ("discounted_payback_months",))["discounted_payback_months"]
+    return _one_or_many(values, np.ndim(cash_flows) <= 1 and np.ndim(rate) == 0)
 
 
 def peak_funding_usd(cash_flows):
     """Largest cumulative cash shortfall, ``max(0, -min(cumsum(cf)))`` [USD]."""
-    cf = np.asarray(cash_flows, dtype=float)
-    return np.maximum(0.0, -np.min(np.cumsum(cf, axis=-1), axis=-1))
+    values = _valuation(cash_flows, 0.0, ("peak_funding_usd",))["peak_funding_usd"]
+    return _one_or_many(values, np.ndim(cash_flows) <= 1)
+
+
+def _as_rows(values):
+    """An array (..., n_periods) as C-contiguous float64 rows (n_rows, n_periods), and its shape."""
+    arr = np.asarray(values, dtype=float)
+    shape = arr.shape if arr.ndim else (1,)
+    n_periods = shape[-1]
+    n_rows = math.prod(shape[:-1])
+    return rows_of(arr.reshape(n_rows, n_periods), n_rows, n_periods), shape
+
+
+@kernel
+def _depreciation_kernel(capex, life_months):
+    n_rows, n = capex.shape
+    out = np.empty_like(capex)
+    spent = np.empty(n)
+    for i in range(n_rows):
+        total = 0.0
+        for t in range(n):
+            total = capex[i, 0] if t == 0 else total + capex[i, t]
+            spent[t] = total
+        for s in range(min(n, 1)):
+            out[i, s] = 0.0
+        for s in range(1, n):
+            still_depreciating = spent[s - 1]
+            if s - 1 - life_months >= 0:
+                still_depreciating -= spent[s - 1 - life_months]
+            out[i, s] = still_depreciating / life_months
+    return out
 
 
 def straight_line_depreciation(capex_usd, life_months):
     """Straight-line depreciation of a capex schedule.
 
     Capex spent in period s is depreciated in equal parts over periods
-    s+1 .. s+life_months.
+    s+1 .. s+life_months: the expense of period s is the capex spent over
+    the ``life_months`` periods before it, divided by ``life_months``
+    (computed from the running sum of capex, path by path).
 
     Parameters
     ----------
@@ -294,22 +526,67 @@ def straight_line_depreciation(capex_usd, life_months):
     ndarray, same shape
         Depreciation expense per period [USD], positive.
     """
-    capex = np.asarray(capex_usd, dtype=float)
     life = int(life_months)
-    spent = np.cumsum(capex, axis=-1)
-    # dep[s] = (spent[s-1] - spent[s-1-life]) / life, the second term only once s-1 >= life
-    dep = np.empty_like(spent)
-    dep[..., :1] = 0.0
-    dep[..., 1:] = spent[..., :-1]
-    if life < capex.shape[-1] - 1:
-        dep[..., life + 1:] -= spent[..., :-life - 1]
-    dep[..., 1:] /= life
-    return dep
+    if life < 1:
+        raise ValueError(f"life_months: {life_months} is not allowed; must be at least 1")
+    rows, shape = _as_rows(capex_usd)
+    return _depreciation_kernel(rows, life).reshape(shape)
+
+
+@kernel
+def _book_value_kernel(capex, depreciation):
+    n_rows, n = capex.shape
+    out = np.empty_like(capex)
+    for i in range(n_rows):
+        spent = written_off = 0.0
+        for t in range(n):
+            spent = capex[i, 0] if t == 0 else spent + capex[i, t]
+            written_off = depreciation[i, 0] if t == 0 else written_off + depreciation[i, t]
+            out[i, t] = spent - written_off
+    return out
 
 
 def book_value(capex_usd, depreciation_usd):
-    """Net book value after each period: cumulative capex minus depreciation [USD]."""
-    return np.cumsum(capex_usd, axis=-1) - np.cumsum(depreciation_usd, axis=-1)
+    """Net book value after each period: cumulative capex minus depreciation [USD].
+
+    Parameters
+    ----------
+    capex_usd, depreciation_usd : ndarray, shapes broadcastable to (..., n_periods)
+        Capital spending and depreciation expense [USD], positive.
+
+    Returns
+    -------
+    ndarray (..., n_periods)
+        ``cumsum(capex_usd) - cumsum(depreciation_usd)`` [USD].
+    """
+    capex = np.asarray(capex_usd, dtype=float)
+    depreciation = np.asarray(depreciation_usd, dtype=float)
+    shape = np.broadcast_shapes(capex.shape, depreciation.shape)
+    capex_rows, _ = _as_rows(np.broadcast_to(capex, shape))
+    depreciation_rows, _ = _as_rows(np.broadcast_to(depreciation, shape))
+    return _book_value_kernel(capex_rows, depreciation_rows).reshape(shape)
+
+
+@kernel
+def _not_below(value, floor):
+    """``np.maximum(value, floor)``: NaN in either wins."""
+    return value if (value >= floor or value != value) else floor
+
+
+@kernel
+def _tax_kernel(taxable, rate):
+    n_rows, n = taxable.shape
+    out = np.empty_like(taxable)
+    for i in range(n_rows):
+        cumulative = 0.0
+        taxed = 0.0  # cumulative income taxed so far: running max of the cumulative income, >= 0
+        for t in range(n):
+            cumulative = taxable[i, 0] if t == 0 else cumulative + taxable[i, t]
+            level = _not_below(cumulative, 0.0)
+            now_taxed = level if t == 0 else _not_below(taxed, level)
+            out[i, t] = (now_taxed if t == 0 else now_taxed - taxed) * rate[i]
+            taxed = now_taxed
+    return out
 
 
 def tax_with_loss_carryforward(taxable_income_usd, tax_rate):
@@ -318,8 +595,8 @@ def tax_with_loss_carryforward(taxable_income_usd, tax_rate):
     With carried-forward losses the cumulative income taxed up to period t is
     the running maximum of cumulative taxable income (floored at zero): a loss
     lowers the cumulative sum, and later profits are taxed only once the
-    cumulative sum climbs above its earlier peak.  This gives the tax of every
-    period without a loop.
+    cumulative sum climbs above its earlier peak.  The tax of a period is the
+    rate times the increase of that running maximum (one pass per path).
 
     Parameters
     ----------
@@ -330,49 +607,17 @@ def tax_with_loss_carryforward(taxable_income_usd, tax_rate):
 
     Returns
     -------
-    ndarray, same shape
+    ndarray, same shape (broadcast against ``tax_rate``)
         Tax paid per period [USD], non-negative.
     """
-    taxed = np.cumsum(np.asarray(taxable_income_usd, dtype=float), axis=-1)
-    np.maximum(taxed, 0.0, out=taxed)
-    np.maximum.accumulate(taxed, axis=-1, out=taxed)
-    tax = np.empty_like(taxed)
-    tax[..., :1] = taxed[..., :1]
-    np.subtract(taxed[..., 1:], taxed[..., :-1], out=tax[..., 1:])
-    tax *= tax_rate
-    return tax
-
-
-def _running_sum_by_period(by_period: np.ndarray) -> np.ndarray:
-    """``np.cumsum(by_period, axis=0)`` of a C-contiguous ``(n_periods, n_paths)`` array.
-
-    The same additions in the same order, done one contiguous row at a time:
-    numpy's accumulate along axis 0 walks each column with a stride and is
-    several times slower on this layout.
-    """
-    out = np.empty_like(by_period)
-    if by_period.shape[0]:
-        out[0] = by_period[0]
-    for t in range(1, by_period.shape[0]):
-        np.add(out[t - 1], by_period[t], out=out[t])
-    return out
-
-
-def _payback_by_period(flows: np.ndarray, cumulative: np.ndarray) -> np.ndarray:
-    """:func:`payback_months` of each column of ``(n_periods, n_paths)`` flows."""
-    n = flows.shape[0]
-    # index of the last negative cumulative value (-1 if none), one row at a time
-    last_negative = np.full(flows.shape[1], -1, dtype=np.int64)
-    for t in range(n):
-        np.copyto(last_negative, t, where=cumulative[t] < 0)
-    cols = np.arange(flows.shape[1])
-    k = np.clip(last_negative, 0, n - 2)
-    shortfall = -cumulative[k, cols]
-    recovered_in = flows[k + 1, cols]
-    positive = recovered_in > 0
-    fraction = np.where(positive, shortfall / np.where(positive, recovered_in, 1.0), 1.0)
-    months = np.where(last_negative < 0, 0.0, k + fraction)
-    return np.where(last_negative == n - 1, np.nan, months)
+    income = np.asarray(taxable_income_usd, dtype=float)
+    rate = np.asarray(tax_rate, dtype=float)
+    if rate.ndim and rate.shape[-1] != 1:
+        raise ValueError(f"tax_rate: shape {rate.shape} is not allowed; must be a number or (..., 1)")
+    shape = np.broadcast_shapes(income.shape, rate.shape)
+    rows, shape = _as_rows(np.broadcast_to(income, shape))
+    rate_rows = per_path(np.broadcast_to(rate, shape[:-1] + (1,)), rows.shape[0])
+    return _tax_kernel(rows, rate_rows).reshape(shape)
 
 
 VALUATION_METRIC_NAMES = ("npv_usd", "irr", "payback_months", "discounted_payback_months", "peak_funding_usd")
@@ -381,12 +626,10 @@ VALUATION_METRIC_NAMES = ("npv_usd", "irr", "payback_months", "discounted_paybac
 def valuation_metrics(cash_flows, monthly_discount_rate, names=None) -> dict[str, np.ndarray]:
     """NPV, IRR, payback, discounted payback and peak funding of each path.
 
-    The flows are turned once into a months-by-paths layout, where running
-    sums, reductions over months and the IRR's polynomial evaluations are
-    contiguous; one pass of running sums serves several metrics (the NPV is
-    the last value of the discounted running sum, the discounted payback
-    reads the same sum, the payback and peak funding the undiscounted one).
-    Each metric equals its stand-alone function (:func:`npv` up to rounding).
+    One compiled pass per path: the running sums of the discounted and
+    undiscounted flows give the NPV (the last discounted sum), both paybacks
+    and the peak funding; the IRR's root search then reads the same row.
+    Each metric equals its stand-alone function.
 
     Parameters
     ----------
@@ -409,22 +652,8 @@ def valuation_metrics(cash_flows, monthly_discount_rate, names=None) -> dict[str
     if unknown:
         raise ValueError(f"names: {sorted(unknown)!r} are not allowed; must be among "
                          f"{', '.join(VALUATION_METRIC_NAMES)}")
-    cf = np.atleast_2d(np.asarray(cash_flows, dtype=float))
-    by_period = np.ascontiguousarray(cf.T)
-    out = {}
-    if "npv_usd" in wanted or "discounted_payback_months" in wanted:
-        rate = np.asarray(monthly_discount_rate, dtype=float)
-        t = np.arange(by_period.shape[0], dtype=float)[:, None]
-        factors = np.power(1.0 + (rate if rate.ndim == 0 else rate.reshape(1, -1)), -t)
-        discounted = by_period * factors
-        discounted_cumulative = _running_sum_by_period(discounted)
-        out["npv_usd"] = discounted_cumulative[-1].copy()
-        if "discounted_payback_months" in wanted:
-            out["discounted_payback_months"] = _payback_by_period(discounted, discounted_cumulative)
-    if "irr" in wanted:
-        out["irr"] = annual_rate(_irr_by_period(by_period))
-    if "payback_months" in wanted or "peak_funding_usd" in wanted:
-        cumulative = _running_sum_by_period(by_period)
-        out["payback_months"] = _payback_by_period(by_period, cumulative)
-        out["peak_funding_usd"] = np.maximum(0.0, -np.min(cumulative, axis=0))
+    cf = np.asarray(cash_flows, dtype=float)
+    out = _valuation(cf if cf.ndim > 1 else cf[None, :], monthly_discount_rate, wanted)
+    if "irr" in out:
+        out["irr"] = annual_rate(out["irr"])
     return {name: out[name] for name in VALUATION_METRIC_NAMES if name in wanted}
