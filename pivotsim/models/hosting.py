@@ -77,8 +77,11 @@ deals).  DESIGN.md, "Economics" and "Risks".
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from ..compiled import kernel, per_path
 from . import finance
 from .cashflows import CashFlows
 from .timeline import Timeline
@@ -173,64 +176,342 @@ def _lease_units_invoiced(escalator, term: int, months):
                               np.broadcast_to(k, (rows, 1)), axis=1)
 
 
-def _rows(*values) -> int:
-    """Rows of the broadcast of scalars and ``(n_paths, 1)`` columns."""
-    return max([1] + [np.shape(v)[0] for v in values if np.ndim(v) == 2])
+@kernel
+def _month_column(month, n_periods):
+    """Grid column of a month [months], or -1 when it is fractional, infinite or off the grid."""
+    if month >= 0.0 and month < n_periods and month == math.floor(month):
+        return int(month)
+    return -1
 
 
-def _add_at(total, value, column, n_periods: int):
-    """``total + value * 1[month == column]`` for each path, written into ``total`` when it can be.
+@kernel
+def _first_lease_month(golive, lease_month, n_periods):
+    """First month m in [0, n_periods] with m - golive - 1 >= lease_month [months].
 
-    A scatter: only one cell per path is touched (``column`` holds whole
-    months; a column outside the grid, fractional or infinite adds nothing),
-    so it gives the same numbers as adding a one-hot row times ``value``
-    for finite values, without a pass over the months.
-
-    Parameters
-    ----------
-    total : None or ndarray (rows, n_periods)
-        Running sum (None: zeros).
-    value, column : float or ndarray (n_paths, 1)
-        Amount [USD] and its column [months].
+    The lease month is computed as in the equations (so fractional go-live
+    months give the same months as comparing every month).
     """
-    rows = _rows(value, column, total if total is not None else 0.0)
-    if total is None:
-        total = np.zeros((rows, n_periods))
-    elif total.shape[0] < rows:
-        total = np.broadcast_to(total, (rows, n_periods)).copy()
-    col = np.broadcast_to(np.asarray(column, dtype=float).reshape(-1, 1), (rows, 1)).ravel()
-    val = np.broadcast_to(np.asarray(value, dtype=float).reshape(-1, 1), (rows, 1)).ravel()
-    with np.errstate(invalid="ignore"):
-        hit = np.flatnonzero((col >= 0) & (col < n_periods) & (col == np.floor(col)))
-    total[hit, col[hit].astype(np.intp)] += val[hit]
-    return total
+    guess = min(max(golive + 1.0 + lease_month, 0.0), float(n_periods))
+    m = int(math.ceil(guess))
+    while m > 0 and (m - 1) - golive - 1.0 >= lease_month:
+        m -= 1
+    while m < n_periods and m - golive - 1.0 < lease_month:
+        m += 1
+    return m
 
 
-def _accumulate(total, term):
-    """``total + term``, in place when ``total`` is already a float array of the result's shape.
+@kernel
+def _month_at_or_after(month, n_periods, after=0):
+    """First whole month >= ``month`` (``after=1``: > ``month``), within [0, n_periods]."""
+    if not month < n_periods:
+        return n_periods
+    if month < 0.0:
+        return 0
+    first = int(math.ceil(month))
+    if after and first == month:
+        first += 1
+    return min(first, n_periods)
 
-    ``total`` None starts the sum: ``term`` itself is returned (so it must be
-    a fresh array the caller owns), which is ``0 + term`` exactly.
+
+@kernel
+def _contract_kernel(term, renewal_term, construction, gpu_life, gpu_cloud, pass_through, has_default,
+                     shares, online_months, hours, power_price,
+                     delay, tau, vacancy_months, renewed, utilisation, release_price, renewal_price,
+                     age_decay, escalator, full_rate, facility_total, gpu_cost, gpu_residual_share,
+                     it_mw, it_load_factor, pue, opex_rate, prepayment_share, prepayment_t0,
+                     backstop_usd, recovery_share, recovery_months,
+                     revenue, credit, live_it_mw, critical_it_kwh, grid_kwh, power, opex, capex,
+                     facility_capex, ebitda, net, residual_by_month, backstop_by_month, recovery_by_month,
+                     sale_month, sale_proceeds, disposal_gain, facility_spent, gpu_book_end):
+    """Every tranche's contract, default, renewal, capex and GPU flows, path by path.
+
+    Writes row i of each output ``(rows, n_periods)`` from path i's
+    parameters ``(rows,)`` (equations in the module docstring); outflows
+    (``power``, ``opex``, ``capex``) negative.  ``net`` gets the items summed
+    in :func:`hosting_cash_flows`' order up to ``capex`` (in the last column
+    only revenue and credit: the unearned prepayment comes next, in
+    :func:`_close_kernel`).  The sparse items GPU resale proceeds, backstop
+    and recovery [USD] are added into column i of ``*_by_month`` arrays
+    ``(n_periods, rows)`` (zeros on entry).  Per path and tranche: GPU sale
+    month, resale proceeds and disposal gain [USD] ``(rows, n_tranches)``;
+    per path: facility capex spent over the grid and GPU book value at the
+    horizon [USD].  ``power`` (``pass_through``), the GPU outputs (not
+    ``gpu_cloud``) and backstop and recovery (not ``has_default``) are not
+    touched.
     """
-    if total is None:
-        return np.asarray(term, dtype=float)
-    if (isinstance(total, np.ndarray) and total.dtype == np.float64
-            and total.shape == np.broadcast_shapes(total.shape, np.shape(term))):
-        total += term
-        return total
-    return np.add(total, term, dtype=float)
+    rows, n_periods = revenue.shape
+    last = n_periods - 1
+    earned = np.zeros(n_periods)         # revenue
+    original = np.zeros(n_periods)       # revenue of the original contract (credited against the prepayment)
+    load = np.zeros(n_periods)           # share of the capacity drawing power
+    service = np.zeros(n_periods)        # share of the capacity in service (opex)
+    facility = np.zeros(n_periods)
+    gpus = np.zeros(n_periods)
+    backstop_row = np.zeros(n_periods)
+    recovery_row = np.zeros(n_periods)
+    invoiced_units = np.zeros(term + 1)  # sum over lease months j < k of (1 + e)^(j // 12)
+    price_rows = power_price.shape[0]
+    for i in range(rows):
+        earned[:] = 0.0
+        original[:] = 0.0
+        load[:] = 0.0
+        service[:] = 0.0
+        facility[:] = 0.0
+        gpus[:] = 0.0
+        backstop_row[:] = 0.0
+        recovery_row[:] = 0.0
+        t_default = tau[i]
+        defaults = math.isfinite(t_default)
+        vacancy_end = t_default + vacancy_months[i]
+        a = age_decay[i]
+        growth = 1.0 + escalator[i]
+        is_renewed = renewed[i] != 0.0
+        if defaults:
+            factor = 1.0
+            for k in range(term):
+                if k % 12 == 0:
+                    factor = growth ** float(k // 12)
+                invoiced_units[k + 1] = invoiced_units[k] + factor
+        remaining_invoices = 0.0
+        book_end = 0.0
+        for p in range(shares.shape[0]):
+            share = shares[p]
+            golive = online_months[p] + delay[i]
+            base_rate = share * full_rate[i]
+            release_factor = 0.0
+            if defaults:
+                release_factor = release_price[i] * a ** (max(vacancy_end - golive - 1.0, 0.0) / 12.0)
+            # lease months 0 .. term - 1, then the renewal's (months where m - golive - 1 is in range)
+            start = _first_lease_month(golive, 0.0, n_periods)
+            term_end = _first_lease_month(golive, float(term), n_periods)
+            end = _first_lease_month(golive, float(term + renewal_term), n_periods) if is_renewed else term_end
+            plain = growth == 1.0 and not defaults
+            if plain:  # the contract as signed: one rate, every month invoiced, then the renewal's
+                for m in range(start, term_end):
+                    earned[m] += base_rate
+                    original[m] += base_rate
+                    load[m] += share
+                    service[m] += share
+                for m in range(term_end, end):
+                    earned[m] += renewal_price[i] * base_rate
+                    load[m] += share
+                    service[m] += share
+            step = -1.0
+            rate = base_rate
+            for m in range(start, start if plain else end):
+                lease_month = m - golive - 1.0
+                if growth != 1.0:
+                    year = max(lease_month, 0.0) // 12.0
+                    if year != step:
+                        step = year
+                        rate = base_rate * growth ** year
+                if m >= term_end:  # renewal
+                    earned[m] += renewal_price[i] * rate
+                    load[m] += share
+                elif defaults and m >= t_default:
+                    if m < vacancy_end:  # vacant: spot sales of a share of the capacity
+                        spot = utilisation[i]
+                        if a != 1.0:
+                            spot = spot * a ** (max(lease_month, 0.0) / 12.0)
+                        earned[m] += spot * rate
+                        load[m] += utilisation[i] * share
+                    else:  # re-leased until the original term end
+                        earned[m] += release_factor * rate
+                        load[m] += share
+                else:
+                    earned[m] += rate
+                    original[m] += rate
+                    load[m] += share
+                service[m] += share
+            if defaults:
+                invoiced = int(min(max(t_default - golive - 1.0, 0.0), float(term)))
+                unbilled = invoiced_units[term] - invoiced_units[invoiced]
+                remaining_invoices = remaining_invoices + share * full_rate[i] * unbilled
+
+            # facility: spent evenly over the construction months ending at go-live
+            per_month = share * facility_total[i] / construction
+            first = golive - construction + 1.0
+            for m in range(_month_at_or_after(max(first, 1.0), n_periods),
+                           _month_at_or_after(golive, n_periods, 1)):
+                facility[m] += per_month
+            facility[0] += per_month * min(max(construction - golive, 0.0), float(construction))
+
+            if gpu_cloud:
+                # bought at go-live, sold at the end of the term or of the renewal
+                cost = share * gpu_cost[i]
+                sale = golive + term + (renewal_term if is_renewed else 0)
+                last_dep = min(golive + gpu_life, sale)
+                book = 0.0
+                if golive <= last:
+                    book = cost - (cost / gpu_life) * min(max(min(last_dep, last) - golive, 0.0), float(gpu_life))
+                proceeds = cost * gpu_residual_share[i]
+                if is_renewed:
+                    proceeds = proceeds * a ** ((sale - golive - term) / 12.0)
+                sale_month[i, p] = sale
+                sale_proceeds[i, p] = proceeds
+                disposal_gain[i, p] = proceeds - book
+                column = _month_column(sale, n_periods)
+                if column >= 0:
+                    residual_by_month[column, i] += proceeds
+                book_end = book_end + (0.0 if sale <= last else book)
+                column = _month_column(golive, n_periods)
+                if column >= 0:
+                    gpus[column] += cost
+
+        if defaults:
+            # backstop at once, recovery later, on the claim net of the prepayment
+            claim = (1.0 - prepayment_share[i]) * remaining_invoices
+            paid = min(backstop_usd[i], claim)
+            recovered = recovery_share[i] * (claim - paid)
+            column = _month_column(t_default, n_periods)
+            if column >= 0:
+                backstop_row[column] += paid
+                backstop_by_month[column, i] += paid
+            column = _month_column(t_default + recovery_months[i], n_periods)
+            if column >= 0:
+                recovery_row[column] += recovered
+                recovery_by_month[column, i] += recovered
+
+        # One loop per output row: each streams into one array (stores
+        # interleaved over many large arrays thrash the cache).
+        price_row = i if price_rows > 1 else 0
+        for m in range(n_periods):
+            revenue[i, m] = earned[m]
+        for m in range(n_periods):
+            credit[i, m] = original[m] * -prepayment_share[i]
+        for m in range(n_periods):
+            live_it_mw[i, m] = load[m] * it_mw[i]
+        for m in range(n_periods):
+            critical_it_kwh[i, m] = live_it_mw[i, m] * 1e3 * hours[m]
+        for m in range(n_periods):
+            grid_kwh[i, m] = critical_it_kwh[i, m] * it_load_factor[i] * pue[i]
+        if not pass_through:
+            for m in range(n_periods):
+                power[i, m] = -(grid_kwh[i, m] * power_price[price_row, m])
+        for m in range(n_periods):
+            opex[i, m] = -(service[m] * opex_rate[i] / 12.0)
+        for m in range(n_periods):
+            capex[i, m] = -(facility[m] + gpus[m]) if gpu_cloud else -facility[m]
+        spent = 0.0
+        for m in range(n_periods):
+            facility_capex[i, m] = facility[m]
+            spent = spent + facility[m]
+        # ebitda = revenue + backstop + recovery - power - opex (-(-x) is x exactly)
+        for m in range(n_periods):
+            earnings = earned[m]
+            if has_default:
+                earnings = earnings + backstop_row[m] + recovery_row[m]
+            if not pass_through:
+                earnings = earnings - -power[i, m]
+            ebitda[i, m] = earnings - -opex[i, m]
+        # net: the items in hosting_cash_flows' order, up to capex (up to the credit in the last column)
+        for m in range(last):
+            total = earned[m] + prepayment_t0[i] if m == 0 else earned[m]
+            total = total + credit[i, m]
+            if has_default:
+                total = total + backstop_row[m] + recovery_row[m]
+            if not pass_through:
+                total = total + power[i, m]
+            net[i, m] = total + opex[i, m] + capex[i, m]
+        net[i, last] = earned[last] + credit[i, last]
+        facility_spent[i] = spent
+        gpu_book_end[i] = book_end
 
 
-def _scaled(mask, factor):
-    """``factor * mask`` as floats (``mask`` boolean or float, ``factor`` scalar or column)."""
-    return np.multiply(mask, factor, dtype=float)
+@kernel
+def _taxable_kernel(gpu_cloud, has_terminal, gpu_life, shares, online_months, delay, gpu_cost, sale_month,
+                    disposal_gain, facility_spent, gpu_book_end, facility_depreciation, ebitda,
+                    depreciation, taxable, terminal_by_month):
+    """Depreciation, taxable income and the book value at the horizon, path by path.
+
+    ``depreciation`` (``gpu_cloud``; otherwise the facility's alone, not
+    touched) = facility's + the GPUs' (straight line from the month after
+    go-live until ``gpu_life`` months or the sale); taxable = ebitda -
+    depreciation + GPU disposal gain; the last row of ``terminal_by_month``
+    ``(n_periods, rows)`` (``has_terminal``) gets the facility's book value
+    (capex spent minus depreciation charged) plus the GPUs'.
+    """
+    rows, n_periods = ebitda.shape
+    gpu_dep = np.zeros(n_periods)
+    gain = np.zeros(n_periods)
+    for i in range(rows):
+        if gpu_cloud:
+            gpu_dep[:] = 0.0
+            gain[:] = 0.0
+            for p in range(shares.shape[0]):
+                golive = online_months[p] + delay[i]
+                last_dep = min(golive + gpu_life, sale_month[i, p])
+                per_month = shares[p] * gpu_cost[i] / gpu_life
+                for m in range(_month_at_or_after(golive, n_periods, 1), _month_at_or_after(last_dep, n_periods, 1)):
+                    gpu_dep[m] += per_month
+                column = _month_column(sale_month[i, p], n_periods)
+                if column >= 0:
+                    gain[column] += disposal_gain[i, p]
+        charged = 0.0
+        for m in range(n_periods):
+            dep = facility_depreciation[i, m]
+            charged = charged + dep
+            if gpu_cloud:
+                dep = dep + gpu_dep[m]
+                depreciation[i, m] = dep
+                taxable[i, m] = ebitda[i, m] - dep + gain[m]
+            else:
+                taxable[i, m] = ebitda[i, m] - dep
+        if has_terminal:
+            terminal_by_month[n_periods - 1, i] = 0.0 + (facility_spent[i] - charged + gpu_book_end[i])
+
+
+@kernel
+def _close_kernel(gpu_cloud, pass_through, has_default, has_terminal, unearned_usd, sale_month, sale_proceeds,
+                  backstop_by_month, recovery_by_month, power, opex, capex, terminal_by_month, tax,
+                  unearned_by_month, net):
+    """Tax negated, the unearned-prepayment liability and the rest of ``net``, path by path.
+
+    ``net`` holds the sum up to capex from :func:`_contract_kernel` (up to
+    the credit in the last column); this adds tax and GPU resale proceeds,
+    and in the last column the unearned prepayment ``unearned_usd``
+    ``(rows,)`` (also written to the last row of ``unearned_by_month``), the
+    default payments, power, opex, capex and the terminal value.
+    """
+    rows, n_periods = net.shape
+    last = n_periods - 1
+    resale = np.zeros(n_periods)
+    for i in range(rows):
+        if gpu_cloud:
+            resale[:] = 0.0
+            for p in range(sale_month.shape[1]):
+                column = _month_column(sale_month[i, p], n_periods)
+                if column >= 0:
+                    resale[column] += sale_proceeds[i, p]
+        for m in range(last):
+            tax_m = -tax[i, m]
+            tax[i, m] = tax_m
+            net[i, m] = net[i, m] + tax_m + resale[m] if gpu_cloud else net[i, m] + tax_m
+        liability = 0.0 + unearned_usd[i]
+        unearned_by_month[last, i] = liability
+        total = net[i, last] + liability
+        if has_default:
+            total = total + backstop_by_month[last, i] + recovery_by_month[last, i]
+        if not pass_through:
+            total = total + power[i, last]
+        total = total + opex[i, last] + capex[i, last]
+        tax_m = -tax[i, last]
+        tax[i, last] = tax_m
+        total = total + tax_m
+        if gpu_cloud:
+            total = total + resale[last]
+        if has_terminal:
+            total = total + terminal_by_month[last, i]
+        net[i, last] = total
+
 
 def hosting_cash_flows(inputs, market, timeline: Timeline) -> CashFlows:
     """Monthly cash flows of the AI-hosting deal on the site's grid power.
 
-    Vectorised over paths: any input may be an array ``(n_paths, 1)``
-    (:func:`pivotsim.uncertainty.sample_inputs`); loops run over tranches
-    only.
+    Any input may be an array ``(n_paths, 1)``
+    (:func:`pivotsim.uncertainty.sample_inputs`); the month loops run in
+    compiled kernels, path by path, so a path's flows depend on its own
+    inputs only.
 
     Parameters
     ----------
@@ -245,15 +526,14 @@ def hosting_cash_flows(inputs, market, timeline: Timeline) -> CashFlows:
     -------
     CashFlows
         Items ``revenue_usd, prepayment_usd, prepayment_credit_usd,
-        default_backstop_usd, default_recovery_usd, power_usd, opex_usd,
-        capex_usd, tax_usd, gpu_residual_usd, terminal_value_usd``;
-        quantities ``grid_kwh, critical_it_kwh, live_it_mw, ebitda_usd,
-        depreciation_usd``.
+        prepayment_unearned_usd, default_backstop_usd, default_recovery_usd,
+        power_usd, opex_usd, capex_usd, tax_usd, gpu_residual_usd,
+        terminal_value_usd``; quantities ``grid_kwh, critical_it_kwh,
+        live_it_mw, ebitda_usd, depreciation_usd``.
     """
     ai, fin, risks = inputs.ai, inputs.finance, inputs.ai.risks
     n = timeline.n_periods
     horizon = n - 1
-    m = np.arange(n, dtype=float)[None, :]
     it_mw = critical_it_mw(inputs)
     terms = contract_terms(inputs)
     term = int(ai.term_months)
@@ -264,195 +544,117 @@ def hosting_cash_flows(inputs, market, timeline: Timeline) -> CashFlows:
         escalator = 0.0
         age_decay = 1.0 - np.asarray(risks.gpu_value_decline_per_year, dtype=float)
         backstop_usd = 0.0
+        gpu_cost, gpu_residual_share = ai.gpu_capex_usd, ai.gpu_residual_share
     else:
         full_rate = first_year_rent_usd_per_kw_month(ai, it_mw) * it_mw * KW_PER_MW
         escalator = ai.rent_escalator_per_year
         age_decay = 1.0
         backstop_usd = ai.backstop_usd
-
-    delay = np.asarray(risks.construction_delay_months, dtype=float)
+        gpu_cost = gpu_residual_share = 0.0
     tau = default_month(risks.default_hazard_per_month, risks.default_event)
-    vacancy_months = np.asarray(risks.release_months, dtype=float)
     renewed = np.asarray(risks.renewal_event) < np.asarray(risks.renewal_probability)
-    utilisation = risks.uncontracted_utilisation
-    release_price = risks.release_price_share
     renewal_price = risks.renewal_price_share * age_decay ** (term / 12.0)
-
     facility_total = ai.datacenter_capex_usd_per_mw * it_mw
     if not gpu_cloud:
         facility_total = np.maximum(0.0, facility_total - ai.tenant_funded_capex_usd)
     facility_total = facility_total * risks.capex_overrun_multiplier
+    pass_through = bool(ai.power_pass_through)
+    power_price = (np.zeros((1, 1)) if pass_through else
+                   np.ascontiguousarray(market.month_mean("power_price_usd_per_kwh"), dtype=float))
+
+    per_path_values = {
+        "delay": risks.construction_delay_months, "tau": tau, "vacancy_months": risks.release_months,
+        "renewed": renewed, "utilisation": risks.uncontracted_utilisation,
+        "release_price": risks.release_price_share, "renewal_price": renewal_price,
+        "age_decay": age_decay, "escalator": escalator, "full_rate": full_rate,
+        "facility_total": facility_total, "gpu_cost": gpu_cost, "gpu_residual_share": gpu_residual_share,
+        "it_mw": it_mw, "it_load_factor": ai.it_load_factor, "pue": ai.pue,
+        "opex_rate": ai.opex_usd_per_mw_year * it_mw, "prepayment_share": ai.prepayment_share,
+        "prepayment_t0": terms["prepayment_usd"], "backstop_usd": backstop_usd,
+        "recovery_share": risks.default_recovery_share, "recovery_months": risks.default_recovery_months,
+    }
+    rows = max([np.size(v) for v in per_path_values.values()] + [np.shape(fin.tax_rate)[0] if np.ndim(
+        fin.tax_rate) else 1, power_price.shape[0]])
+    params = {name: per_path(value, rows) for name, value in per_path_values.items()}
+    has_default = bool(np.any(np.isfinite(params["tau"])))
+    has_terminal = fin.terminal_value == "book_value"
+    shares = np.array([float(phase.share) for phase in ai.phases])
+    online_months = np.array([float(phase.online_month) for phase in ai.phases])
+
+    def full():
+        return np.empty((rows, n))
+
+    def unused():
+        return np.zeros((1, 1))
+
+    # Items that are zero but in a few months per path (GPU resale, default
+    # payments, unearned prepayment, terminal value) are built month-major,
+    # (n_periods, rows), on lazily zeroed memory, and returned transposed:
+    # only the months written touch memory.
+    def sparse():
+        return np.zeros((n, rows))
+
+    revenue, credit, live_it_mw, critical_it_kwh, grid_kwh = full(), full(), full(), full(), full()
+    opex, capex, facility_capex, ebitda, net = full(), full(), full(), full(), full()
+    power = unused() if pass_through else full()
+    gpu_residual = sparse() if gpu_cloud else unused()
+    backstop, recovery = (sparse(), sparse()) if has_default else (unused(), unused())
+    sale_month, sale_proceeds, disposal_gain = (np.zeros((rows, len(shares))) for _ in range(3))
+    facility_spent, gpu_book_end = np.zeros(rows), np.zeros(rows)
     gpu_life = round(fin.depreciation.gpu_years * 12)
-    construction = int(ai.construction_months)
+    _contract_kernel(term, renewal_term, int(ai.construction_months), gpu_life,
+                     gpu_cloud, pass_through, has_default, shares, online_months,
+                     np.ascontiguousarray(timeline.hours, dtype=float), power_price, *params.values(),
+                     revenue, credit, live_it_mw, critical_it_kwh, grid_kwh, power, opex, capex,
+                     facility_capex, ebitda, net, gpu_residual, backstop, recovery,
+                     sale_month, sale_proceeds, disposal_gain, facility_spent, gpu_book_end)
 
-    # cheap paths for the common case: no default possible, no renewal, no escalator
-    can_default = bool(np.any(np.isfinite(tau)))
-    can_renew = bool(np.any(renewed))
-    escalates = bool(np.any(np.asarray(escalator) != 0))
-    ages = bool(np.any(age_decay != 1.0))
-
-    # Running sums start as None and are written in place once they are arrays
-    # (each line is the same arithmetic as ``total + term``, in the same order).
-    revenue = original_revenue = load = in_service = None
-    facility_capex = gpu_capex = dep_gpu = gpu_residual = disposal_gain = None
-    gpu_book_end = 0.0
-    remaining_invoices = 0.0
-    # Without default risk the original-contract revenue is the revenue unless
-    # a renewal adds to it, and the capacity in service is the live load.
-    same_original = not can_default and not can_renew
-    whole_months = bool(np.all(delay == np.floor(delay)))
-    for phase in ai.phases:  # loop over tranches; every line is vectorised over paths and months
-        share = phase.share
-        golive = phase.online_month + delay
-        rate = share * full_rate
-        if escalates or can_default or can_renew or not whole_months:
-            lease_month = m - golive - 1
-            in_term = (lease_month >= 0) & (lease_month < term)
-        else:  # lease month m - g - 1 in [0, term): exact comparisons on whole months
-            in_term = (m >= golive + 1) & (m < golive + 1 + term)
-        if escalates:
-            rate = rate * (1.0 + escalator) ** (np.maximum(lease_month, 0) // 12)
-        if can_default:
-            original = in_term & (m < tau)
-            vacant = in_term & (m >= tau) & (m < tau + vacancy_months)
-            released = in_term & (m >= tau + vacancy_months)
-            # re-lease price fixed at the GPUs' age when the new tenant starts (inf: no default)
-            release_factor = release_price * age_decay ** (
-                np.maximum(tau + vacancy_months - golive - 1, 0.0) / 12.0)
-            spot_factor = utilisation * (age_decay ** (np.maximum(lease_month, 0) / 12.0) if ages else 1.0)
-            earning = original + vacant * spot_factor + released * release_factor
-            load_p = original + released + utilisation * vacant
-            invoiced = np.clip(np.where(np.isfinite(tau), tau - golive - 1, term), 0, term)
-            unbilled = (_lease_units_invoiced(escalator, term, np.full(np.shape(invoiced), term))
-                        - _lease_units_invoiced(escalator, term, invoiced))
-            remaining_invoices = remaining_invoices + share * full_rate * unbilled
-        else:
-            original = earning = load_p = in_term
-        service = in_term
-        if can_renew:
-            renewal = renewed & (lease_month >= term) & (lease_month < term + renewal_term)
-            earning = earning + renewal * renewal_price
-            load_p = load_p + renewal
-            service = in_term | renewal
-        revenue = _accumulate(revenue, _scaled(earning, rate))
-        if not same_original:
-            original_revenue = _accumulate(original_revenue, _scaled(original, rate))
-        load = _accumulate(load, _scaled(load_p, share))
-        if can_default:
-            in_service = _accumulate(in_service, _scaled(service, share))
-
-        # facility: spent evenly over the construction months ending at go-live
-        per_month = share * facility_total / construction
-        window = (m >= golive - construction + 1) & (m <= golive) & (m >= 1)
-        before_start = np.clip(construction - golive, 0, construction)
-        facility_capex = _accumulate(facility_capex, _add_at(_scaled(window, per_month),
-                                                             per_month * before_start, 0.0, n))
-
-        if gpu_cloud:
-            # bought at go-live, depreciated straight line from the next month until sold
-            cost = share * ai.gpu_capex_usd
-            delivered = golive <= horizon
-            sale = golive + term + (np.where(renewed, renewal_term, 0) if can_renew else 0)
-            last_dep = np.minimum(golive + gpu_life, sale)
-            dep_gpu = _accumulate(dep_gpu, _scaled((m > golive) & (m <= last_dep), cost / gpu_life))
-            book = np.where(delivered, cost - (cost / gpu_life) * np.clip(
-                np.minimum(last_dep, horizon) - golive, 0, gpu_life), 0.0)
-            sold = sale <= horizon
-            proceeds = cost * ai.gpu_residual_share
-            if ages and can_renew:
-                proceeds = proceeds * age_decay ** ((sale - golive - term) / 12.0)
-            gpu_residual = _add_at(gpu_residual, proceeds, sale, n)
-            disposal_gain = _add_at(disposal_gain, proceeds - book, sale, n)
-            gpu_book_end = gpu_book_end + np.where(sold, 0.0, book)
-            gpu_capex = _add_at(gpu_capex, cost, golive, n)
-    if revenue is None:  # no tranche
-        revenue = load = facility_capex = np.zeros((1, n))
-    if same_original:
-        original_revenue = revenue
-    if not can_default:
-        in_service = load
-    gpu_capex = 0.0 if gpu_capex is None else gpu_capex
-    dep_gpu = 0.0 if dep_gpu is None else dep_gpu
-    gpu_residual = 0.0 if gpu_residual is None else gpu_residual
-    disposal_gain = 0.0 if disposal_gain is None else disposal_gain
-
-    # counterparty default: backstop at once, recovery later (claim net of prepayment)
-    backstop_cash = recovery_cash = 0.0
-    if can_default:
-        claim = (1.0 - ai.prepayment_share) * remaining_invoices
-        backstop = np.minimum(backstop_usd, claim)
-        recovery = risks.default_recovery_share * (claim - backstop)
-        backstop_cash = _add_at(None, backstop, tau, n)
-        recovery_cash = _add_at(None, recovery, tau + risks.default_recovery_months, n)
-
-    prepayment = np.zeros((1, n))
-    prepayment[:, 0] = 1.0
-    prepayment = prepayment * terms["prepayment_usd"]
-    credit_out = _scaled(original_revenue, -ai.prepayment_share)  # -(share x revenue), exactly
-
-    live_it_mw = _scaled(load, it_mw)
-    hours = timeline.hours[None, :]
-    critical_it_kwh = _scaled(live_it_mw, KW_PER_MW)
-    critical_it_kwh *= hours
-    grid_kwh = _scaled(critical_it_kwh, ai.it_load_factor)
-    grid_kwh *= ai.pue
-    if ai.power_pass_through:
-        power = 0.0
-    else:
-        power = np.multiply(grid_kwh, market.month_mean("power_price_usd_per_kwh"))
-    opex = _scaled(in_service, ai.opex_usd_per_mw_year * it_mw)
-    opex /= 12.0
-
-    dep_facility = finance.straight_line_depreciation(
-        np.asarray(facility_capex, dtype=float), round(fin.depreciation.facility_years * 12))
-    depreciation = np.add(dep_facility, dep_gpu)
-    # ebitda = revenue + backstop + recovery - power - opex (zero terms skipped: x + 0 = x)
-    ebitda = np.array(revenue, dtype=float, copy=True)
-    if can_default:
-        ebitda = ebitda + backstop_cash
-        ebitda += recovery_cash
-    ebitda = ebitda - power
-    ebitda -= opex
-    taxable = ebitda - depreciation
-    taxable = _accumulate(taxable, disposal_gain)
-    tax = finance.tax_with_loss_carryforward(taxable, fin.tax_rate)
-    del taxable
-    terminal = 0.0
-    if fin.terminal_value == "book_value":
-        facility_book = finance.book_value(facility_capex, dep_facility)[..., -1:]
-        terminal = _add_at(None, facility_book + gpu_book_end, horizon, n)
+    facility_depreciation = np.ascontiguousarray(finance.straight_line_depreciation(
+        facility_capex, round(fin.depreciation.facility_years * 12)), dtype=float)
+    depreciation = full() if gpu_cloud else facility_depreciation
+    # taxable income overwrites the facility capex (not needed any more)
+    taxable = full() if np.shares_memory(facility_depreciation, facility_capex) else facility_capex
+    terminal = sparse() if has_terminal else unused()
+    _taxable_kernel(gpu_cloud, has_terminal, gpu_life, shares, online_months, params["delay"], params["gpu_cost"],
+                    sale_month, disposal_gain, facility_spent, gpu_book_end, facility_depreciation, ebitda,
+                    depreciation, taxable, terminal)
+    tax = np.ascontiguousarray(finance.tax_with_loss_carryforward(taxable, fin.tax_rate), dtype=float)
+    del taxable, facility_capex
 
     # Service prepaid but not yet delivered at the horizon (contract months a
     # delay pushed past it) is owed to the customer: the unearned prepayment
     # is a liability at the horizon.  A customer that defaulted by then had its
     # claim reduced by the prepayment share already, so nothing is owed there.
-    # (credit_out is the negated credit, so -sum(credit_out) is sum(credit) exactly.)
-    unearned = (np.sum(prepayment, axis=-1, keepdims=True)
-                + np.sum(np.broadcast_to(credit_out, np.broadcast_shapes(np.shape(credit_out), (1, n))),
-                         axis=-1, keepdims=True))
-    if can_default:
-        unearned = np.where(tau <= horizon, 0.0, unearned)
-    unearned_liability = _add_at(None, -np.maximum(unearned, 0.0), horizon, n)
+    # (credit is the negated credit, so -sum(credit) is sum(credits) exactly.)
+    unearned_usd = params["prepayment_t0"] + np.sum(credit, axis=-1)
+    unearned_usd = np.where(params["tau"] <= horizon, 0.0, unearned_usd)
+    unearned = sparse()
+    _close_kernel(gpu_cloud, pass_through, has_default, has_terminal, -np.maximum(unearned_usd, 0.0),
+                  sale_month, sale_proceeds, backstop, recovery, power, opex, capex, terminal, tax, unearned, net)
 
-    capex = np.add(facility_capex, gpu_capex)
-    # outflows as negative items, negated in place (the same numbers as ``-x``)
-    power_out = 0.0 if np.ndim(power) == 0 else np.negative(power, out=power)
-    opex_out = np.negative(opex, out=opex)
-    capex_out = np.negative(capex, out=capex)
-    tax_out = np.negative(tax, out=tax)
+    shape = (rows, n)
+    zero = np.broadcast_to(0.0, shape)
+    if np.ndim(terms["prepayment_usd"]) == 0:
+        prepayment = np.zeros((1, n))
+        prepayment[:, 0] = terms["prepayment_usd"]
+        prepayment = np.broadcast_to(prepayment, shape)
+    else:
+        prepayment = sparse()
+        prepayment[0] = params["prepayment_t0"]
+        prepayment = prepayment.T
     items = {
         "revenue_usd": revenue,
         "prepayment_usd": prepayment,
-        "prepayment_credit_usd": credit_out,
-        "prepayment_unearned_usd": unearned_liability,
-        "default_backstop_usd": backstop_cash,
-        "default_recovery_usd": recovery_cash,
-        "power_usd": power_out,
-        "opex_usd": opex_out,
-        "capex_usd": capex_out,
-        "tax_usd": tax_out,
-        "gpu_residual_usd": gpu_residual,
-        "terminal_value_usd": terminal,
+        "prepayment_credit_usd": credit,
+        "prepayment_unearned_usd": unearned.T,
+        "default_backstop_usd": backstop.T if has_default else zero,
+        "default_recovery_usd": recovery.T if has_default else zero,
+        "power_usd": zero if pass_through else power,
+        "opex_usd": opex,
+        "capex_usd": capex,
+        "tax_usd": tax,
+        "gpu_residual_usd": gpu_residual.T if gpu_cloud else zero,
+        "terminal_value_usd": terminal.T if has_terminal else zero,
     }
     quantities = {
         "grid_kwh": grid_kwh,
@@ -461,18 +663,4 @@ def hosting_cash_flows(inputs, market, timeline: Timeline) -> CashFlows:
         "ebitda_usd": ebitda,
         "depreciation_usd": depreciation,
     }
-    shape = np.broadcast_shapes((1, n), *(np.shape(v) for v in (*items.values(), *quantities.values())))
-    # net: the sum of the items in their order, skipping zero items (x + 0 = x)
-    net = np.array(np.broadcast_to(np.asarray(revenue, dtype=float), shape), copy=True)
-    net[:, :1] += prepayment[:, :1]  # the prepayment is zero after column 0
-    for name in ("prepayment_credit_usd", "prepayment_unearned_usd", "default_backstop_usd",
-                 "default_recovery_usd", "power_usd", "opex_usd", "capex_usd", "tax_usd", "gpu_residual_usd"):
-        if name == "prepayment_unearned_usd":
-            net[:, -1:] += items[name][:, -1:]  # zero before the horizon
-        elif np.ndim(items[name]) != 0:
-            net += items[name]
-    if np.ndim(terminal) != 0:
-        net[:, -1:] += terminal[:, -1:]  # zero before the horizon
-    items = {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in items.items()}
-    quantities = {k: np.broadcast_to(np.asarray(v, dtype=float), shape) for k, v in quantities.items()}
     return CashFlows(timeline=timeline, items=items, quantities=quantities, net_usd=net)
