@@ -214,30 +214,59 @@ def _month_at_or_after(month, n_periods, after=0):
 
 
 @kernel
+def _add_facility_capex(row, shares, online_months, construction, delay, facility_total):
+    """Add one path's facility capex [USD] into ``row`` ``(n_periods,)``.
+
+    Each tranche's share of ``facility_total`` is spent evenly over the
+    ``construction`` months ending at its go-live month (online month plus
+    ``delay``); what would fall before t = 0 is spent at t = 0.
+    """
+    n_periods = row.shape[0]
+    for p in range(shares.shape[0]):
+        golive = online_months[p] + delay
+        per_month = shares[p] * facility_total / construction
+        first = golive - construction + 1.0
+        for m in range(_month_at_or_after(max(first, 1.0), n_periods), _month_at_or_after(golive, n_periods, 1)):
+            row[m] += per_month
+        row[0] += per_month * min(max(construction - golive, 0.0), float(construction))
+
+
+@kernel
+def _facility_capex_kernel(shares, online_months, construction, delay, facility_total, facility_capex):
+    """Facility capex [USD] of each path into ``facility_capex`` ``(rows, n_periods)``."""
+    for i in range(facility_capex.shape[0]):
+        row = facility_capex[i]
+        row[:] = 0.0
+        _add_facility_capex(row, shares, online_months, construction, delay[i], facility_total[i])
+
+
+@kernel
 def _contract_kernel(term, renewal_term, construction, gpu_life, gpu_cloud, pass_through, has_default,
-                     shares, online_months, hours, power_price,
+                     has_terminal, shares, online_months, hours, power_price, facility_depreciation,
                      delay, tau, vacancy_months, renewed, utilisation, release_price, renewal_price,
                      age_decay, escalator, full_rate, facility_total, gpu_cost, gpu_residual_share,
                      it_mw, it_load_factor, pue, opex_rate, prepayment_share, prepayment_t0,
                      backstop_usd, recovery_share, recovery_months,
                      revenue, credit, live_it_mw, critical_it_kwh, grid_kwh, power, opex, capex,
-                     facility_capex, ebitda, net, residual_by_month, backstop_by_month, recovery_by_month,
-                     sale_month, sale_proceeds, disposal_gain, facility_spent, gpu_book_end):
+                     ebitda, depreciation, taxable, net, residual_by_month, backstop_by_month,
+                     recovery_by_month, terminal_by_month, sale_month, sale_proceeds):
     """Every tranche's contract, default, renewal, capex and GPU flows, path by path.
 
     Writes row i of each output ``(rows, n_periods)`` from path i's
-    parameters ``(rows,)`` (equations in the module docstring); outflows
-    (``power``, ``opex``, ``capex``) negative.  ``net`` gets the items summed
-    in :func:`hosting_cash_flows`' order up to ``capex`` (in the last column
-    only revenue and credit: the unearned prepayment comes next, in
-    :func:`_close_kernel`).  The sparse items GPU resale proceeds, backstop
-    and recovery [USD] are added into column i of ``*_by_month`` arrays
-    ``(n_periods, rows)`` (zeros on entry).  Per path and tranche: GPU sale
-    month, resale proceeds and disposal gain [USD] ``(rows, n_tranches)``;
-    per path: facility capex spent over the grid and GPU book value at the
-    horizon [USD].  ``power`` (``pass_through``), the GPU outputs (not
-    ``gpu_cloud``) and backstop and recovery (not ``has_default``) are not
-    touched.
+    parameters ``(rows,)`` (equations in the module docstring) and facility
+    depreciation; outflows (``power``, ``opex``, ``capex``) negative.
+    ``depreciation`` (``gpu_cloud`` only; otherwise it is the facility's)
+    = facility's + GPUs'; taxable = ebitda - depreciation + GPU disposal
+    gain.  ``net`` gets the items summed in :func:`hosting_cash_flows`'
+    order up to ``capex`` (in the last column only revenue and credit: the
+    unearned prepayment comes next, in :func:`_close_kernel`).  The sparse
+    items GPU resale proceeds, backstop, recovery and terminal value [USD]
+    are written into column i of ``*_by_month`` arrays ``(n_periods,
+    rows)`` (zeros on entry); per path and tranche, the GPU sale month and
+    resale proceeds [USD] ``(rows, n_tranches)``.  ``power``
+    (``pass_through``), the GPU outputs (not ``gpu_cloud``), backstop and
+    recovery (not ``has_default``) and terminal value (not
+    ``has_terminal``) are not touched.
     """
     rows, n_periods = revenue.shape
     last = n_periods - 1
@@ -247,6 +276,8 @@ def _contract_kernel(term, renewal_term, construction, gpu_life, gpu_cloud, pass
     service = np.zeros(n_periods)        # share of the capacity in service (opex)
     facility = np.zeros(n_periods)
     gpus = np.zeros(n_periods)
+    gpu_dep = np.zeros(n_periods)
+    gain = np.zeros(n_periods)           # GPU disposal gain
     backstop_row = np.zeros(n_periods)
     recovery_row = np.zeros(n_periods)
     invoiced_units = np.zeros(term + 1)  # sum over lease months j < k of (1 + e)^(j // 12)
@@ -258,6 +289,8 @@ def _contract_kernel(term, renewal_term, construction, gpu_life, gpu_cloud, pass
         service[:] = 0.0
         facility[:] = 0.0
         gpus[:] = 0.0
+        gpu_dep[:] = 0.0
+        gain[:] = 0.0
         backstop_row[:] = 0.0
         recovery_row[:] = 0.0
         t_default = tau[i]
@@ -278,9 +311,6 @@ def _contract_kernel(term, renewal_term, construction, gpu_life, gpu_cloud, pass
             share = shares[p]
             golive = online_months[p] + delay[i]
             base_rate = share * full_rate[i]
-            release_factor = 0.0
-            if defaults:
-                release_factor = release_price[i] * a ** (max(vacancy_end - golive - 1.0, 0.0) / 12.0)
             # lease months 0 .. term - 1, then the renewal's (months where m - golive - 1 is in range)
             start = _first_lease_month(golive, 0.0, n_periods)
             term_end = _first_lease_month(golive, float(term), n_periods)
@@ -296,6 +326,9 @@ def _contract_kernel(term, renewal_term, construction, gpu_life, gpu_cloud, pass
                     earned[m] += renewal_price[i] * base_rate
                     load[m] += share
                     service[m] += share
+            release_factor = 0.0
+            if defaults:
+                release_factor = release_price[i] * a ** (max(vacancy_end - golive - 1.0, 0.0) / 12.0)
             step = -1.0
             rate = base_rate
             for m in range(start, start if plain else end):
@@ -328,35 +361,31 @@ def _contract_kernel(term, renewal_term, construction, gpu_life, gpu_cloud, pass
                 unbilled = invoiced_units[term] - invoiced_units[invoiced]
                 remaining_invoices = remaining_invoices + share * full_rate[i] * unbilled
 
-            # facility: spent evenly over the construction months ending at go-live
-            per_month = share * facility_total[i] / construction
-            first = golive - construction + 1.0
-            for m in range(_month_at_or_after(max(first, 1.0), n_periods),
-                           _month_at_or_after(golive, n_periods, 1)):
-                facility[m] += per_month
-            facility[0] += per_month * min(max(construction - golive, 0.0), float(construction))
-
             if gpu_cloud:
-                # bought at go-live, sold at the end of the term or of the renewal
+                # bought at go-live, depreciated straight line from the next month until sold
                 cost = share * gpu_cost[i]
+                per_month = cost / gpu_life
                 sale = golive + term + (renewal_term if is_renewed else 0)
                 last_dep = min(golive + gpu_life, sale)
+                for m in range(_month_at_or_after(golive, n_periods, 1), _month_at_or_after(last_dep, n_periods, 1)):
+                    gpu_dep[m] += per_month
                 book = 0.0
                 if golive <= last:
-                    book = cost - (cost / gpu_life) * min(max(min(last_dep, last) - golive, 0.0), float(gpu_life))
+                    book = cost - per_month * min(max(min(last_dep, last) - golive, 0.0), float(gpu_life))
                 proceeds = cost * gpu_residual_share[i]
                 if is_renewed:
                     proceeds = proceeds * a ** ((sale - golive - term) / 12.0)
                 sale_month[i, p] = sale
                 sale_proceeds[i, p] = proceeds
-                disposal_gain[i, p] = proceeds - book
                 column = _month_column(sale, n_periods)
                 if column >= 0:
                     residual_by_month[column, i] += proceeds
+                    gain[column] += proceeds - book
                 book_end = book_end + (0.0 if sale <= last else book)
                 column = _month_column(golive, n_periods)
                 if column >= 0:
                     gpus[column] += cost
+        _add_facility_capex(facility, shares, online_months, construction, delay[i], facility_total[i])
 
         if defaults:
             # backstop at once, recovery later, on the claim net of the prepayment
@@ -392,10 +421,6 @@ def _contract_kernel(term, renewal_term, construction, gpu_life, gpu_cloud, pass
             opex[i, m] = -(service[m] * opex_rate[i] / 12.0)
         for m in range(n_periods):
             capex[i, m] = -(facility[m] + gpus[m]) if gpu_cloud else -facility[m]
-        spent = 0.0
-        for m in range(n_periods):
-            facility_capex[i, m] = facility[m]
-            spent = spent + facility[m]
         # ebitda = revenue + backstop + recovery - power - opex (-(-x) is x exactly)
         for m in range(n_periods):
             earnings = earned[m]
@@ -404,6 +429,14 @@ def _contract_kernel(term, renewal_term, construction, gpu_life, gpu_cloud, pass
             if not pass_through:
                 earnings = earnings - -power[i, m]
             ebitda[i, m] = earnings - -opex[i, m]
+        if gpu_cloud:
+            for m in range(n_periods):
+                depreciation[i, m] = facility_depreciation[i, m] + gpu_dep[m]
+            for m in range(n_periods):
+                taxable[i, m] = ebitda[i, m] - depreciation[i, m] + gain[m]
+        else:
+            for m in range(n_periods):
+                taxable[i, m] = ebitda[i, m] - facility_depreciation[i, m]
         # net: the items in hosting_cash_flows' order, up to capex (up to the credit in the last column)
         for m in range(last):
             total = earned[m] + prepayment_t0[i] if m == 0 else earned[m]
@@ -414,51 +447,13 @@ def _contract_kernel(term, renewal_term, construction, gpu_life, gpu_cloud, pass
                 total = total + power[i, m]
             net[i, m] = total + opex[i, m] + capex[i, m]
         net[i, last] = earned[last] + credit[i, last]
-        facility_spent[i] = spent
-        gpu_book_end[i] = book_end
-
-
-@kernel
-def _taxable_kernel(gpu_cloud, has_terminal, gpu_life, shares, online_months, delay, gpu_cost, sale_month,
-                    disposal_gain, facility_spent, gpu_book_end, facility_depreciation, ebitda,
-                    depreciation, taxable, terminal_by_month):
-    """Depreciation, taxable income and the book value at the horizon, path by path.
-
-    ``depreciation`` (``gpu_cloud``; otherwise the facility's alone, not
-    touched) = facility's + the GPUs' (straight line from the month after
-    go-live until ``gpu_life`` months or the sale); taxable = ebitda -
-    depreciation + GPU disposal gain; the last row of ``terminal_by_month``
-    ``(n_periods, rows)`` (``has_terminal``) gets the facility's book value
-    (capex spent minus depreciation charged) plus the GPUs'.
-    """
-    rows, n_periods = ebitda.shape
-    gpu_dep = np.zeros(n_periods)
-    gain = np.zeros(n_periods)
-    for i in range(rows):
-        if gpu_cloud:
-            gpu_dep[:] = 0.0
-            gain[:] = 0.0
-            for p in range(shares.shape[0]):
-                golive = online_months[p] + delay[i]
-                last_dep = min(golive + gpu_life, sale_month[i, p])
-                per_month = shares[p] * gpu_cost[i] / gpu_life
-                for m in range(_month_at_or_after(golive, n_periods, 1), _month_at_or_after(last_dep, n_periods, 1)):
-                    gpu_dep[m] += per_month
-                column = _month_column(sale_month[i, p], n_periods)
-                if column >= 0:
-                    gain[column] += disposal_gain[i, p]
-        charged = 0.0
-        for m in range(n_periods):
-            dep = facility_depreciation[i, m]
-            charged = charged + dep
-            if gpu_cloud:
-                dep = dep + gpu_dep[m]
-                depreciation[i, m] = dep
-                taxable[i, m] = ebitda[i, m] - dep + gain[m]
-            else:
-                taxable[i, m] = ebitda[i, m] - dep
-        if has_terminal:
-            terminal_by_month[n_periods - 1, i] = 0.0 + (facility_spent[i] - charged + gpu_book_end[i])
+        if has_terminal:  # facilities at book value (capex spent - depreciation charged), GPUs too
+            spent = 0.0
+            charged = 0.0
+            for m in range(n_periods):
+                spent = spent + facility[m]
+                charged = charged + facility_depreciation[i, m]
+            terminal_by_month[last, i] = 0.0 + (spent - charged + book_end)
 
 
 @kernel
@@ -573,8 +568,8 @@ def hosting_cash_flows(inputs, market, timeline: Timeline) -> CashFlows:
         "prepayment_t0": terms["prepayment_usd"], "backstop_usd": backstop_usd,
         "recovery_share": risks.default_recovery_share, "recovery_months": risks.default_recovery_months,
     }
-    rows = max([np.size(v) for v in per_path_values.values()] + [np.shape(fin.tax_rate)[0] if np.ndim(
-        fin.tax_rate) else 1, power_price.shape[0]])
+    # one row per path, or a single row when nothing varies by path (the base case)
+    rows = max(power_price.shape[0], *(np.size(v) for v in (*per_path_values.values(), fin.tax_rate)))
     params = {name: per_path(value, rows) for name, value in per_path_values.items()}
     has_default = bool(np.any(np.isfinite(params["tau"])))
     has_terminal = fin.terminal_value == "book_value"
@@ -594,32 +589,33 @@ def hosting_cash_flows(inputs, market, timeline: Timeline) -> CashFlows:
     def sparse():
         return np.zeros((n, rows))
 
-    revenue, credit, live_it_mw, critical_it_kwh, grid_kwh = full(), full(), full(), full(), full()
-    opex, capex, facility_capex, ebitda, net = full(), full(), full(), full(), full()
-    power = unused() if pass_through else full()
-    gpu_residual = sparse() if gpu_cloud else unused()
-    backstop, recovery = (sparse(), sparse()) if has_default else (unused(), unused())
-    sale_month, sale_proceeds, disposal_gain = (np.zeros((rows, len(shares))) for _ in range(3))
-    facility_spent, gpu_book_end = np.zeros(rows), np.zeros(rows)
-    gpu_life = round(fin.depreciation.gpu_years * 12)
-    _contract_kernel(term, renewal_term, int(ai.construction_months), gpu_life,
-                     gpu_cloud, pass_through, has_default, shares, online_months,
-                     np.ascontiguousarray(timeline.hours, dtype=float), power_price, *params.values(),
-                     revenue, credit, live_it_mw, critical_it_kwh, grid_kwh, power, opex, capex,
-                     facility_capex, ebitda, net, gpu_residual, backstop, recovery,
-                     sale_month, sale_proceeds, disposal_gain, facility_spent, gpu_book_end)
-
+    construction = int(ai.construction_months)
+    facility_capex = full()
+    _facility_capex_kernel(shares, online_months, construction, params["delay"], params["facility_total"],
+                           facility_capex)
     facility_depreciation = np.ascontiguousarray(finance.straight_line_depreciation(
         facility_capex, round(fin.depreciation.facility_years * 12)), dtype=float)
-    depreciation = full() if gpu_cloud else facility_depreciation
     # taxable income overwrites the facility capex (not needed any more)
     taxable = full() if np.shares_memory(facility_depreciation, facility_capex) else facility_capex
+    del facility_capex
+
+    revenue, credit, live_it_mw, critical_it_kwh, grid_kwh = full(), full(), full(), full(), full()
+    opex, capex, ebitda, net = full(), full(), full(), full()
+    power = unused() if pass_through else full()
+    depreciation = full() if gpu_cloud else facility_depreciation
+    gpu_residual = sparse() if gpu_cloud else unused()
+    backstop, recovery = (sparse(), sparse()) if has_default else (unused(), unused())
     terminal = sparse() if has_terminal else unused()
-    _taxable_kernel(gpu_cloud, has_terminal, gpu_life, shares, online_months, params["delay"], params["gpu_cost"],
-                    sale_month, disposal_gain, facility_spent, gpu_book_end, facility_depreciation, ebitda,
-                    depreciation, taxable, terminal)
+    sale_month, sale_proceeds = np.zeros((rows, len(shares))), np.zeros((rows, len(shares)))
+    _contract_kernel(term, renewal_term, construction, round(fin.depreciation.gpu_years * 12),
+                     gpu_cloud, pass_through, has_default, has_terminal, shares, online_months,
+                     np.ascontiguousarray(timeline.hours, dtype=float), power_price, facility_depreciation,
+                     *params.values(),
+                     revenue, credit, live_it_mw, critical_it_kwh, grid_kwh, power, opex, capex,
+                     ebitda, depreciation if gpu_cloud else unused(), taxable, net, gpu_residual, backstop,
+                     recovery, terminal, sale_month, sale_proceeds)
     tax = np.ascontiguousarray(finance.tax_with_loss_carryforward(taxable, fin.tax_rate), dtype=float)
-    del taxable, facility_capex
+    del taxable
 
     # Service prepaid but not yet delivered at the horizon (contract months a
     # delay pushed past it) is owed to the customer: the unearned prepayment
