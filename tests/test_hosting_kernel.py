@@ -14,6 +14,7 @@ not, terminal value or none, prepayment fixed or per path.
 import numpy as np
 import pytest
 
+from pivotsim.models import hosting
 from pivotsim.models.hosting import default_month, hosting_cash_flows
 from pivotsim.models.market import MarketPaths
 from pivotsim.scenario import iter_quantities, parse_scenario, read_yaml, to_inputs
@@ -190,9 +191,10 @@ def test_base_case_and_plain_contract_match_numpy_reference(make):
         assert_same_flows(new, reference_hosting_cash_flows(inputs, market, timeline))
 
 
-def test_each_path_depends_on_its_own_inputs_only():
-    # the same paths evaluated together, in two chunks, and with the default
-    # paths alone (no path of the chunk can default vs some can): identical bits
+def test_each_path_depends_on_its_own_inputs_only(monkeypatch):
+    # the same paths evaluated together, in two chunks, with the default
+    # paths alone (no path of the chunk can default vs some can), and in
+    # passes of 64 paths: identical bits
     rng = np.random.default_rng(53)
     draws = risk_draws(rng, 300, gpu_cloud=True)
     base = gpu_cloud_inputs()
@@ -215,3 +217,26 @@ def test_each_path_depends_on_its_own_inputs_only():
         for name in together.quantities:
             assert np.array_equal(part.quantities[name], together.quantities[name][rows]), name
         assert np.array_equal(part.net, together.net[rows])
+    monkeypatch.setattr(hosting, "_ROWS_PER_PASS", 64)
+    passes = flows(np.arange(300))
+    for kind in ("items", "quantities"):
+        for name, values in getattr(together, kind).items():
+            assert np.array_equal(np.asarray(getattr(passes, kind)[name]), np.asarray(values)), name
+    assert np.array_equal(passes.net, together.net)
+
+
+@pytest.mark.parametrize("make", [gpu_cloud_inputs, lambda: colocation_inputs(False)],
+                         ids=["gpu_cloud", "colocation"])
+def test_net_only_gives_the_same_net(make):
+    rng = np.random.default_rng(59)
+    base = make()
+    inputs = substitute(base, risk_draws(rng, 200, gpu_cloud=base.ai.kind == "gpu_cloud"))
+    timeline = timeline_of(inputs)
+    market = random_market(timeline, 200, rng)
+    full = hosting_cash_flows(inputs, market, timeline)
+    net_only = hosting_cash_flows(inputs, market, timeline, net_only=True)
+    assert net_only.items == {} and net_only.quantities == {}
+    assert np.array_equal(net_only.net, full.net)
+    # and the net is the sum of the items (a different order of additions: to rounding)
+    total = sum(np.asarray(v) for v in full.items.values())
+    np.testing.assert_allclose(full.net, total, rtol=0, atol=1e-12 * float(np.max(np.abs(total))))

@@ -87,6 +87,8 @@ from .cashflows import CashFlows
 from .timeline import Timeline
 
 KW_PER_MW = 1e3
+#: paths per pass of the kernels (about 1 MB per line at 121 months: it stays in cache)
+_ROWS_PER_PASS = 1024
 
 
 def critical_it_mw(inputs):
@@ -249,7 +251,7 @@ def _contract_kernel(term, renewal_term, construction, gpu_life, gpu_cloud, pass
                      backstop_usd, recovery_share, recovery_months,
                      revenue, credit, live_it_mw, critical_it_kwh, grid_kwh, power, opex, capex,
                      ebitda, depreciation, taxable, net, residual_by_month, backstop_by_month,
-                     recovery_by_month, terminal_by_month, sale_month, sale_proceeds):
+                     recovery_by_month, terminal_by_month, row0, sale_month, sale_proceeds):
     """Every tranche's contract, default, renewal, capex and GPU flows, path by path.
 
     Writes row i of each output ``(rows, n_periods)`` from path i's
@@ -261,8 +263,8 @@ def _contract_kernel(term, renewal_term, construction, gpu_life, gpu_cloud, pass
     order up to ``capex`` (in the last column only revenue and credit: the
     unearned prepayment comes next, in :func:`_close_kernel`).  The sparse
     items GPU resale proceeds, backstop, recovery and terminal value [USD]
-    are written into column i of ``*_by_month`` arrays ``(n_periods,
-    rows)`` (zeros on entry); per path and tranche, the GPU sale month and
+    are written into column ``row0 + i`` of ``*_by_month`` arrays
+    ``(n_periods, n_paths)`` (zeros on entry); per path and tranche, the GPU sale month and
     resale proceeds [USD] ``(rows, n_tranches)``.  ``power``
     (``pass_through``), the GPU outputs (not ``gpu_cloud``), backstop and
     recovery (not ``has_default``) and terminal value (not
@@ -379,7 +381,7 @@ def _contract_kernel(term, renewal_term, construction, gpu_life, gpu_cloud, pass
                 sale_proceeds[i, p] = proceeds
                 column = _month_column(sale, n_periods)
                 if column >= 0:
-                    residual_by_month[column, i] += proceeds
+                    residual_by_month[column, row0 + i] += proceeds
                     gain[column] += proceeds - book
                 book_end = book_end + (0.0 if sale <= last else book)
                 column = _month_column(golive, n_periods)
@@ -395,14 +397,15 @@ def _contract_kernel(term, renewal_term, construction, gpu_life, gpu_cloud, pass
             column = _month_column(t_default, n_periods)
             if column >= 0:
                 backstop_row[column] += paid
-                backstop_by_month[column, i] += paid
+                backstop_by_month[column, row0 + i] += paid
             column = _month_column(t_default + recovery_months[i], n_periods)
             if column >= 0:
                 recovery_row[column] += recovered
-                recovery_by_month[column, i] += recovered
+                recovery_by_month[column, row0 + i] += recovered
 
-        # One loop per output row: each streams into one array (stores
-        # interleaved over many large arrays thrash the cache).
+        # One loop per output row and step, each streams into one array
+        # (stores interleaved over many large arrays thrash the cache) and
+        # has no branch (so it runs on vectors).
         price_row = i if price_rows > 1 else 0
         for m in range(n_periods):
             revenue[i, m] = earned[m]
@@ -419,8 +422,12 @@ def _contract_kernel(term, renewal_term, construction, gpu_life, gpu_cloud, pass
                 power[i, m] = -(grid_kwh[i, m] * power_price[price_row, m])
         for m in range(n_periods):
             opex[i, m] = -(service[m] * opex_rate[i] / 12.0)
-        for m in range(n_periods):
-            capex[i, m] = -(facility[m] + gpus[m]) if gpu_cloud else -facility[m]
+        if gpu_cloud:
+            for m in range(n_periods):
+                capex[i, m] = -(facility[m] + gpus[m])
+        else:
+            for m in range(n_periods):
+                capex[i, m] = -facility[m]
         # ebitda = revenue + backstop + recovery - power - opex (-(-x) is x exactly)
         for m in range(n_periods):
             earnings = earned[m]
@@ -453,20 +460,22 @@ def _contract_kernel(term, renewal_term, construction, gpu_life, gpu_cloud, pass
             for m in range(n_periods):
                 spent = spent + facility[m]
                 charged = charged + facility_depreciation[i, m]
-            terminal_by_month[last, i] = 0.0 + (spent - charged + book_end)
+            terminal_by_month[last, row0 + i] = 0.0 + (spent - charged + book_end)
 
 
 @kernel
 def _close_kernel(gpu_cloud, pass_through, has_default, has_terminal, unearned_usd, sale_month, sale_proceeds,
-                  backstop_by_month, recovery_by_month, power, opex, capex, terminal_by_month, tax,
-                  unearned_by_month, net):
-    """Tax negated, the unearned-prepayment liability and the rest of ``net``, path by path.
+                  backstop_by_month, recovery_by_month, terminal_by_month, unearned_by_month, row0,
+                  power, opex, capex, tax, tax_out, net):
+    """The tax outflow, the unearned-prepayment liability and the rest of ``net``, path by path.
 
     ``net`` holds the sum up to capex from :func:`_contract_kernel` (up to
-    the credit in the last column); this adds tax and GPU resale proceeds,
-    and in the last column the unearned prepayment ``unearned_usd``
-    ``(rows,)`` (also written to the last row of ``unearned_by_month``), the
-    default payments, power, opex, capex and the terminal value.
+    the credit in the last column); this adds the tax outflow (``-tax``,
+    also written to ``tax_out``, which may be ``tax``) and GPU resale
+    proceeds, and in the last column the unearned prepayment
+    ``unearned_usd`` ``(rows,)`` (also written to column ``row0 + i`` of the
+    last row of ``unearned_by_month``), the default payments, power, opex,
+    capex and the terminal value.
     """
     rows, n_periods = net.shape
     last = n_periods - 1
@@ -480,27 +489,27 @@ def _close_kernel(gpu_cloud, pass_through, has_default, has_terminal, unearned_u
                     resale[column] += sale_proceeds[i, p]
         for m in range(last):
             tax_m = -tax[i, m]
-            tax[i, m] = tax_m
+            tax_out[i, m] = tax_m
             net[i, m] = net[i, m] + tax_m + resale[m] if gpu_cloud else net[i, m] + tax_m
         liability = 0.0 + unearned_usd[i]
-        unearned_by_month[last, i] = liability
+        unearned_by_month[last, row0 + i] = liability
         total = net[i, last] + liability
         if has_default:
-            total = total + backstop_by_month[last, i] + recovery_by_month[last, i]
+            total = total + backstop_by_month[last, row0 + i] + recovery_by_month[last, row0 + i]
         if not pass_through:
             total = total + power[i, last]
         total = total + opex[i, last] + capex[i, last]
         tax_m = -tax[i, last]
-        tax[i, last] = tax_m
+        tax_out[i, last] = tax_m
         total = total + tax_m
         if gpu_cloud:
             total = total + resale[last]
         if has_terminal:
-            total = total + terminal_by_month[last, i]
+            total = total + terminal_by_month[last, row0 + i]
         net[i, last] = total
 
 
-def hosting_cash_flows(inputs, market, timeline: Timeline) -> CashFlows:
+def hosting_cash_flows(inputs, market, timeline: Timeline, *, net_only: bool = False) -> CashFlows:
     """Monthly cash flows of the AI-hosting deal on the site's grid power.
 
     Any input may be an array ``(n_paths, 1)``
@@ -516,6 +525,10 @@ def hosting_cash_flows(inputs, market, timeline: Timeline) -> CashFlows:
     market : MarketPaths
         Only the power price is used.
     timeline : Timeline
+    net_only : bool
+        Only the net cash flow (what a valuation reads; the same numbers):
+        ``items`` and ``quantities`` are left empty and the lines are never
+        written out to memory.
 
     Returns
     -------
@@ -525,6 +538,16 @@ def hosting_cash_flows(inputs, market, timeline: Timeline) -> CashFlows:
         power_usd, opex_usd, capex_usd, tax_usd, gpu_residual_usd,
         terminal_value_usd``; quantities ``grid_kwh, critical_it_kwh,
         live_it_mw, ebitda_usd, depreciation_usd``.
+
+    Notes
+    -----
+    Compiled kernels, about a thousand paths at a time: facility capex
+    (:func:`_facility_capex_kernel`), its depreciation
+    (:func:`~pivotsim.models.finance.straight_line_depreciation`), every
+    tranche's flows and the lines built on them (:func:`_contract_kernel`),
+    the tax (:func:`~pivotsim.models.finance.tax_with_loss_carryforward`),
+    then the net (:func:`_close_kernel`).  The time is memory traffic:
+    one market series read, eleven lines written (one with ``net_only``).
     """
     ai, fin, risks = inputs.ai, inputs.finance, inputs.ai.risks
     n = timeline.n_periods
@@ -576,9 +599,6 @@ def hosting_cash_flows(inputs, market, timeline: Timeline) -> CashFlows:
     shares = np.array([float(phase.share) for phase in ai.phases])
     online_months = np.array([float(phase.online_month) for phase in ai.phases])
 
-    def full():
-        return np.empty((rows, n))
-
     def unused():
         return np.zeros((1, 1))
 
@@ -589,46 +609,66 @@ def hosting_cash_flows(inputs, market, timeline: Timeline) -> CashFlows:
     def sparse():
         return np.zeros((n, rows))
 
-    construction = int(ai.construction_months)
-    facility_capex = full()
-    _facility_capex_kernel(shares, online_months, construction, params["delay"], params["facility_total"],
-                           facility_capex)
-    facility_depreciation = np.ascontiguousarray(finance.straight_line_depreciation(
-        facility_capex, round(fin.depreciation.facility_years * 12)), dtype=float)
-    # taxable income overwrites the facility capex (not needed any more)
-    taxable = full() if np.shares_memory(facility_depreciation, facility_capex) else facility_capex
-    del facility_capex
-
-    revenue, credit, live_it_mw, critical_it_kwh, grid_kwh = full(), full(), full(), full(), full()
-    opex, capex, ebitda, net = full(), full(), full(), full()
-    power = unused() if pass_through else full()
-    depreciation = full() if gpu_cloud else facility_depreciation
+    shape = (rows, n)
+    names = ("revenue", "credit", "live_it_mw", "critical_it_kwh", "grid_kwh", "opex", "capex", "ebitda",
+             "depreciation", "tax") + (() if pass_through else ("power",))
+    # Lines of the result are (rows, n_periods); scratch lines (the facility
+    # capex, reused for the taxable income, and all but the net with
+    # net_only) hold one pass of paths and are reused.
+    kept = {} if net_only else {name: np.empty(shape) for name in names}
+    scratch = {name: np.empty((min(_ROWS_PER_PASS, rows), n)) for name in (*names, "facility")
+               if name not in kept and name != "tax"}  # without kept lines the tax is negated in place
+    net = np.empty(shape)
     gpu_residual = sparse() if gpu_cloud else unused()
     backstop, recovery = (sparse(), sparse()) if has_default else (unused(), unused())
     terminal = sparse() if has_terminal else unused()
-    sale_month, sale_proceeds = np.zeros((rows, len(shares))), np.zeros((rows, len(shares)))
-    _contract_kernel(term, renewal_term, construction, round(fin.depreciation.gpu_years * 12),
-                     gpu_cloud, pass_through, has_default, has_terminal, shares, online_months,
-                     np.ascontiguousarray(timeline.hours, dtype=float), power_price, facility_depreciation,
-                     *params.values(),
-                     revenue, credit, live_it_mw, critical_it_kwh, grid_kwh, power, opex, capex,
-                     ebitda, depreciation if gpu_cloud else unused(), taxable, net, gpu_residual, backstop,
-                     recovery, terminal, sale_month, sale_proceeds)
-    tax = np.ascontiguousarray(finance.tax_with_loss_carryforward(taxable, fin.tax_rate), dtype=float)
-    del taxable
-
-    # Service prepaid but not yet delivered at the horizon (contract months a
-    # delay pushed past it) is owed to the customer: the unearned prepayment
-    # is a liability at the horizon.  A customer that defaulted by then had its
-    # claim reduced by the prepayment share already, so nothing is owed there.
-    # (credit is the negated credit, so -sum(credit) is sum(credits) exactly.)
-    unearned_usd = params["prepayment_t0"] + np.sum(credit, axis=-1)
-    unearned_usd = np.where(params["tau"] <= horizon, 0.0, unearned_usd)
     unearned = sparse()
-    _close_kernel(gpu_cloud, pass_through, has_default, has_terminal, -np.maximum(unearned_usd, 0.0),
-                  sale_month, sale_proceeds, backstop, recovery, power, opex, capex, terminal, tax, unearned, net)
+    sale_month, sale_proceeds = np.zeros((rows, len(shares))), np.zeros((rows, len(shares)))
+    construction = int(ai.construction_months)
+    hours = np.ascontiguousarray(timeline.hours, dtype=float)
+    tax_rate = np.asarray(fin.tax_rate, dtype=float)
+    # About a thousand paths at a time: the lines the depreciation, tax and net
+    # read back are still in cache.
+    for start in range(0, rows, _ROWS_PER_PASS):
+        stop = min(start + _ROWS_PER_PASS, rows)
+        line = {name: array[start:stop] for name, array in kept.items()}
+        line.update((name, array[:stop - start]) for name, array in scratch.items())
+        path = {name: values[start:stop] for name, values in params.items()}
+        _facility_capex_kernel(shares, online_months, construction, path["delay"], path["facility_total"],
+                               line["facility"])
+        facility_depreciation = np.ascontiguousarray(finance.straight_line_depreciation(
+            line["facility"], round(fin.depreciation.facility_years * 12)), dtype=float)
+        # the taxable income overwrites the facility capex (not needed any more)
+        taxable = (np.empty_like(line["facility"]) if np.shares_memory(facility_depreciation, line["facility"])
+                   else line["facility"])
+        if not gpu_cloud and kept:
+            line["depreciation"][...] = facility_depreciation
+        _contract_kernel(term, renewal_term, construction, round(fin.depreciation.gpu_years * 12),
+                         gpu_cloud, pass_through, has_default, has_terminal, shares, online_months, hours,
+                         power_price[start:stop] if power_price.shape[0] > 1 else power_price,
+                         facility_depreciation, *path.values(),
+                         line["revenue"], line["credit"], line["live_it_mw"], line["critical_it_kwh"],
+                         line["grid_kwh"], line.get("power", unused()), line["opex"], line["capex"],
+                         line["ebitda"], line["depreciation"] if gpu_cloud else unused(), taxable,
+                         net[start:stop], gpu_residual, backstop, recovery, terminal, start,
+                         sale_month[start:stop], sale_proceeds[start:stop])
+        tax = np.ascontiguousarray(finance.tax_with_loss_carryforward(
+            taxable, tax_rate[start:stop] if tax_rate.ndim and tax_rate.shape[0] > 1 else tax_rate), dtype=float)
 
-    shape = (rows, n)
+        # Service prepaid but not yet delivered at the horizon (contract months a
+        # delay pushed past it) is owed to the customer: the unearned prepayment
+        # is a liability at the horizon.  A customer that defaulted by then had its
+        # claim reduced by the prepayment share already, so nothing is owed there.
+        # (credit is the negated credit, so -sum(credit) is sum(credits) exactly.)
+        unearned_usd = path["prepayment_t0"] + np.sum(line["credit"], axis=-1)
+        unearned_usd = np.where(path["tau"] <= horizon, 0.0, unearned_usd)
+        _close_kernel(gpu_cloud, pass_through, has_default, has_terminal, -np.maximum(unearned_usd, 0.0),
+                      sale_month[start:stop], sale_proceeds[start:stop], backstop, recovery, terminal, unearned,
+                      start, line.get("power", unused()), line["opex"], line["capex"], tax, line.get("tax", tax),
+                      net[start:stop])
+    if net_only:
+        return CashFlows(timeline=timeline, items={}, quantities={}, net_usd=net)
+
     zero = np.broadcast_to(0.0, shape)
     if np.ndim(terms["prepayment_usd"]) == 0:
         prepayment = np.zeros((1, n))
@@ -639,24 +679,19 @@ def hosting_cash_flows(inputs, market, timeline: Timeline) -> CashFlows:
         prepayment[0] = params["prepayment_t0"]
         prepayment = prepayment.T
     items = {
-        "revenue_usd": revenue,
+        "revenue_usd": kept["revenue"],
         "prepayment_usd": prepayment,
-        "prepayment_credit_usd": credit,
+        "prepayment_credit_usd": kept["credit"],
         "prepayment_unearned_usd": unearned.T,
         "default_backstop_usd": backstop.T if has_default else zero,
         "default_recovery_usd": recovery.T if has_default else zero,
-        "power_usd": zero if pass_through else power,
-        "opex_usd": opex,
-        "capex_usd": capex,
-        "tax_usd": tax,
+        "power_usd": zero if pass_through else kept["power"],
+        "opex_usd": kept["opex"],
+        "capex_usd": kept["capex"],
+        "tax_usd": kept["tax"],
         "gpu_residual_usd": gpu_residual.T if gpu_cloud else zero,
         "terminal_value_usd": terminal.T if has_terminal else zero,
     }
-    quantities = {
-        "grid_kwh": grid_kwh,
-        "critical_it_kwh": critical_it_kwh,
-        "live_it_mw": live_it_mw,
-        "ebitda_usd": ebitda,
-        "depreciation_usd": depreciation,
-    }
+    quantities = {name: kept[name.removesuffix("_usd")] for name in
+                  ("grid_kwh", "critical_it_kwh", "live_it_mw", "ebitda_usd", "depreciation_usd")}
     return CashFlows(timeline=timeline, items=items, quantities=quantities, net_usd=net)
