@@ -301,6 +301,7 @@ def _contract_kernel(term, renewal_term, construction, gpu_life, gpu_cloud, pass
         a = age_decay[i]
         growth = 1.0 + escalator[i]
         is_renewed = renewed[i] != 0.0
+        plain = growth == 1.0 and not defaults
         if defaults:
             factor = 1.0
             for k in range(term):
@@ -317,17 +318,16 @@ def _contract_kernel(term, renewal_term, construction, gpu_life, gpu_cloud, pass
             start = _first_lease_month(golive, 0.0, n_periods)
             term_end = _first_lease_month(golive, float(term), n_periods)
             end = _first_lease_month(golive, float(term + renewal_term), n_periods) if is_renewed else term_end
-            plain = growth == 1.0 and not defaults
             if plain:  # the contract as signed: one rate, every month invoiced, then the renewal's
                 for m in range(start, term_end):
                     earned[m] += base_rate
-                    original[m] += base_rate
                     load[m] += share
-                    service[m] += share
+                if is_renewed:  # else the original revenue is the revenue
+                    for m in range(start, term_end):
+                        original[m] += base_rate
                 for m in range(term_end, end):
                     earned[m] += renewal_price[i] * base_rate
                     load[m] += share
-                    service[m] += share
             release_factor = 0.0
             if defaults:
                 release_factor = release_price[i] * a ** (max(vacancy_end - golive - 1.0, 0.0) / 12.0)
@@ -407,10 +407,14 @@ def _contract_kernel(term, renewal_term, construction, gpu_life, gpu_cloud, pass
         # (stores interleaved over many large arrays thrash the cache) and
         # has no branch (so it runs on vectors).
         price_row = i if price_rows > 1 else 0
+        # without a default the capacity in service is the capacity drawing
+        # power, and without a renewal either the original revenue is the revenue
+        in_service = load if plain else service
+        original_revenue = earned if plain and not is_renewed else original
         for m in range(n_periods):
             revenue[i, m] = earned[m]
         for m in range(n_periods):
-            credit[i, m] = original[m] * -prepayment_share[i]
+            credit[i, m] = original_revenue[m] * -prepayment_share[i]
         for m in range(n_periods):
             live_it_mw[i, m] = load[m] * it_mw[i]
         for m in range(n_periods):
@@ -421,7 +425,7 @@ def _contract_kernel(term, renewal_term, construction, gpu_life, gpu_cloud, pass
             for m in range(n_periods):
                 power[i, m] = -(grid_kwh[i, m] * power_price[price_row, m])
         for m in range(n_periods):
-            opex[i, m] = -(service[m] * opex_rate[i] / 12.0)
+            opex[i, m] = -(in_service[m] * opex_rate[i] / 12.0)
         if gpu_cloud:
             for m in range(n_periods):
                 capex[i, m] = -(facility[m] + gpus[m])
