@@ -173,13 +173,13 @@ def business_cash_flows(business: str, inputs, market: MarketPaths, timeline: Ti
     """Cash flows of one business (``bitcoin`` or ``ai``) on given market paths.
 
     ``with_quantities``: mining's hashprice series too (hosting ignores it).
-    ``net_only``: mining returns only the net cash flow (what valuation
-    reads; the same numbers), hosting everything.
+    ``net_only``: only the net cash flow (what valuation reads; the same
+    numbers), items and quantities left empty.
     """
     if business == "bitcoin":
         return mining_cash_flows(inputs, market, timeline, with_quantities=with_quantities, net_only=net_only)
     if business == "ai":
-        return hosting_cash_flows(inputs, market, timeline)
+        return hosting_cash_flows(inputs, market, timeline, net_only=net_only)
     raise ValueError(f"business {business!r} is not allowed; must be one of {', '.join(BUSINESSES)}")
 
 
