@@ -279,6 +279,23 @@ class RunResult:
         return df
 
     # ------------------------------------------------------------ run folder
+    def _write_path_metrics(self, path: Path) -> None:
+        """``path_metrics.parquet``: the columns of :meth:`path_metrics`, written from the arrays.
+
+        pyarrow wraps the float64 arrays without copying them (a DataFrame
+        and its Arrow table would be two copies: 250 MB at 1M paths); NaN
+        (no IRR, no payback) is stored as null, as pandas would.
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        columns = {"path": pa.array(np.arange(self.paths))}
+        for name, values in self.metrics.items():
+            values = np.asarray(values)
+            mask = np.isnan(values) if values.dtype.kind == "f" else None
+            columns[name] = pa.array(values, mask=mask if mask is not None and mask.any() else None)
+        pq.write_table(pa.table(columns), path)
+
     def write(self, out_dir: str | Path = "runs", *, command: str | None = None, figures: bool = True) -> Path:
         """Write the run folder atomically and return its path.
 
@@ -299,11 +316,7 @@ class RunResult:
             tmp.mkdir()
             (tmp / "summary.json").write_text(self.to_json() + "\n", encoding="utf-8")
             self.cashflows().to_csv(tmp / "cashflows_base.csv", index=False)
-            metrics = self.path_metrics()
-            try:
-                metrics.to_parquet(tmp / "path_metrics.parquet", index=False)
-            except ImportError:
-                metrics.to_csv(tmp / "path_metrics.csv", index=False)
+            self._write_path_metrics(tmp / "path_metrics.parquet")
             (tmp / "scenario.resolved.yaml").write_text(self.scenario.to_yaml(), encoding="utf-8")
             if figures:
                 from .report.figures import write_run_figures

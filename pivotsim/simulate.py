@@ -184,16 +184,21 @@ def business_cash_flows(business: str, inputs, market: MarketPaths, timeline: Ti
 
 
 def evaluate(inputs, timeline: Timeline, shocks: dict[str, np.ndarray], *, with_quantities: bool | None = None,
-             net_only: bool = False) -> tuple[dict[str, CashFlows], MarketPaths]:
+             net_only: bool = False, release_shocks: bool = False) -> tuple[dict[str, CashFlows], MarketPaths]:
     """Market paths and both businesses' cash flows for one set of shocks.
 
     ``with_quantities`` (mining's hashprice series): by default only for a
     single path (the base case).  ``net_only``: the Monte Carlo only needs
-    the net cash flow of mining (see :func:`business_cash_flows`).
+    the net cash flows (see :func:`business_cash_flows`).
+    ``release_shocks``: empty the ``shocks`` dict once the market paths are
+    made (only the market reads them), so a chunk's draws are freed before
+    its cash flows are built.
     """
     if with_quantities is None:
         with_quantities = max(np.shape(s)[0] for s in shocks.values()) == 1
     market = market_paths(inputs, timeline, shocks)
+    if release_shocks:
+        shocks.clear()
     flows = {business: business_cash_flows(business, inputs, market, timeline, with_quantities=with_quantities,
                                            net_only=net_only)
              for business in BUSINESSES}
@@ -324,8 +329,7 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
     draws = block_draws(inputs, seed, blocks, shock_horizon_months)
     n = draws.n_paths
     path_inputs = with_draws(inputs, draws)
-    flows, market = evaluate(path_inputs, timeline, draws.shocks, net_only=True)
-    draws.shocks = {}
+    flows, market = evaluate(path_inputs, timeline, draws.shocks, net_only=True, release_shocks=True)
     out: dict[str, np.ndarray] = {}
     for business in BUSINESSES:
         out.update(business_metrics(business, flows[business], path_inputs, n))
