@@ -122,8 +122,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..compiled import kernel, per_path, rows_of
-from .timeline import (BLOCKS_PER_DAY, ERA_ISSUED_BEFORE_BTC, ERA_SUBSIDY_BTC, HALVING_INTERVAL_BLOCKS, MAX_ERA,
-                       TARGET_BLOCK_INTERVAL_S, Timeline, month_subsidy_btc_per_block, subsidy_btc)
+from .timeline import (BLOCKS_PER_DAY, ERA_SUBSIDY_BTC, HALVING_INTERVAL_BLOCKS, MAX_ERA,
+                       TARGET_BLOCK_INTERVAL_S, Timeline, era_of_height, month_subsidy_at,
+                       month_subsidy_btc_per_block, subsidy_btc)
 
 HASHES_PER_DIFFICULTY = 2.0 ** 32
 H_PER_EH = 1e18
@@ -694,30 +695,6 @@ def _heights_and_subsidy(block_height0, blocks: np.ndarray):
     return height, subsidy
 
 
-@kernel
-def _era_of(height):
-    """Subsidy era of a block height, capped at :data:`MAX_ERA`."""
-    return min(int(math.floor(height / HALVING_INTERVAL_BLOCKS)), MAX_ERA)
-
-
-@kernel
-def _cumulative_subsidy(height):
-    """:func:`~pivotsim.models.timeline.cumulative_subsidy_btc` of one height [BTC]."""
-    era = _era_of(height)
-    return (ERA_ISSUED_BEFORE_BTC[era]
-            + min(height - era * HALVING_INTERVAL_BLOCKS, HALVING_INTERVAL_BLOCKS) * ERA_SUBSIDY_BTC[era])
-
-
-@kernel
-def _month_subsidy(height_start, height_end):
-    """:func:`~pivotsim.models.timeline.month_subsidy_btc_per_block` of one month [BTC/block]."""
-    era_end = _era_of(height_end)
-    if _era_of(height_start) == era_end:
-        return ERA_SUBSIDY_BTC[era_end]
-    return ((_cumulative_subsidy(height_end) - _cumulative_subsidy(height_start))
-            / (height_end - height_start))
-
-
 #: months of log reward computed ahead of the hashrate recursion
 _LOG_REWARD_AHEAD = 16
 
@@ -783,8 +760,8 @@ def _hashrate_response_paths(price, x_const, fees, noise, a, b, step_sd, tau, h0
             if height_new >= threshold:
                 # a halving in this month: the month's reward is the
                 # block-weighted subsidy, then the new era's
-                month_subsidy = _month_subsidy(height, height_new)
-                era = _era_of(height_new)
+                month_subsidy = month_subsidy_at(height, height_new)
+                era = era_of_height(height_new)
                 era_subsidy = ERA_SUBSIDY_BTC[era]
                 threshold = (era + 1.0) * HALVING_INTERVAL_BLOCKS
                 log_r = math.log((month_subsidy + fees[rf, m]) * price[rp, m])

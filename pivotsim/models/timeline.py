@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
+
+from ..compiled import kernel
 
 HALVING_INTERVAL_BLOCKS = 210_000
 INITIAL_SUBSIDY_SATOSHI = 50 * 100_000_000
@@ -124,6 +127,41 @@ MAX_ERA = 64
 ERA_SUBSIDY_BTC, ERA_ISSUED_BEFORE_BTC = _era_tables()
 
 
+@kernel
+def era_of_height(height):
+    """Subsidy era of a (real-valued) block height, capped at :data:`MAX_ERA`."""
+    return min(int(math.floor(height / HALVING_INTERVAL_BLOCKS)), MAX_ERA)
+
+
+@kernel
+def cumulative_subsidy_at(height):
+    """:func:`cumulative_subsidy_btc` of one height [BTC] (compiled; also called by the market kernels)."""
+    era = era_of_height(height)
+    return (ERA_ISSUED_BEFORE_BTC[era]
+            + min(height - era * HALVING_INTERVAL_BLOCKS, HALVING_INTERVAL_BLOCKS) * ERA_SUBSIDY_BTC[era])
+
+
+@kernel
+def month_subsidy_at(height_start, height_end):
+    """:func:`month_subsidy_btc_per_block` of one month [BTC/block] (compiled; also called by the market kernels)."""
+    era_end = era_of_height(height_end)
+    if era_of_height(height_start) == era_end:
+        return ERA_SUBSIDY_BTC[era_end]
+    return (cumulative_subsidy_at(height_end) - cumulative_subsidy_at(height_start)) / (height_end - height_start)
+
+
+@kernel
+def _cumulative_subsidy_each(heights, out):
+    for i in range(heights.size):
+        out[i] = cumulative_subsidy_at(heights[i])
+
+
+@kernel
+def _month_subsidy_each(starts, ends, out):
+    for i in range(starts.size):
+        out[i] = month_subsidy_at(starts[i], ends[i])
+
+
 def cumulative_subsidy_btc(height):
     """BTC issued by blocks 0 .. height-1 (real-valued heights interpolate).
 
@@ -136,14 +174,14 @@ def cumulative_subsidy_btc(height):
 
     Returns
     -------
-    ndarray
+    float or ndarray
         Cumulative subsidy [BTC]: issued before the height's era plus the
         blocks of that era times its subsidy.
     """
-    h = np.asarray(height, dtype=float)
-    era = np.minimum(np.floor(h / HALVING_INTERVAL_BLOCKS), MAX_ERA).astype(np.int64)
-    return (ERA_ISSUED_BEFORE_BTC[era]
-            + np.minimum(h - era * HALVING_INTERVAL_BLOCKS, HALVING_INTERVAL_BLOCKS) * ERA_SUBSIDY_BTC[era])
+    h = np.ascontiguousarray(height, dtype=float)
+    out = np.empty(h.shape)
+    _cumulative_subsidy_each(h.reshape(-1), out.reshape(-1))
+    return out if out.ndim else float(out)
 
 
 def month_subsidy_btc_per_block(height_start, height_end):
@@ -155,20 +193,15 @@ def month_subsidy_btc_per_block(height_start, height_end):
 
     Parameters
     ----------
-    height_start, height_end : ndarray
-        Heights at the start and end of the month [blocks], end > start.
+    height_start, height_end : float or ndarray
+        Heights at the start and end of the month [blocks], end > start
+        (broadcast together).
     """
-    start = np.asarray(height_start, dtype=float)
-    end = np.asarray(height_end, dtype=float)
-    era_start = np.minimum(np.floor(start / HALVING_INTERVAL_BLOCKS), MAX_ERA).astype(np.int64)
-    era_end = np.minimum(np.floor(end / HALVING_INTERVAL_BLOCKS), MAX_ERA).astype(np.int64)
-    out = np.array(ERA_SUBSIDY_BTC[era_end], dtype=float, ndmin=1)
-    straddle = np.flatnonzero(era_start != era_end)
-    if straddle.size:
-        s = np.broadcast_to(start, out.shape).ravel()[straddle]
-        e = np.broadcast_to(end, out.shape).ravel()[straddle]
-        out.reshape(-1)[straddle] = (cumulative_subsidy_btc(e) - cumulative_subsidy_btc(s)) / (e - s)
-    return out if np.ndim(era_end) else float(out[0])
+    start, end = np.broadcast_arrays(np.asarray(height_start, dtype=float), np.asarray(height_end, dtype=float))
+    start, end = np.ascontiguousarray(start), np.ascontiguousarray(end)
+    out = np.empty(start.shape)
+    _month_subsidy_each(start.reshape(-1), end.reshape(-1), out.reshape(-1))
+    return out if out.ndim else float(out)
 
 
 def next_halving_height(height):
