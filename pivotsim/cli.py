@@ -129,7 +129,22 @@ def parse_paths(text: str):
     return value
 
 
+_NOTICE_SHOWN = False
+
+
+def _first_run_notice() -> None:
+    """Say on stderr, once, that the numerical kernels are being compiled (first run after installing)."""
+    global _NOTICE_SHOWN
+    from .compiled import needs_compiling
+
+    if not _NOTICE_SHOWN and needs_compiling():
+        stderr.print("First run after installing: compiling pivotsim's numerical kernels "
+                     "(about 30 s, once; later runs load them from the cache).", highlight=False)
+    _NOTICE_SHOWN = True
+
+
 def _progress(enabled: bool):
+    _first_run_notice()
     if not enabled:
         return None, None
     bar = Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} paths"),
@@ -651,6 +666,7 @@ def _param_text(path: str, x: float) -> str:
 
 
 def _point_progress(label: str, enabled: bool):
+    _first_run_notice()
     if not enabled:
         return None, None
     bar = Progress(TextColumn(label), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} evaluations"),
@@ -869,6 +885,7 @@ def breakeven(
 
     try:
         loaded = load_scenario(scenario, set_ or ())
+        _first_run_notice()
         result = solve(loaded, param, target, range_, stochastic=stochastic, paths=paths, seed=seed)
     except PivotsimError as exc:
         fail(str(exc))

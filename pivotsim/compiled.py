@@ -10,10 +10,11 @@ once.
 
 Rules every kernel follows (tests rely on them):
 
-* Arguments are C-contiguous float64 arrays ``(n_paths, n_periods)`` or
-  ``(n_paths,)``, and scalars; a parameter that may vary by path is always
-  passed as an ``(n_paths,)`` array (:func:`per_path`), so each kernel
-  compiles once, not once per scalar/array combination.
+* Arguments are writable C-contiguous float64 arrays ``(n_paths, n_periods)``
+  or ``(n_paths,)``, and scalars; a parameter that may vary by path is
+  always passed as an ``(n_paths,)`` array (:func:`per_path`), so each
+  kernel compiles once, not once per scalar/array or read-only/writable
+  combination (a read-only array is another type to numba).
 * A path's numbers depend on its own row only: paths outer, months inner,
   no reduction across paths.  So chunking and threads never change a bit.
 * No ``fastmath``: IEEE arithmetic in the order written, the same numbers on
@@ -26,13 +27,34 @@ Rules every kernel follows (tests rely on them):
 
 from __future__ import annotations
 
+import os
+
 import numba
 import numpy as np
+
+_KERNELS: list = []
 
 
 def kernel(function):
     """Compile ``function`` as a pivotsim kernel (see the module docstring)."""
-    return numba.njit(cache=True, nogil=True, error_model="numpy")(function)
+    compiled = numba.njit(cache=True, nogil=True, error_model="numpy")(function)
+    _KERNELS.append(compiled)
+    return compiled
+
+
+def needs_compiling() -> bool:
+    """True when a kernel of an imported module has no compiled copy in numba's cache yet.
+
+    The first run after installing (or editing) pivotsim compiles every
+    kernel it calls, about half a minute on a small machine; later runs load
+    them from the cache in well under a second.  The CLI uses this to say
+    why the first run is slow.  False when numba's cache layout is not the
+    one expected (the notice is only a courtesy).
+    """
+    try:
+        return any(not os.path.exists(k._cache._cache_file._index_path) for k in _KERNELS)
+    except AttributeError:
+        return False
 
 
 def per_path(value, n_paths: int) -> np.ndarray:
@@ -46,7 +68,12 @@ def per_path(value, n_paths: int) -> np.ndarray:
     arr = np.asarray(value, dtype=float).reshape(-1)
     if arr.size not in (1, n_paths):
         raise ValueError(f"per-path parameter has {arr.size} values; expected 1 or {n_paths}")
-    return np.ascontiguousarray(np.broadcast_to(arr, (n_paths,)))
+    return _writable(np.ascontiguousarray(np.broadcast_to(arr, (n_paths,))))
+
+
+def _writable(arr: np.ndarray) -> np.ndarray:
+    """``arr``, or a copy when it is read-only (numba compiles read-only arrays as another type)."""
+    return arr if arr.flags.writeable else arr.copy()
 
 
 def rows_of(values, n_paths: int, n_periods: int) -> np.ndarray:
@@ -56,5 +83,5 @@ def rows_of(values, n_paths: int, n_periods: int) -> np.ndarray:
     """
     arr = np.asarray(values, dtype=float)
     if arr.shape == (n_paths, n_periods) and arr.flags.c_contiguous:
-        return arr
-    return np.ascontiguousarray(np.broadcast_to(arr, (n_paths, n_periods)))
+        return _writable(arr)
+    return _writable(np.ascontiguousarray(np.broadcast_to(arr, (n_paths, n_periods))))
