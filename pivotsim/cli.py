@@ -133,13 +133,13 @@ _NOTICE_SHOWN = False
 
 
 def _first_run_notice() -> None:
-    """Say on stderr, once, that the numerical kernels are being compiled (first run after installing)."""
+    """Say on a terminal's stderr, once, that the kernels are being compiled (first run after installing)."""
     global _NOTICE_SHOWN
     from .compiled import needs_compiling
 
-    if not _NOTICE_SHOWN and needs_compiling():
-        stderr.print("First run after installing: compiling pivotsim's numerical kernels "
-                     "(about 30 s, once; later runs load them from the cache).", highlight=False)
+    if not _NOTICE_SHOWN and stderr.is_terminal and needs_compiling():
+        stderr.print("Compiling pivotsim's kernels (first run after installing, about 30 s once)",
+                     highlight=False, soft_wrap=True)
     _NOTICE_SHOWN = True
 
 

@@ -43,18 +43,20 @@ def kernel(function):
 
 
 def needs_compiling() -> bool:
-    """True when a kernel of an imported module has no compiled copy in numba's cache yet.
+    """True when most kernels of the imported modules have no compiled copy in numba's cache yet.
 
-    The first run after installing (or editing) pivotsim compiles every
-    kernel it calls, about half a minute on a small machine; later runs load
-    them from the cache in well under a second.  The CLI uses this to say
-    why the first run is slow.  False when numba's cache layout is not the
-    one expected (the notice is only a courtesy).
+    The first run after installing pivotsim compiles every kernel it calls,
+    about half a minute on a small machine; later runs load them from the
+    cache in well under a second.  The CLI uses this to say why the first
+    run is slow.  (A few kernels that a run never calls stay uncompiled,
+    hence "most".)  False when numba's cache layout is not the one expected:
+    the notice is only a courtesy.
     """
     try:
-        return any(not os.path.exists(k._cache._cache_file._index_path) for k in _KERNELS)
+        missing = sum(not os.path.exists(k._cache._cache_file._index_path) for k in _KERNELS)
     except AttributeError:
         return False
+    return missing > len(_KERNELS) // 2
 
 
 def per_path(value, n_paths: int) -> np.ndarray:
