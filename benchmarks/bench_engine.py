@@ -60,7 +60,10 @@ def full_comparison(scenario, paths: int, threads: int = 1) -> None:
 
 
 def step_times(scenario, paths: int) -> dict[str, float]:
-    """Seconds per engine step for ``paths`` paths, one thread, chunk by chunk as the engine runs them."""
+    """Seconds per engine step for ``paths`` paths, one thread, chunk by chunk as the engine runs them.
+
+    Cash flows as the Monte Carlo asks for them (net only).
+    """
     from pivotsim import simulate as engine
     from pivotsim.scenario import to_inputs
 
@@ -83,7 +86,8 @@ def step_times(scenario, paths: int) -> dict[str, float]:
         path_inputs = engine.with_draws(inputs, draws)
         market = timed("market model", engine.market_paths, path_inputs, timeline, draws.shocks)
         for business, step in (("bitcoin", "mining"), ("ai", "hosting")):
-            flows = timed(f"{step} cash flows", engine.business_cash_flows, business, path_inputs, market, timeline)
+            flows = timed(f"{step} cash flows", lambda: engine.business_cash_flows(
+                business, path_inputs, market, timeline, net_only=True))
             timed(f"valuation ({business})", engine.business_metrics, business, flows, path_inputs, draws.n_paths)
     return times
 
