@@ -109,8 +109,11 @@ def plot_hashprice_fan(result, ax: Axes | None = None) -> Axes:
     eras = np.floor(heights / HALVING_INTERVAL_BLOCKS)
     for m in np.flatnonzero(np.diff(eras) > 0) + 1:
         ax.axvline(dates[m], color="black", linewidth=0.8, linestyle=":")
+        # label on the side of the line with room for it (a halving near the horizon: its left)
+        right_side = m < 0.75 * (len(dates) - 1)
         ax.annotate("halving (base case)", (dates[m], 1), xycoords=("data", "axes fraction"),
-                    xytext=(3, -12), textcoords="offset points", fontsize="small")
+                    xytext=(3 if right_side else -3, -12), textcoords="offset points", fontsize="small",
+                    ha="left" if right_side else "right")
     ax.set_title(f"Hashprice ({_sample_note(result)})")
     ax.legend(loc="lower left", fontsize="small")
     return ax
