@@ -44,20 +44,6 @@ def annual_rate(monthly):
     return np.power(1.0 + np.asarray(monthly, dtype=float), MONTHS_PER_YEAR) - 1.0
 
 
-def discount_factors(rate, n_periods):
-    """Discount factors ``1 / (1 + rate) ** t`` for t = 0 .. n_periods-1.
-
-    Parameters
-    ----------
-    rate : float or ndarray shaped (n_paths, 1)
-        Rate per period [fraction].
-    n_periods : int
-        Number of periods including t = 0.
-    """
-    t = np.arange(n_periods, dtype=float)
-    return np.power(1.0 + np.asarray(rate, dtype=float), -t)
-
-
 def _irr_grid(n_nodes: int) -> np.ndarray:
     """Bracketing grid in log(1 + r): from log 0.5 to log 4 per period, dense near 0.
 
@@ -432,7 +418,7 @@ def irr(cash_flows, *, n_grid=64, max_iter=100, tol=1e-13):
     return _one_or_many(values, np.ndim(cash_flows) <= 1)
 
 
-def payback_months(cash_flows, cumulative=None):
+def payback_months(cash_flows):
     """Simple payback: when cumulative cash turns non-negative for good.
 
     The payback is the first time from which the cumulative net cash flow
@@ -445,9 +431,6 @@ def payback_months(cash_flows, cumulative=None):
     ----------
     cash_flows : ndarray, shape (n_periods,) or (n_paths, n_periods)
         Cash flows [USD], column 0 at t = 0.
-    cumulative : ndarray, same shape, optional
-        Unused: the running sum is recomputed with the payback (the same
-        additions as ``cumsum(cash_flows)``); kept for callers that pass it.
 
     Returns
     -------
