@@ -87,3 +87,45 @@ def rows_of(values, n_paths: int, n_periods: int) -> np.ndarray:
     if arr.shape == (n_paths, n_periods) and arr.flags.c_contiguous:
         return _writable(arr)
     return _writable(np.ascontiguousarray(np.broadcast_to(arr, (n_paths, n_periods))))
+
+
+#: paths per pass of the cash-flow kernels: about 1 MB per monthly line at
+#: 121 months, so the lines a pass writes are still in cache when the next
+#: step (depreciation, tax, net) reads them back
+ROWS_PER_PASS = 1024
+
+
+def scratch_rows(n_rows: int) -> int:
+    """Rows of a scratch line reused by every pass of :func:`row_passes`."""
+    return min(ROWS_PER_PASS, n_rows)
+
+
+def row_passes(n_rows: int, kept: dict, scratch: dict):
+    """Passes of :data:`ROWS_PER_PASS` rows over a model's monthly lines.
+
+    Parameters
+    ----------
+    n_rows : int
+        Paths of the result.
+    kept : dict of str -> ndarray (n_rows, n_periods)
+        Lines returned to the caller: each pass sees its rows.
+    scratch : dict of str -> ndarray (scratch_rows(n_rows), n_periods)
+        Lines reused from pass to pass: each pass sees their first rows.
+
+    Yields
+    ------
+    rows : slice
+        The pass's rows of the result.
+    line : dict of str -> ndarray
+        Every line (kept and scratch) cut to the pass.
+    """
+    for start in range(0, n_rows, ROWS_PER_PASS):
+        rows = slice(start, min(start + ROWS_PER_PASS, n_rows))
+        line = {name: array[rows] for name, array in kept.items()}
+        line.update((name, array[:rows.stop - rows.start]) for name, array in scratch.items())
+        yield rows, line
+
+
+def pass_rows(values: np.ndarray, rows: slice) -> np.ndarray:
+    """Rows ``rows`` of a per-path array; an array with one row (or a scalar) is shared by all paths."""
+    return values[rows] if values.ndim and values.shape[0] > 1 else values

@@ -14,7 +14,7 @@ not, terminal value or none, prepayment fixed or per path.
 import numpy as np
 import pytest
 
-from pivotsim.models import hosting
+from pivotsim import compiled
 from pivotsim.models.hosting import default_month, hosting_cash_flows
 from pivotsim.models.market import MarketPaths
 from pivotsim.scenario import iter_quantities, parse_scenario, read_yaml, to_inputs
@@ -217,7 +217,7 @@ def test_each_path_depends_on_its_own_inputs_only(monkeypatch):
         for name in together.quantities:
             assert np.array_equal(part.quantities[name], together.quantities[name][rows]), name
         assert np.array_equal(part.net, together.net[rows])
-    monkeypatch.setattr(hosting, "_ROWS_PER_PASS", 64)
+    monkeypatch.setattr(compiled, "ROWS_PER_PASS", 64)
     passes = flows(np.arange(300))
     for kind in ("items", "quantities"):
         for name, values in getattr(together, kind).items():

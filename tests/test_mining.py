@@ -5,7 +5,8 @@ import copy
 import numpy as np
 import pytest
 
-from pivotsim.models import finance, mining
+from pivotsim import compiled
+from pivotsim.models import finance
 from pivotsim.models.market import MarketPaths
 from pivotsim.models.mining import KW_PER_MW, TH_PER_EH, asic_power_w, fleet_schedule, mining_cash_flows
 from pivotsim.models.timeline import Timeline
@@ -134,7 +135,7 @@ def test_compiled_months_match_the_numpy_reference(base, monkeypatch, curtail, t
     # The expected arrays come from the numpy formulas above (the code the kernel replaced);
     # the kernel does the same operations in the same order, so the tolerance is only ulp-level.
     # Passes of 7 paths: 64 paths take 10 passes, the last one shorter.
-    monkeypatch.setattr(mining, "_ROWS_PER_PASS", 7)
+    monkeypatch.setattr(compiled, "ROWS_PER_PASS", 7)
     rng = np.random.default_rng(len(shared) + 10 * curtail + (refresh or 0))
     inputs, timeline = base
     inputs = per_path_bitcoin(inputs, rng, N_PATHS) if per_path else copy.deepcopy(inputs)
@@ -189,7 +190,7 @@ def test_a_path_does_not_depend_on_the_others(base):
 @pytest.mark.parametrize("curtail", [False, True])
 def test_net_only_gives_the_same_net(base, monkeypatch, curtail):
     # net_only skips writing the lines out; the net is computed by the same operations, so equal to the bit.
-    monkeypatch.setattr(mining, "_ROWS_PER_PASS", 7)
+    monkeypatch.setattr(compiled, "ROWS_PER_PASS", 7)
     rng = np.random.default_rng(21)
     inputs = per_path_bitcoin(base[0], rng, N_PATHS)
     inputs.bitcoin.curtail_when_unprofitable = curtail

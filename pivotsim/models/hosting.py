@@ -81,14 +81,12 @@ import math
 
 import numpy as np
 
-from ..compiled import kernel, per_path
+from ..compiled import kernel, pass_rows, per_path, row_passes, scratch_rows
 from . import finance
 from .cashflows import CashFlows
 from .timeline import Timeline
 
 KW_PER_MW = 1e3
-#: paths per pass of the kernels (about 1 MB per line at 121 months: it stays in cache)
-_ROWS_PER_PASS = 1024
 
 
 def critical_it_mw(inputs):
@@ -620,7 +618,7 @@ def hosting_cash_flows(inputs, market, timeline: Timeline, *, net_only: bool = F
     # capex, reused for the taxable income, and all but the net with
     # net_only) hold one pass of paths and are reused.
     kept = {} if net_only else {name: np.empty(shape) for name in names}
-    scratch = {name: np.empty((min(_ROWS_PER_PASS, rows), n)) for name in (*names, "facility")
+    scratch = {name: np.empty((scratch_rows(rows), n)) for name in (*names, "facility")
                if name not in kept and name != "tax"}  # without kept lines the tax is negated in place
     net = np.empty(shape)
     gpu_residual = sparse() if gpu_cloud else unused()
@@ -633,10 +631,8 @@ def hosting_cash_flows(inputs, market, timeline: Timeline, *, net_only: bool = F
     tax_rate = np.asarray(fin.tax_rate, dtype=float)
     # About a thousand paths at a time: the lines the depreciation, tax and net
     # read back are still in cache.
-    for start in range(0, rows, _ROWS_PER_PASS):
-        stop = min(start + _ROWS_PER_PASS, rows)
-        line = {name: array[start:stop] for name, array in kept.items()}
-        line.update((name, array[:stop - start]) for name, array in scratch.items())
+    for pass_, line in row_passes(rows, kept, scratch):
+        start, stop = pass_.start, pass_.stop
         path = {name: values[start:stop] for name, values in params.items()}
         _facility_capex_kernel(shares, online_months, construction, path["delay"], path["facility_total"],
                                line["facility"])
@@ -649,7 +645,7 @@ def hosting_cash_flows(inputs, market, timeline: Timeline, *, net_only: bool = F
             line["depreciation"][...] = facility_depreciation
         _contract_kernel(term, renewal_term, construction, round(fin.depreciation.gpu_years * 12),
                          gpu_cloud, pass_through, has_default, has_terminal, shares, online_months, hours,
-                         power_price[start:stop] if power_price.shape[0] > 1 else power_price,
+                         pass_rows(power_price, pass_),
                          facility_depreciation, *path.values(),
                          line["revenue"], line["credit"], line["live_it_mw"], line["critical_it_kwh"],
                          line["grid_kwh"], line.get("power", unused()), line["opex"], line["capex"],
@@ -657,7 +653,7 @@ def hosting_cash_flows(inputs, market, timeline: Timeline, *, net_only: bool = F
                          net[start:stop], gpu_residual, backstop, recovery, terminal, start,
                          sale_month[start:stop], sale_proceeds[start:stop])
         tax = np.ascontiguousarray(finance.tax_with_loss_carryforward(
-            taxable, tax_rate[start:stop] if tax_rate.ndim and tax_rate.shape[0] > 1 else tax_rate), dtype=float)
+            taxable, pass_rows(tax_rate, pass_)), dtype=float)
 
         # Service prepaid but not yet delivered at the horizon (contract months a
         # delay pushed past it) is owed to the customer: the unearned prepayment

@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from ..compiled import kernel
+from ..compiled import kernel, pass_rows, row_passes, scratch_rows
 from . import finance
 from .cashflows import CashFlows
 from .market import MarketPaths
@@ -177,7 +177,7 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline, *,
     # Lines of the result are (n_paths, n_periods); scratch lines (the taxable income, and
     # all but the net with net_only) hold one pass of paths and are reused.
     kept = {} if net_only else {name: np.empty(shape) for name in written}
-    scratch = {name: np.empty((min(_ROWS_PER_PASS, n_paths), n_periods))
+    scratch = {name: np.empty((scratch_rows(n_paths), n_periods))
                for name in written + ("taxable",) if name not in kept}
     net = np.empty(shape)
     series = [_series(x, n_periods) for x in market_rows + input_rows]
@@ -185,15 +185,12 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline, *,
     tax_rate = np.asarray(fin.tax_rate, dtype=float)
     # About a thousand paths at a time: EBITDA, the taxable income and the tax
     # are read back while still in cache.
-    for start in range(0, n_paths, _ROWS_PER_PASS):
-        rows = slice(start, min(start + _ROWS_PER_PASS, n_paths))
-        line = {name: array[rows] for name, array in kept.items()}
-        line.update((name, array[:rows.stop - rows.start]) for name, array in scratch.items())
-        _mining_months(*(_rows(x, rows) for x in series), curtail,
+    for rows, line in row_passes(n_paths, kept, scratch):
+        _mining_months(*(pass_rows(x, rows) for x in series), curtail,
                        line["revenue"], line["power"], line["btc_mined"],
                        line.get("grid_kwh", line["taxable"][:0]), line["ebitda"], line["taxable"])
-        tax = finance.tax_with_loss_carryforward(line["taxable"], _rows(tax_rate, rows))
-        _net_and_negated_tax(line["ebitda"], _series(tax, n_periods), _rows(terminal_less_capex, rows),
+        tax = finance.tax_with_loss_carryforward(line["taxable"], pass_rows(tax_rate, rows))
+        _net_and_negated_tax(line["ebitda"], _series(tax, n_periods), pass_rows(terminal_less_capex, rows),
                              net[rows], line["tax"])
     if net_only:
         return CashFlows(timeline=timeline, items={}, quantities={}, net_usd=net)
@@ -219,13 +216,6 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline, *,
     return CashFlows(timeline=timeline, items=items, quantities=quantities, net_usd=net)
 
 
-#: paths per pass of the month kernels (about 1 MB per line at 121 months: it stays in cache)
-_ROWS_PER_PASS = 1024
-
-
-def _rows(values: np.ndarray, rows: slice) -> np.ndarray:
-    """Rows ``rows`` of a per-path array; an array with one row (or none) is shared by all paths."""
-    return values[rows] if values.ndim and values.shape[0] > 1 else values
 
 
 def _series(values, n_periods: int) -> np.ndarray:
