@@ -274,9 +274,11 @@ class RunResult:
 
     def path_metrics(self) -> pd.DataFrame:
         """One row per Monte Carlo path: NPV, IRR, payback, funding of each business."""
-        df = pd.DataFrame(self.metrics)
-        df.insert(0, "path", np.arange(self.paths))
-        return df
+        return pd.DataFrame(self._path_metric_columns())
+
+    def _path_metric_columns(self) -> dict[str, np.ndarray]:
+        """The columns of :meth:`path_metrics`: the path index, then each metric (no copies)."""
+        return {"path": np.arange(self.paths), **self.metrics}
 
     # ------------------------------------------------------------ run folder
     def _write_path_metrics(self, path: Path) -> None:
@@ -289,8 +291,8 @@ class RunResult:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        columns = {"path": pa.array(np.arange(self.paths))}
-        for name, values in self.metrics.items():
+        columns = {}
+        for name, values in self._path_metric_columns().items():
             values = np.asarray(values)
             mask = np.isnan(values) if values.dtype.kind == "f" else None
             columns[name] = pa.array(values, mask=mask if mask is not None and mask.any() else None)
