@@ -20,11 +20,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import __version__
-from .api import DEFAULT_PATHS, DEFAULT_SEED, run as run_scenario
+from ._version import __version__
+from .runs import DEFAULT_PATHS, DEFAULT_SEED, run as run_scenario
 from .simulate import DEFAULT_MAX_AUTO_PATHS
 from .errors import PivotsimError
-from .report.formatting import BASE_METRIC_ROWS, money, months, number, pct  # same figures as the PDF
+from .output.folders import write_run_folder
+from .output.formatting import BASE_METRIC_ROWS, money, months, number, pct  # same figures as the PDF
 from .scenario import load_scenario, scenario_json_schema
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -246,7 +247,7 @@ def run(
             else:
                 result = run_scenario(loaded, client=client, **options)
         command = "pivotsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
-        folder = result.write(out, command=command, figures=figures)
+        folder = write_run_folder(result, out, command=command, figures=figures)
         if pdf:
             _report_into_run_folder(result, folder)
     except PivotsimError as exc:
@@ -272,7 +273,7 @@ def _report_into_run_folder(result, folder: Path) -> None:
     """Write ``report.pdf`` in a fresh run folder; remove the folder if that fails."""
     import shutil
 
-    from .api import report as write_pdf
+    from .runs import report as write_pdf
 
     try:
         write_pdf(result, folder / "report.pdf")
@@ -294,7 +295,7 @@ def report(
         "--sensitivity/--no-sensitivity", help="Include tornado and break-even when available.")] = True,
 ):
     """Write a PDF research note of a scenario (several scenarios: a book with a comparison first)."""
-    from .report.pdf import PAPERS, check_output_path
+    from .output.pdf import PAPERS, check_output_path
 
     try:
         if paper.lower() not in PAPERS:
@@ -312,7 +313,7 @@ def report(
                                                 progress=lambda d, t: bar.update(task, completed=d, total=t)))
             else:
                 results.append(run_scenario(scenario, paths=paths, seed=seed, market_horizon_months=horizon))
-        from .api import report as write_pdf
+        from .runs import report as write_pdf
 
         written = write_pdf(results if len(results) > 1 else results[0], output, paper=paper,
                             sensitivity=sensitivity)

@@ -15,7 +15,7 @@ import pivotsim
 from pivotsim.analysis.sources import describe_distribution, provenance_table, unit_of, unused_sources
 from pivotsim.cli import app
 from pivotsim.models.hosting import contract_terms, critical_it_mw
-from pivotsim.scenario import to_inputs
+from pivotsim.inputs import to_inputs
 
 from .conftest import SCENARIOS
 

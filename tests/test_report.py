@@ -25,9 +25,9 @@ import pivotsim  # noqa: E402
 from pivotsim import cli  # noqa: E402
 from pivotsim.cli import app  # noqa: E402
 from pivotsim.errors import PivotsimError  # noqa: E402
-from pivotsim.report import charts, optional_analyses  # noqa: E402
-from pivotsim.report.formatting import money, pct  # noqa: E402
-from pivotsim.report.scenario_table import assumption_rows, unit_of  # noqa: E402
+from pivotsim.output import charts, optional_analyses  # noqa: E402
+from pivotsim.output.formatting import money, pct  # noqa: E402
+from pivotsim.output.scenario_table import assumption_rows, unit_of  # noqa: E402
 from pivotsim.scenario import iter_quantities  # noqa: E402
 
 runner = CliRunner()
@@ -145,7 +145,7 @@ def test_units_from_descriptions_and_names():
 
 
 def test_distributions_are_shown_as_such():
-    from pivotsim.report.scenario_table import _distribution_text
+    from pivotsim.output.scenario_table import _distribution_text
 
     # a Quantity-like object carrying a distribution (the Monte Carlo branch's shape is not fixed yet)
     q = SimpleNamespace(value=0.55, dist={"kind": "lognormal", "median": 0.55, "sigma": 0.2})
@@ -160,7 +160,7 @@ def test_pdf_is_deterministic(iren_result, iren_pdf, tmp_path):
 
 
 def test_report_name_stays_the_function():
-    import pivotsim.report.pdf  # noqa: F401  (importing the submodule must not replace the function)
+    import pivotsim.output.pdf  # noqa: F401  (importing the submodule must not replace the function)
 
     assert callable(pivotsim.report)
 
@@ -221,7 +221,7 @@ def captions_only(monkeypatch):
     """Skip drawing charts (their captions stay): these tests are about the text."""
     from reportlab.platypus import Paragraph
 
-    from pivotsim.report import pdf
+    from pivotsim.output import pdf
 
     monkeypatch.setattr(pdf, "_chart", lambda draw, width, height, styles, caption, **kw:
                         Paragraph(pdf.text(caption), styles["caption"]))
@@ -366,7 +366,7 @@ def test_bad_output_paths_exit_2(iren_path, tmp_path):
 
 
 def test_failure_while_building_leaves_no_partial_pdf(iren_result, tmp_path, monkeypatch):
-    from pivotsim.report import pdf
+    from pivotsim.output import pdf
 
     target = tmp_path / "keep.pdf"
     target.write_bytes(b"%PDF previous version")

@@ -22,7 +22,7 @@ from pivotsim.analysis.sensitivity import (METRICS, CrnEngine, Factor, UniformFa
                                            global_indices, parse_axis, parse_metric, sensitivity, sweep)
 from pivotsim.cli import app
 from pivotsim.errors import PivotsimError
-from pivotsim.scenario import to_inputs
+from pivotsim.inputs import to_inputs
 from pivotsim.simulate import VALUATION_METRICS, simulate_paths
 
 runner = CliRunner()

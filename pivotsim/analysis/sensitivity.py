@@ -55,11 +55,14 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import __version__
-from ..api import DEFAULT_SEED, MAX_PATHS, RunResult, check_seed, describe, run as run_scenario
+from .._version import __version__
+from ..runs import DEFAULT_SEED, MAX_PATHS, RunResult, check_seed, describe, run as run_scenario
 from ..errors import PivotsimError, ScenarioError
-from ..scenario import Scenario, _parse_number, iter_quantities, resolve_scenario, to_inputs
-from ..uncertainty import substitute, uncertain_inputs
+from ..scenario import Scenario, iter_quantities, resolve_scenario
+from ..scenario.quantity import parse_number
+from ..inputs import to_inputs
+from ..inputs import substitute
+from ..uncertainty import uncertain_inputs
 from ..simulate import (BLOCK_PATHS, BUSINESSES, CHUNK_PATHS, VALUATION_METRICS, base_case, block_draws,
                         business_cash_flows, business_metrics, discount_rate, market_paths, timeline_of,
                         valuation, with_draws)
@@ -297,9 +300,9 @@ def scenario_at(scenario: Scenario, values: Mapping[str, float], *, option: str 
         raise PivotsimError(f"{option} {where}: {field_}{exc.message}") from None
 
 
-def _number(text: str, what: str) -> float:
+def number_field(text: str, what: str) -> float:
     try:
-        return _parse_number(text.strip())
+        return parse_number(text.strip())
     except ValueError:
         raise PivotsimError(f"{what}: {text.strip()!r} is not a number") from None
 
@@ -324,7 +327,7 @@ def parse_axis(spec: str) -> tuple[str, np.ndarray]:
         parts = text.split(":")
         if len(parts) != 3:
             raise PivotsimError(f"{label}: {text!r} is not start:stop:count; {example}")
-        start, stop = _number(parts[0], label), _number(parts[1], label)
+        start, stop = number_field(parts[0], label), number_field(parts[1], label)
         count_text = parts[2].strip()
         if not count_text.isdigit():
             raise PivotsimError(f"{label}: count {count_text!r} is not allowed; must be a whole number "
@@ -336,7 +339,7 @@ def parse_axis(spec: str) -> tuple[str, np.ndarray]:
             raise PivotsimError(f"{label}: start and stop are both {start:g}; give two different ends")
         values = np.linspace(start, stop, count)
     else:
-        values = np.array([_number(v, label) for v in text.split(",")])
+        values = np.array([number_field(v, label) for v in text.split(",")])
     return path, check_axis_values(path, values)
 
 
@@ -361,7 +364,7 @@ def parse_range(text: str, *, option: str = "--range") -> tuple[float, float]:
     parts = str(text).split(":")
     if len(parts) != 2:
         raise PivotsimError(f"{option} {text}: expected low:high, e.g. 20000:500000")
-    a, b = _number(parts[0], f"{option} {text}"), _number(parts[1], f"{option} {text}")
+    a, b = number_field(parts[0], f"{option} {text}"), number_field(parts[1], f"{option} {text}")
     if a == b:
         raise PivotsimError(f"{option} {text}: both ends are {a:g}; give two different numbers")
     return (a, b) if a < b else (b, a)
@@ -1496,7 +1499,7 @@ def _parse_target(target) -> tuple[Metric, float]:
     name, eq, text = (s.strip() for s in str(target).partition("="))
     if not eq or not name or not text:
         raise PivotsimError(f"--target {target}: expected metric=value, e.g. {NPV_DIFFERENCE}=0")
-    return parse_metric(name), _number(text, f"--target {name}")
+    return parse_metric(name), number_field(text, f"--target {name}")
 
 
 def _default_range(scenario: Scenario, param: str, base: float | None) -> tuple[float, float]:

@@ -1,7 +1,7 @@
 """The scenario PDF: a research note on one deal, or a book of several.
 
-Layout with reportlab platypus; charts from :mod:`pivotsim.report.charts`
-embedded as PNG at :data:`~pivotsim.report.style.DPI` dots per inch, drawn at
+Layout with reportlab platypus; charts from :mod:`pivotsim.output.charts`
+embedded as PNG at :data:`~pivotsim.output.style.DPI` dots per inch, drawn at
 the width they are printed at.  Text uses DejaVu Sans (shipped with
 matplotlib), so any user text (``&``, ``<``, ``é``, ``€``) renders, and every
 piece of user text is escaped before it reaches reportlab's markup.
@@ -42,7 +42,7 @@ from reportlab.platypus import (BaseDocTemplate, CondPageBreak, Flowable, Frame,
                                 KeepTogether, PageBreak, PageTemplate, Paragraph, Spacer, Table,
                                 TableStyle)
 
-from .. import __version__  # noqa: E402
+from .._version import __version__  # noqa: E402
 from ..errors import PivotsimError  # noqa: E402
 from ..simulate import BLOCK_PATHS, discount_rate  # noqa: E402
 from . import charts  # noqa: E402
@@ -623,7 +623,7 @@ def write_report(result_or_results, path, *, paper: str = "a4", generated: dt.da
     Path
         The written file.
     """
-    from ..api import RunResult
+    from ..runs import RunResult
 
     results = [result_or_results] if isinstance(result_or_results, RunResult) else list(result_or_results)
     if not results or not all(isinstance(r, RunResult) for r in results):
