@@ -27,7 +27,7 @@ _EXPORTS = {
     "RunResult": ("runs", "RunResult"),
     "run": ("runs", "run"),
     "compare": ("analysis.compare", "compare"),
-    "sources": ("analysis.sources", "provenance_table"),
+    "sources": ("scenario.provenance", "provenance_table"),
     "Calibration": ("calibration", "Calibration"),
     "calibrate": ("calibration", "calibrate"),
     "sweep": ("analysis.sensitivity", "sweep"),

@@ -16,13 +16,24 @@ import pandas as pd
 
 from .distributed import as_executor, default_threads
 from .errors import PivotsimError
+from .inputs import to_inputs
 from .models.cashflows import CashFlows
 from .models.market import MarketPaths
-from .inputs import to_inputs
 from .scenario import Scenario, resolve_scenario
+from .simulate import (
+    BLOCK_PATHS,
+    BUSINESSES,
+    DEFAULT_MAX_AUTO_PATHS,
+    MonteCarlo,
+    base_case,
+    base_case_kpis,
+    breakeven_btc_price_multiplier,
+    discount_rate,
+    simulate,
+    timeline_of,
+    valuation,
+)
 from .statistics import describe, json_safe, wilson_interval
-from .simulate import (BLOCK_PATHS, BUSINESSES, DEFAULT_MAX_AUTO_PATHS, MonteCarlo, base_case, base_case_kpis,
-                       breakeven_btc_price_multiplier, discount_rate, simulate, timeline_of, valuation)
 
 DEFAULT_PATHS = 10_000
 DEFAULT_SEED = 2025

@@ -47,14 +47,22 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .distributed import as_executor, blocks_per_task, local_executor
+from .inputs import substitute
 from .models import finance
 from .models.cashflows import CashFlows
 from .models.hosting import contract_terms, hosting_cash_flows
-from .models.market import (SHOCK_NAMES, STREAM_SHOCKS, MarketPaths, active_stream_shocks,
-                            draw_shocks, draw_stream_shock, simulate_market, zero_shocks)
+from .models.market import (
+    SHOCK_NAMES,
+    STREAM_SHOCKS,
+    MarketPaths,
+    active_stream_shocks,
+    draw_shocks,
+    draw_stream_shock,
+    simulate_market,
+    zero_shocks,
+)
 from .models.mining import mining_cash_flows
 from .models.timeline import Timeline
-from .inputs import substitute
 from .seeds import block_generator, stream_generator
 from .uncertainty import blocks_input_draws
 

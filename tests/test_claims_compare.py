@@ -14,7 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 import pivotsim
-from pivotsim.analysis import COMPARE_COLUMNS, check_claims, load_library, revenue_per_kwh, spot_mining
+from pivotsim.analysis.claims import check_claims, load_library, revenue_per_kwh, spot_mining
+from pivotsim.analysis.compare import COMPARE_COLUMNS
 from pivotsim.analysis.claims import CLAIM_COLUMNS, verdict
 from pivotsim.cli import app
 

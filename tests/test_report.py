@@ -26,8 +26,9 @@ from pivotsim import cli  # noqa: E402
 from pivotsim.cli import app  # noqa: E402
 from pivotsim.errors import PivotsimError  # noqa: E402
 from pivotsim.output import charts, optional_analyses  # noqa: E402
-from pivotsim.output.formatting import money, pct  # noqa: E402
-from pivotsim.output.scenario_table import assumption_rows, unit_of  # noqa: E402
+from pivotsim.formatting import money, pct  # noqa: E402
+from pivotsim.output.scenario_table import assumption_rows  # noqa: E402
+from pivotsim.scenario.provenance import unit_of  # noqa: E402
 from pivotsim.scenario import iter_quantities  # noqa: E402
 
 runner = CliRunner()
@@ -144,13 +145,11 @@ def test_units_from_descriptions_and_names():
     assert unit_of("uptime", "share of hours the fleet hashes [-]") == "fraction"
 
 
-def test_distributions_are_shown_as_such():
-    from pivotsim.output.scenario_table import _distribution_text
-
-    # a Quantity-like object carrying a distribution (the Monte Carlo branch's shape is not fixed yet)
-    q = SimpleNamespace(value=0.55, dist={"kind": "lognormal", "median": 0.55, "sigma": 0.2})
-    assert _distribution_text(q, "per year") == "lognormal(median=0.55, sigma=0.2)"
-    assert _distribution_text(SimpleNamespace(value=1.0), "") is None
+def test_distributions_are_shown_as_such(iren):
+    # an uncertain input reads as its distribution with the base value the base case uses
+    rows = {row.path: row for row in assumption_rows(iren)}
+    assert rows["ai.gpu_residual_share"].value == "pert(low=0.03, mode=0.15, high=0.35); base 15%"
+    assert rows["site.grid_power_mw"].value == f"{iren.site.grid_power_mw.value:,.0f}"
 
 
 def test_pdf_is_deterministic(iren_result, iren_pdf, tmp_path):

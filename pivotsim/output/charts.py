@@ -450,7 +450,7 @@ def plot_revenue_per_kwh(result, ax: Axes | None = None, sample: MarketSample | 
 
 def _input_value(path: str, value: float) -> str:
     """An input's value as a reader expects it: $7.76B for money, 20% for shares, else 4 digits."""
-    from .formatting import money
+    from ..formatting import money
 
     name = str(path).rsplit(".", 1)[-1]
     if name.endswith("_usd"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..simulate import discount_rate
-from .formatting import money, months, pct, per_kwh, usd_price
+from ..formatting import money, months, pct, per_kwh, usd_price
 
 LABEL = {"bitcoin": "bitcoin mining", "ai": "AI hosting"}
 

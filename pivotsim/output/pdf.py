@@ -46,7 +46,7 @@ from .._version import __version__  # noqa: E402
 from ..errors import PivotsimError  # noqa: E402
 from ..simulate import BLOCK_PATHS, discount_rate  # noqa: E402
 from . import charts  # noqa: E402
-from .formatting import BASE_METRIC_ROWS, money, months, pct, per_kwh  # noqa: E402
+from ..formatting import BASE_METRIC_ROWS, money, months, pct, per_kwh  # noqa: E402
 from .narrative import Summary, comparison_summary, executive_summary  # noqa: E402
 from .optional_analyses import breakeven_btc_price_for, tornado_for  # noqa: E402
 from .scenario_table import assumption_rows, source_rows  # noqa: E402

@@ -22,7 +22,14 @@ Modules: :mod:`.quantity` (number types), :mod:`.schema` (the sections),
 (every number with its source), :mod:`.correlations`, :mod:`.distributions`.
 """
 
-from .loading import Scenario, load_scenario, parse_scenario, read_yaml, resolve_scenario, scenario_json_schema
+from .loading import (
+           Scenario,
+           load_scenario,
+           parse_scenario,
+           read_yaml,
+           resolve_scenario,
+           scenario_json_schema,
+)
 from .provenance import iter_quantities
 from .quantity import Quantity
 

@@ -10,14 +10,26 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Sequence, Union
 
 import yaml
-from pydantic import (BaseModel, Field,
-                      PrivateAttr, ValidationError, model_validator)
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, model_validator
 
 from ..errors import ScenarioError
 from .correlations import correlation_matrix
 from .provenance import iter_quantities, plain_data
-from .schema import (Bitcoin, Colocation, CorrelationEntry, CorrelationMatrix, Finance, GpuCloud,
-                     Market, ScenarioInfo, Site, Source, StrictModel)
+from .schema import (
+    Bitcoin,
+    Colocation,
+    CorrelationEntry,
+    CorrelationMatrix,
+    Finance,
+    GpuCloud,
+    Market,
+    ScenarioInfo,
+    Site,
+    Source,
+    StrictModel,
+)
+
+
 class Scenario(StrictModel):
     """A validated scenario: one site valued as a bitcoin mine and as AI hosting."""
 

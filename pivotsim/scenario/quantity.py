@@ -9,10 +9,26 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, PrivateAttr, ValidationInfo, WithJsonSchema, model_serializer, model_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PrivateAttr,
+    ValidationInfo,
+    WithJsonSchema,
+    model_serializer,
+    model_validator,
+)
 
-from .distributions import (ALL_PARAMETERS, KINDS as DIST_KINDS, PARAMETERS, Distribution, make_distribution,
-                            parameter_help)
+from .distributions import (
+    ALL_PARAMETERS,
+    PARAMETERS,
+    Distribution,
+    make_distribution,
+    parameter_help,
+)
+from .distributions import KINDS as DIST_KINDS
 
 _PERCENT = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*%\s*$")
 

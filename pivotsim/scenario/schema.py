@@ -5,11 +5,33 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal, Union
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema,
-                      field_validator, model_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
-from .quantity import (QUANTITY_JSON_SCHEMA, AnnualRate, MonthIndex, Months, MonthsPerPath, NonNegative, Positive,
-                       Pue, Quantity, Share, Years, coerce_quantity, default_quantity, number_field)
+from .quantity import (
+    QUANTITY_JSON_SCHEMA,
+    AnnualRate,
+    MonthIndex,
+    Months,
+    MonthsPerPath,
+    NonNegative,
+    Positive,
+    Pue,
+    Quantity,
+    Share,
+    Years,
+    coerce_quantity,
+    default_quantity,
+    number_field,
+)
 
 
 class StrictModel(BaseModel):
