@@ -25,9 +25,10 @@ from .analysis.compare import compare  # noqa: E402
 from .analysis.sources import provenance_table as sources  # noqa: E402
 from .calibration import Calibration, calibrate  # noqa: E402
 # --- sensitivity: sweeps, tornado/Sobol/Morris, break-even, and their figures
-from .analysis.sensitivity import breakeven, sensitivity, sweep  # noqa: E402
-from .report.sensitivity_figures import plot_spider, plot_sweep, plot_tornado  # noqa: E402
-# --- end sensitivity
+from .analysis.breakeven import breakeven  # noqa: E402
+from .analysis.global_indices import sensitivity  # noqa: E402
+from .analysis.sweep import sweep  # noqa: E402
+from .output.sensitivity_figures import plot_spider, plot_sweep, plot_tornado  # noqa: E402
 
 __all__ = ["__version__", "load_scenario", "run", "compare", "sources", "report", "calibrate", "RunResult",
            "Scenario", "Calibration", "PivotsimError", "ScenarioError",

@@ -686,7 +686,7 @@ def sweep_table(result) -> Table:
     """The sweep in the terminal: one row per point (1 parameter) or per row of the grid (2)."""
     import numpy as np
 
-    from .analysis.sensitivity import PROB_AI_BEATS
+    from .analysis.metrics import PROB_AI_BEATS
 
     metric = result.metrics[0]
     frame = result.frame
@@ -747,13 +747,15 @@ def sweep(
     set_: Annotated[Optional[List[str]], typer.Option("--set", help="Override a scenario value first.")] = None,
 ):
     """Sweep one or two parameters on a grid with common random numbers; CSV, PNG and a table."""
-    from .analysis.sensitivity import NPV_DIFFERENCE, sweep as run_sweep
+    from .analysis.metrics import NPV_DIFFERENCE
+    from .analysis.sweep import sweep as run_sweep
+    from .output.sensitivity_folders import write_result
 
     try:
         loaded = load_scenario(scenario, set_ or ())
         result = _with_progress("sweeping", stderr.is_terminal, lambda progress: run_sweep(
             loaded, param, metric or [NPV_DIFFERENCE], paths=paths, seed=seed, progress=progress))
-        folder = result.write(out, command=_command_line())
+        folder = write_result(result, out, command=_command_line())
     except PivotsimError as exc:
         fail(str(exc))
     stdout.print(sweep_table(result))
@@ -775,7 +777,7 @@ def _short(path: str, x) -> str:
 
 def tornado_table(result) -> Table:
     """Tornado in the terminal: each input's range and the three base-case NPVs at its ends."""
-    from .analysis.sensitivity import TORNADO_METRICS
+    from .analysis.metrics import TORNADO_METRICS
 
     base = result.base
     table = Table(title=f"{result.scenario.name}: tornado, ranked by {result.metric.path}",
@@ -843,7 +845,9 @@ def sensitivity(
     set_: Annotated[Optional[List[str]], typer.Option("--set", help="Override a scenario value first.")] = None,
 ):
     """Tornado and spider (one at a time) or Sobol'/Morris indices (global, SALib)."""
-    from .analysis.sensitivity import parse_range, sensitivity as run_sensitivity
+    from .analysis.global_indices import sensitivity as run_sensitivity
+    from .analysis.parameters import parse_range
+    from .output.sensitivity_folders import write_result
 
     try:
         if method not in ("tornado", "sobol", "morris"):
@@ -853,7 +857,7 @@ def sensitivity(
         result = _with_progress(method, stderr.is_terminal, lambda progress: run_sensitivity(
             loaded, method, factors=factor, metric=metric, delta=delta, quantiles=q, samples=samples,
             seed=seed, progress=progress))
-        folder = result.write(out, command=_command_line())
+        folder = write_result(result, out, command=_command_line())
     except PivotsimError as exc:
         fail(str(exc))
     if method == "tornado":
@@ -881,7 +885,7 @@ def breakeven(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")] = False,
 ):
     """Solve for the value of a parameter at which a metric reaches a target (brentq), then re-verify."""
-    from .analysis.sensitivity import breakeven as solve
+    from .analysis.breakeven import breakeven as solve
 
     try:
         loaded = load_scenario(scenario, set_ or ())
