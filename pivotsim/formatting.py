@@ -12,8 +12,13 @@ import math
 
 
 def missing(x) -> bool:
-    """True for None and non-finite numbers (no IRR, never pays back)."""
-    return x is None or (isinstance(x, float) and not math.isfinite(x))
+    """True for None, pandas' NA and non-finite numbers (no IRR, never pays back)."""
+    if x is None:
+        return True
+    try:
+        return not math.isfinite(x)
+    except TypeError:  # pandas.NA and other missing markers are not numbers
+        return str(x) in ("<NA>", "NaT", "nan", "None")
 
 
 def money(x) -> str:
@@ -113,8 +118,12 @@ def metric_text(path: str, x) -> str:
     return significant(x)
 
 
-def quantity_text(value, unit: str) -> str:
-    """A scenario number with its unit, as an analyst reads it: $9.70B, 20%, 8.5%/yr, $0.045/kWh, 17.5 J/TH."""
+def quantity_text(value, unit: str, *, plain_unit: bool = True) -> str:
+    """A scenario number with its unit, as an analyst reads it: $9.70B, 20%, 8.5%/yr, $0.045/kWh, 17.5 J/TH.
+
+    ``plain_unit=False`` leaves out units written after the number (MW, J/TH, months), for a table
+    with a unit column; money and percentages keep their signs.
+    """
     if isinstance(value, bool):
         return "yes" if value else "no"
     if not isinstance(value, (int, float)):
@@ -143,7 +152,7 @@ def quantity_text(value, unit: str) -> str:
         return f"{value:.1f}x"
     if unit in ("", "-", "ratio"):
         return significant(value)
-    return f"{significant(value)} {unit}"
+    return f"{significant(value)} {unit}" if plain_unit else significant(value)
 
 
 # Base-case metrics shown side by side, in the terminal (short label) and in

@@ -90,6 +90,12 @@ class RunResult:
     breakeven_btc_price_multiplier: float | None = None
 
     @property
+    def breakeven_btc_price_usd(self) -> float | None:
+        """BTC price at t = 0 [USD] of :attr:`breakeven_btc_price_multiplier` (None when there is none)."""
+        k = self.breakeven_btc_price_multiplier
+        return None if k is None else k * float(np.asarray(self.inputs.market.btc_price_usd).ravel()[0])
+
+    @property
     def timeline(self):
         return timeline_of(self.inputs)
 
@@ -133,14 +139,13 @@ class RunResult:
                 if i < j and spec.rank_correlation[i, j] != 0]
         diff = self.metrics["npv_difference_usd"]
         wins = int(np.sum(diff > 0))
-        base_price = float(np.asarray(self.inputs.market.btc_price_usd).ravel()[0])
         multiplier = self.breakeven_btc_price_multiplier
         out["comparison"] = {
             "npv_difference_usd": describe(diff, tail=True),
             "prob_ai_beats_bitcoin": float(np.mean(diff > 0)),
             "prob_ai_beats_bitcoin_ci95": list(wilson_interval(wins, diff.size)),
             "breakeven_btc_price_multiplier": multiplier,
-            "breakeven_btc_price_usd": None if multiplier is None else multiplier * base_price,
+            "breakeven_btc_price_usd": self.breakeven_btc_price_usd,
         }
         out["monte_carlo"] = {"paths": self.paths, "block_paths": BLOCK_PATHS,
                               "sample_paths": int(next(iter(self.samples.values())).shape[0]) if self.samples else 0,

@@ -159,7 +159,7 @@ def _report_into_run_folder(result, folder: Path) -> None:
     """Write ``report.pdf`` in a fresh run folder; remove the folder if that fails."""
     import shutil
 
-    from ..runs import report as write_pdf
+    from ..output.pdf import write_report as write_pdf
 
     try:
         write_pdf(result, folder / "report.pdf")
@@ -199,7 +199,7 @@ def report(
                                                 progress=lambda d, t: bar.update(task, completed=d, total=t)))
             else:
                 results.append(run_scenario(scenario, paths=paths, seed=seed, market_horizon_months=horizon))
-        from .runs import report as write_pdf
+        from ..output.pdf import write_report as write_pdf
 
         written = write_pdf(results if len(results) > 1 else results[0], output, paper=paper,
                             sensitivity=sensitivity)

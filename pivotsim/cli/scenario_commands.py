@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from ..errors import PivotsimError
-from ..formatting import per_kwh_text, quantity_text  # same figures as the PDF
+from ..formatting import missing, per_kwh_text, quantity_text  # same figures as the PDF
 from ..scenario import load_scenario, scenario_json_schema
 from .app import EXIT_BAD_INPUT, app, fail, stdout
 
@@ -72,13 +72,13 @@ def sources(
             bad += 1
             continue
         if check:
-            missing = missing_provenance(scenario)
-            for _, row in missing.iterrows():
+            bare = missing_provenance(scenario)
+            for _, row in bare.iterrows():
                 where = f"{file}:{row['line']}" if not missing(row["line"]) else str(file)
                 typer.echo(f"error: {where}: {row['path']}: {row['value']:g} has no source or assumption; "
                            "write it as {value: ..., source: ID} or {value: ..., assumption: \"reason\"}",
                            err=True)
-            if len(missing):
+            if len(bare):
                 bad += 1
             else:
                 n = len(provenance_table(scenario))

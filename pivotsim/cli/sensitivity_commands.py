@@ -28,7 +28,7 @@ def sweep_table(result) -> Table:
     """The sweep in the terminal: one row per point (1 parameter) or per row of the grid (2)."""
     import numpy as np
 
-    from .analysis.sensitivity import PROB_AI_BEATS
+    from ..analysis.metrics import PROB_AI_BEATS
 
     metric = result.metrics[0]
     frame = result.frame
@@ -89,14 +89,15 @@ def sweep(
     set_: Annotated[Optional[List[str]], typer.Option("--set", help="Override a scenario value first.")] = None,
 ):
     """Sweep one or two parameters on a grid with common random numbers; CSV, PNG and a table."""
-    from ..analysis.sensitivity import NPV_DIFFERENCE
-    from ..analysis.sensitivity import sweep as run_sweep
+    from ..analysis.metrics import NPV_DIFFERENCE
+    from ..analysis.sweep import sweep as run_sweep
+    from ..output.sensitivity_folders import write_result  # matplotlib: only for sweeps
 
     try:
         loaded = load_scenario(scenario, set_ or ())
         result = with_progress("sweeping", stderr.is_terminal, lambda progress: run_sweep(
             loaded, param, metric or [NPV_DIFFERENCE], paths=paths, seed=seed, progress=progress))
-        folder = result.write(out, command=command_line())
+        folder = write_result(result, out, command=command_line())
     except PivotsimError as exc:
         fail(str(exc))
     stdout.print(sweep_table(result))
@@ -114,7 +115,7 @@ def short_text(path: str, x) -> str:
 
 def tornado_table(result) -> Table:
     """Tornado in the terminal: each input's range and the three base-case NPVs at its ends."""
-    from ..analysis.sensitivity import TORNADO_METRICS
+    from ..analysis.metrics import TORNADO_METRICS
 
     base = result.base
     table = Table(title=f"{result.scenario.name}: tornado, ranked by {result.metric.path}",
@@ -182,8 +183,9 @@ def sensitivity(
     set_: Annotated[Optional[List[str]], typer.Option("--set", help="Override a scenario value first.")] = None,
 ):
     """Tornado and spider (one at a time) or Sobol'/Morris indices (global, SALib)."""
-    from ..analysis.sensitivity import parse_range
-    from ..analysis.sensitivity import sensitivity as run_sensitivity
+    from ..analysis.parameters import parse_range
+    from ..analysis.global_indices import sensitivity as run_sensitivity
+    from ..output.sensitivity_folders import write_result  # matplotlib: only for analyses
 
     try:
         if method not in ("tornado", "sobol", "morris"):
@@ -193,7 +195,7 @@ def sensitivity(
         result = with_progress(method, stderr.is_terminal, lambda progress: run_sensitivity(
             loaded, method, factors=factor, metric=metric, delta=delta, quantiles=q, samples=samples,
             seed=seed, progress=progress))
-        folder = result.write(out, command=command_line())
+        folder = write_result(result, out, command=command_line())
     except PivotsimError as exc:
         fail(str(exc))
     if method == "tornado":
@@ -221,7 +223,7 @@ def breakeven(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")] = False,
 ):
     """Solve for the value of a parameter at which a metric reaches a target (brentq), then re-verify."""
-    from ..analysis.sensitivity import breakeven as solve
+    from ..analysis.breakeven import breakeven as solve
 
     try:
         loaded = load_scenario(scenario, set_ or ())

@@ -48,7 +48,7 @@ from ..simulate import BLOCK_PATHS, discount_rate  # noqa: E402
 from . import charts  # noqa: E402
 from ..formatting import BASE_METRIC_ROWS, money, months, pct, per_kwh  # noqa: E402
 from .narrative import Summary, comparison_summary, executive_summary  # noqa: E402
-from .optional_analyses import breakeven_btc_price_for, tornado_for  # noqa: E402
+from .tornado_table import tornado_for  # noqa: E402
 from .scenario_table import assumption_rows, source_rows  # noqa: E402
 from .style import DPI, PRINT_WIDTH_IN, chart_style  # noqa: E402
 
@@ -478,9 +478,10 @@ def scenario_story(result, styles, width, generated: dt.datetime, *, chapter: in
         tornado, reason = tornado_for(result)
         if reason:
             notes.append(f"No tornado chart: {reason}.")
-        breakeven, reason = breakeven_btc_price_for(result)
-        if reason:
-            notes.append(f"No break-even BTC price: {reason}.")
+        breakeven = result.breakeven_btc_price_usd
+        if breakeven is None:
+            notes.append("No break-even BTC price: the two NPVs do not cross between 0.01 and 100 times "
+                         "the base BTC price path.")
     else:
         notes.append("Sensitivity and break-even were not requested for this report.")
 

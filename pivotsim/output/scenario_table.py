@@ -49,7 +49,7 @@ def assumption_rows(scenario) -> list[AssumptionRow]:
             rows.append(AssumptionRow(path=row["path"], value=quantity_text(row["value"], ""), unit="",
                                       provenance=row["kind"] if row["kind"] == "default" else "setting"))
             continue
-        base = quantity_text(row["value"], row["unit"])
+        base = quantity_text(row["value"], row["unit"], plain_unit=False)
         shown = f"{row['distribution'].split(', base ')[0]}; base {base}" if row["distribution"] else base
         rows.append(AssumptionRow(path=row["path"], value=shown, unit=row["unit"], provenance=_provenance_cell(row)))
     return rows + correlation_rows(scenario)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis.metrics import parse_metric
+
 BAND_COLOR = "#9ecae1"
 LINE_COLOR = "#08519c"
 LOW_COLOR = "#d6604d"
@@ -47,7 +49,7 @@ def _number_text(x: float, _pos=None) -> str:
 def _formatter(name: str):
     from matplotlib.ticker import FuncFormatter
 
-    from .style import compact_money
+    from ..formatting import compact_money
 
     if name.startswith("comparison.prob") or name.endswith("prob_npv_negative"):
         return FuncFormatter(lambda x, _p: f"{x:.0%}")
@@ -82,8 +84,6 @@ def plot_sweep(result, ax=None, metric=None):
     matplotlib Axes
     """
     from matplotlib.colors import TwoSlopeNorm
-
-    from ..analysis.sensitivity import parse_metric
 
     metric = result.metrics[0] if metric is None else (parse_metric(metric) if isinstance(metric, str) else metric)
     title = _metric_label(metric.path if metric.is_scalar else metric.root)
@@ -158,7 +158,7 @@ def plot_tornado(result, ax=None):
     ax.set_xlabel(_metric_label(result.metric.path))
     from matplotlib.patches import Patch
 
-    from .style import compact_money
+    from ..formatting import compact_money
 
     ax.legend(handles=[Patch(color=LOW_COLOR, label="input at low"), Patch(color=HIGH_COLOR, label="input at high")],
               loc="lower right", fontsize=8, frameon=False)

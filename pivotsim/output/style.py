@@ -8,7 +8,6 @@ PDF text, so charts and prose match.
 
 from __future__ import annotations
 
-import math
 
 from contextlib import contextmanager
 

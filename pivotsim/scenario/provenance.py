@@ -18,7 +18,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from ..errors import PivotsimError
 from .quantity import Quantity
+from .yaml_text import read_yaml
 
 PROVENANCE_COLUMNS = ("path", "value", "unit", "kind", "source_id", "provenance", "note",
                       "distribution", "line")
@@ -138,9 +140,6 @@ def source_text(scenario, source_id: str) -> str:
 
 
 def _line_numbers(scenario) -> dict[tuple, int]:
-    from ..errors import PivotsimError
-    from .loading import read_yaml  # loading imports this module: read the file only when asked
-
     if not scenario.file or not Path(scenario.file).is_file():
         return {}
     try:
