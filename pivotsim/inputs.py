@@ -25,7 +25,7 @@ def to_inputs(scenario: Scenario) -> SimpleNamespace:
 
     Models read this tree (``inputs.site.grid_power_mw``), never the pydantic
     objects, so a sampler can substitute arrays shaped ``(n_paths, 1)``
-    (:func:`pivotsim.uncertainty.sample_inputs`).  The tree also holds
+    (:func:`pivotsim.inputs.sample_inputs`).  The tree also holds
     ``ai.risks.default_event`` and ``ai.risks.renewal_event`` (the U(0, 1)
     draws behind those events, 0.5 in the base case) and ``uncertainty``, the
     :class:`~pivotsim.uncertainty.UncertainInputs` of the scenario.
@@ -73,7 +73,7 @@ def _base_inputs_of(scenario_or_inputs):
     if isinstance(scenario_or_inputs, Scenario):
         return to_inputs(scenario_or_inputs)
     if not isinstance(scenario_or_inputs, SimpleNamespace) or not hasattr(scenario_or_inputs, "uncertainty"):
-        raise TypeError("expected a Scenario or the inputs tree of pivotsim.scenario.to_inputs")
+        raise TypeError("expected a Scenario or the inputs tree of pivotsim.inputs.to_inputs")
     return scenario_or_inputs
 
 
@@ -96,7 +96,7 @@ def sample_inputs(scenario_or_inputs, u: np.ndarray):
     Parameters
     ----------
     scenario_or_inputs : Scenario or namespace
-        A scenario, or its inputs tree from :func:`pivotsim.scenario.to_inputs`.
+        A scenario, or its inputs tree from :func:`pivotsim.inputs.to_inputs`.
     u : ndarray (n, k)
         Points of the unit hypercube, one column per entry of
         :func:`uncertain_inputs` (same order).
@@ -119,7 +119,7 @@ def block_inputs(inputs, seed: int, block: int, n_paths: int):
     Parameters
     ----------
     inputs : namespace
-        From :func:`pivotsim.scenario.to_inputs`.
+        From :func:`pivotsim.inputs.to_inputs`.
     seed, block : int
         Run seed and block index.
     n_paths : int

@@ -321,7 +321,7 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
         ``input.<dotted path>``; plus the samples if asked.
     """
     # The steps below (draws, inputs per path, market, cash flows, valuation)
-    # are also what pivotsim.analysis.sensitivity.CrnEngine calls, one at a
+    # are also what pivotsim.analysis.crn.CrnEngine calls, one at a
     # time so it can reuse them across the points of a sweep.
     blocks = check_blocks(blocks)
     timeline = timeline_of(inputs)

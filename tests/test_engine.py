@@ -110,7 +110,7 @@ def test_breakeven_multiplier_equalises_base_npvs(iren, result):
 def test_run_folder_figures(result, tmp_path):
     from matplotlib.axes import Axes
 
-    from pivotsim.report import figures
+    from pivotsim.output import figures
 
     folder = pivotsim.write_run(result, tmp_path)
     for name in figures.RUN_FIGURES:

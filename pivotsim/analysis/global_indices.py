@@ -182,7 +182,7 @@ def scenario_model(scenario: Scenario, factors: Sequence[Factor], metric: Metric
     model takes per path) and the metric is a valuation, the samples are
     evaluated together: they go into the inputs tree as ``(n, 1)`` columns
     (:func:`pivotsim.uncertainty.substitute`, as
-    :func:`pivotsim.uncertainty.sample_inputs` does) and one base case of n
+    :func:`pivotsim.inputs.sample_inputs` does) and one base case of n
     rows gives every value.  Otherwise each sample is its own base case.
     """
     if metric.kind != "base":

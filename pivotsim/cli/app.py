@@ -79,7 +79,7 @@ def progress_bar(enabled: bool):
     return bar, bar.add_task("paths", total=1)
 
 
-# ---------------------------------------------------------------- Dask cluster options (issue 8)
+# ---------------------------------------------------------------- Dask cluster options
 # Every command that simulates paths (run, sweep, sensitivity, compare) takes
 # the same two options and runs its API call inside ``cluster(...)``:
 #
@@ -127,7 +127,6 @@ def cluster(workers: int | None, scheduler: str | None, *, quiet: bool = False):
     finally:
         for handler, level in muted:
             handler.setLevel(level)
-# ---------------------------------------------------------------- end of Dask cluster options
 
 
 

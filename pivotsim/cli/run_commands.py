@@ -150,7 +150,6 @@ def run(
         stdout.print(f"Uncertain inputs ({summary['sampling']} sampling"
                      + (f", {n_corr} rank correlation{'s' if n_corr > 1 else ''}" if n_corr else "")
                      + f"): {', '.join(summary['uncertain_inputs'])}", highlight=False)
-    # --- end uncertain inputs ---
     stdout.print(f"Run folder: {folder}")
 
 

@@ -2,7 +2,7 @@
 
 Every function draws on the given axes (or a new figure of print width) in
 the pivotsim style (:mod:`pivotsim.output.style`) with labelled axes and
-units.  They read a :class:`~pivotsim.api.RunResult`; path-level charts (fan
+units.  They read a :class:`~pivotsim.runs.RunResult`; path-level charts (fan
 charts, bands) read a :class:`MarketSample` of the run's own first paths,
 made by :func:`market_sample`.
 """

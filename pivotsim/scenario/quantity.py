@@ -44,7 +44,7 @@ class Quantity(BaseModel):
         distribution's median).
     dist : str, optional
         Kind of distribution when the number is uncertain (see
-        :mod:`pivotsim.distributions`); its parameters are the fields
+        :mod:`pivotsim.scenario.distributions`); its parameters are the fields
         ``mean, sd, mu, sigma, low, mode, high, shape, p, values, probs,
         samples, file, column`` and the truncation ``min, max``.
     source : str, optional
