@@ -43,7 +43,7 @@ REQUIRED_COLUMNS = ("date", "price_usd", "difficulty_mean", "hashrate_ths", "blo
 @functools.lru_cache(maxsize=4)
 def _read(path: str, mtime: float) -> pd.DataFrame:
     try:
-        df = pd.read_csv(path, parse_dates=["date"])
+        df = pd.read_csv(path)
     except FileNotFoundError:
         raise PivotsimError(f"{path}: file not found") from None
     except ValueError as exc:
@@ -52,12 +52,36 @@ def _read(path: str, mtime: float) -> pd.DataFrame:
     if missing:
         raise PivotsimError(f"{path}: missing column(s) {', '.join(missing)}; expected the Coin Metrics "
                             f"layout ({', '.join(REQUIRED_COLUMNS)})")
-    df = df.set_index("date").sort_index()
+    df["date"] = pd.to_datetime(df["date"], format="%Y-%m-%d", errors="coerce")
+    if df["date"].isna().any():
+        row = int(df["date"].isna().to_numpy().argmax()) + 2
+        raise PivotsimError(f"{path}:{row}: date is not a YYYY-MM-DD day")
+    check_days(list(df["date"].dt.date), path)
+    for column in REQUIRED_COLUMNS[1:]:
+        values = pd.to_numeric(df[column], errors="coerce")
+        if values.isna().any():
+            row = int(values.isna().to_numpy().argmax()) + 2
+            raise PivotsimError(f"{path}:{row}: {column} is {df[column].iloc[row - 2]!r}; must be a number")
+        df[column] = values
+    df = df.set_index("date")
     df["subsidy_btc_per_block"] = df["issuance_usd"] / df["price_usd"] / df["block_count"]
     df["fees_btc"] = df["fees_usd"] / df["price_usd"]
     df["issued_btc"] = df["issuance_usd"] / df["price_usd"]
     df["block_height"] = _block_heights(df)
     return df
+
+
+def check_days(days, where: str) -> None:
+    """Days must follow each other one by one: no duplicate, no gap, no going back."""
+    for previous, day in zip(days, days[1:]):
+        step = (day - previous).days
+        if step == 0:
+            raise PivotsimError(f"{where}: day {day} appears twice; each day must appear once")
+        if step < 0:
+            raise PivotsimError(f"{where}: day {day} comes after {previous}; days must be in order")
+        if step > 1:
+            raise PivotsimError(f"{where}: {step - 1} day(s) missing after {previous}; the series must have "
+                                "every day")
 
 
 def read_daily(path: str | Path) -> pd.DataFrame:
