@@ -41,11 +41,14 @@ ORIGINS = [d.date() for d in pd.date_range("2019-06-30", "2024-12-31", freq="6ME
 
 def rolling(args) -> None:
     started = time.perf_counter()
-    table = rolling_backtest(DATA, ORIGINS, paths=args.paths, seed=args.seed, price_model=args.price_model)
+    table = rolling_backtest(DATA, ORIGINS, paths=args.paths, seed=args.seed, price_model=args.price_model,
+                             fee_window_months=args.fee_window_months)
     scores = score_backtest(table)
     print(f"rolling origins: {len(ORIGINS)} windows 2016-01-01..{ORIGINS[0]} ... ..{ORIGINS[-1]}, "
           f"{len(table)} (origin, month) pairs, {args.paths:,} paths each, seed {args.seed}, "
-          f"{args.price_model}; data {DATA.name} to {table['date'].max()}")
+          f"{args.price_model}, fees fitted on "
+          f"{'the whole window' if args.fee_window_months is None else f'the last {args.fee_window_months} months'}; "
+          f"data {DATA.name} to {table['date'].max()}")
     print("pinball loss on log hashprice (lower is better) and p5-p95 coverage (goal 85-95%)\n")
     quantile_cols = [f"pinball_q{round(q * 100):02d}" for q in BACKTEST_QUANTILES]
     head = (f"{'months':>7s} {'forecast':>8s} " + " ".join(f"{c[-3:]:>6s}" for c in quantile_cols)
@@ -96,11 +99,14 @@ def main() -> None:
     parser.add_argument("--paths", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=2023)
     parser.add_argument("--price-model", default="merton", choices=("merton", "gbm"))
+    parser.add_argument("--fee-window-months", type=int, default=36,
+                        help="fit fees on this many months before each origin (0: the whole window)")
     parser.add_argument("--single", action="store_true", help="the 2016-2022 fit scored on 2023-2025 only")
     parser.add_argument("--fees", action="store_true", help="score the fee process fitted on windows of each length")
     parser.add_argument("--table", action="store_true", help="print every (origin, month) row")
     args = parser.parse_args()
     np.seterr(all="ignore")
+    args.fee_window_months = args.fee_window_months or None
     (single if args.single else fees if args.fees else rolling)(args)
 
 

@@ -12,6 +12,9 @@ same footing as the market model's columns:
   blocks and has ~8% Poisson noise; two weeks bring it to ~2%);
 * ``hashprice_usd_per_ph_day``: miners' revenue (subsidy + fees) over the
   same window divided by the summed hashrate [USD per PH/s per day];
+* ``hashprice_point_usd_per_ph_day``: the same BTC revenue per hash valued
+  at the day's close instead of each day's price (a point value, like the
+  market model's columns: what a back-test compares a forecast with);
 * ``fees_btc_per_block`` and ``subsidy_btc_per_block``: the month's totals in
   BTC divided by its blocks;
 * ``block_height``: blocks mined by the end of the month, counted from the
@@ -159,17 +162,19 @@ def monthly_network(path: str | Path, start=None, end=None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame indexed by the month's last available day
-        ``price_usd, hashrate_eh_s, hashprice_usd_per_ph_day, difficulty,
+        ``price_usd, hashrate_eh_s, hashprice_usd_per_ph_day, hashprice_point_usd_per_ph_day, difficulty,
         block_height, fees_btc_per_block, subsidy_btc_per_block, days``.
     """
     daily = read_daily(path)
     window = daily.rolling(HASHRATE_WINDOW_DAYS, min_periods=HASHRATE_WINDOW_DAYS)
     rolled_hash = window["hashrate_ths"].sum()
     rolled_revenue = (daily["issuance_usd"] + daily["fees_usd"]).rolling(HASHRATE_WINDOW_DAYS).sum()
+    rolled_btc = (daily["issued_btc"] + daily["fees_btc"]).rolling(HASHRATE_WINDOW_DAYS).sum()
     point = pd.DataFrame({
         "price_usd": daily["price_usd"],
         "hashrate_eh_s": rolled_hash / HASHRATE_WINDOW_DAYS / 1e6,
         "hashprice_usd_per_ph_day": rolled_revenue / rolled_hash * 1e3,
+        "hashprice_point_usd_per_ph_day": rolled_btc * daily["price_usd"] / rolled_hash * 1e3,
         "difficulty": daily["difficulty_mean"],
         "block_height": daily["block_height"],
     })

@@ -617,7 +617,8 @@ def _naive_quantiles(monthly: pd.DataFrame, state: dict, horizons: np.ndarray, d
 
 
 def rolling_backtest(data_file: str | Path, origins, *, start="2016-01-01", max_horizon: int = 24,
-                     paths: int = 10_000, seed: int = 2023, price_model: str = "merton") -> pd.DataFrame:
+                     paths: int = 10_000, seed: int = 2023, price_model: str = "merton",
+                     fee_window_months: int | None = None) -> pd.DataFrame:
     """Log-hashprice forecasts from rolling origins against what happened, with two naive forecasts.
 
     For each origin (the last day of a calibration window ``start..origin``)
@@ -627,7 +628,13 @@ def rolling_backtest(data_file: str | Path, origins, *, start="2016-01-01", max_
     subsidy follows the protocol at 144 blocks a day, fees stay in BTC) and
     *trend* (the same, with difficulty growing at its trailing 12-month log
     rate); each takes its spread from the window's h-month changes of
-    log(price / hashrate), centred on their median.
+    log(price / hashrate), centred on their median.  ``fee_window_months``:
+    fit the fee process on that many months before each origin (None: the
+    whole window).
+
+    The realised value is ``hashprice_point_usd_per_ph_day`` of
+    :func:`pivotsim.btc_data.monthly_network`: the last two weeks' BTC
+    revenue per hash at the month-end close, a point value like the model's.
 
     Returns
     -------
@@ -642,7 +649,9 @@ def rolling_backtest(data_file: str | Path, origins, *, start="2016-01-01", max_
 
     rows = []
     for origin in origins:
-        cal = calibrate(data_file, start, origin)
+        fee_start = None if fee_window_months is None else max(
+            pd.Timestamp(start), pd.Timestamp(origin) - pd.DateOffset(months=fee_window_months))
+        cal = calibrate(data_file, start, origin, fee_start=fee_start)
         realised = btc_data.monthly_network(data_file, cal.valuation_date, None).iloc[1:]
         realised = realised[realised.index > pd.Timestamp(cal.end)].iloc[:max_horizon]
         horizon = len(realised)
@@ -661,7 +670,9 @@ def rolling_backtest(data_file: str | Path, origins, *, start="2016-01-01", max_
         horizons = np.arange(1, horizon + 1)
         days_ahead = (realised.index - pd.Timestamp(cal.end)).days.to_numpy()
         naive = _naive_quantiles(monthly, state, horizons, days_ahead)
-        actual = np.log(realised["hashprice_usd_per_ph_day"].to_numpy())
+        # the model's month-end hashprice is a point value: compare it with the realised BTC revenue per hash
+        # of the last two weeks at the month-end close (a two-week mean price is smoother than any point)
+        actual = np.log(realised["hashprice_point_usd_per_ph_day"].to_numpy())
         for j, h in enumerate(horizons):
             row = {"origin": cal.end, "horizon": int(h), "date": realised.index[j].date(), "realised": actual[j]}
             for name, table in (("model", model), ("flat", naive["flat"]), ("trend", naive["trend"])):
