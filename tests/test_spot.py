@@ -97,3 +97,36 @@ def test_hashprice_equals_coin_metrics_revenue_per_hash_on_every_day():
         assert f.hashprice_usd_per_ph_day == pytest.approx(realised[day], rel=1e-6)
     hashrate = hashrate_from_difficulty_eh_s(d.difficulty_mean) * d.block_count / 144
     np.testing.assert_allclose(hashrate, d.hashrate_ths / 1e6, rtol=1e-6)
+
+
+def test_latest_data_gives_the_last_days_state():
+    # 2025-09-26 in the shipped file: close 109,669.10, difficulty 1.4234e14, fees of the last 30 days;
+    # hashprice by hand from those numbers: 144 (3.125 + f) S / (D 2^32 / 600 / 1e15)
+    from pivotsim.analysis.hashprice import hashprice
+
+    d = pd.read_csv(BTC_DAILY, parse_dates=["date"]).set_index("date")
+    last30 = d.iloc[-30:]
+    fees = (last30.fees_usd / last30.price_usd).sum() / last30.block_count.sum()
+    price, diff = d.price_usd.iloc[-1], d.difficulty_mean.iloc[-1]
+    f = hashprice(data_file=BTC_DAILY)
+    assert f.date == dt.date(2025, 9, 26) and f.block_height == 916_529
+    assert f.hashprice_usd_per_ph_day == pytest.approx(144 * (3.125 + fees) * price / (diff * 2 ** 32 / 600 / 1e15),
+                                                       rel=1e-12)
+    assert f.hashprice_usd_per_ph_day == pytest.approx(48.86, abs=0.01)
+    assert f.next_halving_date == dt.date(2028, 4, 10)
+    # a given price replaces the file's; an extra class is added to the reference ones
+    g = hashprice(data_file=BTC_DAILY, btc_price_usd=2 * price, efficiencies_j_per_th=(12.0,))
+    assert g.hashprice_usd_per_ph_day == pytest.approx(2 * f.hashprice_usd_per_ph_day, rel=1e-12)
+    assert "12" in g.breakeven_power_usd_per_kwh and "given btc_price_usd" in g.source
+
+
+def test_hashprice_without_data_needs_every_value(tmp_path):
+    from pivotsim.analysis.hashprice import hashprice
+
+    with pytest.raises(PivotsimError, match="no data file; run `pivotsim data update`"):
+        hashprice(data_file=tmp_path / "none.csv")
+    f = hashprice(data_file=tmp_path / "none.csv", btc_price_usd=1e5, difficulty=D_1000_EH, fees_btc_per_block=0.025,
+                  block_height=900_000, on=DAY)
+    assert f.source == "given" and f.hashprice_usd_per_ph_day == pytest.approx(45.36, rel=1e-12)
+    with pytest.raises(PivotsimError, match="^difficulty: 0 is not allowed"):
+        hashprice(data_file=BTC_DAILY, difficulty=0)
