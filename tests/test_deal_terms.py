@@ -233,3 +233,32 @@ def test_value_bridge_of_a_prepaid_contract():
     for name in f.bridge_usd:
         assert np.array_equal(np.broadcast_to(lean.bridge_usd[name], f.net.shape),
                               np.broadcast_to(f.bridge_usd[name], f.net.shape))
+
+
+def test_rent_commencement_after_delivery():
+    # the hall is delivered at month 6 (built in months 4-6), rent starts at month 8: invoiced 9..20;
+    # 3 months late, rent starts at 11 (invoices 12..23) and the build keeps its schedule
+    inputs = small_contract(phases=((6, 1.0),), facility_per_mw=1e6, delay_spending="committed")
+    inputs.ai.phases[0].rent_commencement_month = 8
+    got, _ = items(inputs)
+    assert np.flatnonzero(got["revenue_usd"]).tolist() == list(range(9, 21))
+    assert np.flatnonzero(got["capex_usd"]).tolist() == [4, 5, 6]
+    inputs.ai.risks.construction_delay_months = 3
+    late, _ = items(inputs)
+    assert np.flatnonzero(late["revenue_usd"]).tolist() == list(range(12, 24))
+    assert np.array_equal(late["capex_usd"], got["capex_usd"])
+
+
+def test_financing_keeps_capex_and_taxable_income_with_net_only():
+    inputs = small_contract(gpu_capex=3e8, facility_per_mw=1e6, prepayment=0.2, prepayment_tax="on_receipt",
+                            tax_rate=0.21)
+    timeline = timeline_of(inputs)
+    from pivotsim.simulate import market_paths
+    market = market_paths(inputs, timeline, zero_shocks(timeline.horizon_months))
+    full = hosting_cash_flows(inputs, market, timeline)
+    lean = hosting_cash_flows(inputs, market, timeline, net_only=True, financing=True)
+    assert np.array_equal(lean.net, full.net)
+    assert np.array_equal(lean.items["capex_usd"], full.items["capex_usd"])
+    # the income taxed: the tax is 21% of its increase over the running maximum (no losses here)
+    taxed = lean.quantities["taxable_income_usd"][0]
+    assert np.allclose(-full.items["tax_usd"][0], finance.tax_with_loss_carryforward(taxed, 0.21))
