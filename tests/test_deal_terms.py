@@ -262,3 +262,28 @@ def test_financing_keeps_capex_and_taxable_income_with_net_only():
     # the income taxed: the tax is 21% of its increase over the running maximum (no losses here)
     taxed = lean.quantities["taxable_income_usd"][0]
     assert np.allclose(-full.items["tax_usd"][0], finance.tax_with_loss_carryforward(taxed, 0.21))
+
+
+def test_mining_economic_terminal_value_is_asics_at_resale():
+    # IREN's fleet: 240 MW / PUE 1.05 of ASICs bought at t = 0 for $15 per TH/s at 15 J/TH ($1 per W),
+    # refreshed at month 48 at the same price per watt as the 13.5 J/TH ASICs of t = 0 ($15/13.5 per W).
+    # Economic value at month 84: each purchase x (1 - 21.7%)^(age in years), ages 7 and 3 years.
+    data, _, _ = read_yaml(SCENARIOS / "iren.yaml")
+    data = {k: v for k, v in data.items() if k != "correlations"}
+    inputs = to_inputs(parse_scenario(data, file=str(SCENARIOS / "iren.yaml")))
+    timeline = timeline_of(inputs)
+    watts = 240e6 / 1.05
+    expected = watts * 0.783 ** 7 + watts * 15 / 13.5 * 0.783 ** 3
+
+    def terminal(mode, asic_years=4):
+        inputs.finance.terminal_value = mode
+        inputs.finance.depreciation.asic_years = asic_years
+        out, _ = evaluate(inputs, timeline, zero_shocks(timeline.horizon_months))
+        return float(np.asarray(out["bitcoin"].items["terminal_value_usd"])[0, -1])
+
+    assert terminal("economic") == pytest.approx(expected, rel=1e-12)
+    assert terminal("economic", asic_years=6) == terminal("economic")
+    assert terminal("book_value", asic_years=6) != terminal("book_value")
+    from pivotsim.models.mining import mining_terminal_value_usd
+    inputs.finance.terminal_value = "economic"
+    assert float(mining_terminal_value_usd(inputs, timeline)[0, -1]) == pytest.approx(expected, rel=1e-12)
