@@ -18,6 +18,7 @@ from .distributed import as_executor, default_threads
 from .errors import PivotsimError
 from .inputs import to_inputs
 from .models.cashflows import CashFlows
+from .models.finance import BRIDGE_PARTS
 from .models.market import MarketPaths
 from .scenario import Scenario, resolve_scenario
 from .simulate import (
@@ -102,7 +103,10 @@ class RunResult:
     def summary(self) -> dict:
         """The run as a JSON-ready dict (the contract of ``summary.json``).
 
-        Missing values (no IRR root, never pays back) are None.
+        Missing values (no IRR root or none that means something, never
+        pays back) are None.  ``<business>.base.value_bridge`` and
+        ``<business>.monte_carlo.value_bridge_mean`` take the NPV apart
+        (:func:`pivotsim.models.finance.value_bridge`).
         """
         out = {
             "scenario": self.scenario.name,
@@ -122,10 +126,13 @@ class RunResult:
                     "prob_npv_negative": float(np.mean(npv < 0)),
                     "irr": describe(irr),
                     "prob_no_irr": float(np.mean(~np.isfinite(irr))),
+                    "mirr": describe(self.metrics[f"{business}_mirr"]),
                     "payback_months": describe(payback),
                     "prob_never_pays_back": float(np.mean(~np.isfinite(payback))),
                     "discounted_payback_months": describe(self.metrics[f"{business}_discounted_payback_months"]),
                     "peak_funding_usd": describe(self.metrics[f"{business}_peak_funding_usd"]),
+                    "value_bridge_mean": {part: float(np.mean(self.metrics[f"{business}_value_bridge_{part}"]))
+                                          for part in BRIDGE_PARTS},
                 },
             }
         spec = getattr(self.inputs, "uncertainty", None)

@@ -61,7 +61,7 @@ from .models.market import (
     simulate_market,
     zero_shocks,
 )
-from .models.mining import mining_cash_flows
+from .models.mining import mining_cash_flows, mining_terminal_value_usd
 from .models.timeline import Timeline
 from .seeds import block_generator, stream_generator
 from .uncertainty import blocks_input_draws
@@ -69,7 +69,9 @@ from .uncertainty import blocks_input_draws
 BLOCK_PATHS = 2_000
 CHUNK_PATHS = 10_000
 BUSINESSES = ("bitcoin", "ai")
-VALUATION_METRICS = ("npv_usd", "irr", "payback_months", "discounted_payback_months", "peak_funding_usd")
+VALUATION_METRICS = ("npv_usd", "irr", "mirr", "payback_months", "discounted_payback_months", "peak_funding_usd")
+#: the value bridge of each path: ``<business>_value_bridge_<part>`` (:data:`finance.BRIDGE_PARTS`)
+BRIDGE_METRICS = tuple(f"value_bridge_{part}" for part in finance.BRIDGE_PARTS)
 #: monthly series kept for the first ``sample_paths`` paths (fan charts)
 SAMPLE_SERIES = ("btc_price_usd", "network_hashrate_eh_s", "hashprice_usd_per_ph_day", "fees_btc_per_block",
                  "power_price_usd_per_kwh", "bitcoin_cumulative_cash_usd", "ai_cumulative_cash_usd")
@@ -168,22 +170,28 @@ def market_paths(inputs, timeline: Timeline, shocks: dict[str, np.ndarray]) -> M
 
 
 def business_cash_flows(business: str, inputs, market: MarketPaths, timeline: Timeline, *,
-                        with_quantities: bool = False, net_only: bool = False) -> CashFlows:
+                        with_quantities: bool = False, net_only: bool = False, bridge: bool = False) -> CashFlows:
     """Cash flows of one business (``bitcoin`` or ``ai``) on given market paths.
 
     ``with_quantities``: mining's hashprice series too (hosting ignores it).
     ``net_only``: only the net cash flow (what valuation reads; the same
-    numbers), items and quantities left empty.
+    numbers), items and quantities left empty.  ``bridge``: with
+    ``net_only``, the parts of the value bridge too (``bridge_usd``; always
+    there without ``net_only``).
     """
     if business == "bitcoin":
-        return mining_cash_flows(inputs, market, timeline, with_quantities=with_quantities, net_only=net_only)
+        flows = mining_cash_flows(inputs, market, timeline, with_quantities=with_quantities, net_only=net_only)
+        if bridge or not net_only:
+            flows.bridge_usd = {"terminal_value_usd": mining_terminal_value_usd(inputs, timeline)}
+        return flows
     if business == "ai":
-        return hosting_cash_flows(inputs, market, timeline, net_only=net_only)
+        return hosting_cash_flows(inputs, market, timeline, net_only=net_only, with_bridge=bridge or not net_only)
     raise ValueError(f"business {business!r} is not allowed; must be one of {', '.join(BUSINESSES)}")
 
 
 def evaluate(inputs, timeline: Timeline, shocks: dict[str, np.ndarray], *, with_quantities: bool | None = None,
-             net_only: bool = False, release_shocks: bool = False) -> tuple[dict[str, CashFlows], MarketPaths]:
+             net_only: bool = False, release_shocks: bool = False, bridge: bool = False
+             ) -> tuple[dict[str, CashFlows], MarketPaths]:
     """Market paths and both businesses' cash flows for one set of shocks.
 
     ``with_quantities`` (mining's hashprice series): by default only for a
@@ -191,7 +199,7 @@ def evaluate(inputs, timeline: Timeline, shocks: dict[str, np.ndarray], *, with_
     the net cash flows (see :func:`business_cash_flows`).
     ``release_shocks``: empty the ``shocks`` dict once the market paths are
     made (only the market reads them), so a chunk's draws are freed before
-    its cash flows are built.
+    its cash flows are built.  ``bridge``: the value-bridge parts too.
     """
     if with_quantities is None:
         with_quantities = max(np.shape(s)[0] for s in shocks.values()) == 1
@@ -199,7 +207,7 @@ def evaluate(inputs, timeline: Timeline, shocks: dict[str, np.ndarray], *, with_
     if release_shocks:
         shocks.clear()
     flows = {business: business_cash_flows(business, inputs, market, timeline, with_quantities=with_quantities,
-                                           net_only=net_only)
+                                           net_only=net_only, bridge=bridge)
              for business in BUSINESSES}
     return flows, market
 
@@ -231,19 +239,35 @@ def base_case(inputs) -> tuple[dict[str, CashFlows], MarketPaths]:
 
 def valuation(flows: CashFlows, annual_discount_rate, names: Sequence[str] | None = None
               ) -> dict[str, np.ndarray]:
-    """NPV, IRR (effective annual), payback, discounted payback, peak funding per path.
+    """NPV, IRR and MIRR (effective annual), payback, discounted payback, peak funding per path.
 
     ``names``: only these of :data:`VALUATION_METRICS` (the same numbers).
+    The IRR is reported only where it means something (one root, the
+    series invests first: :func:`~pivotsim.models.finance.irr_with_note`);
+    the MIRR finances and reinvests at the discount rate.
     """
-    return finance.valuation_metrics(flows.net, finance.monthly_rate(annual_discount_rate), names)
+    return finance.valuation_metrics(flows.net, finance.monthly_rate(annual_discount_rate),
+                                     VALUATION_METRICS if names is None else names, unique_irr=True)
+
+
+def value_bridge(flows: CashFlows, annual_discount_rate) -> dict[str, np.ndarray]:
+    """The value bridge of each path: part name -> present value [USD] (:func:`finance.value_bridge`)."""
+    return finance.value_bridge(flows.net, flows.bridge_usd, finance.monthly_rate(annual_discount_rate))
 
 
 def business_metrics(business: str, flows: CashFlows, inputs, n_paths: int,
-                     names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-    """Per-path valuation of one business: ``<business>_<metric>`` arrays ``(n_paths,)``."""
+                     names: Sequence[str] | None = None, bridge: bool = False) -> dict[str, np.ndarray]:
+    """Per-path valuation of one business: ``<business>_<metric>`` arrays ``(n_paths,)``.
+
+    ``bridge``: the value bridge too (``<business>_value_bridge_<part>``).
+    """
     rate = discount_rate(inputs, business)
-    return {f"{business}_{name}": np.broadcast_to(values, (n_paths,)).copy()
-            for name, values in valuation(flows, rate, names).items()}
+    out = {f"{business}_{name}": np.broadcast_to(values, (n_paths,)).copy()
+           for name, values in valuation(flows, rate, names).items()}
+    if bridge:
+        out.update((f"{business}_value_bridge_{part}", np.broadcast_to(values, (n_paths,)).copy())
+                   for part, values in value_bridge(flows, rate).items())
+    return out
 
 
 @dataclass
@@ -328,10 +352,10 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
     draws = block_draws(inputs, seed, blocks, shock_horizon_months)
     n = draws.n_paths
     path_inputs = with_draws(inputs, draws)
-    flows, market = evaluate(path_inputs, timeline, draws.shocks, net_only=True, release_shocks=True)
+    flows, market = evaluate(path_inputs, timeline, draws.shocks, net_only=True, release_shocks=True, bridge=True)
     out: dict[str, np.ndarray] = {}
     for business in BUSINESSES:
-        out.update(business_metrics(business, flows[business], path_inputs, n))
+        out.update(business_metrics(business, flows[business], path_inputs, n, bridge=True))
     out["npv_difference_usd"] = out["ai_npv_usd"] - out["bitcoin_npv_usd"]
     for dotted, values in draws.inputs.items():
         out[f"input.{dotted}"] = values
@@ -729,10 +753,15 @@ def base_case_kpis(inputs, flows: CashFlows, business: str) -> dict:
     Returns
     -------
     dict
-        The ``<business>.base`` block of ``summary.json`` [USD, months, USD/kWh, USD/BTC].
+        The ``<business>.base`` block of ``summary.json`` [USD, months, USD/kWh, USD/BTC]:
+        with ``irr_note`` (why the IRR is null, or None) and ``value_bridge``
+        (part -> present value [USD], adding up to ``npv_usd``).
     """
-    val = {k: float(np.asarray(v).ravel()[0])
-           for k, v in valuation(flows, discount_rate(inputs, business)).items()}
+    rate = discount_rate(inputs, business)
+    val = {k: float(np.asarray(v).ravel()[0]) for k, v in valuation(flows, rate).items()}
+    note = float(np.asarray(valuation(flows, rate, ("irr_note",))["irr_note"]).ravel()[0])
+    val["irr_note"] = finance.IRR_NOTES[note]
+    val["value_bridge"] = {part: float(np.asarray(v).ravel()[0]) for part, v in value_bridge(flows, rate).items()}
     revenue = float(flows.items["revenue_usd"].sum())
     ebitda = float(flows.quantities["ebitda_usd"].sum())
     kwh = float(flows.quantities["grid_kwh"].sum())
