@@ -229,6 +229,10 @@ class Phase(StrictModel):
                           "the long-stop run from it [months after t = 0]")
 
 
+#: a number of months >= 0, the same on every path (a contract term)
+FixedMonths = number_field(ge=0, fixed=True, description="months >= 0 (fixed number)")
+
+
 def _no_risk(value: float):
     """Default of a risk field: its "no risk" value, labelled as a pivotsim default."""
     return lambda: Quantity(value=value, assumption="pivotsim default (no risk)")
@@ -297,8 +301,8 @@ class _AiCommon(StrictModel):
     prepayment_paid: Literal["at_signing", "before_delivery"] = Field(
         "at_signing", description="at_signing (t = 0) or per tranche, prepayment_months_before_delivery "
                                   "before it goes live")
-    prepayment_months_before_delivery: NonNegative = Field(
-        default_factory=lambda: Quantity(value=0.0),
+    prepayment_months_before_delivery: FixedMonths = Field(
+        default_factory=lambda: default_quantity(0.0, "paid as each tranche goes live"),
         description="with before_delivery: months before each tranche's go-live [months]")
     prepayment_credit_start_month: Months | None = Field(
         None, description="service month from which each tranche's prepayment is credited in equal parts "
@@ -307,12 +311,12 @@ class _AiCommon(StrictModel):
         "as_earned", description="income tax on the prepayment: as the service is earned, or when received "
                                  "(each credit, refund or amount owed a deduction)")
     delay_credit_share_per_month: Share = Field(
-        default_factory=lambda: Quantity(value=0.0),
+        default_factory=lambda: default_quantity(0.0, "no delay credits"),
         description="per month a tranche is late, share of its monthly invoice credited to the customer [-]")
     delay_credit_cap_share: Share = Field(
-        default_factory=lambda: Quantity(value=1.0),
+        default_factory=lambda: default_quantity(1.0, "no cap below the contract value"),
         description="delay credits of a tranche at most this share of its contract value [-]")
-    long_stop_months: NonNegative | None = Field(
+    long_stop_months: FixedMonths | None = Field(
         None, description="months after a tranche's contracted delivery past which the customer may cancel it "
                           "(default: no termination right) [months]")
     on_termination: Literal["release", "sell_gpus"] = Field(
@@ -358,14 +362,14 @@ class GpuCloud(_AiCommon):
     contract_value_usd: Positive
     gpu_capex_usd: NonNegative = Field(description="GPUs and servers, paid as each tranche is delivered [USD]")
     gpu_residual_share: Share = Field(description="resale value of GPUs at term end, share of their cost")
-    gpu_shipment_months_before_delivery: NonNegative = Field(
-        default_factory=lambda: Quantity(value=0.0),
+    gpu_shipment_months_before_delivery: FixedMonths = Field(
+        default_factory=lambda: default_quantity(0.0, "GPUs ship at delivery"),
         description="with committed spending: GPUs ship this many months before each contracted delivery [months]")
-    gpu_payment_months_after_shipment: NonNegative = Field(
-        default_factory=lambda: Quantity(value=0.0),
+    gpu_payment_months_after_shipment: FixedMonths = Field(
+        default_factory=lambda: default_quantity(0.0, "GPUs are paid on shipment"),
         description="with committed spending: GPUs are paid this many months after shipping [months]")
     gpu_resale_haircut_share: Share = Field(
-        default_factory=lambda: Quantity(value=0.0),
+        default_factory=lambda: default_quantity(0.0, "a forced sale at the resale curve"),
         description="on_termination sell_gpus: discount to the resale curve of a forced sale [-]")
     power_pass_through: bool = False
 
@@ -429,8 +433,10 @@ class Finance(StrictModel):
     """Discounting and tax."""
 
     discount_rate: AnnualRate = Field(description="default rate for both businesses (WACC) [per year]")
-    discount_rate_bitcoin: AnnualRate | None = None
-    discount_rate_ai: AnnualRate | None = None
+    discount_rate_bitcoin: AnnualRate | None = Field(
+        None, description="rate of merchant mining revenue, if not the default [per year]")
+    discount_rate_ai: AnnualRate | None = Field(
+        None, description="rate of the contracted AI revenue, if not the default [per year]")
     tax_rate: Share
     depreciation: Depreciation
     terminal_value: Literal["book_value", "none", "economic"] = Field(
