@@ -9,7 +9,8 @@ be written
   ``{value: 12e6, assumption: "one-line reason"}``, optionally with ``note``.
 
 Numbers are held as :class:`Quantity` (value plus provenance).  Reading uses
-``yaml.safe_load`` semantics (no Python tags), validation uses pydantic v2
+``yaml.safe_load`` semantics (no Python tags) within bounds of size, nesting
+and alias expansion, refusing duplicate keys (:mod:`.yaml_text`), validation uses pydantic v2
 with ``extra="forbid"``, and every error names the file, the YAML line, the
 dotted path, the bad value and what is allowed.
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, PrivateAttr, ValidationError, model_valid
 
 from ..errors import ScenarioError
 from .correlations import correlation_matrix
-from .yaml_text import read_yaml
+from .yaml_text import YamlSyntaxError, load_text, read_yaml
 from .provenance import iter_quantities, plain_data
 from .schema import (
     Bitcoin,
@@ -320,8 +320,8 @@ def apply_overrides(data: dict, overrides: Sequence[str]) -> dict:
         if not key or any(not part for part in key.split(".")):
             raise ScenarioError("empty key; expected dotted.key=value", file=f"--set {item}")
         try:
-            value = yaml.safe_load(text) if text else None
-        except yaml.YAMLError:
+            value = load_text(text, file=f"--set {item}")[0] if text else None
+        except YamlSyntaxError:
             value = text
         if value is None:
             raise ScenarioError("missing value; expected dotted.key=value", file=f"--set {item}")
