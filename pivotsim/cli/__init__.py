@@ -7,7 +7,7 @@ exit code 2, never a traceback.  One module per group of commands; each
 registers its commands on :data:`app`.
 """
 
-from . import compare_commands, run_commands, scenario_commands, sensitivity_commands  # noqa: F401  (register)
+from . import compare_commands, library_commands, run_commands, scenario_commands, sensitivity_commands  # noqa: F401  (register)
 from .app import app
 
 __all__ = ["app"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -41,6 +42,17 @@ def main(version: Annotated[Optional[bool], typer.Option(
     """pivotsim: should a miner keep mining on its megawatts, or host AI?"""
 
 
+
+
+def load(file, overrides=(), *, quiet: bool = False):
+    """:func:`~pivotsim.scenario.load_scenario`, saying on stderr when the bundled library's copy is used."""
+    from ..scenario import load_scenario
+
+    scenario = load_scenario(file, overrides)
+    if scenario.bundled and not quiet:
+        stderr.print(f"{file}: no such file here; using the bundled deal library's {Path(scenario.file).name} "
+                     "(`pivotsim scenarios` lists them)", highlight=False, soft_wrap=True)
+    return scenario
 
 
 def parse_paths(text: str):

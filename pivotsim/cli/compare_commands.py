@@ -26,6 +26,7 @@ from .app import (
     app,
     cluster,
     fail,
+    load,
     progress_bar,
     stderr,
     stdout,
@@ -34,7 +35,7 @@ from .app import (
 
 @app.command()
 def compare(
-    files: Annotated[List[Path], typer.Argument(help="Scenario YAML files, e.g. scenarios/*.yaml.")],
+    files: Annotated[List[Path], typer.Argument(help="Scenario YAML files or library deals (iren cipher_aws ...).")],
     paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per deal.")] = DEFAULT_PATHS,
     seed: Annotated[int, typer.Option("--seed", help="One seed for every deal (common random numbers).")]
     = DEFAULT_SEED,
@@ -52,6 +53,7 @@ def compare(
     from ..analysis.compare import compare_records, plot_comparison
 
     try:
+        files = [load(file, quiet=as_json) for file in files]
         show_bar = not as_json and stderr.is_terminal
         bar, task = progress_bar(show_bar)
         with cluster(workers, scheduler, quiet=as_json) as client:

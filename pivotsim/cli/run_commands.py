@@ -16,7 +16,6 @@ from ..formatting import BASE_METRIC_ROWS, money, months, pct  # same figures as
 from ..output.folders import write_run_folder
 from ..runs import DEFAULT_PATHS, DEFAULT_SEED
 from ..runs import run as run_scenario
-from ..scenario import load_scenario
 from ..simulate import DEFAULT_MAX_AUTO_PATHS
 from .app import (
     SchedulerOption,
@@ -25,6 +24,7 @@ from .app import (
     app,
     cluster,
     fail,
+    load,
     parse_paths,
     progress_bar,
     stderr,
@@ -117,7 +117,7 @@ def run(
     """Value a scenario as bitcoin mining and as AI hosting; write a run folder."""
     try:
         n_paths = parse_paths(paths)
-        loaded = load_scenario(scenario, set_ or ())
+        loaded = load(scenario, set_ or (), quiet=as_json)
         show_bar = not as_json and stderr.is_terminal
         bar, task = progress_bar(show_bar)
 
@@ -186,7 +186,7 @@ def report(
         if paper.lower() not in PAPERS:
             raise PivotsimError(f"--paper: {paper!r} is not allowed; must be one of {', '.join(PAPERS)}")
         check_output_path(output)
-        loaded = [load_scenario(file, set_ or ()) for file in scenarios]
+        loaded = [load(file, set_ or ()) for file in scenarios]
         # a book compares deals on the same market paths (as `pivotsim compare`)
         horizon = max(int(s.scenario.horizon_months.value) for s in loaded) if len(loaded) > 1 else None
         results = []

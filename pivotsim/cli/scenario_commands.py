@@ -11,8 +11,9 @@ from rich.table import Table
 
 from ..errors import PivotsimError
 from ..formatting import missing, per_kwh_text, quantity_text  # same figures as the PDF
-from ..scenario import load_scenario, scenario_json_schema
-from .app import EXIT_BAD_INPUT, app, fail, stdout
+from ..scenario import scenario_json_schema
+from ..scenario.library import LIBRARY_DIR
+from .app import EXIT_BAD_INPUT, app, fail, load, stdout
 
 
 @app.command()
@@ -21,8 +22,8 @@ def validate(files: Annotated[List[Path], typer.Argument(help="Scenario YAML fil
     bad = 0
     for file in files:
         try:
-            load_scenario(file)
-            typer.echo(f"ok: {file}")
+            scenario = load(file)
+            typer.echo(f"ok: {scenario.file if scenario.bundled else file}")
         except PivotsimError as exc:
             typer.echo(f"error: {exc}", err=True)
             bad += 1
@@ -35,7 +36,7 @@ def schema():
     """Print the JSON Schema of the scenario format."""
     typer.echo(json.dumps(scenario_json_schema(), indent=2))
 
-DEFAULT_LIBRARY = Path("scenarios")
+DEFAULT_LIBRARY = LIBRARY_DIR
 
 
 
@@ -66,7 +67,7 @@ def sources(
     out_json = {}
     for file in files:
         try:
-            scenario = load_scenario(file)
+            scenario = load(file)
         except PivotsimError as exc:
             typer.echo(f"error: {exc}", err=True)
             bad += 1
@@ -128,7 +129,7 @@ def sources(
 @app.command()
 def claims(
     files: Annotated[Optional[List[Path]], typer.Argument(
-        help="Scenario files or folders (default: scenarios/, without template.yaml).")] = None,
+        help="Scenario files or folders (default: the bundled deal library, without template.yaml).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the tables as JSON.")] = False,
 ):
     """Check the sources' claims against the model: claim vs model vs verdict."""

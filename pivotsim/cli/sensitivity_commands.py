@@ -12,12 +12,12 @@ from rich.table import Table
 from ..errors import PivotsimError
 from ..formatting import compact_money, metric_text  # same figures as the PDF
 from ..runs import DEFAULT_SEED
-from ..scenario import load_scenario
 from .app import (
     app,
     command_line,
     fail,
     first_run_notice,
+    load,
     stderr,
     stdout,
     with_progress,
@@ -94,7 +94,7 @@ def sweep(
     from ..output.sensitivity_folders import write_result  # matplotlib: only for sweeps
 
     try:
-        loaded = load_scenario(scenario, set_ or ())
+        loaded = load(scenario, set_ or ())
         result = with_progress("sweeping", stderr.is_terminal, lambda progress: run_sweep(
             loaded, param, metric or [NPV_DIFFERENCE], paths=paths, seed=seed, progress=progress))
         folder = write_result(result, out, command=command_line())
@@ -191,7 +191,7 @@ def sensitivity(
         if method not in ("tornado", "sobol", "morris"):
             raise PivotsimError(f"--method {method!r} is not allowed; must be tornado, sobol or morris")
         q = parse_range(quantiles, option="--quantiles")
-        loaded = load_scenario(scenario, set_ or ())
+        loaded = load(scenario, set_ or ())
         result = with_progress(method, stderr.is_terminal, lambda progress: run_sensitivity(
             loaded, method, factors=factor, metric=metric, delta=delta, quantiles=q, samples=samples,
             seed=seed, progress=progress))
@@ -226,7 +226,7 @@ def breakeven(
     from ..analysis.breakeven import breakeven as solve
 
     try:
-        loaded = load_scenario(scenario, set_ or ())
+        loaded = load(scenario, set_ or ())
         first_run_notice()
         result = solve(loaded, param, target, range_, stochastic=stochastic, paths=paths, seed=seed)
     except PivotsimError as exc:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, PrivateAttr, ValidationError, model_valid
 
 from ..errors import ScenarioError
 from .correlations import correlation_matrix
+from .library import find_scenario
 from .yaml_text import YamlSyntaxError, load_text, read_yaml
 from .provenance import iter_quantities, plain_data
 from .schema import (
@@ -51,6 +52,7 @@ class Scenario(StrictModel):
     _file: str | None = PrivateAttr(default=None)
     _sha256: str | None = PrivateAttr(default=None)
     _overrides: tuple[str, ...] = PrivateAttr(default=())
+    _bundled: bool = PrivateAttr(default=False)
 
     @model_validator(mode="after")
     def _sources_exist(self):
@@ -93,6 +95,11 @@ class Scenario(StrictModel):
         return self._file
 
     @property
+    def bundled(self) -> bool:
+        """True when the file is the bundled deal library's copy (the name was no file here)."""
+        return self._bundled
+
+    @property
     def sha256(self) -> str | None:
         """SHA-256 of the YAML file's bytes."""
         return self._sha256
@@ -113,6 +120,7 @@ class Scenario(StrictModel):
         data = plain_data(data)
         scenario = parse_scenario(apply_overrides(data, overrides), file=self._file, overrides=overrides)
         scenario._sha256 = self._sha256
+        scenario._bundled = self._bundled
         scenario._overrides = self._overrides + tuple(overrides)
         return scenario
 
@@ -123,24 +131,30 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     Parameters
     ----------
     path : str or Path
-        YAML scenario file.
+        YAML scenario file; a name that is no file here (``iren.yaml``,
+        ``iren``) is looked up in the bundled deal library
+        (:func:`pivotsim.scenario.library.find_scenario`).
     overrides : sequence of str
         ``dotted.key=value`` settings applied before validation, as ``--set``.
 
     Returns
     -------
     Scenario
-        Validated and immutable.
+        Validated and immutable; ``bundled`` says whether it came from the
+        library.
 
     Raises
     ------
     ScenarioError
         With the file, line, dotted path, bad value and what is allowed.
     """
-    data, lines, raw = read_yaml(path)
+    found = find_scenario(path)
+    file = str(found.path) if found.bundled else str(path)
+    data, lines, raw = read_yaml(file)
     data = apply_overrides(data, overrides)
-    scenario = parse_scenario(data, file=str(path), lines=lines, overrides=overrides)
+    scenario = parse_scenario(data, file=file, lines=lines, overrides=overrides)
     scenario._sha256 = hashlib.sha256(raw).hexdigest()
+    scenario._bundled = found.bundled
     return scenario
 
 
