@@ -13,10 +13,8 @@ from rich.table import Table
 
 from ..errors import PivotsimError
 from ..formatting import BASE_METRIC_ROWS, money, months, pct  # same figures as the PDF
-from ..output.folders import write_run_folder
-from ..runs import DEFAULT_PATHS, DEFAULT_SEED
-from ..runs import run as run_scenario
-from ..simulate import DEFAULT_MAX_AUTO_PATHS
+from ..defaults import DEFAULT_MAX_AUTO_PATHS, DEFAULT_PATHS, DEFAULT_SEED
+from .checks import check_output_file, check_output_folder, check_seed
 from .app import (
     SchedulerOption,
     ThreadsOption,
@@ -92,20 +90,20 @@ def summary_tables(summary: dict) -> list[Table]:
 
 @app.command()
 def run(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    scenario: Annotated[str, typer.Argument(help="Scenario YAML file, or a bundled deal (iren).", metavar="PATH")],
     paths: Annotated[str, typer.Option(
         "--paths", help="Monte Carlo paths, or 'auto': add paths until the standard error of the mean "
-                        "NPV difference is below --tolerance-usd.")] = str(DEFAULT_PATHS),
+                        "NPV difference is below --tolerance-usd.", metavar="N")] = str(DEFAULT_PATHS),
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same numbers).")] = DEFAULT_SEED,
-    out: Annotated[Path, typer.Option("--out", help="Parent folder of the run folder.")] = Path("runs"),
+    out: Annotated[str, typer.Option("--out", help="Parent folder of the run folder.", metavar="PATH")] = "runs",
     set_: Annotated[Optional[List[str]], typer.Option(
-        "--set", help="Override a scenario value: dotted.key=value (repeatable).")] = None,
+        "--set", help="Override a scenario value: dotted.key=value (repeatable).", metavar="KEY=VALUE")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON only.")] = False,
     pdf: Annotated[bool, typer.Option("--pdf", help="Also write the PDF report (report.pdf) in the run folder.")]
     = False,
     tolerance_usd: Annotated[Optional[float], typer.Option(
         "--tolerance-usd", help="--paths auto: target standard error of the mean NPV difference [USD] "
-                                "(default: 1% of the larger absolute base-case NPV).")] = None,
+                                "(default: 1% of the larger absolute base-case NPV).", metavar="USD")] = None,
     max_paths: Annotated[int, typer.Option(
         "--max-paths", help="--paths auto: cap on paths.")] = DEFAULT_MAX_AUTO_PATHS,
     figures: Annotated[bool, typer.Option(
@@ -115,8 +113,13 @@ def run(
     threads: ThreadsOption = None,
 ):
     """Value a scenario as bitcoin mining and as AI hosting; write a run folder."""
+    from ..output.folders import write_run_folder
+    from ..runs import run as run_scenario
+
     try:
         n_paths = parse_paths(paths)
+        check_seed(seed)
+        check_output_folder(out, "--out")
         loaded = load(scenario, set_ or (), quiet=as_json)
         show_bar = not as_json and stderr.is_terminal
         bar, task = progress_bar(show_bar)
@@ -138,6 +141,8 @@ def run(
             _report_into_run_folder(result, folder)
     except PivotsimError as exc:
         fail(str(exc))
+    except OSError as exc:  # the folder changed between the check and the write
+        fail(f"--out: cannot write into {out}: {exc.strerror or exc}")
     summary = result.summary()
     if as_json:
         typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -169,22 +174,25 @@ def _report_into_run_folder(result, folder: Path) -> None:
 
 @app.command()
 def report(
-    scenarios: Annotated[List[Path], typer.Argument(help="Scenario YAML file(s); several make a book.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="PDF file to write.")],
-    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per scenario.")] = DEFAULT_PATHS,
+    scenarios: Annotated[List[str], typer.Argument(help="Scenario YAML file(s); several make a book.", metavar="PATH...")],
+    output: Annotated[str, typer.Option("-o", "--output", help="PDF file to write.", metavar="PATH")],
+    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per scenario.", metavar="N")] = DEFAULT_PATHS,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same numbers).")] = DEFAULT_SEED,
     set_: Annotated[Optional[List[str]], typer.Option(
-        "--set", help="Override a value in every scenario: dotted.key=value (repeatable).")] = None,
-    paper: Annotated[str, typer.Option("--paper", help="Paper size: a4 or letter.")] = "a4",
+        "--set", help="Override a value in every scenario: dotted.key=value (repeatable).", metavar="KEY=VALUE")] = None,
+    paper: Annotated[str, typer.Option("--paper", help="Paper size: a4 or letter.", metavar="SIZE")] = "a4",
     sensitivity: Annotated[bool, typer.Option(
         "--sensitivity/--no-sensitivity", help="Include tornado and break-even when available.")] = True,
 ):
     """Write a PDF research note of a scenario (several scenarios: a book with a comparison first)."""
     from ..output.pdf import PAPERS, check_output_path
+    from ..runs import run as run_scenario
 
     try:
         if paper.lower() not in PAPERS:
             raise PivotsimError(f"--paper: {paper!r} is not allowed; must be one of {', '.join(PAPERS)}")
+        check_seed(seed)
+        check_output_file(output, "--output", ".pdf")
         check_output_path(output)
         loaded = [load(file, set_ or ()) for file in scenarios]
         # a book compares deals on the same market paths (as `pivotsim compare`)
@@ -204,5 +212,7 @@ def report(
                             sensitivity=sensitivity)
     except PivotsimError as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(f"--output: cannot write {output}: {exc.strerror or exc}")
     kind = f"book of {len(results)} scenarios" if len(results) > 1 else "report"
     stdout.print(f"PDF {kind}: {written}")

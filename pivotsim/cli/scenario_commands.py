@@ -11,13 +11,12 @@ from rich.table import Table
 
 from ..errors import PivotsimError
 from ..formatting import missing, per_kwh_text, quantity_text  # same figures as the PDF
-from ..scenario import scenario_json_schema
 from ..scenario.library import LIBRARY_DIR
 from .app import EXIT_BAD_INPUT, app, fail, load, stdout
 
 
 @app.command()
-def validate(files: Annotated[List[Path], typer.Argument(help="Scenario YAML files.")]):
+def validate(files: Annotated[List[str], typer.Argument(help="Scenario YAML files or bundled deals.", metavar="PATH...")]):
     """Check scenario files; exit 0 if all are valid, 2 otherwise."""
     bad = 0
     for file in files:
@@ -34,6 +33,8 @@ def validate(files: Annotated[List[Path], typer.Argument(help="Scenario YAML fil
 @app.command()
 def schema():
     """Print the JSON Schema of the scenario format."""
+    from ..scenario import scenario_json_schema
+
     typer.echo(json.dumps(scenario_json_schema(), indent=2))
 
 DEFAULT_LIBRARY = LIBRARY_DIR
@@ -55,7 +56,7 @@ def _provenance_cell(row, scenario) -> str:
 
 @app.command()
 def sources(
-    files: Annotated[List[Path], typer.Argument(help="Scenario YAML files.")],
+    files: Annotated[List[str], typer.Argument(help="Scenario YAML files or bundled deals.", metavar="PATH...")],
     check: Annotated[bool, typer.Option(
         "--check", help="Only check: exit 2 listing every number with no source or assumption.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the provenance tables as JSON.")] = False,

@@ -150,11 +150,20 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     """
     found = find_scenario(path)
     file = str(found.path) if found.bundled else str(path)
-    data, lines, raw = read_yaml(file)
+    return scenario_from_yaml(file, *read_yaml(file), overrides=overrides, bundled=found.bundled)
+
+
+def scenario_from_yaml(file: str, data: dict, lines: dict[tuple, int], raw: bytes, *,
+                       overrides: Sequence[str] = (), bundled: bool = False) -> Scenario:
+    """Validate what :func:`~pivotsim.scenario.yaml_text.read_yaml` read from ``file`` (see :func:`load_scenario`).
+
+    The CLI reads the file first, with the light YAML reader only, so a
+    broken file is refused before the validation machinery is imported.
+    """
     data = apply_overrides(data, overrides)
     scenario = parse_scenario(data, file=file, lines=lines, overrides=overrides)
     scenario._sha256 = hashlib.sha256(raw).hexdigest()
-    scenario._bundled = found.bundled
+    scenario._bundled = bundled
     return scenario
 
 
@@ -337,6 +346,8 @@ def apply_overrides(data: dict, overrides: Sequence[str]) -> dict:
             value = load_text(text, file=f"--set {item}")[0] if text else None
         except YamlSyntaxError:
             value = text
+        except ScenarioError as exc:  # an invalid date, an overlong integer: no line to name
+            raise ScenarioError(exc.message, file=f"--set {item}") from None
         if value is None:
             raise ScenarioError("missing value; expected dotted.key=value", file=f"--set {item}")
         parts = key.split(".")
