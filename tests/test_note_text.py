@@ -11,7 +11,7 @@ import pytest  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
 
 from pivotsim.input_labels import input_label, input_labels  # noqa: E402
-from pivotsim.output_text import generation_time, mpl_text, stamp_pdf_time  # noqa: E402
+from pivotsim.output.safe_text import generation_time, mpl_text, stamp_pdf_time  # noqa: E402
 from pivotsim.scenario import iter_quantities, load_scenario  # noqa: E402
 from pivotsim.uncertainty import uncertain_inputs  # noqa: E402
 
