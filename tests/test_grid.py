@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pivotsim.analysis.grid import ai_price_path, default_grid_specs, scaled, sensitivity_grid
+from pivotsim.analysis.grid import ai_price_path, default_grid_specs, scaled, sensitivity_grid, stepped
 from pivotsim.analysis.sensitivity import sweep
 
 try:
@@ -16,6 +16,8 @@ from pivotsim.scenario import load_scenario
 def test_scaled_keeps_the_base_value_exactly():
     assert scaled(109_669, (0.5, 1.0, 1.5), whole=True) == (54_834.0, 109_669, 164_504.0)
     assert scaled(0.035, (0.7, 1.0, 1.3)) == (0.0245, 0.035, 0.0455)
+    assert stepped(0.035, (-0.01, -0.005, 0, 0.005, 0.01)) == (0.025, 0.03, 0.035, 0.04, 0.045)
+    assert stepped(0.008, (-0.01, 0, 0.01)) == (0.008, 0.018)
 
 
 def test_default_grids_of_a_gpu_cloud_and_a_colocation_deal():

@@ -28,7 +28,8 @@ from ..errors import PivotsimError
 
 #: multiples of the base value on each axis of a default grid
 BTC_FACTORS = (0.5, 0.75, 1.0, 1.25, 1.5)
-POWER_FACTORS = (0.7, 0.85, 1.0, 1.15, 1.3)
+#: steps of the power price around its base value [USD/kWh]: half a cent and a cent
+POWER_STEPS_USD_PER_KWH = (-0.01, -0.005, 0.0, 0.005, 0.01)
 PRICE_FACTORS = (0.8, 0.9, 1.0, 1.1, 1.2)
 CAPEX_FACTORS = (0.8, 0.9, 1.0, 1.15, 1.3)
 NPV_DIFFERENCE_BASE = "comparison.base.npv_difference_usd"
@@ -102,6 +103,12 @@ def scaled(base: float, factors: Sequence[float], *, whole: bool = False) -> tup
     return tuple(sorted(set(out)))
 
 
+def stepped(base: float, steps: Sequence[float]) -> tuple[float, ...]:
+    """``base + step`` for each step, rounded to 0.1 of a unit's thousandth, kept above zero."""
+    out = [base if s == 0 else round(base + s, 4) for s in steps]
+    return tuple(sorted({x for x in out if x > 0}))
+
+
 def ai_price_path(scenario) -> str:
     """The field that prices the AI deal: contract value, or the rent for colocation."""
     for name in AI_PRICE_FIELDS:
@@ -126,7 +133,7 @@ def default_grid_specs(scenario) -> list[GridSpec]:
     capex = _base_value(scenario, "ai.datacenter_capex_usd_per_mw")
     specs = [GridSpec("NPV difference (AI minus mining), base case: BTC price x power price", NPV_DIFFERENCE_BASE,
                       ("market.btc_price_usd", scaled(btc, BTC_FACTORS, whole=True)),
-                      ("site.power_price_usd_per_kwh", scaled(power, POWER_FACTORS)))]
+                      ("site.power_price_usd_per_kwh", stepped(power, POWER_STEPS_USD_PER_KWH)))]
     if capex > 0:
         specs.append(GridSpec("AI hosting NPV, base case: deal price x facility capex", AI_NPV_BASE,
                               (price_path, scaled(price, PRICE_FACTORS)),
