@@ -185,7 +185,7 @@ def axis_value(path: str, x: float) -> str:
         return money(x)
     if name.endswith(("_share", "_rate")):
         return pct(x)
-    return f"{x:,.4g}"
+    return f"{x:,.0f}" if abs(x) >= 1e4 else f"{x:,.4g}"
 
 
 def grid_rows(grid) -> list[list[str]]:
