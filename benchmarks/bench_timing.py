@@ -38,7 +38,7 @@ from pivotsim.analysis import timing  # noqa: E402
 from pivotsim.analysis.options import apply_stopping_policy, fit_stopping_policy, mean_and_se  # noqa: E402
 from pivotsim.models.conversion import ConversionTerms  # noqa: E402
 from pivotsim.models.lease_market import LeaseIndex  # noqa: E402
-from pivotsim.scenario import to_inputs  # noqa: E402
+from pivotsim.inputs import to_inputs  # noqa: E402
 from pivotsim.simulate import simulate  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "iren_mining.yaml"

@@ -12,7 +12,8 @@ import pytest
 from pivotsim.models import finance
 from pivotsim.models.hosting import hosting_cash_flows
 from pivotsim.models.market import zero_shocks
-from pivotsim.scenario import iter_quantities, parse_scenario, read_yaml, to_inputs
+from pivotsim.scenario import iter_quantities, parse_scenario, read_yaml
+from pivotsim.inputs import to_inputs
 from pivotsim.simulate import evaluate, timeline_of
 
 from .conftest import SCENARIOS

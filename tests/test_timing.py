@@ -10,7 +10,7 @@ from pivotsim.models.conversion import ConversionTerms
 from pivotsim.models.lease_market import LeaseIndex
 from pivotsim.models.market import zero_shocks
 from pivotsim.models.mining import mining_cash_flows
-from pivotsim.scenario import to_inputs
+from pivotsim.inputs import to_inputs
 from pivotsim.simulate import base_inputs, market_paths, timeline_of
 
 HORIZON = 120
