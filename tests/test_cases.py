@@ -5,15 +5,9 @@ import pytest
 from pivotsim.analysis.cases import BASE_CASE, Case, evaluate_cases, ordered, parse_cases
 from pivotsim.errors import ScenarioError
 
-try:
-    from pivotsim.runs import run
-except ImportError:  # before the architecture move
-    from pivotsim.api import run
+from pivotsim.runs import run
 
-try:
-    from pivotsim.scenario import load_scenario
-except ImportError:  # pragma: no cover
-    from pivotsim import load_scenario
+from pivotsim.scenario import load_scenario
 
 IREN = "scenarios/iren.yaml"
 CASES = {

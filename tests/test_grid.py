@@ -4,12 +4,9 @@ import numpy as np
 import pytest
 
 from pivotsim.analysis.grid import ai_price_path, default_grid_specs, scaled, sensitivity_grid, stepped
-from pivotsim.analysis.sensitivity import sweep
+from pivotsim.analysis.sweep import sweep
 
-try:
-    from pivotsim.runs import base_case_metrics
-except ImportError:  # before the architecture move
-    from pivotsim.api import base_case_metrics
+from pivotsim.runs import base_case_metrics
 from pivotsim.scenario import load_scenario
 
 

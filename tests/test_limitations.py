@@ -1,7 +1,8 @@
 """Limitations written from the scenario's switches (pivotsim.output.limitations), never a fixed sentence."""
 
 from pivotsim.output.limitations import model_statements
-from pivotsim.scenario import load_scenario, to_inputs
+from pivotsim.inputs import to_inputs
+from pivotsim.scenario import load_scenario
 
 STALE = "a network hashrate that responds to miners' margins, fee and power-price dynamics over time"
 

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 from pypdf import PdfReader  # noqa: E402
 
-from pivotsim.input_labels import input_label, input_labels  # noqa: E402
+from pivotsim.scenario.labels import input_label, input_labels  # noqa: E402
 from pivotsim.output.safe_text import generation_time, mpl_text, stamp_pdf_time  # noqa: E402
 from pivotsim.scenario import iter_quantities, load_scenario  # noqa: E402
 from pivotsim.uncertainty import uncertain_inputs  # noqa: E402
@@ -39,7 +39,7 @@ def test_labels_read_as_an_analyst_writes_them():
 def test_label_from_the_schema_description():
     scenario = load_scenario("scenarios/iren.yaml")
     # site.grid_power_mw's description is "grid power available to the site [MW]"
-    from pivotsim import input_labels as labels_module
+    from pivotsim.scenario import labels as labels_module
 
     saved = labels_module.LABELS.pop("site.grid_power_mw")
     try:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..input_labels import input_label
-from ..report.formatting import money, months, pct, per_kwh, usd_price
+from ..scenario.labels import input_label
+from ..formatting import money, months, pct, per_kwh, usd_price
 
 LABEL = {"bitcoin": "bitcoin mining", "ai": "AI hosting"}
 

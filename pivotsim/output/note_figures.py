@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
-from ..report.style import AI_COLOR, BITCOIN_COLOR, GRID, INK, PERCENT_FORMATTER
+from .style import AI_COLOR, BITCOIN_COLOR, GRID, INK, PERCENT_FORMATTER
 from .safe_text import mpl_text
 
 GROUP_COLOR = "#5B4B8A"
