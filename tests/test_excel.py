@@ -27,7 +27,7 @@ import pytest
 
 import pivotsim
 import pivotsim.models.finance
-from pivotsim.analysis.sources import provenance_table
+from pivotsim.scenario.provenance import provenance_table
 from pivotsim.errors import PivotsimError
 from pivotsim.output.excel import (BUSINESSES, DEFINED_NAMES, check_workbook_path, write_workbook)
 

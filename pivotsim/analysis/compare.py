@@ -21,10 +21,11 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..api import DEFAULT_PATHS, DEFAULT_SEED, run
+from ..runs import DEFAULT_PATHS, DEFAULT_SEED, run
 from ..errors import PivotsimError
 from ..models.hosting import KW_PER_MW, critical_it_mw
-from ..scenario import Scenario, load_scenario, to_inputs
+from ..scenario import Scenario, load_scenario
+from ..inputs import to_inputs
 from .claims import spot_mining
 
 COMPARE_COLUMNS = (
@@ -78,20 +79,10 @@ def _row(scenario: Scenario, paths: int, seed: int, market_horizon_months: int, 
         "ai_revenue_usd_per_kwh_grid": _nan(ai["revenue_usd_per_kwh"]),
         "bitcoin_revenue_usd_per_kwh_grid_spot": spot_mining(scenario)["revenue_usd_per_kwh_grid"],
         "bitcoin_revenue_usd_per_kwh_grid": _nan(btc["revenue_usd_per_kwh"]),
-        "ai_npv_usd": _nan(ai["npv_usd"]),
-        "bitcoin_npv_usd": _nan(btc["npv_usd"]),
-        "ai_npv_usd_per_mw_grid": _nan(ai["npv_usd"]) / grid_mw,
-        "bitcoin_npv_usd_per_mw_grid": _nan(btc["npv_usd"]) / grid_mw,
-        "ai_irr": _nan(ai["irr"]),
-        "bitcoin_irr": _nan(btc["irr"]),
-        "ai_payback_months": _nan(ai["payback_months"]),
-        "bitcoin_payback_months": _nan(btc["payback_months"]),
-        "ai_peak_funding_usd": _nan(ai["peak_funding_usd"]),
-        "bitcoin_peak_funding_usd": _nan(btc["peak_funding_usd"]),
-        "ai_npv_p5_usd": _nan(ai_mc["p5"]),
-        "ai_npv_p95_usd": _nan(ai_mc["p95"]),
-        "bitcoin_npv_p5_usd": _nan(btc_mc["p5"]),
-        "bitcoin_npv_p95_usd": _nan(btc_mc["p95"]),
+        **{f"{name}_{key}": _nan(base[key]) for name, base in (("ai", ai), ("bitcoin", btc))
+           for key in ("npv_usd", "irr", "payback_months", "peak_funding_usd")},
+        **{f"{name}_npv_usd_per_mw_grid": _nan(base["npv_usd"]) / grid_mw for name, base in (("ai", ai), ("bitcoin", btc))},
+        **{f"{name}_npv_{q}_usd": _nan(mc[q]) for name, mc in (("ai", ai_mc), ("bitcoin", btc_mc)) for q in ("p5", "p95")},
         "npv_difference_mean_usd": _nan(diff["mean"]),
         "npv_difference_p5_usd": _nan(diff["p5"]),
         "npv_difference_p50_usd": _nan(diff["p50"]),

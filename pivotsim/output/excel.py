@@ -14,7 +14,7 @@ Three sheets, written with XlsxWriter:
   the paybacks as formulas; the non-cash quantities (BTC mined, kWh,
   EBITDA, ...) as values.
 * ``Assumptions``: every input of the scenario with its value, unit and
-  provenance (:func:`pivotsim.analysis.sources.provenance_table`).
+  provenance (:func:`pivotsim.scenario.provenance.provenance_table`).
 
 The formulas follow :mod:`pivotsim.models.finance`: the first flow is at
 t = 0 and undiscounted, so the NPV is ``first + NPV(r, rest)`` (Excel's
@@ -42,14 +42,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import numpy_financial as npf
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
-from .. import __version__
-from ..analysis.sources import provenance_table, unit_of
+from .._version import __version__
+from ..scenario.provenance import provenance_table, unit_of
 from ..errors import PivotsimError
-from ..models.finance import monthly_rate
+from ..models.finance import mirr as monthly_mirr_of, monthly_rate
 from ..simulate import BUSINESSES, discount_rate
 
 SUFFIX = ".xlsx"
@@ -223,8 +222,7 @@ def _figures(result, business: str, annual_rate: float, base: dict) -> _Figures:
     revenue = float(_row(flows.items["revenue_usd"], n).sum()) if "revenue_usd" in flows.items else 0.0
     mirr = _finite(base.get("mirr"))
     if mirr is None and "mirr" not in base:
-        monthly_mirr = npf.mirr(net, rate, rate)
-        mirr = _finite((1.0 + monthly_mirr) ** 12 - 1.0)
+        mirr = _finite((1.0 + monthly_mirr_of(net, rate, rate)) ** 12 - 1.0)
     irr = _finite(base.get("irr"))
     guess = DEFAULT_IRR_GUESS_PER_MONTH if irr is None else round((1.0 + irr) ** (1 / 12) - 1.0, IRR_GUESS_DECIMALS)
     summary = {"discount_rate": annual_rate, "monthly_rate": rate, "irr_guess": guess,

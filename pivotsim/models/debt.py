@@ -1,0 +1,675 @@
+"""Project debt: tranches sized on the base case, serviced path by path, and the equity's cash flows.
+
+A business's *unlevered* cash flows (what :mod:`pivotsim.models.mining` and
+:mod:`pivotsim.models.hosting` produce) become the *equity's* once debt is
+drawn and serviced.  Each tranche is
+
+* sized by an ``amount`` [USD], by ``ltc`` (a share of the capex it funds) or
+  by ``dscr`` (on the base case, the largest debt whose minimum DSCR over the
+  tenor is ``target_dscr``);
+* drawn with the capex it funds (during its availability period, months
+  ``start .. start + grace``, where ``start`` is the first month of base-case
+  capex) or all at once in a given month;
+* interest only during ``grace_months``, then repaid by ``annuity``,
+  ``straight`` (equal principal), ``sculpted`` (debt service = CFADS / target
+  DSCR on the base case) or ``bullet`` (one balloon at maturity), the whole
+  tenor counted from the first draw;
+* at a fixed rate, or floating (a base rate that may be drawn per path, plus
+  a margin).  Annual rates convert to monthly as ``(1 + r) ** (1/12) - 1``
+  (the project's convention for every rate).
+
+CFADS (cash flow available for debt service) is the operating cash flow after
+tax and before financing: the unlevered net cash flow plus capex, plus the tax
+saved by deducting interest.  The tax is recomputed with interest deducted,
+by the same loss carry-forward rule as
+:func:`~pivotsim.models.finance.tax_with_loss_carryforward`, so the interest
+line reaches the tax step.
+
+Each month of repayment is a test month: ``DSCR = CFADS / (interest + scheduled
+principal)`` of the tranches in repayment (a bullet's balloon is not tested:
+it is refinanced by the sponsor, i.e. paid in the equity flow).  Below a
+tranche's ``covenant_dscr`` the covenant is breached (the first month is
+recorded); below ``lockup_dscr`` the month's surplus is held in a lock-up
+account until a later month's DSCR clears it.  When CFADS cannot pay the debt
+service, the lock-up cash, then the debt-service reserve (``reserve_months``
+of service, funded by the equity when the tranche's draws end) pay it; what
+is still missing is a *payment default*: it is recorded and the equity cures
+it (the equity flow is negative that month).  Debt is never negative.  A
+``sweep_share`` of the surplus left after the reserve is refilled prepays the
+tranche.  The equity's flow is everything the project does not keep:
+``CFADS - capex + draws - fees - interest - principal - reserve and lock-up
+changes`` (negative: the sponsor pays in).
+
+The debt terms (amounts, draws, principal profiles) are fixed on the base
+case; on each Monte Carlo path the same debt meets that path's cash flows,
+capex (under ``ltc``) and base rate.
+
+References
+----------
+NREL System Advisor Model, *Single Owner* financial model (debt sized by a
+target DSCR, sculpted to it); E. R. Yescombe, *Principles of Project Finance*
+(2nd ed., 2014), ch. 12-14 (CFADS, DSCR, sculpting, reserve accounts, cash
+sweeps and lock-ups); numpy-financial ``pmt``/``ipmt``/``ppmt``/``mirr``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from ..compiled import kernel, per_path, rows_of
+from . import accounting, finance
+
+SIZINGS = ("amount", "ltc", "dscr")
+AMORTISATIONS = ("annuity", "straight", "sculpted", "bullet")
+
+
+@dataclass(frozen=True)
+class Tranche:
+    """One tranche of project debt (see the module docstring).
+
+    Parameters
+    ----------
+    sizing : {"amount", "ltc", "dscr"}
+    tenor_months : int
+        Months from the first draw to maturity [months].
+    amount_usd : float
+        Principal under ``sizing="amount"`` [USD].
+    ltc_share : float
+        Share of the capex of the availability period it funds under
+        ``sizing="ltc"`` [fraction, 0..1].
+    target_dscr : float
+        Minimum DSCR the sizing (``"dscr"``) or sculpting aims at [ratio, >= 1].
+    draw_month : int or None
+        Month of a single draw; None: draws follow the capex.
+    grace_months : int
+        Interest-only (availability) months after the first draw [months].
+    amortisation : {"annuity", "straight", "sculpted", "bullet"}
+    rate_per_year : float or None
+        Fixed rate [fraction per year]; None: floating at the base rate plus
+        ``margin_per_year``.
+    margin_per_year : float
+        Margin over the base rate of a floating tranche [fraction per year].
+    upfront_fee_share : float
+        Fee paid on each draw [fraction of the draw].
+    covenant_dscr, lockup_dscr : float or None
+        DSCR below which the covenant is breached / distributions stop [ratio].
+    reserve_months : float
+        Debt-service reserve: months of the first repayment month's service,
+        funded by the equity when the draws end, released at maturity [months].
+    sweep_share : float
+        Share of each test month's surplus that prepays the tranche [fraction].
+    """
+
+    sizing: str
+    tenor_months: int
+    amount_usd: float = 0.0
+    ltc_share: float = 0.0
+    target_dscr: float | None = None
+    draw_month: int | None = None
+    grace_months: int = 0
+    amortisation: str = "annuity"
+    rate_per_year: float | None = None
+    margin_per_year: float = 0.0
+    upfront_fee_share: float = 0.0
+    covenant_dscr: float | None = None
+    lockup_dscr: float | None = None
+    reserve_months: float = 0.0
+    sweep_share: float = 0.0
+
+    @property
+    def floating(self) -> bool:
+        return self.rate_per_year is None
+
+    def annual_rate(self, base_rate_per_year=0.0):
+        """All-in annual rate [fraction per year] (per path when the base rate is)."""
+        if self.floating:
+            return np.asarray(base_rate_per_year, dtype=float) + self.margin_per_year
+        return np.asarray(self.rate_per_year, dtype=float)
+
+
+def check_tranche(tranche: Tranche, n_periods: int, field: str = "debt") -> None:
+    """Raise ``ValueError`` (``field.name: value ... allowed``) for terms the model cannot honour.
+
+    ``n_periods``: columns of the cash flows (month 0 .. horizon).
+    """
+    t = tranche
+    horizon = n_periods - 1
+    if t.sizing not in SIZINGS:
+        raise ValueError(f"{field}.sizing: {t.sizing!r} is not allowed; must be one of {', '.join(SIZINGS)}")
+    if t.amortisation not in AMORTISATIONS:
+        raise ValueError(f"{field}.amortisation: {t.amortisation!r} is not allowed; "
+                         f"must be one of {', '.join(AMORTISATIONS)}")
+    if not 1 <= t.tenor_months:
+        raise ValueError(f"{field}.tenor_months: {t.tenor_months} is not allowed; must be at least 1")
+    if not 0 <= t.grace_months < t.tenor_months:
+        raise ValueError(f"{field}.grace_months: {t.grace_months} is not allowed; "
+                         f"must be at least 0 and below tenor_months ({t.tenor_months})")
+    start = 0 if t.draw_month is None else t.draw_month
+    if t.draw_month is not None and not 0 <= t.draw_month <= horizon:
+        raise ValueError(f"{field}.draw: month {t.draw_month} is not allowed; must be within 0..{horizon}")
+    if start + t.tenor_months > horizon:
+        raise ValueError(f"{field}.tenor_months: {t.tenor_months} from month {start} is not allowed; "
+                         f"must end within the horizon ({horizon} months)")
+    if t.target_dscr is not None and not t.target_dscr >= 1.0:
+        raise ValueError(f"{field}.target_dscr: {t.target_dscr} is not allowed; must be at least 1")
+    if t.target_dscr is None and (t.sizing == "dscr" or t.amortisation == "sculpted"):
+        what = "sizing dscr" if t.sizing == "dscr" else "amortisation sculpted"
+        raise ValueError(f"{field}.target_dscr: missing; {what} needs a target DSCR (at least 1)")
+    if t.sizing == "ltc" and not 0.0 < t.ltc_share <= 1.0:
+        raise ValueError(f"{field}.ltc: {t.ltc_share} is not allowed; must be above 0 and at most 1")
+    if t.sizing == "amount" and not t.amount_usd > 0.0:
+        raise ValueError(f"{field}.amount_usd: {t.amount_usd} is not allowed; must be positive")
+    for name in ("upfront_fee_share", "sweep_share"):
+        value = getattr(t, name)
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"{field}.{name}: {value} is not allowed; must be at least 0 and below 1")
+    if not t.reserve_months >= 0.0:
+        raise ValueError(f"{field}.reserve_months: {t.reserve_months} is not allowed; must be at least 0")
+    for name in ("covenant_dscr", "lockup_dscr"):
+        value = getattr(t, name)
+        if value is not None and not value > 0.0:
+            raise ValueError(f"{field}.{name}: {value} is not allowed; must be positive")
+    if t.floating and not t.margin_per_year > -1.0:
+        raise ValueError(f"{field}.margin_per_year: {t.margin_per_year} is not allowed; must be above -1")
+    if not t.floating and not t.rate_per_year > -1.0:
+        raise ValueError(f"{field}.rate_per_year: {t.rate_per_year} is not allowed; must be above -1")
+
+
+# columns of DebtTerms.terms (one row per tranche)
+_START, _LAST_DRAW, _LAST, _LTC, _FEE, _COVENANT, _LOCKUP, _RESERVE, _SWEEP, _BULLET = range(10)
+_N_TERMS = 10
+
+#: per-path outputs of :func:`debt_cash_flows` (columns of the kernel's metrics)
+METRIC_NAMES = ("debt_usd", "cost_of_debt", "min_dscr", "avg_dscr", "covenant_breach", "first_breach_month",
+                "payment_default", "first_default_month", "equity_cure_usd", "equity_mirr")
+_N_METRICS = len(METRIC_NAMES)
+
+#: monthly lines of :func:`debt_cash_flows` with ``lines=True`` (the base case's debt schedule)
+LINE_NAMES = ("debt_draw_usd", "debt_fee_usd", "debt_interest_usd", "debt_principal_usd", "debt_balance_usd",
+              "tax_shield_usd", "cfads_usd", "dscr", "debt_reserve_usd", "lockup_cash_usd", "equity_usd")
+_N_LINES = len(LINE_NAMES)
+
+
+class DebtTerms(NamedTuple):
+    """Debt sized on the base case, laid out for the kernel.
+
+    ``terms`` (n_tranches, 10): month columns and shares (see ``_START`` ...);
+    ``draw_usd`` (n_tranches, n_periods): fixed draws [USD] (``amount`` and
+    ``dscr`` sizing; zero under ``ltc``, whose draws are the capex share);
+    ``principal_share`` (n_tranches, n_periods): scheduled principal of each
+    month as a share of the amount drawn; ``amount_usd`` (n_tranches,): the
+    base case's amounts [USD].
+    """
+
+    tranches: tuple
+    terms: np.ndarray
+    draw_usd: np.ndarray
+    principal_share: np.ndarray
+    amount_usd: np.ndarray
+
+
+def monthly_debt_rates(tranches, base_rate_per_year, n_paths: int) -> np.ndarray:
+    """Monthly all-in rates (n_paths, n_tranches) of each tranche on each path [fraction per month]."""
+    rates = np.empty((n_paths, len(tranches)))
+    for j, tranche in enumerate(tranches):
+        rates[:, j] = per_path(finance.monthly_rate(tranche.annual_rate(base_rate_per_year)), n_paths)
+    return rates
+
+
+def _window(tranche: Tranche, capex: np.ndarray) -> tuple[int, int, int]:
+    """(first draw month, last month of the availability/grace period, maturity month) on the base case's capex.
+
+    The first draw is ``draw_month``, or the first month of capex; -1 when there is none.
+    """
+    if tranche.draw_month is not None:
+        start = tranche.draw_month
+    else:
+        spent = np.flatnonzero(capex > 0.0)
+        start = int(spent[0]) if spent.size else -1
+    return start, start + tranche.grace_months, start + tranche.tenor_months
+
+
+def _unit_profile(tranche: Tranche, window, rate: float, n_periods: int, service=None) -> np.ndarray:
+    """Scheduled principal per month as a share of the amount drawn (sums to 1 over the repayment).
+
+    ``service`` (sculpted only): debt service per month [USD per USD of debt].
+    """
+    _, last_draw, last = window
+    share = np.zeros(n_periods)
+    months = np.arange(last_draw + 1, last + 1)
+    n = months.size
+    if tranche.amortisation == "straight":
+        share[months] = 1.0 / n
+    elif tranche.amortisation == "bullet":
+        share[last] = 1.0
+    elif tranche.amortisation == "annuity":
+        payment = 1.0 / n if rate == 0.0 else rate / (1.0 - (1.0 + rate) ** -n)
+        balance = 1.0
+        for t in months:
+            share[t] = payment - balance * rate
+            balance -= share[t]
+    else:
+        balance = 1.0
+        for t in months:
+            share[t] = service[t] - balance * rate
+            balance -= share[t]
+    share[last] += 1.0 - share[months].sum()  # rounding: the last month repays what is left
+    return share
+
+
+def _unit_service(share: np.ndarray, drawn: np.ndarray, window, rate: float):
+    """Interest, and tested service (interest + principal, without a bullet's balloon), per USD of debt.
+
+    ``drawn``: share of the amount drawn in each month; interest is due from
+    the month after a draw, on the base rate.
+    """
+    _, last_draw, last = window
+    balance = np.cumsum(drawn) - np.cumsum(share)
+    balance[last:] = 0.0
+    interest = np.zeros(share.size)
+    interest[1:] = balance[:-1] * rate
+    service = interest + share
+    service[:last_draw + 1] = 0.0
+    service[last + 1:] = 0.0
+    return interest, service
+
+
+def size_debt(tranches, cfads_usd, capex_usd, taxable_income_usd, tax_rate, base_rate_per_year=0.0,
+              *, max_iter: int = 100, tol: float = 1e-12) -> DebtTerms:
+    """Size each tranche on the base case and fix its draws and principal profile.
+
+    Tranches are sized in order (the first is the most senior): a ``dscr``
+    tranche takes the largest amount whose debt service, added to that of the
+    tranches before it, keeps ``CFADS / service >= target_dscr`` in every
+    test month; a sculpted tranche's service is ``max(CFADS, 0) / target``
+    less the service before it (``dscr``) or that shape scaled to its amount.
+    CFADS includes the tax saved by deducting interest, which depends on the
+    debt: the sizing repeats until the amounts move by less than ``tol``
+    (relative).
+
+    Parameters
+    ----------
+    tranches : sequence of Tranche
+    cfads_usd : ndarray (n_periods,)
+        Base case's operating cash flow after (unlevered) tax, before capex
+        and financing [USD].
+    capex_usd : ndarray (n_periods,)
+        Base case's capex, as positive spending [USD].
+    taxable_income_usd : ndarray (n_periods,)
+        Taxable income before interest [USD].
+    tax_rate : float
+        [fraction].
+    base_rate_per_year : float
+        Base rate of floating tranches in the base case [fraction per year].
+
+    Returns
+    -------
+    DebtTerms
+    """
+    cfads = np.asarray(cfads_usd, dtype=float).reshape(-1)
+    capex = np.clip(np.asarray(capex_usd, dtype=float).reshape(-1), 0.0, None)
+    taxable = np.asarray(taxable_income_usd, dtype=float).reshape(-1)
+    n = cfads.size
+    rates = monthly_debt_rates(tranches, base_rate_per_year, 1)[0]
+    windows = [_window(t, capex) for t in tranches]
+    for j, (tranche, (start, last_draw, _)) in enumerate(zip(tranches, windows)):
+        field = f"debt.{j}" if len(tranches) > 1 else "debt"
+        check_tranche(tranche, n, field)
+        if tranche.draw_month is None and start < 0:
+            raise ValueError(f"{field}.draw: 'capex' is not allowed on a business without capex; give a draw month")
+        if tranche.sizing == "ltc" and not capex[start:last_draw + 1].sum() > 0.0:
+            raise ValueError(f"{field}.ltc: {tranche.ltc_share} is not allowed; the business has no capex "
+                             f"in months {start}..{last_draw} to fund (use sizing amount or dscr)")
+        if start + tranche.tenor_months > n - 1:
+            raise ValueError(f"{field}.tenor_months: {tranche.tenor_months} from month {start} is not allowed; "
+                             f"must end within the horizon ({n - 1} months)")
+    drawn = [_draw_profile(t, w, capex) for t, w in zip(tranches, windows)]
+    unlevered_tax = finance.tax_with_loss_carryforward(taxable, tax_rate)
+    shield = np.zeros(n)
+    amounts = np.zeros(len(tranches))
+    for _ in range(max_iter):
+        previous = amounts.copy()
+        shares, interests = _size_once(tranches, windows, drawn, rates, cfads + shield, capex, amounts)
+        interest = sum(a * unit for a, unit in zip(amounts, interests))
+        shield = unlevered_tax - finance.tax_with_loss_carryforward(taxable - interest, tax_rate)
+        if np.all(np.abs(amounts - previous) <= tol * np.maximum(np.abs(amounts), 1.0)):
+            break
+    terms = np.zeros((len(tranches), _N_TERMS))
+    draws = np.zeros((len(tranches), n))
+    for j, (tranche, window) in enumerate(zip(tranches, windows)):
+        terms[j, [_START, _LAST_DRAW, _LAST]] = window
+        follows_capex = tranche.sizing == "ltc" and tranche.draw_month is None
+        terms[j, _LTC] = tranche.ltc_share if follows_capex else 0.0
+        terms[j, _FEE] = tranche.upfront_fee_share
+        terms[j, _COVENANT] = tranche.covenant_dscr or 0.0
+        terms[j, _LOCKUP] = tranche.lockup_dscr or 0.0
+        terms[j, _RESERVE] = tranche.reserve_months
+        terms[j, _SWEEP] = tranche.sweep_share
+        terms[j, _BULLET] = float(tranche.amortisation == "bullet")
+        if not follows_capex:
+            draws[j] = amounts[j] * drawn[j]
+    return DebtTerms(tuple(tranches), terms, draws, np.array(shares), amounts.copy())
+
+
+def _draw_profile(tranche: Tranche, window, capex: np.ndarray) -> np.ndarray:
+    """Share of the amount drawn in each month: with the base case's capex of the availability period, or at once."""
+    start, last_draw, _ = window
+    profile = np.zeros(capex.size)
+    if tranche.draw_month is not None:
+        profile[start] = 1.0
+    else:
+        spent = capex[start:last_draw + 1]
+        profile[start:last_draw + 1] = spent / spent.sum()
+    return profile
+
+
+def _size_once(tranches, windows, drawn, rates, cfads, capex, amounts):
+    """One sizing pass on given CFADS: writes ``amounts``; returns principal shares and interest per USD."""
+    shares, interests = [], []
+    senior = np.zeros(cfads.size)  # tested service of the tranches sized so far [USD]
+    months = np.arange(cfads.size)
+    for j, (tranche, window) in enumerate(zip(tranches, windows)):
+        start, last_draw, last = window
+        test = (months > last_draw) & (months <= last)
+        if tranche.sizing == "ltc":
+            amounts[j] = tranche.ltc_share * capex[start:last_draw + 1].sum()
+        elif tranche.sizing == "amount":
+            amounts[j] = tranche.amount_usd
+        if tranche.amortisation == "sculpted":
+            headroom = np.where(test, np.maximum(np.maximum(cfads, 0.0) / tranche.target_dscr - senior, 0.0), 0.0)
+            discount = (1.0 + rates[j]) ** -(months - last_draw).astype(float)
+            capacity = float(np.sum(headroom * discount))  # PV at the debt rate, at the end of the draws
+            if tranche.sizing == "dscr":
+                amounts[j] = capacity
+            unit = headroom / capacity if capacity > 0.0 else np.where(test, 1.0, 0.0) / max(test.sum(), 1)
+            share = _unit_profile(tranche, window, rates[j], cfads.size, service=unit)
+        else:
+            share = _unit_profile(tranche, window, rates[j], cfads.size)
+        interest, service = _unit_service(share, drawn[j], window, rates[j])
+        tested = service - share if tranche.amortisation == "bullet" else service
+        if tranche.sizing == "dscr" and tranche.amortisation != "sculpted":
+            room = cfads / tranche.target_dscr - senior
+            positive = test & (tested > 0.0)
+            amounts[j] = max(float(np.min(room[positive] / tested[positive])), 0.0) if positive.any() else 0.0
+        shares.append(share)
+        interests.append(interest)
+        senior = senior + amounts[j] * tested
+    return shares, interests
+
+
+@kernel
+def _tax_step(taxable, cumulative, taxed, t, rate):
+    """One month of :func:`~pivotsim.models.finance.tax_with_loss_carryforward`: (tax, cumulative, taxed)."""
+    cumulative = taxable if t == 0 else cumulative + taxable
+    level = accounting.not_below(cumulative, 0.0)
+    now_taxed = level if t == 0 else accounting.not_below(taxed, level)
+    tax = (now_taxed if t == 0 else now_taxed - taxed) * rate
+    return tax, cumulative, now_taxed
+
+
+@kernel
+def _rate_of_flows(flows, guess):
+    """IRR per period of the borrower's debt flows (one sign change): Newton on log(1 + r) from ``guess``."""
+    x = math.log1p(guess)
+    for _ in range(60):
+        f, slope = finance.npv_and_slope(flows, x)
+        if slope == 0.0 or not math.isfinite(f):
+            return np.nan
+        step = f / slope
+        x = x - step
+        if abs(step) <= 1e-13:
+            return math.expm1(x)
+    return np.nan
+
+
+@kernel
+def _mirr_of_row(row, rate):
+    """numpy-financial's ``mirr(row, rate, rate)`` [per period]; NaN without a flow of each sign."""
+    positive = negative = 0.0
+    factor = 1.0
+    for t in range(row.shape[0]):
+        if row[t] > 0.0:
+            positive += row[t] * factor
+        elif row[t] < 0.0:
+            negative += row[t] * factor
+        factor /= 1.0 + rate
+    if positive == 0.0 or negative == 0.0:
+        return np.nan
+    return (abs(positive) / abs(negative)) ** (1.0 / (row.shape[0] - 1)) * (1.0 + rate) - 1.0
+
+
+@kernel
+def _sweep(active, excess, balance, terms):
+    """A test month's sweep: prepays the tranches in repayment, in order; returns (swept, surplus left)."""
+    swept = 0.0
+    for j in range(terms.shape[0]):
+        if active[j] and terms[j, _SWEEP] > 0.0 and excess > 0.0:
+            amount = min(balance[j], terms[j, _SWEEP] * excess)
+            balance[j] -= amount
+            excess -= amount
+            swept += amount
+    return swept, excess
+
+
+@kernel
+def _shortfall(gap, lockup, reserve):
+    """CFADS below the service: the lock-up cash, then the reserve pay ``gap``; returns (unpaid, lockup, reserve)."""
+    used = min(gap, lockup)
+    lockup -= used
+    gap -= used
+    used = min(gap, reserve)
+    return gap - used, lockup, reserve - used
+
+
+@kernel
+def _debt_path(i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, bounds, draw_usd, principal_share,
+               equity, flows, balance, amount, active, lines_out):
+    """One path of :func:`_debt_kernel`: writes ``equity`` and ``flows``; returns the path's metrics."""
+    n, n_tr = equity.shape[0], terms.shape[0]
+    final = bounds[:, 2].max()
+    balance[:] = 0.0
+    amount[:] = 0.0
+    reserve = lockup = reserve_target = 0.0
+    cum_u = taxed_u = cum_l = taxed_l = 0.0
+    min_dscr, sum_dscr, n_test = np.inf, 0.0, 0
+    first_breach = first_default = np.nan
+    cure = 0.0
+    for t in range(n):
+        interest = tested_interest = tested_principal = repaid = draws = fees = covenant = lockup_level = 0.0
+        for j in range(n_tr):
+            start, last_draw, last = bounds[j, 0], bounds[j, 1], bounds[j, 2]
+            interest_j = balance[j] * debt_rate[i, j]
+            interest += interest_j
+            active[j] = last_draw < t <= last
+            if start <= t <= last_draw:
+                draw = draw_usd[j, t] + terms[j, _LTC] * capex[i, t]
+                balance[j] += draw
+                amount[j] += draw
+                draws += draw
+                fees += terms[j, _FEE] * draw
+            elif active[j]:
+                due = balance[j] if t == last else min(balance[j], principal_share[j, t] * amount[j])
+                balance[j] -= due
+                repaid += due
+                tested_interest += interest_j
+                if not (t == last and terms[j, _BULLET] > 0.0):
+                    tested_principal += due
+                covenant = max(covenant, terms[j, _COVENANT])
+                lockup_level = max(lockup_level, terms[j, _LOCKUP])
+        tax_u, cum_u, taxed_u = _tax_step(taxable[i, t], cum_u, taxed_u, t, tax_rate[i])
+        tax_l, cum_l, taxed_l = _tax_step(taxable[i, t] - interest, cum_l, taxed_l, t, tax_rate[i])
+        shield = tax_u - tax_l
+        cfads = cfads_unlevered[i, t] + shield
+        reserve_before, lockup_before = reserve, lockup
+        service = tested_interest + tested_principal
+        dscr = np.nan
+        swept = 0.0
+        if service > 0.0:
+            dscr = cfads / service
+            n_test += 1
+            sum_dscr += dscr
+            min_dscr = min(min_dscr, dscr)
+            if dscr < covenant and first_breach != first_breach:
+                first_breach = float(t)
+            if cfads < service:
+                unpaid, lockup, reserve = _shortfall(service - cfads, lockup, reserve)
+                if unpaid > 1e-9 * service:
+                    cure += unpaid
+                    if first_default != first_default:
+                        first_default = float(t)
+            else:
+                excess = cfads - service
+                refill = min(excess, max(reserve_target - reserve, 0.0))
+                reserve += refill
+                swept, excess = _sweep(active, excess - refill, balance, terms)
+                lockup = lockup + excess if dscr < lockup_level else 0.0
+        for j in range(n_tr):
+            if t == bounds[j, 1] and terms[j, _RESERVE] > 0.0:
+                # the first repayment month's service on this path's rate, times the reserve's months
+                part = terms[j, _RESERVE] * amount[j] * (debt_rate[i, j] + principal_share[j, min(t + 1, n - 1)])
+                reserve_target += part
+                reserve += part
+            if t == bounds[j, 2] and terms[j, _RESERVE] > 0.0:
+                reserve_target -= terms[j, _RESERVE] * amount[j] * (debt_rate[i, j]
+                                                                     + principal_share[j, bounds[j, 1] + 1])
+                reserve = min(reserve, max(reserve_target, 0.0))
+        if t == final:
+            reserve = lockup = reserve_target = 0.0
+        paid = draws - fees - interest - repaid - swept
+        equity[t] = cfads - capex[i, t] + paid - (reserve - reserve_before) - (lockup - lockup_before)
+        flows[t] = paid
+        if lines_out.shape[1] > 0:
+            lines_out[0, i, t], lines_out[1, i, t], lines_out[2, i, t] = draws, fees, interest
+            lines_out[3, i, t], lines_out[4, i, t], lines_out[5, i, t] = repaid + swept, balance.sum(), shield
+            lines_out[6, i, t], lines_out[7, i, t], lines_out[8, i, t] = cfads, dscr, reserve
+            lines_out[9, i, t], lines_out[10, i, t] = lockup, equity[t]
+    return min_dscr, sum_dscr, n_test, first_breach, first_default, cure
+
+
+@kernel
+def _debt_kernel(cfads_unlevered, capex, taxable, tax_rate, debt_rate, equity_rate, terms, draw_usd, principal_share,
+                 equity_out, metrics_out, lines_out):
+    """Debt service, waterfall and equity flow of each path (see the module docstring).
+
+    ``lines_out`` (11, n_paths, n_periods) or (11, 0, n_periods): the lines
+    of :data:`LINE_NAMES` when it has rows.
+    """
+    n_paths, n = cfads_unlevered.shape
+    n_tr = terms.shape[0]
+    bounds = np.empty((n_tr, 3), dtype=np.int64)
+    for j in range(n_tr):
+        bounds[j, 0], bounds[j, 1], bounds[j, 2] = int(terms[j, _START]), int(terms[j, _LAST_DRAW]), \
+            int(terms[j, _LAST])
+    balance = np.zeros(n_tr)
+    amount = np.zeros(n_tr)
+    active = np.zeros(n_tr, dtype=np.bool_)
+    flows = np.zeros(n)
+    for i in range(n_paths):
+        min_dscr, sum_dscr, n_test, first_breach, first_default, cure = _debt_path(
+            i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, bounds, draw_usd, principal_share,
+            equity_out[i], flows, balance, amount, active, lines_out)
+        metrics = metrics_out[i]
+        drawn = amount.sum()
+        metrics[0] = drawn
+        metrics[1] = math.expm1(12.0 * math.log1p(_rate_of_flows(flows, debt_rate[i, 0]))) if drawn > 0 else np.nan
+        metrics[2] = min_dscr if n_test else np.nan
+        metrics[3] = sum_dscr / n_test if n_test else np.nan
+        metrics[4] = 1.0 if first_breach == first_breach else 0.0
+        metrics[5] = first_breach
+        metrics[6] = 1.0 if first_default == first_default else 0.0
+        metrics[7] = first_default
+        metrics[8] = cure
+        metrics[9] = math.expm1(12.0 * math.log1p(_mirr_of_row(equity_out[i], equity_rate[i])))
+
+
+class DebtResult(NamedTuple):
+    """Output of :func:`debt_cash_flows`.
+
+    ``equity_usd`` (n_paths, n_periods): the equity's cash flow [USD];
+    ``metrics``: per-path arrays named as :data:`METRIC_NAMES` (``debt_usd``
+    [USD], ``cost_of_debt`` [effective annual, all-in: fees included],
+    ``min_dscr``/``avg_dscr`` [ratio, NaN without a test month],
+    ``covenant_breach``/``payment_default`` [0 or 1], ``first_breach_month``/
+    ``first_default_month`` [month, NaN if none], ``equity_cure_usd`` [USD the
+    equity paid in for shortfalls], ``equity_mirr`` [effective annual]);
+    ``lines``: the monthly lines of :data:`LINE_NAMES` (or None).
+    """
+
+    equity_usd: np.ndarray
+    metrics: dict
+    lines: dict | None
+
+
+def debt_cash_flows(debt: DebtTerms, cfads_usd, capex_usd, taxable_income_usd, tax_rate, *, base_rate_per_year=0.0,
+                    cost_of_equity_per_year=0.0, lines: bool = False) -> DebtResult:
+    """The debt of ``debt`` on every path: service, waterfall, covenants and the equity's cash flow.
+
+    Parameters
+    ----------
+    debt : DebtTerms
+        From :func:`size_debt` on the base case.
+    cfads_usd : ndarray (n_paths, n_periods)
+        Operating cash flow after unlevered tax, before capex and financing [USD].
+    capex_usd : ndarray broadcastable to (n_paths, n_periods)
+        Capex as positive spending [USD] (``cfads_usd - capex_usd`` is the
+        unlevered net cash flow).
+    taxable_income_usd : ndarray broadcastable to (n_paths, n_periods)
+        Taxable income before interest [USD].
+    tax_rate, base_rate_per_year, cost_of_equity_per_year : float or ndarray (n_paths,)
+        [fraction], [fraction per year], [fraction per year].
+    lines : bool
+        Also return the monthly lines (the base case's debt schedule).
+
+    Returns
+    -------
+    DebtResult
+    """
+    cfads = np.asarray(cfads_usd, dtype=float)
+    cfads = cfads[None, :] if cfads.ndim == 1 else cfads
+    n_paths, n = cfads.shape
+    cfads = rows_of(cfads, n_paths, n)
+    capex = rows_of(capex_usd, n_paths, n)
+    taxable = rows_of(taxable_income_usd, n_paths, n)
+    rates = monthly_debt_rates(debt.tranches, base_rate_per_year, n_paths)
+    equity_rate = per_path(finance.monthly_rate(cost_of_equity_per_year), n_paths)
+    equity = np.empty((n_paths, n))
+    metrics = np.empty((n_paths, _N_METRICS))
+    line_rows = np.empty((_N_LINES, n_paths if lines else 0, n))
+    _debt_kernel(cfads, capex, taxable, per_path(tax_rate, n_paths), rates, equity_rate,
+                 rows_of(debt.terms, *debt.terms.shape), rows_of(debt.draw_usd, *debt.draw_usd.shape),
+                 rows_of(debt.principal_share, *debt.principal_share.shape), equity, metrics, line_rows)
+    named = {name: np.ascontiguousarray(metrics[:, k]) for k, name in enumerate(METRIC_NAMES)}
+    named_lines = {name: line_rows[k] for k, name in enumerate(LINE_NAMES)} if lines else None
+    return DebtResult(equity, named, named_lines)
+
+
+def equity_metrics(equity_usd, cost_of_equity_per_year, mirr=None) -> dict[str, np.ndarray]:
+    """NPV at the cost of equity, IRR, MIRR and payback of the equity's cash flows, per path.
+
+    Parameters
+    ----------
+    equity_usd : ndarray (n_paths, n_periods)
+        [USD], column 0 at t = 0.
+    cost_of_equity_per_year : float or ndarray (n_paths,)
+        [fraction per year]; also the finance and reinvestment rate of the MIRR.
+    mirr : ndarray (n_paths,), optional
+        The MIRR already computed by :func:`debt_cash_flows` (``equity_mirr``).
+
+    Returns
+    -------
+    dict of str -> ndarray (n_paths,)
+        ``npv_usd`` [USD], ``irr``, ``mirr`` [effective annual], ``payback_months``.
+    """
+    equity = np.asarray(equity_usd, dtype=float)
+    equity = equity[None, :] if equity.ndim == 1 else equity
+    rate = per_path(finance.monthly_rate(cost_of_equity_per_year), equity.shape[0])[:, None]
+    out = finance.valuation_metrics(equity, rate, ("npv_usd", "irr", "payback_months"))
+    if mirr is None:
+        mirr = np.array([math.expm1(12.0 * math.log1p(_mirr_of_row(rows_of(row, 1, row.size)[0], r)))
+                         for row, r in zip(equity, rate[:, 0])])
+    out["mirr"] = np.asarray(mirr, dtype=float)
+    return out
