@@ -295,3 +295,52 @@ def test_libreoffice_recalculates(case, tmp_path):
 
 def _finite_or_none(x):
     return float(x) if math.isfinite(x) else None
+
+
+# ---------------------------------------------------------------- command line
+@pytest.fixture(scope="module")
+def cli():
+    from typer.testing import CliRunner
+
+    from pivotsim.cli import app
+
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.mark.parametrize("target, message", [
+    ("{tmp}", "--output: {tmp} is a folder"),
+    ("{tmp}/model.csv", "must end in .xlsx"),
+    ("{tmp}/missing/model.xlsx", "does not exist"),
+])
+def test_export_bad_output_one_line_exit_2_before_the_simulation(cli, tmp_path, monkeypatch, target, message):
+    def no_simulation(*args, **kwargs):
+        raise AssertionError("simulated before checking --output")
+
+    monkeypatch.setattr("pivotsim.runs.run", no_simulation)
+    out = cli("export", SCENARIOS / "iren.yaml", "-o", target.format(tmp=tmp_path))
+    assert out.exit_code == 2
+    text = out.output.strip()
+    assert text.count("\n") == 0 and "Traceback" not in text
+    assert message.format(tmp=tmp_path) in text
+
+
+def test_export_writes_the_run_workbook(cli, tmp_path):
+    out = cli("export", SCENARIOS / "iren.yaml", "-o", tmp_path / "iren.xlsx", "--paths", 2000, "--seed", 11)
+    assert out.exit_code == 0, out.output
+    expected = pivotsim.run(SCENARIOS / "iren.yaml", paths=2000, seed=11).summary()
+    book = Recalculated(tmp_path / "iren.xlsx")
+    for business in BUSINESSES:
+        assert _close(book.named(f"npv_{business}"), expected[business]["base"]["npv_usd"])
+    cells = {row[0].value: row for row in book.book["Summary"].iter_rows() if row[0].value}
+    assert cells["mean"][3].value == pytest.approx(expected["comparison"]["npv_difference_usd"]["mean"],
+                                                   rel=1e-15)
+
+
+def test_run_xlsx_puts_the_workbook_in_the_run_folder(cli, tmp_path):
+    out = cli("run", SCENARIOS / "iren.yaml", "--paths", 2000, "--no-figures", "--xlsx", "--out", tmp_path)
+    assert out.exit_code == 0, out.output
+    (folder,) = tmp_path.iterdir()
+    book = openpyxl.load_workbook(folder / "model.xlsx")
+    assert book.sheetnames == ["Summary", "Cashflows", "Assumptions"]
+    assert {"npv_ai", "npv_bitcoin", "irr_ai", "irr_bitcoin"} <= set(book.defined_names)

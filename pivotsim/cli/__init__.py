@@ -1,5 +1,5 @@
 """Command line: ``pivotsim run | report | validate | schema | sources | claims | compare | calibrate | sweep |
-sensitivity | breakeven``.
+sensitivity | breakeven | export``.
 
 A thin shell over the Python API: parse options, call the API, print.  Bad
 input (any :class:`~pivotsim.errors.PivotsimError`) is one line on stderr and
@@ -8,6 +8,7 @@ registers its commands on :data:`app`.
 """
 
 from . import compare_commands, run_commands, scenario_commands, sensitivity_commands  # noqa: F401  (register)
+from . import export_commands  # noqa: F401  (register: pivotsim export)
 from .app import app
 
 __all__ = ["app"]

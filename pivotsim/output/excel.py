@@ -97,29 +97,31 @@ _DERIVED_UNITS = {"net_usd": "USD", "cumulative_usd": "USD", "discount_factor": 
                   "month_if_cumulative_negative": "month", "month_if_discounted_cumulative_negative": "month"}
 
 
-def check_workbook_path(path) -> Path:
+def check_workbook_path(path, *, option: str = "output") -> Path:
     """The target as a Path; a one-line PivotsimError unless it can be written.
 
     It must end in ``.xlsx``, not be a folder, and be in an existing folder
     this process may write to (an existing file is replaced only if it is
     writable).  Called before any simulation, so bad input costs nothing.
+    ``option`` names the field in the message (``--output`` for the CLI).
     """
     if not isinstance(path, (str, os.PathLike)) or not str(path):
-        raise PivotsimError(f"output: {path!r} is not allowed; give a file name ending in {SUFFIX}")
+        raise PivotsimError(f"{option}: {path!r} is not allowed; give a file name ending in {SUFFIX}")
     target = Path(path)
+    shown = str(path)
     if target.is_dir():
-        raise PivotsimError(f"output: {str(target)!r} is a folder; give a file name ending in {SUFFIX}")
+        raise PivotsimError(f"{option}: {shown} is a folder; give a file name ending in {SUFFIX}")
     if target.suffix.lower() != SUFFIX:
-        raise PivotsimError(f"output: {str(target)!r} is not allowed; the file name must end in {SUFFIX}")
+        raise PivotsimError(f"{option}: {shown} is not allowed; the file name must end in {SUFFIX}")
     folder = target.parent
     if not folder.is_dir():
-        raise PivotsimError(f"output: folder {str(folder)!r} does not exist; create it first")
+        raise PivotsimError(f"{option}: folder {folder} does not exist; create it first")
     try:  # a probe file: permission bits, read-only mounts and root alike
         tempfile.NamedTemporaryFile(dir=folder, prefix=".pivotsim-probe-").close()
     except OSError:
-        raise PivotsimError(f"output: folder {str(folder)!r} is not writable; choose another folder") from None
+        raise PivotsimError(f"{option}: folder {folder} is not writable; choose another folder") from None
     if target.exists() and not os.access(target, os.W_OK):
-        raise PivotsimError(f"output: {str(target)!r} exists and is read-only; choose another file name")
+        raise PivotsimError(f"{option}: {shown} exists and is read-only; choose another file name")
     return target
 
 
