@@ -1,4 +1,4 @@
-"""Contribution to variance from the Monte Carlo's own paths (pivotsim.analysis.drivers).
+"""Contribution to variance from the Monte Carlo's own paths (pivotsim.drivers).
 
 Every expected share has a closed form: for y = sum_i b_i x_i + e with
 independent inputs, input i's share of Var(y) is b_i^2 Var(x_i) / Var(y)
@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from pivotsim.analysis.drivers import MAX_PLAYERS, OTHER_INPUTS, shapley_r_squared, variance_drivers
+from pivotsim.drivers import MAX_PLAYERS, OTHER_INPUTS, shapley_r_squared, variance_drivers
 from pivotsim.errors import PivotsimError
 
 
@@ -130,3 +130,22 @@ def test_bad_input_is_a_clear_error():
         variance_drivers({"a": np.ones(30)}, np.ones(30), groups={"g": ["b"]})
     with pytest.raises(PivotsimError, match="at least 20"):
         variance_drivers({"a": np.arange(5.0)}, np.arange(5.0))
+
+
+def test_run_drivers_read_the_runs_own_draws_and_market():
+    from pivotsim.runs import run
+
+    result = run("scenarios/iren.yaml", paths=2000, seed=3)
+    drivers = result.drivers()
+    by = _by_name(drivers)
+    assert {"market", "ai.gpu_residual_share", "ai.risks.capex_overrun_multiplier"} <= set(by)
+    assert by["market"].members[0].startswith("market.") and by["market"].is_group
+    # economics: a higher GPU resale value raises AI's NPV, a capex overrun lowers it
+    assert by["ai.gpu_residual_share"].coefficient > 0 > by["ai.risks.capex_overrun_multiplier"].coefficient
+    # the market (BTC price, hashrate, fees) moves mining's NPV on every path: the largest single player
+    assert drivers.key_driver.name == "market"
+    assert sum(d.contribution for d in drivers.drivers) == pytest.approx(drivers.r_squared)
+    summary = result.summary()["comparison"]["drivers"]
+    assert summary["drivers"][0]["label"] == "Market paths (BTC price, hashrate, fees, power)"
+    assert summary["r_squared"] == pytest.approx(drivers.r_squared)
+    assert result.drivers("rank").method == "rank"

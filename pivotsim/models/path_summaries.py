@@ -3,7 +3,7 @@
 The NPV of a path depends on the whole month-by-month market, not on any one
 input draw; a regression of the NPV on the uncertain inputs alone leaves the
 market in its residual.  These summaries stand for the market path in that
-regression (:mod:`pivotsim.analysis.drivers`, the market as one group):
+regression (:mod:`pivotsim.drivers`, the market as one group):
 
 * ``btc_price_log_mean``: mean log BTC price over months 1..T;
 * ``network_hashrate_log_mean``: mean log network hashrate;

@@ -32,7 +32,7 @@ def plot_drivers(drivers, ax: Axes | None = None, *, output_label: str = "NPV di
     Parameters
     ----------
     drivers : DriversResult
-        :func:`pivotsim.analysis.drivers.variance_drivers`.
+        :func:`pivotsim.drivers.variance_drivers`.
     output_label : str
         What was explained (axis label).
     top : int

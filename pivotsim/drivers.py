@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from ..errors import PivotsimError
+from .errors import PivotsimError
 
 DRIVER_METHODS = ("regression", "rank")
 #: players beyond this are pooled into one "other inputs" group (the Shapley sum visits 2^players coalitions)
@@ -311,3 +311,38 @@ def variance_drivers(columns: Mapping[str, np.ndarray], output: np.ndarray, *,
             members=members))
     drivers.sort(key=lambda d: (-d.contribution, d.name))
     return DriversResult(output_name, method, n, r_squared, drivers, output_std)
+
+
+INPUT_PREFIX = "input."
+MARKET_PREFIX = "market."
+MARKET_GROUP = "market"
+MARKET_LABEL = "Market paths (BTC price, hashrate, fees, power)"
+
+
+def run_drivers(metrics: Mapping[str, np.ndarray], *, output: str = "npv_difference_usd",
+                method: str = "regression", labels: Mapping[str, str] | None = None) -> DriversResult:
+    """Drivers of a Monte Carlo run's output from its per-path metrics.
+
+    Parameters
+    ----------
+    metrics : dict of str -> ndarray (paths,)
+        ``RunResult.metrics``: each uncertain input's draws as
+        ``input.<dotted path>`` and the market summaries as ``market.<name>``
+        (:mod:`pivotsim.models.path_summaries`), which form one group.
+    output : str
+        The metric explained (default the NPV difference, AI minus mining).
+    method : {"regression", "rank"}
+    labels : dict of str -> str, optional
+        Human labels by dotted input path.
+
+    Returns
+    -------
+    DriversResult
+    """
+    columns = {k[len(INPUT_PREFIX):]: v for k, v in metrics.items() if k.startswith(INPUT_PREFIX)}
+    market = {k: v for k, v in metrics.items() if k.startswith(MARKET_PREFIX)}
+    columns.update(market)
+    groups = {MARKET_GROUP: list(market)} if market else {}
+    all_labels = {MARKET_GROUP: MARKET_LABEL, **(labels or {})}
+    return variance_drivers(columns, metrics[output], groups=groups, method=method, labels=all_labels,
+                            output_name=output)
