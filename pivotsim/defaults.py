@@ -8,3 +8,6 @@ DEFAULT_SEED = 2025
 
 DEFAULT_MAX_AUTO_PATHS = 1_000_000
 """Cap on paths of ``--paths auto``."""
+
+DEFAULT_TIMING_PATHS = 20_000
+"""Paths of ``pivotsim timing`` (the switching option by least squares)."""
