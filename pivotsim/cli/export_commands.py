@@ -15,12 +15,12 @@ from .checks import check_seed
 
 @app.command()
 def export(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    scenario: Annotated[str, typer.Argument(help="Scenario YAML file, or a bundled deal (iren).", metavar="PATH")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Excel workbook to write (.xlsx).",
                                          metavar="PATH")],
     paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths.", metavar="N")] = DEFAULT_PATHS,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same numbers).",
-                                      metavar="S")] = DEFAULT_SEED,
+                                      metavar="N")] = DEFAULT_SEED,
     set_: Annotated[Optional[List[str]], typer.Option(
         "--set", help="Override a scenario value: dotted.key=value (repeatable).", metavar="KEY=VALUE")] = None,
     threads: ThreadsOption = None,
