@@ -511,7 +511,8 @@ def _close_kernel(gpu_cloud, pass_through, has_default, has_terminal, unearned_u
         net[i, last] = total
 
 
-def hosting_cash_flows(inputs, market, timeline: Timeline, *, net_only: bool = False) -> CashFlows:
+def hosting_cash_flows(inputs, market, timeline: Timeline, *, net_only: bool = False,
+                       financing: bool = False) -> CashFlows:
     """Monthly cash flows of the AI-hosting deal on the site's grid power.
 
     Any input may be an array ``(n_paths, 1)``
@@ -531,6 +532,10 @@ def hosting_cash_flows(inputs, market, timeline: Timeline, *, net_only: bool = F
         Only the net cash flow (what a valuation reads; the same numbers):
         ``items`` and ``quantities`` are left empty and the lines are never
         written out to memory.
+    financing : bool
+        Also keep what project debt reads (:mod:`pivotsim.models.debt`),
+        even with ``net_only``: the item ``capex_usd`` and the quantity
+        ``taxable_income_usd`` (before interest).
 
     Returns
     -------
@@ -618,6 +623,9 @@ def hosting_cash_flows(inputs, market, timeline: Timeline, *, net_only: bool = F
     # capex, reused for the taxable income, and all but the net with
     # net_only) hold one pass of paths and are reused.
     kept = {} if net_only else {name: np.empty(shape) for name in names}
+    if financing:
+        kept["capex"] = kept.get("capex", np.empty(shape))
+        kept["taxable"] = np.empty(shape)
     scratch = {name: np.empty((scratch_rows(rows), n)) for name in (*names, "facility")
                if name not in kept and name != "tax"}  # without kept lines the tax is negated in place
     net = np.empty(shape)
@@ -654,6 +662,8 @@ def hosting_cash_flows(inputs, market, timeline: Timeline, *, net_only: bool = F
                          sale_month[start:stop], sale_proceeds[start:stop])
         tax = np.ascontiguousarray(finance.tax_with_loss_carryforward(
             taxable, pass_rows(tax_rate, pass_)), dtype=float)
+        if financing:
+            line["taxable"][...] = taxable
 
         # Service prepaid but not yet delivered at the horizon (contract months a
         # delay pushed past it) is owed to the customer: the unearned prepayment
@@ -667,7 +677,8 @@ def hosting_cash_flows(inputs, market, timeline: Timeline, *, net_only: bool = F
                       start, line.get("power", unused()), line["opex"], line["capex"], tax, line.get("tax", tax),
                       net[start:stop])
     if net_only:
-        return CashFlows(timeline=timeline, items={}, quantities={}, net_usd=net)
+        return CashFlows(timeline=timeline, items={"capex_usd": kept["capex"]} if financing else {},
+                         quantities={"taxable_income_usd": kept["taxable"]} if financing else {}, net_usd=net)
 
     zero = np.broadcast_to(0.0, shape)
     if np.ndim(terms["prepayment_usd"]) == 0:
@@ -694,4 +705,6 @@ def hosting_cash_flows(inputs, market, timeline: Timeline, *, net_only: bool = F
     }
     quantities = {name: kept[name.removesuffix("_usd")] for name in
                   ("grid_kwh", "critical_it_kwh", "live_it_mw", "ebitda_usd", "depreciation_usd")}
+    if financing:
+        quantities["taxable_income_usd"] = kept["taxable"]
     return CashFlows(timeline=timeline, items=items, quantities=quantities, net_usd=net)
