@@ -213,10 +213,17 @@ class DebtTerms(NamedTuple):
 
 
 def monthly_debt_rates(tranches, base_rate_per_year, n_paths: int) -> np.ndarray:
-    """Monthly all-in rates (n_paths, n_tranches) of each tranche on each path [fraction per month]."""
+    """Monthly all-in rates (n_paths, n_tranches) of each tranche on each path [fraction per month].
+
+    ``base_rate_per_year``: one base rate for every floating tranche, or a
+    list with one per tranche; each a number or per-path values (n_paths,).
+    """
+    per_tranche = base_rate_per_year if isinstance(base_rate_per_year, (list, tuple)) else \
+        [base_rate_per_year] * len(tranches)
     rates = np.empty((n_paths, len(tranches)))
-    for j, tranche in enumerate(tranches):
-        rates[:, j] = per_path(finance.monthly_rate(tranche.annual_rate(base_rate_per_year)), n_paths)
+    for j, (tranche, base) in enumerate(zip(tranches, per_tranche)):
+        annual = tranche.annual_rate(np.asarray(base, dtype=float).reshape(-1))
+        rates[:, j] = per_path(finance.monthly_rate(annual), n_paths)
     return rates
 
 
@@ -431,12 +438,13 @@ def _mirr_of_row(row, rate):
     """numpy-financial's ``mirr(row, rate, rate)`` [per period]; NaN without a flow of each sign."""
     positive = negative = 0.0
     factor = 1.0
+    step = 1.0 / (1.0 + rate)
     for t in range(row.shape[0]):
         if row[t] > 0.0:
             positive += row[t] * factor
         elif row[t] < 0.0:
             negative += row[t] * factor
-        factor /= 1.0 + rate
+        factor *= step
     if positive == 0.0 or negative == 0.0:
         return np.nan
     return (abs(positive) / abs(negative)) ** (1.0 / (row.shape[0] - 1)) * (1.0 + rate) - 1.0
@@ -647,7 +655,8 @@ def debt_cash_flows(debt: DebtTerms, cfads_usd, capex_usd, taxable_income_usd, t
     return DebtResult(equity, named, named_lines)
 
 
-def equity_metrics(equity_usd, cost_of_equity_per_year, mirr=None) -> dict[str, np.ndarray]:
+def equity_metrics(equity_usd, cost_of_equity_per_year, mirr=None,
+                   names=("npv_usd", "irr", "payback_months")) -> dict[str, np.ndarray]:
     """NPV at the cost of equity, IRR, MIRR and payback of the equity's cash flows, per path.
 
     Parameters
@@ -658,6 +667,8 @@ def equity_metrics(equity_usd, cost_of_equity_per_year, mirr=None) -> dict[str, 
         [fraction per year]; also the finance and reinvestment rate of the MIRR.
     mirr : ndarray (n_paths,), optional
         The MIRR already computed by :func:`debt_cash_flows` (``equity_mirr``).
+    names : tuple of str
+        The valuation metrics wanted (of ``npv_usd``, ``irr``, ``payback_months``).
 
     Returns
     -------
@@ -667,7 +678,7 @@ def equity_metrics(equity_usd, cost_of_equity_per_year, mirr=None) -> dict[str, 
     equity = np.asarray(equity_usd, dtype=float)
     equity = equity[None, :] if equity.ndim == 1 else equity
     rate = per_path(finance.monthly_rate(cost_of_equity_per_year), equity.shape[0])[:, None]
-    out = finance.valuation_metrics(equity, rate, ("npv_usd", "irr", "payback_months"))
+    out = finance.valuation_metrics(equity, rate, names) if names else {}
     if mirr is None:
         mirr = np.array([math.expm1(12.0 * math.log1p(_mirr_of_row(rows_of(row, 1, row.size)[0], r)))
                          for row, r in zip(equity, rate[:, 0])])
