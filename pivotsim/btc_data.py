@@ -12,6 +12,9 @@ same footing as the market model's columns:
   blocks and has ~8% Poisson noise; two weeks bring it to ~2%);
 * ``hashprice_usd_per_ph_day``: miners' revenue (subsidy + fees) over the
   same window divided by the summed hashrate [USD per PH/s per day];
+* ``hashprice_point_usd_per_ph_day``: the same BTC revenue per hash valued
+  at the day's close instead of each day's price (a point value, like the
+  market model's columns: what a back-test compares a forecast with);
 * ``fees_btc_per_block`` and ``subsidy_btc_per_block``: the month's totals in
   BTC divided by its blocks;
 * ``block_height``: blocks mined by the end of the month, counted from the
@@ -43,7 +46,7 @@ REQUIRED_COLUMNS = ("date", "price_usd", "difficulty_mean", "hashrate_ths", "blo
 @functools.lru_cache(maxsize=4)
 def _read(path: str, mtime: float) -> pd.DataFrame:
     try:
-        df = pd.read_csv(path, parse_dates=["date"])
+        df = pd.read_csv(path)
     except FileNotFoundError:
         raise PivotsimError(f"{path}: file not found") from None
     except ValueError as exc:
@@ -52,12 +55,36 @@ def _read(path: str, mtime: float) -> pd.DataFrame:
     if missing:
         raise PivotsimError(f"{path}: missing column(s) {', '.join(missing)}; expected the Coin Metrics "
                             f"layout ({', '.join(REQUIRED_COLUMNS)})")
-    df = df.set_index("date").sort_index()
+    df["date"] = pd.to_datetime(df["date"], format="%Y-%m-%d", errors="coerce")
+    if df["date"].isna().any():
+        row = int(df["date"].isna().to_numpy().argmax()) + 2
+        raise PivotsimError(f"{path}:{row}: date is not a YYYY-MM-DD day")
+    check_days(list(df["date"].dt.date), path)
+    for column in REQUIRED_COLUMNS[1:]:
+        values = pd.to_numeric(df[column], errors="coerce")
+        if values.isna().any():
+            row = int(values.isna().to_numpy().argmax()) + 2
+            raise PivotsimError(f"{path}:{row}: {column} is {df[column].iloc[row - 2]!r}; must be a number")
+        df[column] = values
+    df = df.set_index("date")
     df["subsidy_btc_per_block"] = df["issuance_usd"] / df["price_usd"] / df["block_count"]
     df["fees_btc"] = df["fees_usd"] / df["price_usd"]
     df["issued_btc"] = df["issuance_usd"] / df["price_usd"]
     df["block_height"] = _block_heights(df)
     return df
+
+
+def check_days(days, where: str) -> None:
+    """Days must follow each other one by one: no duplicate, no gap, no going back."""
+    for previous, day in zip(days, days[1:]):
+        step = (day - previous).days
+        if step == 0:
+            raise PivotsimError(f"{where}: day {day} appears twice; each day must appear once")
+        if step < 0:
+            raise PivotsimError(f"{where}: day {day} comes after {previous}; days must be in order")
+        if step > 1:
+            raise PivotsimError(f"{where}: {step - 1} day(s) missing after {previous}; the series must have "
+                                "every day")
 
 
 def read_daily(path: str | Path) -> pd.DataFrame:
@@ -135,17 +162,19 @@ def monthly_network(path: str | Path, start=None, end=None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame indexed by the month's last available day
-        ``price_usd, hashrate_eh_s, hashprice_usd_per_ph_day, difficulty,
+        ``price_usd, hashrate_eh_s, hashprice_usd_per_ph_day, hashprice_point_usd_per_ph_day, difficulty,
         block_height, fees_btc_per_block, subsidy_btc_per_block, days``.
     """
     daily = read_daily(path)
     window = daily.rolling(HASHRATE_WINDOW_DAYS, min_periods=HASHRATE_WINDOW_DAYS)
     rolled_hash = window["hashrate_ths"].sum()
     rolled_revenue = (daily["issuance_usd"] + daily["fees_usd"]).rolling(HASHRATE_WINDOW_DAYS).sum()
+    rolled_btc = (daily["issued_btc"] + daily["fees_btc"]).rolling(HASHRATE_WINDOW_DAYS).sum()
     point = pd.DataFrame({
         "price_usd": daily["price_usd"],
         "hashrate_eh_s": rolled_hash / HASHRATE_WINDOW_DAYS / 1e6,
         "hashprice_usd_per_ph_day": rolled_revenue / rolled_hash * 1e3,
+        "hashprice_point_usd_per_ph_day": rolled_btc * daily["price_usd"] / rolled_hash * 1e3,
         "difficulty": daily["difficulty_mean"],
         "block_height": daily["block_height"],
     })

@@ -50,6 +50,8 @@ from scipy import optimize, stats
 
 from . import btc_data
 from .errors import PivotsimError
+from .models.market import hashprice_usd_per_ph_day, hashrate_from_difficulty_eh_s
+from .models.timeline import subsidy_btc
 
 DEFAULT_MARGINAL_POWER_USD_PER_KWH = 0.06
 DEFAULT_MARGINAL_TO_FRONTIER = 2.0
@@ -110,6 +112,8 @@ class Calibration:
     fee_volatility_per_year: float = 0.0
     fee_spike_probability_per_month: float = 0.0
     fee_spike_mean_log: float = 0.0
+    #: first day of the window the fee process is fitted on (None: ``start``)
+    fee_start: dt.date | None = None
 
     @property
     def valuation_date(self) -> dt.date:
@@ -124,6 +128,7 @@ class Calibration:
     def market_block(self, price_model: str = "merton") -> dict:
         """The ``market:`` block of a scenario, every number with its provenance."""
         window = f"{self.start}..{self.end}"
+        fee_window = f"{self.fee_start or self.start}..{self.end}"
 
         def cm(value, note):
             return {"value": _round(value), "source": "CM", "note": note}
@@ -188,14 +193,14 @@ class Calibration:
                 self.difficulty_lag_days,
                 "retargets every 2016 blocks (~14 days) on the previous window's block times"),
             "fee_long_run_btc_per_block": cm(self.fee_long_run_btc_per_block,
-                                             f"AR(1) of monthly log fees per block, {window}, spikes removed"),
-            "fee_mean_reversion_per_year": cm(self.fee_mean_reversion_per_year, f"AR(1) persistence, {window}"),
-            "fee_volatility_per_year": cm(self.fee_volatility_per_year, f"AR(1) residual sd, {window}"),
+                                             f"AR(1) of monthly log fees per block, {fee_window}, spikes removed"),
+            "fee_mean_reversion_per_year": cm(self.fee_mean_reversion_per_year, f"AR(1) persistence, {fee_window}"),
+            "fee_volatility_per_year": cm(self.fee_volatility_per_year, f"AR(1) residual sd, {fee_window}"),
             "fee_spike_probability_per_month": cm(
                 self.fee_spike_probability_per_month,
-                f"share of months with an AR(1) residual above {SPIKE_THRESHOLD_SD} robust sd, {window}; "
+                f"share of months with an AR(1) residual above {SPIKE_THRESHOLD_SD} robust sd, {fee_window}; "
                 f"median fee share of subsidy {self.fee_share_of_subsidy_median:.1%}"),
-            "fee_spike_mean_log": cm(self.fee_spike_mean_log, f"mean residual of those months, {window}"),
+            "fee_spike_mean_log": cm(self.fee_spike_mean_log, f"mean residual of those months, {fee_window}"),
         })
         return block
 
@@ -210,7 +215,8 @@ class Calibration:
 
     def market_inputs(self, price_model: str = "merton") -> SimpleNamespace:
         """The fitted ``market`` as plain values (what the models read)."""
-        from .scenario import Market, Quantity
+        from .scenario.schema import Market
+        from .scenario import Quantity
 
         values = {k: (v["value"] if isinstance(v, dict) else v) for k, v in self.market_block(price_model).items()}
         market = Market.model_validate(values)
@@ -370,7 +376,7 @@ def _ols(x: np.ndarray, y: np.ndarray):
 
 def calibrate(data_file: str | Path, start, end, *, asic_dir: str | Path | None = None,
               marginal_power_usd_per_kwh: float = DEFAULT_MARGINAL_POWER_USD_PER_KWH,
-              marginal_to_frontier: float = DEFAULT_MARGINAL_TO_FRONTIER) -> Calibration:
+              marginal_to_frontier: float = DEFAULT_MARGINAL_TO_FRONTIER, fee_start=None) -> Calibration:
     """Fit the market model on the window ``start..end`` of a daily data file.
 
     Parameters
@@ -385,6 +391,10 @@ def calibrate(data_file: str | Path, start, end, *, asic_dir: str | Path | None 
         Power price of the marginal miner, c [USD/kWh] (convention).
     marginal_to_frontier : float
         Marginal miner's J/TH as a multiple of the frontier's (convention).
+    fee_start : date-like, optional
+        First day of the window the fee process is fitted on, ``fee_start..end``
+        (default: ``start``): fee markets change regime (the 2017 congestion,
+        the 2023-24 inscriptions, the quiet post-2024-halving market).
 
     Returns
     -------
@@ -448,8 +458,13 @@ def calibrate(data_file: str | Path, start, end, *, asic_dir: str | Path | None 
     noise_var = max(resid.var(ddof=2) - measurement_var, 0.25 * resid.var(ddof=2))
 
     # --- fees
-    fees = fit_fees(monthly["fees_btc_per_block"].to_numpy()[1:])
-    share = (monthly["fees_btc_per_block"] / monthly["subsidy_btc_per_block"]).to_numpy()[1:]
+    fee_start_ts = start_ts if fee_start is None else pd.Timestamp(fee_start)
+    if not start_ts <= fee_start_ts < end_ts - pd.DateOffset(months=6):
+        raise PivotsimError(f"fee_start: {fee_start_ts.date()} is not allowed; must lie in {start_ts.date()}.."
+                            f"{(end_ts - pd.DateOffset(months=6)).date()} (at least six months of fees)")
+    fee_months = monthly if fee_start is None else btc_data.monthly_network(data_file, fee_start_ts, end_ts)
+    fees = fit_fees(fee_months["fees_btc_per_block"].to_numpy()[1:])
+    share = (fee_months["fees_btc_per_block"] / fee_months["subsidy_btc_per_block"]).to_numpy()[1:]
 
     return Calibration(
         data_file=str(data_file), start=start_ts.date(), end=end_ts.date(), months=len(log_returns),
@@ -467,6 +482,7 @@ def calibrate(data_file: str | Path, start, end, *, asic_dir: str | Path | None 
         hashrate_response_lag_months=int(best_lag), hashrate_volatility_per_year=math.sqrt(noise_var * 12),
         hashrate_response_r_squared=r2, hashrate_response_slope_se=slope_se, lag_r_squared=lag_r2,
         fee_share_of_subsidy_median=float(np.median(share)), **fees,
+        fee_start=None if fee_start is None else fee_start_ts.date(),
     )
 
 
@@ -566,3 +582,169 @@ def backtest_market(data_file: str | Path, calibrate_start, calibrate_end, test_
         }
     table = pd.DataFrame(columns, index=realised.index)
     return Backtest(calibration=cal, table=table, scores=scores, paths=int(paths), seed=int(seed))
+
+
+# --------------------------------------------------------------------------- rolling origins
+
+#: quantiles scored by the rolling back-test
+BACKTEST_QUANTILES = (0.05, 0.25, 0.50, 0.75, 0.95)
+FORECASTS = ("model", "flat", "trend")
+HORIZON_BANDS = ((1, 6), (7, 12), (13, 24))
+
+
+def pinball_loss(y, forecast, q: float):
+    """Pinball (quantile) loss ``max(q (y - f), (q - 1) (y - f))`` [units of y]."""
+    diff = np.asarray(y, dtype=float) - np.asarray(forecast, dtype=float)
+    return np.maximum(q * diff, (q - 1.0) * diff)
+
+
+def _naive_quantiles(monthly: pd.DataFrame, state: dict, horizons: np.ndarray, days_ahead: np.ndarray) -> dict:
+    """Log-hashprice quantiles of the two naive forecasts at each horizon (see :func:`rolling_backtest`)."""
+    log_ratio = np.log(monthly["price_usd"].to_numpy() / monthly["hashrate_eh_s"].to_numpy())
+    log_hashrate = np.log(monthly["hashrate_eh_s"].to_numpy())
+    trend_per_month = (log_hashrate[-1] - log_hashrate[-13]) / 12.0
+    hashrate0 = float(hashrate_from_difficulty_eh_s(state["difficulty"]))
+    out = {name: np.empty((len(horizons), len(BACKTEST_QUANTILES))) for name in ("flat", "trend")}
+    for j, (h, days) in enumerate(zip(horizons, days_ahead)):
+        # spread: the window's h-month changes of log(price / hashrate), centred on their median
+        changes = log_ratio[h:] - log_ratio[:-h]
+        spread = np.quantile(changes, BACKTEST_QUANTILES) - np.median(changes)
+        subsidy = subsidy_btc(int(state["block_height"] + 144 * days))
+        flat = math.log(hashprice_usd_per_ph_day(state["btc_price_usd"], hashrate0,
+                                                 subsidy + state["fees_btc_per_block"]))
+        out["flat"][j] = flat + spread
+        out["trend"][j] = flat - trend_per_month * h + spread
+    return out
+
+
+def rolling_backtest(data_file: str | Path, origins, *, start="2016-01-01", max_horizon: int = 24,
+                     paths: int = 10_000, seed: int = 2023, price_model: str = "merton",
+                     fee_window_months: int | None = None) -> pd.DataFrame:
+    """Log-hashprice forecasts from rolling origins against what happened, with two naive forecasts.
+
+    For each origin (the last day of a calibration window ``start..origin``)
+    the model is calibrated and simulated from the real state for up to
+    ``max_horizon`` months; each month-end that the data holds is scored.
+    The naive forecasts: *flat* (price and difficulty stay as they are, the
+    subsidy follows the protocol at 144 blocks a day, fees stay in BTC) and
+    *trend* (the same, with difficulty growing at its trailing 12-month log
+    rate); each takes its spread from the window's h-month changes of
+    log(price / hashrate), centred on their median.  ``fee_window_months``:
+    fit the fee process on that many months before each origin (None: the
+    whole window).
+
+    The realised value is ``hashprice_point_usd_per_ph_day`` of
+    :func:`pivotsim.btc_data.monthly_network`: the last two weeks' BTC
+    revenue per hash at the month-end close, a point value like the model's.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (origin, horizon): ``origin, horizon, date, realised``
+        (log hashprice [log USD/PH/day]) and ``<forecast>_q<q>`` for each
+        forecast of :data:`FORECASTS` and quantile of :data:`BACKTEST_QUANTILES`.
+    """
+    from .models.market import simulate_market
+    from .models.timeline import Timeline
+    from .simulate import BLOCK_PATHS, block_shocks
+
+    rows = []
+    for origin in origins:
+        fee_start = None if fee_window_months is None else max(
+            pd.Timestamp(start), pd.Timestamp(origin) - pd.DateOffset(months=fee_window_months))
+        cal = calibrate(data_file, start, origin, fee_start=fee_start)
+        realised = btc_data.monthly_network(data_file, cal.valuation_date, None).iloc[1:]
+        realised = realised[realised.index > pd.Timestamp(cal.end)].iloc[:max_horizon]
+        horizon = len(realised)
+        if horizon < 1:
+            continue
+        market = cal.market_inputs(price_model)
+        timeline = Timeline(cal.valuation_date, horizon)
+        inputs = SimpleNamespace(scenario=SimpleNamespace(horizon_months=horizon,
+                                                          valuation_date=cal.valuation_date), market=market)
+        site = SimpleNamespace(power_price_usd_per_kwh=market.marginal_miner_power_usd_per_kwh)
+        sims = [simulate_market(market, site, timeline, block_shocks(inputs, seed, b)).hashprice_usd_per_ph_day
+                for b in range(-(-paths // BLOCK_PATHS))]
+        model = np.quantile(np.log(np.concatenate(sims)[:paths, 1:]), BACKTEST_QUANTILES, axis=0).T
+        monthly = btc_data.monthly_network(data_file, start, origin)
+        state = btc_data.state_at(data_file, origin)
+        horizons = np.arange(1, horizon + 1)
+        days_ahead = (realised.index - pd.Timestamp(cal.end)).days.to_numpy()
+        naive = _naive_quantiles(monthly, state, horizons, days_ahead)
+        # the model's month-end hashprice is a point value: compare it with the realised BTC revenue per hash
+        # of the last two weeks at the month-end close (a two-week mean price is smoother than any point)
+        actual = np.log(realised["hashprice_point_usd_per_ph_day"].to_numpy())
+        for j, h in enumerate(horizons):
+            row = {"origin": cal.end, "horizon": int(h), "date": realised.index[j].date(), "realised": actual[j]}
+            for name, table in (("model", model), ("flat", naive["flat"]), ("trend", naive["trend"])):
+                row.update({f"{name}_q{round(q * 100):02d}": table[j, k] for k, q in enumerate(BACKTEST_QUANTILES)})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def score_backtest(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean pinball loss per quantile and p5-p95 coverage, per forecast and horizon band.
+
+    Returns
+    -------
+    pandas.DataFrame indexed by (band, forecast)
+        ``pinball_q05 .. pinball_q95``, ``pinball_mean`` [log units], ``coverage_p5_p95`` [-], ``n``.
+    """
+    out = []
+    for lo, hi in HORIZON_BANDS + ((1, 24),):
+        band = table[(table["horizon"] >= lo) & (table["horizon"] <= hi)]
+        if band.empty:
+            continue
+        for name in FORECASTS:
+            row = {"band": f"{lo}-{hi}", "forecast": name, "n": len(band)}
+            losses = []
+            for q in BACKTEST_QUANTILES:
+                loss = float(pinball_loss(band["realised"], band[f"{name}_q{round(q * 100):02d}"], q).mean())
+                row[f"pinball_q{round(q * 100):02d}"] = loss
+                losses.append(loss)
+            row["pinball_mean"] = float(np.mean(losses))
+            inside = (band["realised"] >= band[f"{name}_q05"]) & (band["realised"] <= band[f"{name}_q95"])
+            row["coverage_p5_p95"] = float(inside.mean())
+            out.append(row)
+    return pd.DataFrame(out).set_index(["band", "forecast"])
+
+
+def rolling_fee_backtest(data_file: str | Path, origins, window_months: int | None, *, max_horizon: int = 24,
+                         paths: int = 20_000, seed: int = 3) -> pd.DataFrame:
+    """Log fees per block forecast from rolling origins by the fee process fitted on a window.
+
+    For each origin the fee AR(1) with spikes (:func:`fit_fees`) is fitted on
+    the ``window_months`` months before it (None: from 2016-01-01), run from
+    the origin's 30-day fee level, and scored against the realised monthly
+    fees per block (same columns as :func:`rolling_backtest`, forecast ``fees``).
+    """
+    from .models.market import ou_levels
+
+    rng = np.random.default_rng(seed)
+    shocks = {"fees": rng.standard_normal((paths, max_horizon)), "fee_spike": rng.random((paths, max_horizon))}
+    realised_all = btc_data.monthly_network(data_file, "2016-01-01", None)
+    rows = []
+    for origin in origins:
+        origin = pd.Timestamp(origin)
+        start = pd.Timestamp("2016-01-01") if window_months is None else origin - pd.DateOffset(months=window_months)
+        fit = fit_fees(btc_data.monthly_network(data_file, start, origin)["fees_btc_per_block"].to_numpy()[1:])
+        state = btc_data.state_at(data_file, origin)
+        levels = ou_levels(state["fees_btc_per_block"], fit["fee_long_run_btc_per_block"],
+                           fit["fee_mean_reversion_per_year"], fit["fee_volatility_per_year"], max_horizon + 1,
+                           shocks, normals="fees", spike="fee_spike",
+                           spike_probability=fit["fee_spike_probability_per_month"], spike_log=fit["fee_spike_mean_log"])
+        quantiles = np.quantile(np.log(levels[:, 1:]), BACKTEST_QUANTILES, axis=0).T
+        realised = realised_all[realised_all.index > origin].iloc[:max_horizon]
+        for j, (day, value) in enumerate(realised["fees_btc_per_block"].items()):
+            row = {"origin": origin.date(), "horizon": j + 1, "date": day.date(), "realised": math.log(value)}
+            row.update({f"fees_q{round(q * 100):02d}": quantiles[j, k] for k, q in enumerate(BACKTEST_QUANTILES)})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def score_forecast(table: pd.DataFrame, name: str) -> dict:
+    """Mean pinball loss (over the quantiles) and p5-p95 coverage of one forecast's columns in a table."""
+    losses = [float(pinball_loss(table["realised"], table[f"{name}_q{round(q * 100):02d}"], q).mean())
+              for q in BACKTEST_QUANTILES]
+    inside = (table["realised"] >= table[f"{name}_q05"]) & (table["realised"] <= table[f"{name}_q95"])
+    return {"pinball_mean": float(np.mean(losses)), "coverage_p5_p95": float(inside.mean()), "n": len(table)}

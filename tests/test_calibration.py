@@ -95,3 +95,41 @@ def test_backtest_2023_2025_hashprice_coverage():
     # and the bands are not trivially wide: p95/p5 of hashprice stays within a factor 10
     assert scores["median_band_width"] < 4
     assert bt.table.index[0] == pd.Timestamp("2023-01-31")
+
+
+def test_pinball_loss_closed_form():
+    # q (y - f) above the forecast, (1 - q) (f - y) below it; at q = 0.5 half the absolute error
+    from pivotsim.calibration import pinball_loss
+
+    assert pinball_loss(2.0, 1.0, 0.05) == pytest.approx(0.05)
+    assert pinball_loss(1.0, 2.0, 0.05) == pytest.approx(0.95)
+    np.testing.assert_allclose(pinball_loss([1.0, 3.0], [2.0, 2.0], 0.5), [0.5, 0.5])
+
+
+def test_fee_window_is_its_own():
+    # fees fitted on 2022-10..2025-09 equal fit_fees on those months of the real data; the rest is unchanged
+    from pivotsim.btc_data import monthly_network
+    from pivotsim.calibration import fit_fees
+
+    both = calibrate(BTC_DAILY, "2016-01-01", "2025-09-26")
+    recent = calibrate(BTC_DAILY, "2016-01-01", "2025-09-26", fee_start="2022-10-01")
+    direct = fit_fees(monthly_network(BTC_DAILY, "2022-10-01", "2025-09-26")["fees_btc_per_block"].to_numpy()[1:])
+    assert recent.fee_long_run_btc_per_block == pytest.approx(direct["fee_long_run_btc_per_block"], rel=1e-12)
+    assert recent.fee_long_run_btc_per_block < both.fee_long_run_btc_per_block
+    assert recent.btc_volatility_per_year == both.btc_volatility_per_year
+    assert "2022-10-01..2025-09-26" in recent.market_block()["fee_long_run_btc_per_block"]["note"]
+    with pytest.raises(pivotsim.PivotsimError, match="fee_start: 2025-06-01"):
+        calibrate(BTC_DAILY, "2016-01-01", "2025-09-26", fee_start="2025-06-01")
+
+
+@pytest.mark.slow
+def test_rolling_origins_model_beats_flat_forecast():
+    # Real data, two origins (2021-06-30, 2022-12-31), 24 months each: the model's mean pinball loss on log
+    # hashprice is below the flat forecast's, and the realised months fall inside its p5-p95 band mostly.
+    from pivotsim.calibration import rolling_backtest, score_backtest
+
+    table = rolling_backtest(BTC_DAILY, ["2021-06-30", "2022-12-31"], paths=2000)
+    assert len(table) == 48 and set(table["horizon"]) == set(range(1, 25))
+    scores = score_backtest(table)
+    assert scores.loc[("1-24", "model"), "pinball_mean"] < scores.loc[("1-24", "flat"), "pinball_mean"]
+    assert scores.loc[("1-24", "model"), "coverage_p5_p95"] >= 0.8

@@ -27,12 +27,17 @@ class CashFlows:
     net_usd : ndarray, optional
         The sum of the items when a model has it already (fewer passes over
         large arrays); equal to that sum up to rounding.
+    bridge_usd : dict of str -> ndarray
+        Parts of the net other than operations, by value-bridge part
+        (:data:`pivotsim.models.finance.BRIDGE_PARTS`), as cash flows
+        broadcastable to ``(n_paths, n_periods)``; empty when not built.
     """
 
     timeline: Timeline
     items: dict[str, np.ndarray]
     quantities: dict[str, np.ndarray] = field(default_factory=dict)
     net_usd: np.ndarray | None = field(default=None, repr=False)
+    bridge_usd: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def net(self) -> np.ndarray:

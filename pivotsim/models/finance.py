@@ -1,4 +1,4 @@
-"""Discounting and valuation: NPV, IRR, payback, funding need, depreciation, tax.
+"""Discounting and valuation: NPV, IRR, MIRR, payback, funding need, value bridge, depreciation, tax.
 
 Every function works on cash-flow arrays shaped ``(n_paths, n_periods)`` (or a
 single 1-D series), where column 0 is the valuation date (t = 0, undiscounted)
@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..compiled import kernel, per_path, rows_of
+from .accounting import book_value, straight_line_depreciation, tax_with_loss_carryforward  # noqa: F401 (re-exported)
 
 MONTHS_PER_YEAR = 12
 
@@ -137,7 +138,7 @@ def _npv_at_node_block(flows, discounts, block, values):
 
 
 @kernel
-def _npv_and_slope(flows, x):
+def npv_and_slope(flows, x):
     """``f(x) = sum_t flows[t] e^{-t x}`` and ``df/dx`` (two interleaved power chains)."""
     v = math.exp(-x)
     v2 = v * v
@@ -207,7 +208,7 @@ def _irr_of_row(flows, both_signs, grid, order, position, nodes_needed, discount
         if secant > lo and secant < hi:
             x = secant
     for _ in range(max_iter):
-        f, slope = _npv_and_slope(flows, x)
+        f, slope = npv_and_slope(flows, x)
         if _is_negative(f) == lo_negative:
             lo = x
         else:
@@ -249,26 +250,73 @@ def _payback(last_negative, shortfall, recovered_in, n_periods):
     return last_negative + fraction
 
 
+# codes of ``irr_note`` (:data:`IRR_NOTES`)
+IRR_OK, IRR_NO_ROOT, IRR_MULTIPLE, IRR_BORROWING = 0.0, 1.0, 2.0, 3.0
+#: what an ``irr_note`` code means: no note, no root, several roots, or a
+#: single root of a series that borrows first (NPV rises with the rate, so an
+#: IRR above the discount rate would mean a negative NPV)
+IRR_NOTES = {IRR_OK: None, IRR_NO_ROOT: "none", IRR_MULTIPLE: "multiple", IRR_BORROWING: "borrowing"}
+
+
 @kernel
-def _valuation_kernel(flows, rate, want_discounted, want_cash, want_irr,
-                      grid, order, position, nodes_needed, discounts, max_iter, tol):
+def _unique_irr_note(flows, sign_changes, first_negative, position, discounts, values):
+    """``irr_note`` code of a row whose IRR search found a root (see :func:`irr_with_note`).
+
+    One sign change of the flows (Descartes): one root, and the series lends
+    (invests first) when its first non-zero flow is negative.  More: the NPV
+    at every grid rate decides, by its sign changes (several: ``multiple``)
+    and by its sign at the lowest rate (positive: the series invests first).
+    """
+    if sign_changes <= 1:
+        return IRR_OK if first_negative else IRR_BORROWING
+    for block in range(discounts.shape[0]):
+        _npv_at_node_block(flows, discounts, block, values)
+    changes = 0
+    first = 0.0
+    previous = 0.0
+    for node in range(position.shape[0]):  # in the order of the rates
+        v = values[position[node]]
+        if v == 0.0 or not math.isfinite(v):
+            continue
+        if first == 0.0:
+            first = v
+        elif (v < 0.0) != (previous < 0.0):
+            changes += 1
+        previous = v
+    if changes >= 2:
+        return IRR_MULTIPLE
+    return IRR_OK if first > 0.0 else IRR_BORROWING
+
+
+@kernel
+def _valuation_kernel(flows, rate, wanted, grid, order, position, nodes_needed, discounts, max_iter, tol):
     """Valuation metrics of each row of ``flows`` (n_paths, n_periods), in one pass per path.
 
-    Returns NPV, discounted payback, payback, peak funding and IRR per period
-    (NaN for the metrics not wanted).
+    ``wanted`` (floats, 0 or 1): discounted metrics, cash metrics, IRR,
+    MIRR, a unique IRR (rows with several roots or a borrowing root get NaN
+    and their note).  Returns NPV, discounted
+    payback, payback, peak funding, IRR per period, MIRR per period and the
+    ``irr_note`` codes (NaN for the metrics not wanted).
     """
+    want_discounted = wanted[0] != 0.0
+    want_cash = wanted[1] != 0.0
+    want_irr = wanted[2] != 0.0
+    want_mirr = wanted[3] != 0.0
+    unique_irr = wanted[4] != 0.0
     n_paths, n = flows.shape
     npv_out = np.full(n_paths, np.nan)
     discounted_payback_out = np.full(n_paths, np.nan)
     payback_out = np.full(n_paths, np.nan)
     peak_out = np.full(n_paths, np.nan)
     irr_out = np.full(n_paths, np.nan)
+    mirr_out = np.full(n_paths, np.nan)
+    note_out = np.full(n_paths, np.nan)
     factors = np.ones(n)
     factors_rate = np.nan
     values = np.empty(discounts.shape[0] * _NODE_BLOCK)
     for i in range(n_paths):
         row = flows[i]
-        if want_discounted and not rate[i] == factors_rate:  # same rate, same factors (NaN: recomputed)
+        if (want_discounted or want_mirr) and not rate[i] == factors_rate:  # same rate, same factors
             _discount_factors_into(rate[i], factors)
             factors_rate = rate[i]
         # running sums of the flows, discounted and not: the last negative value of each, its
@@ -307,18 +355,68 @@ def _valuation_kernel(flows, rate, want_discounted, want_cash, want_irr,
             recovered_in = row[k + 1] if 0 <= k < n - 1 else 0.0
             payback_out[i] = _payback(k, shortfall, recovered_in, n)
             peak_out[i] = -lowest if not -lowest <= 0.0 else 0.0
+        if want_mirr:
+            mirr_out[i] = _mirr_of_row(row, factors, rate[i])
         if want_irr:
-            irr_out[i] = _irr_of_row(row, any_positive and any_negative, grid, order, position, nodes_needed, discounts, values,
-                                     max_iter, tol)
-    return npv_out, discounted_payback_out, payback_out, peak_out, irr_out
+            root = _irr_of_row(row, any_positive and any_negative, grid, order, position, nodes_needed,
+                               discounts, values, max_iter, tol)
+            note = IRR_OK if root == root else IRR_NO_ROOT
+            if unique_irr and note == IRR_OK:
+                changes, first_negative = _sign_changes(row)
+                note = _unique_irr_note(row, changes, first_negative, position, discounts, values)
+                if note != IRR_OK:
+                    root = np.nan
+            irr_out[i] = root
+            note_out[i] = note
+    return npv_out, discounted_payback_out, payback_out, peak_out, irr_out, mirr_out, note_out
 
 
-def _valuation(cash_flows, monthly_discount_rate, wanted, *, n_grid=64, max_iter=100, tol=1e-13):
+@kernel
+def _sign_changes(row):
+    """Sign changes of the non-zero flows of a row, and whether the first non-zero one is negative."""
+    changes = 0
+    previous = 0.0
+    first_negative = False
+    for t in range(row.shape[0]):
+        c = row[t]
+        if c == 0.0:
+            continue
+        if previous == 0.0:
+            first_negative = c < 0.0
+        elif (c < 0.0) != (previous < 0.0):
+            changes += 1
+        previous = c
+    return changes, first_negative
+
+
+@kernel
+def _mirr_of_row(row, factors, rate):
+    """MIRR per period with the finance and the reinvestment rate both ``rate`` (see :func:`mirr`).
+
+    ``factors[t] = (1 + rate)^-t``: (1 + MIRR)^(n-1) = (1 + rate)^(n-1) PV(inflows) / -PV(outflows).
+    """
+    n = row.shape[0]
+    inflows = 0.0
+    outflows = 0.0
+    for t in range(n):
+        c = row[t]
+        if c > 0.0:
+            inflows += c * factors[t]
+        elif c < 0.0:
+            outflows += c * factors[t]
+    if n < 2 or not inflows > 0.0 or not outflows < 0.0:
+        return np.nan
+    return (1.0 + rate) * (inflows / -outflows) ** (1.0 / (n - 1)) - 1.0
+
+
+def _valuation(cash_flows, monthly_discount_rate, wanted, *, n_grid=64, max_iter=100, tol=1e-13,
+               unique_irr=False):
     """The metrics in ``wanted`` of each row of ``cash_flows`` (..., n_periods) as a dict of arrays.
 
     Per period rates; the leading shape is that of the flows broadcast
     against the rate (a rate per path with one row of flows values that
-    row at each rate).
+    row at each rate).  ``unique_irr``: the IRR only where it is the only
+    root and the series invests first (see :func:`irr_with_note`).
     """
     cf = np.asarray(cash_flows, dtype=float)
     if cf.ndim == 0 or cf.shape[-1] == 0:
@@ -332,15 +430,19 @@ def _valuation(cash_flows, monthly_discount_rate, wanted, *, n_grid=64, max_iter
     flows = rows_of(np.broadcast_to(cf, leading + (n_periods,)).reshape(n_rows, n_periods), n_rows, n_periods)
     rate_rows = per_path(np.broadcast_to(rate, leading), n_rows)
     search = _irr_search(n_periods, n_grid)
-    npv_usd, discounted_payback, payback, peak, irr_per_period = _valuation_kernel(
-        flows, rate_rows,
+    flags = np.array([
         "npv_usd" in wanted or "discounted_payback_months" in wanted,
         "payback_months" in wanted or "peak_funding_usd" in wanted,
-        "irr" in wanted,
+        "irr" in wanted or "irr_note" in wanted,
+        "mirr" in wanted,
+        bool(unique_irr)], dtype=float)
+    npv_usd, discounted_payback, payback, peak, irr_per_period, mirr_per_period, note = _valuation_kernel(
+        flows, rate_rows, flags,
         search.grid, search.order, search.position, search.nodes_needed, search.discounts,
         int(max_iter), float(tol))
     out = {"npv_usd": npv_usd, "irr": irr_per_period, "payback_months": payback,
-           "discounted_payback_months": discounted_payback, "peak_funding_usd": peak}
+           "discounted_payback_months": discounted_payback, "peak_funding_usd": peak,
+           "mirr": mirr_per_period, "irr_note": note}
     return {name: out[name].reshape(leading) for name in wanted}
 
 
@@ -460,153 +562,14 @@ def peak_funding_usd(cash_flows):
     return _one_or_many(values, np.ndim(cash_flows) <= 1)
 
 
-def _as_rows(values):
-    """An array (..., n_periods) as C-contiguous float64 rows (n_rows, n_periods), and its shape."""
-    arr = np.asarray(values, dtype=float)
-    shape = arr.shape if arr.ndim else (1,)
-    n_periods = shape[-1]
-    n_rows = math.prod(shape[:-1])
-    return rows_of(arr.reshape(n_rows, n_periods), n_rows, n_periods), shape
-
-
-@kernel
-def _depreciation_kernel(capex, life_months):
-    n_rows, n = capex.shape
-    out = np.empty_like(capex)
-    spent = np.empty(n)
-    for i in range(n_rows):
-        total = 0.0
-        for t in range(n):
-            total = capex[i, 0] if t == 0 else total + capex[i, t]
-            spent[t] = total
-        for s in range(min(n, 1)):
-            out[i, s] = 0.0
-        for s in range(1, n):
-            still_depreciating = spent[s - 1]
-            if s - 1 - life_months >= 0:
-                still_depreciating -= spent[s - 1 - life_months]
-            out[i, s] = still_depreciating / life_months
-    return out
-
-
-def straight_line_depreciation(capex_usd, life_months):
-    """Straight-line depreciation of a capex schedule.
-
-    Capex spent in period s is depreciated in equal parts over periods
-    s+1 .. s+life_months: the expense of period s is the capex spent over
-    the ``life_months`` periods before it, divided by ``life_months``
-    (computed from the running sum of capex, path by path).
-
-    Parameters
-    ----------
-    capex_usd : ndarray, shape (..., n_periods)
-        Capital spending [USD], as a positive amount.
-    life_months : int
-        Useful life [months], >= 1.
-
-    Returns
-    -------
-    ndarray, same shape
-        Depreciation expense per period [USD], positive.
-    """
-    life = int(life_months)
-    if life < 1:
-        raise ValueError(f"life_months: {life_months} is not allowed; must be at least 1")
-    rows, shape = _as_rows(capex_usd)
-    return _depreciation_kernel(rows, life).reshape(shape)
-
-
-@kernel
-def _book_value_kernel(capex, depreciation):
-    n_rows, n = capex.shape
-    out = np.empty_like(capex)
-    for i in range(n_rows):
-        spent = written_off = 0.0
-        for t in range(n):
-            spent = capex[i, 0] if t == 0 else spent + capex[i, t]
-            written_off = depreciation[i, 0] if t == 0 else written_off + depreciation[i, t]
-            out[i, t] = spent - written_off
-    return out
-
-
-def book_value(capex_usd, depreciation_usd):
-    """Net book value after each period: cumulative capex minus depreciation [USD].
-
-    Parameters
-    ----------
-    capex_usd, depreciation_usd : ndarray, shapes broadcastable to (..., n_periods)
-        Capital spending and depreciation expense [USD], positive.
-
-    Returns
-    -------
-    ndarray (..., n_periods)
-        ``cumsum(capex_usd) - cumsum(depreciation_usd)`` [USD].
-    """
-    capex = np.asarray(capex_usd, dtype=float)
-    depreciation = np.asarray(depreciation_usd, dtype=float)
-    shape = np.broadcast_shapes(capex.shape, depreciation.shape)
-    capex_rows, _ = _as_rows(np.broadcast_to(capex, shape))
-    depreciation_rows, _ = _as_rows(np.broadcast_to(depreciation, shape))
-    return _book_value_kernel(capex_rows, depreciation_rows).reshape(shape)
-
-
-@kernel
-def _not_below(value, floor):
-    """``np.maximum(value, floor)``: NaN in either wins."""
-    return value if (value >= floor or value != value) else floor
-
-
-@kernel
-def _tax_kernel(taxable, rate):
-    n_rows, n = taxable.shape
-    out = np.empty_like(taxable)
-    for i in range(n_rows):
-        cumulative = 0.0
-        taxed = 0.0  # cumulative income taxed so far: running max of the cumulative income, >= 0
-        for t in range(n):
-            cumulative = taxable[i, 0] if t == 0 else cumulative + taxable[i, t]
-            level = _not_below(cumulative, 0.0)
-            now_taxed = level if t == 0 else _not_below(taxed, level)
-            out[i, t] = (now_taxed if t == 0 else now_taxed - taxed) * rate[i]
-            taxed = now_taxed
-    return out
-
-
-def tax_with_loss_carryforward(taxable_income_usd, tax_rate):
-    """Income tax with unlimited loss carry-forward and no carry-back.
-
-    With carried-forward losses the cumulative income taxed up to period t is
-    the running maximum of cumulative taxable income (floored at zero): a loss
-    lowers the cumulative sum, and later profits are taxed only once the
-    cumulative sum climbs above its earlier peak.  The tax of a period is the
-    rate times the increase of that running maximum (one pass per path).
-
-    Parameters
-    ----------
-    taxable_income_usd : ndarray, shape (..., n_periods)
-        EBITDA minus depreciation [USD].
-    tax_rate : float or ndarray broadcastable to (..., 1)
-        Income tax rate [fraction].
-
-    Returns
-    -------
-    ndarray, same shape (broadcast against ``tax_rate``)
-        Tax paid per period [USD], non-negative.
-    """
-    income = np.asarray(taxable_income_usd, dtype=float)
-    rate = np.asarray(tax_rate, dtype=float)
-    if rate.ndim and rate.shape[-1] != 1:
-        raise ValueError(f"tax_rate: shape {rate.shape} is not allowed; must be a number or (..., 1)")
-    shape = np.broadcast_shapes(income.shape, rate.shape)
-    rows, shape = _as_rows(np.broadcast_to(income, shape))
-    rate_rows = per_path(np.broadcast_to(rate, shape[:-1] + (1,)), rows.shape[0])
-    return _tax_kernel(rows, rate_rows).reshape(shape)
-
-
 VALUATION_METRIC_NAMES = ("npv_usd", "irr", "payback_months", "discounted_payback_months", "peak_funding_usd")
+#: metrics computed only when asked by name: MIRR (finance and reinvestment
+#: rate = the discount rate) and the ``irr_note`` codes (:data:`IRR_NOTES`)
+OPTIONAL_METRIC_NAMES = ("mirr", "irr_note")
 
 
-def valuation_metrics(cash_flows, monthly_discount_rate, names=None) -> dict[str, np.ndarray]:
+def valuation_metrics(cash_flows, monthly_discount_rate, names=None, *, unique_irr=False
+                      ) -> dict[str, np.ndarray]:
     """NPV, IRR, payback, discounted payback and peak funding of each path.
 
     One compiled pass per path: the running sums of the discounted and
@@ -621,22 +584,156 @@ def valuation_metrics(cash_flows, monthly_discount_rate, names=None) -> dict[str
     monthly_discount_rate : float or ndarray broadcastable to (n_paths, 1)
         [fraction per month].
     names : iterable of str, optional
-        Only these metrics (of :data:`VALUATION_METRIC_NAMES`); each is
-        computed exactly as when all are asked (a sweep skips the IRR).
+        Only these metrics (of :data:`VALUATION_METRIC_NAMES` and
+        :data:`OPTIONAL_METRIC_NAMES`); each is computed exactly as when all
+        are asked (a sweep skips the IRR).  Default: the five of
+        :data:`VALUATION_METRIC_NAMES`.
+    unique_irr : bool
+        Report an IRR only where it means something (:func:`irr_with_note`):
+        NaN where the series has several roots or borrows first.
 
     Returns
     -------
     dict of str -> ndarray (n_paths,)
         ``npv_usd`` [USD], ``irr`` [effective annual], ``payback_months``,
-        ``discounted_payback_months`` [months], ``peak_funding_usd`` [USD].
+        ``discounted_payback_months`` [months], ``peak_funding_usd`` [USD];
+        if asked, ``mirr`` [effective annual] and ``irr_note`` [code].
     """
+    known = VALUATION_METRIC_NAMES + OPTIONAL_METRIC_NAMES
     wanted = VALUATION_METRIC_NAMES if names is None else tuple(names)
-    unknown = set(wanted) - set(VALUATION_METRIC_NAMES)
+    unknown = set(wanted) - set(known)
     if unknown:
-        raise ValueError(f"names: {sorted(unknown)!r} are not allowed; must be among "
-                         f"{', '.join(VALUATION_METRIC_NAMES)}")
+        raise ValueError(f"names: {sorted(unknown)!r} are not allowed; must be among {', '.join(known)}")
     cf = np.asarray(cash_flows, dtype=float)
-    out = _valuation(cf if cf.ndim > 1 else cf[None, :], monthly_discount_rate, wanted)
-    if "irr" in out:
-        out["irr"] = annual_rate(out["irr"])
-    return {name: out[name] for name in VALUATION_METRIC_NAMES if name in wanted}
+    out = _valuation(cf if cf.ndim > 1 else cf[None, :], monthly_discount_rate, wanted, unique_irr=unique_irr)
+    for name in ("irr", "mirr"):
+        if name in out:
+            out[name] = annual_rate(out[name])
+    return {name: out[name] for name in known if name in wanted}
+
+
+def irr_with_note(cash_flows, *, n_grid=64):
+    """The IRR per period where it is meaningful, and why not where it is not.
+
+    The root of the NPV is reported only when it is the only one on the
+    grid of :func:`irr` (rates from -50% to +300% per period) and the series
+    invests first (its NPV falls as the rate rises), so that NPV > 0 exactly
+    when the IRR is above the discount rate.  Otherwise the IRR is NaN with
+    a note: ``"none"`` (no root), ``"multiple"`` (the NPV changes sign more
+    than once along the grid, e.g. [-100, 230, -132], roots 10% and 20%) or
+    ``"borrowing"`` (one root but the series receives cash first, as a loan:
+    its NPV is positive below the root).
+
+    One sign change of the flows proves a single root (Descartes' rule of
+    signs); with more, the NPV at every grid rate counts the roots (two roots
+    closer than the grid spacing are not told apart).
+
+    Parameters
+    ----------
+    cash_flows : ndarray, shape (n_periods,) or (n_paths, n_periods)
+        Cash flows [USD], first at t = 0.
+
+    Returns
+    -------
+    irr : float or ndarray (n_paths,)
+        IRR [fraction per period] or NaN.
+    note : str or None, or list of them
+        ``None`` where the IRR is reported, else the reason.
+
+    References
+    ----------
+    R. A. Brealey, S. C. Myers, F. Allen, *Principles of Corporate Finance*,
+    ch. 5 ("Pitfalls of the IRR": lending or borrowing, multiple rates).
+
+    Examples
+    --------
+    >>> irr_with_note([-100, 230, -132])
+    (nan, 'multiple')
+    """
+    out = _valuation(cash_flows, 0.0, ("irr", "irr_note"), n_grid=n_grid, unique_irr=True)
+    single = np.ndim(cash_flows) <= 1
+    notes = [IRR_NOTES[float(code)] for code in out["irr_note"].reshape(-1)]
+    return _one_or_many(out["irr"], single), notes[0] if single else notes
+
+
+def mirr(cash_flows, finance_rate, reinvest_rate):
+    """Modified internal rate of return per period (Excel's MIRR).
+
+    Outflows are discounted to t = 0 at ``finance_rate``, inflows
+    compounded to the last period at ``reinvest_rate``:
+    ``(FV(inflows) / -PV(outflows))^(1 / (n - 1)) - 1`` for n periods.  Unlike
+    the IRR it always has one value (NaN without flows of both signs).
+
+    Parameters
+    ----------
+    cash_flows : ndarray, shape (n_periods,) or (n_paths, n_periods)
+        Cash flows [USD], first at t = 0.
+    finance_rate, reinvest_rate : float
+        [fraction per period].
+
+    Returns
+    -------
+    float or ndarray (n_paths,)
+        MIRR [fraction per period].
+
+    References
+    ----------
+    Microsoft Excel, MIRR function; numpy-financial ``mirr``.
+
+    Examples
+    --------
+    >>> round(float(mirr([-120000, 39000, 30000, 21000, 37000, 46000], 0.10, 0.12)), 4)
+    0.1261
+    """
+    cf = np.asarray(cash_flows, dtype=float)
+    rows = np.atleast_2d(cf)
+    n = rows.shape[-1]
+    t = np.arange(n)
+    pv_out = np.sum(np.where(rows < 0, rows, 0.0) / (1.0 + finance_rate) ** t, axis=-1)
+    fv_in = np.sum(np.where(rows > 0, rows, 0.0) * (1.0 + reinvest_rate) ** (n - 1 - t), axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where((pv_out < 0) & (fv_in > 0) & (n > 1), (fv_in / -pv_out) ** (1.0 / max(n - 1, 1)) - 1.0,
+                       np.nan)
+    return _one_or_many(out, cf.ndim <= 1)
+
+
+#: the parts of a value bridge, in the order they are shown: operations
+#: (the project's own flows), the customer's prepayment as financing, the
+#: value of what is still owned at the horizon, and debt (zero without it)
+BRIDGE_PARTS = ("operations_usd", "prepayment_financing_usd", "terminal_value_usd", "financing_usd")
+
+
+def value_bridge(net_usd, parts_usd, monthly_discount_rate) -> dict[str, np.ndarray]:
+    """The NPV taken apart: the present value of each part of the net cash flow.
+
+    Parameters
+    ----------
+    net_usd : ndarray (n_paths, n_periods)
+        Net cash flow [USD] whose NPV is taken apart.
+    parts_usd : dict of str -> ndarray broadcastable to (n_paths, n_periods)
+        Cash flows of the parts other than operations (names of
+        :data:`BRIDGE_PARTS`; a part not given is zero) [USD].
+    monthly_discount_rate : float or ndarray broadcastable to (n_paths, 1)
+        [fraction per month].
+
+    Returns
+    -------
+    dict of str -> ndarray (n_paths,)
+        Every name of :data:`BRIDGE_PARTS` -> present value [USD];
+        operations are the net less the other parts, so the values add up
+        to the NPV of ``net_usd`` (to rounding: each is discounted on its own).
+    """
+    unknown = set(parts_usd) - set(BRIDGE_PARTS[1:])
+    if unknown:
+        raise ValueError(f"parts_usd: {sorted(unknown)!r} are not allowed; must be among "
+                         f"{', '.join(BRIDGE_PARTS[1:])}")
+    net = np.asarray(net_usd, dtype=float)
+    net = net if net.ndim > 1 else net[None, :]
+    others = {name: np.broadcast_to(np.asarray(parts_usd.get(name, 0.0), dtype=float), net.shape)
+              for name in BRIDGE_PARTS[1:]}
+    operations = net - sum(others.values())
+    out = {"operations_usd": _valuation(operations, monthly_discount_rate, ("npv_usd",))["npv_usd"]}
+    for name, flows in others.items():
+        out[name] = (_valuation(flows, monthly_discount_rate, ("npv_usd",))["npv_usd"] if np.any(flows)
+                     else np.zeros_like(out["operations_usd"]))
+    return {name: out[name] for name in BRIDGE_PARTS}

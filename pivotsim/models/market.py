@@ -122,6 +122,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..compiled import kernel, per_path, rows_of
+from .poisson import _POISSON_TABLE_SLOTS, _poisson_cdf_fill, _poisson_count, poisson_counts  # noqa: F401
 from .timeline import (BLOCKS_PER_DAY, ERA_SUBSIDY_BTC, HALVING_INTERVAL_BLOCKS, MAX_ERA,
                        TARGET_BLOCK_INTERVAL_S, Timeline, era_of_height, month_subsidy_at,
                        month_subsidy_btc_per_block, subsidy_btc)
@@ -140,9 +141,8 @@ PRICE_MODELS = ("gbm", "merton", "bootstrap")
 HASHRATE_MODELS = ("exogenous", "response")
 #: shocks from the block's generator, drawn in this order (foundation)
 SHOCK_NAMES = ("btc_price", "network_hashrate")
-#: shocks with their own stream: SeedSequence(seed, spawn_key=(block, STREAM_KEY_OFFSET + j))
+#: shocks with their own stream j (its seed: pivotsim.seeds.stream_generator)
 STREAM_SHOCKS = ("btc_jump", "btc_bootstrap", "fees", "fee_spike", "power_price")
-STREAM_KEY_OFFSET = 100
 _UNIFORM_SHOCKS = {"btc_jump", "btc_bootstrap", "fee_spike"}
 
 
@@ -223,7 +223,8 @@ class MarketPaths:
         return hashprice_usd_per_ph_day(self.btc_price_usd, self.network_hashrate_eh_s,
                                         self.reward_btc_per_block)
 
-    spot_subsidy_btc: float = 0.0
+    #: subsidy at the height of t = 0 [BTC/block]: a float, or ``(n_paths,)`` when heights differ by path
+    spot_subsidy_btc: float | np.ndarray = 0.0
 
 
 @kernel
@@ -330,90 +331,6 @@ def _shared_row(i, values):
     return i if values.shape[0] > 1 else 0
 
 
-#: longest Poisson CDF table: F(0) .. F(10000) (then 4 slots of +inf)
-_POISSON_TABLE_SIZE = 10_001
-_POISSON_TABLE_SLOTS = _POISSON_TABLE_SIZE + 4
-
-
-@kernel
-def _poisson_cdf_fill(mean, table):
-    """Poisson(mean) CDF F(0), F(1), ... into ``table`` up to where it stops growing.
-
-    Returns the number of CDF values written (0 when ``mean`` is not > 0:
-    every count is then 0); the next 4 slots hold +inf (no count reaches them).
-    """
-    size = 0
-    if mean > 0.0:
-        pmf = math.exp(-mean)
-        cdf = pmf
-        k = 0
-        while True:
-            table[size] = cdf
-            size += 1
-            k += 1
-            pmf *= mean / k
-            new = cdf + pmf
-            if new == cdf or new >= 1.0 or k >= _POISSON_TABLE_SIZE:
-                break
-            cdf = new
-    table[size:size + 4] = np.inf
-    return size
-
-
-@kernel
-def _poisson_count(u, table, size):
-    """``#{k : u >= F(k)}`` for the CDF values ``table[:size]`` (increasing, then +inf)."""
-    # The first four comparisons without branches: counts are mostly small.
-    count = (u >= table[0]) + (u >= table[1]) + (u >= table[2]) + (u >= table[3])
-    while count < size and u >= table[count]:
-        count += 1
-    return count
-
-
-@kernel
-def _poisson_rows(u, mean, out):
-    """Poisson counts of uniforms ``u`` (n, m) with one mean per row (n,) into ``out``."""
-    table = np.empty(_POISSON_TABLE_SLOTS)
-    size = 0
-    for i in range(u.shape[0]):
-        if i == 0 or mean[i] != mean[i - 1]:
-            size = _poisson_cdf_fill(mean[i], table)
-        for j in range(u.shape[1]):
-            out[i, j] = _poisson_count(u[i, j], table, size)
-
-
-def poisson_counts(u: np.ndarray, mean) -> np.ndarray:
-    """Poisson(mean) variates by inverse CDF of uniforms ``u`` in [0, 1).
-
-    ``N = #{k >= 0 : u >= F(k)}`` with F the Poisson CDF, so N is exactly
-    Poisson distributed (up to the CDF's last representable step, below
-    1e-16); the same u always gives the same count (common random numbers
-    across parameter changes that keep ``mean``).
-
-    Parameters
-    ----------
-    u : ndarray
-        Uniform [0, 1) draws.
-    mean : float or ndarray broadcastable to ``u``
-        Expected count per cell [-], >= 0 (a mean <= 0 gives 0).
-
-    Returns
-    -------
-    ndarray of int64, shape of ``u``
-    """
-    u = np.asarray(u, dtype=float)
-    mean_arr = np.asarray(mean, dtype=float)
-    if u.ndim >= 1 and (mean_arr.ndim == 0 or mean_arr.shape[-1] == 1):
-        # one mean per row of the last axis: the CDF is built once per row
-        rows = np.ascontiguousarray(u.reshape(-1, u.shape[-1]))
-        means = np.ascontiguousarray(np.broadcast_to(mean_arr, u.shape[:-1] + (1,)).reshape(-1))
-    else:
-        # a mean per cell: each cell is a row of its own
-        rows = np.ascontiguousarray(u.reshape(-1, 1))
-        means = np.ascontiguousarray(np.broadcast_to(mean_arr, u.shape).reshape(-1))
-    counts = np.empty(rows.shape, dtype=np.int64)
-    _poisson_rows(rows, means, counts)
-    return counts.reshape(u.shape)
 
 
 def _ou_step(kappa_per_year, sigma_per_year):
@@ -672,6 +589,13 @@ def _power_price_usd_per_kwh(market, site, n_periods: int, shocks) -> np.ndarray
                      btc_correlation=market.power_price_btc_correlation)
 
 
+def _spot_subsidy_btc(block_height):
+    """Subsidy at a block height [BTC/block]: a float, or ``(n,)`` for per-path heights."""
+    if np.ndim(block_height) == 0:
+        return subsidy_btc(int(block_height))
+    return subsidy_btc(np.floor(np.asarray(block_height, dtype=float).reshape(-1)).astype(np.int64))
+
+
 def initial_hashrate_eh_s(market):
     """Network hashrate at t = 0 [EH/s], from difficulty when given."""
     if market.difficulty is not None:
@@ -720,9 +644,11 @@ def _hashrate_response_paths(price, x_const, fees, noise, a, b, step_sd, tau, h0
         [days] and log hashrate at t = 0 [log EH/s].
     lag : int
         L >= 1 [months].
-    days, height_calendar : ndarray (n_periods,)
-        Days of each month; ``height_0 + 144 cumdays`` [blocks].
-    block_height0, spot_subsidy, next_halving : float
+    days : ndarray (n_periods,)
+        Days of each month.
+    height_calendar : ndarray (n or 1, n_periods)
+        ``height_0 + 144 cumdays`` [blocks].
+    block_height0, spot_subsidy, next_halving : ndarray (n,)
         Height at t = 0, its subsidy [BTC/block] and the next halving's height.
     hashrate, blocks, height_out, subsidy : ndarray (n, n_periods)
         Outputs: H [EH/s], blocks of each month, block height at each
@@ -737,16 +663,17 @@ def _hashrate_response_paths(price, x_const, fees, noise, a, b, step_sd, tau, h0
     for i in range(hashrate.shape[0]):
         rp, rx, rf, rz = (_shared_row(i, price), _shared_row(i, x_const), _shared_row(i, fees),
                           _shared_row(i, noise))
+        rc = _shared_row(i, height_calendar)
         h = h0[i]
         height_per_log_h = BLOCKS_PER_DAY * tau[i]
         log_h[0] = h
         blocks[i, 0] = 0.0
         subsidy[i, 0] = 0.0
-        height_out[i, 0] = (h - h0[i]) * height_per_log_h + height_calendar[0]
-        height = block_height0
-        era_subsidy = spot_subsidy
-        threshold = next_halving
-        history[0] = math.log((spot_subsidy + fees[rf, 0]) * price[rp, 0]) + x_const[rx, 0] - h
+        height_out[i, 0] = (h - h0[i]) * height_per_log_h + height_calendar[rc, 0]
+        height = block_height0[i]
+        era_subsidy = spot_subsidy[i]
+        threshold = next_halving[i]
+        history[0] = math.log((era_subsidy + fees[rf, 0]) * price[rp, 0]) + x_const[rx, 0] - h
         slot = 0                           # history slot of month m: m mod (lag + 1)
         ahead = 1                          # log_reward holds months [.., ahead)
         for m in range(1, hashrate.shape[1]):
@@ -756,7 +683,7 @@ def _hashrate_response_paths(price, x_const, fees, noise, a, b, step_sd, tau, h0
             growth = x_lag * b[i]
             growth += noise[rz, m - 1] * step_sd[i] + a[i]
             h_new = h + growth
-            height_new = (h_new - h0[i]) * height_per_log_h + height_calendar[m]
+            height_new = (h_new - h0[i]) * height_per_log_h + height_calendar[rc, m]
             if height_new >= threshold:
                 # a halving in this month: the month's reward is the
                 # block-weighted subsidy, then the new era's
@@ -804,16 +731,19 @@ def _hashrate_response(market, timeline: Timeline, price: np.ndarray, fees: np.n
     n = _n_paths(price, fees, noise, x_const, a, b, step_sd, tau, h0)
     # Blocks of month m are 144 (days_m + tau (h_m - h_{m-1})), so the height
     # is a direct function of h: height_m = height_0 + 144 (cumdays_m + tau (h_m - h_0)).
-    height_calendar = market.block_height + BLOCKS_PER_DAY * np.cumsum(timeline.days)
-    block_height0 = int(market.block_height)
-    next_halving = (min(block_height0 // HALVING_INTERVAL_BLOCKS, MAX_ERA) + 1) * HALVING_INTERVAL_BLOCKS
+    height0 = _column(market.block_height)
+    height_calendar = np.atleast_2d(height0 + BLOCKS_PER_DAY * np.cumsum(timeline.days))
+    n = max(n, height_calendar.shape[0])
+    whole_height = np.floor(per_path(height0, n)).astype(np.int64)
+    next_halving = (np.minimum(whole_height // HALVING_INTERVAL_BLOCKS, MAX_ERA) + 1) * HALVING_INTERVAL_BLOCKS
     hashrate, blocks, height, subsidy = (np.empty((n, n_periods)) for _ in range(4))
-    contiguous = (np.ascontiguousarray(x, dtype=float) for x in (price, x_const, fees, noise))
-    _hashrate_response_paths(*contiguous, per_path(a, n), per_path(b, n), per_path(step_sd, n), per_path(tau, n),
-                             per_path(h0, n), int(market.hashrate_response_lag_months),
+    contiguous = (np.ascontiguousarray(x, dtype=float) for x in (price, x_const, fees, noise, height_calendar))
+    price, x_const, fees, noise, height_calendar = contiguous
+    _hashrate_response_paths(price, x_const, fees, noise, per_path(a, n), per_path(b, n), per_path(step_sd, n),
+                             per_path(tau, n), per_path(h0, n), int(market.hashrate_response_lag_months),
                              np.ascontiguousarray(timeline.days, dtype=float), height_calendar,
-                             float(market.block_height), subsidy_btc(block_height0), float(next_halving),
-                             hashrate, blocks, height, subsidy)
+                             per_path(height0, n), per_path(subsidy_btc(whole_height), n),
+                             next_halving.astype(float), hashrate, blocks, height, subsidy)
     return hashrate, blocks, height, subsidy
 
 
@@ -866,5 +796,5 @@ def simulate_market(market, site, timeline: Timeline, shocks: dict[str, np.ndarr
         blocks=blocks,
         block_height=height,
         subsidy_btc_per_block=subsidy,
-        spot_subsidy_btc=subsidy_btc(int(market.block_height)),
+        spot_subsidy_btc=_spot_subsidy_btc(market.block_height),
     )

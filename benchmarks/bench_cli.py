@@ -1,0 +1,122 @@
+"""Benchmark: wall time of the everyday commands, as a user's shell sees them.
+
+Run from the repository root, in the environment pivotsim is installed in::
+
+    python benchmarks/bench_cli.py [--repeat 5] [--only LABEL ...] [--skip LABEL ...]
+
+Each command runs ``--repeat`` times as a fresh process (the ``pivotsim``
+console script next to this Python), output discarded; the table gives the
+median, min and max wall time and the target of issue 18.  Cases:
+
+* ``version``, ``help``: ``pivotsim --version`` / ``--help``;
+* ``validate``: ``pivotsim validate`` of the IREN scenario;
+* ``run-warm``: ``pivotsim run`` of the IREN scenario, 10,000 paths, figures
+  on, after one untimed run has filled numba's cache;
+* ``run-first``: the same run with ``NUMBA_CACHE_DIR`` pointing at a new empty
+  folder each time, i.e. the first run after installing (every kernel the
+  run calls is compiled);
+* ``sweep``: a 20 x 20 sweep at 2,000 paths of BTC price x power price,
+  both market inputs, so the market is re-simulated at every point.
+
+Run folders go to a temporary directory.  A command that exits non-zero is
+reported with its stderr's last line and counts as failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _scenario() -> str:
+    """The IREN scenario as the command line names it (the repo's library folder, wherever it lives)."""
+    for candidate in ("scenarios/iren.yaml", "pivotsim/scenarios/iren.yaml"):
+        if (ROOT / candidate).is_file():
+            return candidate
+    return "iren.yaml"  # resolved from the bundled library
+
+
+def _pivotsim() -> list[str]:
+    script = Path(sys.executable).with_name("pivotsim")
+    if script.is_file():
+        return [str(script)]
+    found = shutil.which("pivotsim")
+    return [found] if found else [sys.executable, "-m", "pivotsim"]
+
+
+def cases(out: Path) -> list[tuple[str, list[str], bool, float]]:
+    """(label, arguments, fresh numba cache each time, target [s])."""
+    iren = _scenario()
+    return [
+        ("version", ["--version"], False, 0.3),
+        ("help", ["--help"], False, 0.3),
+        ("validate", ["validate", iren], False, 0.5),
+        ("run-warm", ["run", iren, "--paths", "10000", "--out", str(out)], False, 1.5),
+        ("run-first", ["run", iren, "--paths", "10000", "--out", str(out)], True, 10.0),
+        ("sweep", ["sweep", iren, "--param", "market.btc_price_usd=40000:200000:20",
+                   "--param", "site.power_price_usd_per_kwh=0.02:0.08:20", "--paths", "2000",
+                   "--out", str(out)], False, 4.0),
+    ]
+
+
+def _once(argv: list[str], env: dict) -> tuple[float, str | None]:
+    start = time.perf_counter()
+    proc = subprocess.run(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["(no stderr)"])[-1]
+        return elapsed, f"exit {proc.returncode}: {last}"
+    return elapsed, None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="runs per command (median reported)")
+    parser.add_argument("--only", nargs="*", default=None, help="labels to run")
+    parser.add_argument("--skip", nargs="*", default=[], help="labels to leave out")
+    args = parser.parse_args()
+    exe = _pivotsim()
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="bench_cli_") as tmp:
+        tmp = Path(tmp)
+        base_env = dict(os.environ, COLUMNS="100", NO_COLOR="1")
+        print(f"pivotsim: {' '.join(exe)}; cwd {ROOT}; {args.repeat} runs each; "
+              f"{os.cpu_count()} CPUs visible")
+        print(f"{'case':<10} {'median':>8} {'min':>8} {'max':>8} {'target':>7}  command")
+        for label, argv, fresh_cache, target in cases(tmp / "runs"):
+            if (args.only and label not in args.only) or label in args.skip:
+                continue
+            if not fresh_cache and label.startswith(("run", "sweep")):
+                _once(exe + argv, base_env)  # fill the cache; not timed
+            times, error = [], None
+            for i in range(args.repeat):
+                env = base_env
+                if fresh_cache:
+                    env = dict(base_env, NUMBA_CACHE_DIR=str(tmp / f"numba-cache-{label}-{i}"))
+                elapsed, error = _once(exe + argv, env)
+                if error:
+                    break
+                times.append(elapsed)
+            command = "pivotsim " + " ".join(a if not a.startswith(str(tmp)) else "TMP" for a in argv)
+            if error:
+                failed = True
+                print(f"{label:<10} {'failed':>8} {'':>8} {'':>8} {target:>6.1f}s  {command}  [{error}]")
+                continue
+            mark = "" if statistics.median(times) <= target else "  (over target)"
+            print(f"{label:<10} {statistics.median(times):>7.2f}s {min(times):>7.2f}s {max(times):>7.2f}s "
+                  f"{target:>6.1f}s  {command}{mark}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""Figures of a run: fan charts of the market and of cumulative cash, NPV distributions.
+
+Every ``plot_x(result, ax=None) -> Axes`` draws on the given axes (or on a new
+figure) and returns them, so notebooks and the PDF report compose them
+freely.  Matplotlib is used through its object API with the Agg canvas: no
+pyplot state, no display needed.
+
+Fan charts show the 5-95% and 25-75% bands and the median of the sampled
+Monte Carlo paths (``RunResult.samples``: the first paths of the run), and
+the base case as a dashed line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from ..models.timeline import HALVING_INTERVAL_BLOCKS
+from ..formatting import compact_money
+
+COLORS = {"bitcoin": "#f2a900", "ai": "#3b6fb6", "market": "#555555"}
+LABELS = {"bitcoin": "Bitcoin mining", "ai": "AI hosting"}
+FIGSIZE = (8.0, 4.5)
+
+
+def _axes(ax: Axes | None) -> Axes:
+    if ax is not None:
+        return ax
+    fig = Figure(figsize=FIGSIZE)
+    # fixed margins: the labels fit, and drawing is twice as fast as constrained layout
+    fig.subplots_adjust(left=0.11, right=0.97, bottom=0.12, top=0.92)
+    FigureCanvasAgg(fig)
+    return fig.add_subplot()
+
+
+def plot_fan(dates, paths: np.ndarray, ax: Axes | None = None, *, color: str = COLORS["market"],
+             label: str | None = None, base: np.ndarray | None = None) -> Axes:
+    """Percentile fan of sampled paths ``(n_paths, n_periods)`` against dates.
+
+    Bands: 5-95% (light) and 25-75% (darker); solid line: median; dashed:
+    ``base`` (the base case) when given.
+    """
+    ax = _axes(ax)
+    paths = np.asarray(paths, dtype=float)
+    p5, p25, p50, p75, p95 = np.nanpercentile(paths, [5, 25, 50, 75, 95], axis=0)
+    name = f"{label}: " if label else ""
+    ax.fill_between(dates, p5, p95, color=color, alpha=0.18, linewidth=0, label=f"{name}5-95%")
+    ax.fill_between(dates, p25, p75, color=color, alpha=0.35, linewidth=0, label=f"{name}25-75%")
+    ax.plot(dates, p50, color=color, linewidth=1.8, label=f"{name}median")
+    if base is not None:
+        ax.plot(dates, np.asarray(base, dtype=float).ravel(), color=color, linewidth=1.2, linestyle="--",
+                label=f"{name}base case")
+    ax.grid(True, alpha=0.3)
+    return ax
+
+
+def _sample_note(result) -> str:
+    n = next(iter(result.samples.values())).shape[0] if result.samples else 0
+    return f"{n:,} sampled paths of {result.paths:,}"
+
+
+def _need_samples(result, name: str) -> np.ndarray:
+    if name not in result.samples:
+        raise ValueError(f"result has no sampled paths of {name!r}; run with sample_paths > 0")
+    return result.samples[name]
+
+
+def plot_btc_price_fan(result, ax: Axes | None = None) -> Axes:
+    """Fan chart of the BTC price [USD/BTC], log scale."""
+    ax = plot_fan(result.timeline.dates, _need_samples(result, "btc_price_usd"), ax, color=COLORS["bitcoin"],
+                  base=result.base_market.btc_price_usd)
+    ax.lines[-1].set_label("base case (expected price, S0 exp(mu t))")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(compact_money))
+    ax.set_ylabel("BTC price [USD/BTC]")
+    ax.set_xlabel("date")
+    ax.set_title(f"BTC price ({_sample_note(result)})")
+    ax.legend(loc="upper left", fontsize="small")
+    return ax
+
+
+def plot_network_hashrate_fan(result, ax: Axes | None = None) -> Axes:
+    """Fan chart of the network hashrate [EH/s], log scale."""
+    ax = plot_fan(result.timeline.dates, _need_samples(result, "network_hashrate_eh_s"), ax,
+                  color=COLORS["market"], base=result.base_market.network_hashrate_eh_s)
+    ax.set_yscale("log")
+    ax.set_ylabel("network hashrate [EH/s]")
+    ax.set_xlabel("date")
+    ax.set_title(f"Network hashrate ({_sample_note(result)})")
+    ax.legend(loc="upper left", fontsize="small")
+    return ax
+
+
+def plot_hashprice_fan(result, ax: Axes | None = None) -> Axes:
+    """Fan chart of hashprice [USD per PH/s per day], log scale, halvings marked."""
+    ax = plot_fan(result.timeline.dates, _need_samples(result, "hashprice_usd_per_ph_day"), ax,
+                  color=COLORS["bitcoin"], base=result.base_market.hashprice_usd_per_ph_day)
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"${x:,.0f}"))
+    ax.set_ylabel("hashprice [USD/PH/day]")
+    ax.set_xlabel("date")
+    heights = np.asarray(result.base_market.block_height, dtype=float).ravel()
+    dates = result.timeline.dates
+    eras = np.floor(heights / HALVING_INTERVAL_BLOCKS)
+    for m in np.flatnonzero(np.diff(eras) > 0) + 1:
+        ax.axvline(dates[m], color="black", linewidth=0.8, linestyle=":")
+        # label on the side of the line with room for it (a halving near the horizon: its left)
+        right_side = m < 0.75 * (len(dates) - 1)
+        ax.annotate("halving (base case)", (dates[m], 1), xycoords=("data", "axes fraction"),
+                    xytext=(3 if right_side else -3, -12), textcoords="offset points", fontsize="small",
+                    ha="left" if right_side else "right")
+    ax.set_title(f"Hashprice ({_sample_note(result)})")
+    ax.legend(loc="lower left", fontsize="small")
+    return ax
+
+
+def plot_cumulative_cash_fan(result, ax: Axes | None = None) -> Axes:
+    """Fan charts of cumulative net cash [USD] of both businesses on the same axes."""
+    ax = _axes(ax)
+    dates = result.timeline.dates
+    for business in ("bitcoin", "ai"):
+        base = np.cumsum(np.asarray(result.base[business].net, dtype=float).ravel())
+        plot_fan(dates, _need_samples(result, f"{business}_cumulative_cash_usd"), ax, color=COLORS[business],
+                 label=LABELS[business], base=base)
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.yaxis.set_major_formatter(FuncFormatter(compact_money))
+    ax.set_ylabel("cumulative net cash [USD, nominal]")
+    ax.set_xlabel("date")
+    ax.set_title(f"Cumulative cash ({_sample_note(result)})")
+    ax.legend(loc="upper left", fontsize="x-small", ncol=2)
+    return ax
+
+
+def plot_npv_histogram(result, ax: Axes | None = None, bins: int = 80) -> Axes:
+    """Histograms of NPV [USD] of both businesses over all Monte Carlo paths."""
+    ax = _axes(ax)
+    values = {b: result.metrics[f"{b}_npv_usd"] for b in ("bitcoin", "ai")}
+    finite = np.concatenate([v[np.isfinite(v)] for v in values.values()])
+    lo, hi = np.percentile(finite, [0.5, 99.5])
+    if lo == hi:
+        lo, hi = lo - 1.0, hi + 1.0
+    edges = np.linspace(lo, hi, bins + 1)
+    for business, v in values.items():
+        share_out = float(np.mean((v < lo) | (v > hi)))
+        note = f" ({share_out:.1%} outside)" if share_out > 0 else ""
+        ax.hist(np.clip(v, lo, hi), bins=edges, color=COLORS[business], alpha=0.55,
+                label=f"{LABELS[business]}{note}", density=False)
+        ax.axvline(float(np.mean(v)), color=COLORS[business], linewidth=1.5, linestyle="--")
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    ax.xaxis.set_major_formatter(FuncFormatter(compact_money))
+    ax.set_xlabel("NPV [USD]  (dashed: mean)")
+    ax.set_ylabel("paths")
+    ax.set_title(f"NPV distribution ({result.paths:,} paths)")
+    ax.legend(fontsize="small")
+    ax.grid(True, alpha=0.3)
+    return ax
+
+
+def plot_npv_cdf(result, ax: Axes | None = None) -> Axes:
+    """Empirical CDFs of NPV [USD] of both businesses and of their difference."""
+    ax = _axes(ax)
+    series = [(LABELS["bitcoin"], result.metrics["bitcoin_npv_usd"], COLORS["bitcoin"], "-"),
+              (LABELS["ai"], result.metrics["ai_npv_usd"], COLORS["ai"], "-"),
+              ("AI minus bitcoin", result.metrics["npv_difference_usd"], "#444444", ":")]
+    for label, v, color, style in series:
+        v = np.sort(v[np.isfinite(v)])
+        if v.size > 4000:  # plot at most ~4000 quantiles: same curve, lighter file
+            q = np.linspace(0, 1, 4001)
+            x, y = np.quantile(v, q), q
+        else:
+            x, y = v, np.arange(1, v.size + 1) / v.size
+        ax.plot(x, y, color=color, linestyle=style, linewidth=1.6, label=label)
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    ax.xaxis.set_major_formatter(FuncFormatter(compact_money))
+    ax.set_xlabel("NPV [USD]")
+    ax.set_ylabel("share of paths with NPV below [-]")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"NPV cumulative distribution ({result.paths:,} paths)")
+    ax.legend(fontsize="small", loc="lower right")
+    ax.grid(True, alpha=0.3)
+    return ax
+
+
+RUN_FIGURES = {
+    "fan_btc_price.png": plot_btc_price_fan,
+    "fan_network_hashrate.png": plot_network_hashrate_fan,
+    "fan_hashprice.png": plot_hashprice_fan,
+    "fan_cumulative_cash.png": plot_cumulative_cash_fan,
+    "npv_histogram.png": plot_npv_histogram,
+    "npv_cdf.png": plot_npv_cdf,
+}
+
+
+def write_run_figures(result, folder: str | Path, dpi: int = 120) -> list[Path]:
+    """Write every figure of :data:`RUN_FIGURES` as PNG into ``folder``.
+
+    Fan charts need sampled paths; without them only the NPV figures are
+    written.
+    """
+    folder = Path(folder)
+    written = []
+    for name, plot in RUN_FIGURES.items():
+        if name.startswith("fan_") and not result.samples:
+            continue
+        ax = plot(result)
+        ax.figure.savefig(folder / name, dpi=dpi)
+        written.append(folder / name)
+    return written

@@ -1,0 +1,151 @@
+"""The market state rolled forward to the valuation date, against closed forms."""
+
+import copy
+import datetime as dt
+import math
+
+import numpy as np
+import pytest
+
+from pivotsim.models.market import simulate_market, zero_shocks
+from pivotsim.models.rollforward import (GAP_SHOCKS, draw_gap_shocks, gap_days, gap_steps, halving_days,
+                                         roll_forward)
+from pivotsim.models.timeline import BLOCKS_PER_DAY, Timeline
+from pivotsim.inputs import to_inputs
+
+STATE = dt.date(2025, 9, 26)
+VALUATION = dt.date(2025, 11, 1)
+N = 40_000
+
+
+@pytest.fixture(scope="module")
+def inputs(iren):
+    return to_inputs(iren)
+
+
+def quiet(market, **values):
+    """The market with every noise off (then the values given)."""
+    m = copy.deepcopy(market)
+    for name in ("btc_volatility_per_year", "hashrate_volatility_per_year", "btc_jump_intensity_per_year",
+                 "fee_volatility_per_year", "fee_spike_probability_per_month"):
+        setattr(m, name, 0.0)
+    m.price_model = "gbm"
+    for k, v in values.items():
+        setattr(m, k, v)
+    return m
+
+
+def streams(seed=5):
+    def stream(name):
+        key = 200 + GAP_SHOCKS.index(name)
+        return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(0, key))))
+    return stream
+
+
+def test_gap_is_cut_into_steps_of_about_a_month():
+    assert gap_days(STATE, VALUATION) == 36
+    assert gap_steps(36) == (1, 36.0)
+    assert gap_steps(61) == (2, 30.5)
+    assert gap_steps(0) == (0, 0.0)
+    assert gap_days(None, VALUATION) == 0
+    with pytest.raises(ValueError, match="market.state_date: 2025-11-02"):
+        gap_days(dt.date(2025, 11, 2), VALUATION)
+
+
+def test_no_gap_returns_the_market_itself(inputs):
+    rolled = roll_forward(inputs.market, inputs.site, VALUATION, VALUATION)
+    assert rolled.market is inputs.market and rolled.gap_days == 0
+    assert roll_forward(inputs.market, inputs.site, None, VALUATION).market is inputs.market
+
+
+@pytest.mark.parametrize("days", [36, 61, 400])
+def test_gbm_price_closed_form_over_the_real_gap(inputs, days):
+    # One GBM over T = days / 365.25 years in k steps of T/k: log S_T = log S_0 + (mu - s^2/2) T + s sqrt(T/k) sum(Z).
+    mu, sigma, s0 = 0.10, 0.55, 109_669.0
+    market = quiet(inputs.market, btc_drift_per_year=mu, btc_volatility_per_year=sigma, btc_price_usd=s0)
+    valuation = STATE + dt.timedelta(days=days)
+    k, _ = gap_steps(days)
+    shocks = draw_gap_shocks(streams(), 1000, k, market)
+    rolled = roll_forward(market, inputs.site, STATE, valuation, shocks).market
+    t = days / 365.25
+    expected = s0 * np.exp((mu - sigma ** 2 / 2) * t + sigma * math.sqrt(t / k) * shocks["btc_price"].sum(axis=1))
+    np.testing.assert_allclose(rolled.btc_price_usd.ravel(), expected, rtol=1e-12)
+
+
+def test_base_case_is_the_expected_path(inputs):
+    # No noise: S = S_0 exp(mu T); fees revert as an OU mean, y_T - theta = e^{-kappa T} (y_0 - theta);
+    # tau = 0 and exogenous hashrate: exactly 144 blocks a day, H_T = H_0 (1 + g)^T.
+    market = quiet(inputs.market, hashrate_model="exogenous", hashrate_growth_per_year=0.4, difficulty_lag_days=0.0,
+                   network_hashrate_eh_s=1000.0, difficulty=None)
+    rolled = roll_forward(market, inputs.site, STATE, VALUATION).market
+    t = 36 / 365.25
+    assert rolled.btc_price_usd == pytest.approx(market.btc_price_usd * math.exp(market.btc_drift_per_year * t),
+                                                 rel=1e-12)
+    assert rolled.network_hashrate_eh_s == pytest.approx(1000.0 * 1.4 ** t, rel=1e-12)
+    assert rolled.block_height == pytest.approx(market.block_height + 36 * BLOCKS_PER_DAY, abs=1e-6)
+    theta = math.log(market.fee_long_run_btc_per_block)
+    y = theta + math.exp(-market.fee_mean_reversion_per_year * t) * (math.log(market.fees_btc_per_block) - theta)
+    assert rolled.fees_btc_per_block == pytest.approx(math.exp(y), rel=1e-12)
+    assert rolled.difficulty is None and rolled.state_date == VALUATION
+    # the marginal miner moved along its frontier by the gap
+    assert rolled.marginal_miner_efficiency_j_per_th == pytest.approx(
+        market.marginal_miner_efficiency_j_per_th * (1 - market.efficiency_frontier_decline_per_year) ** t)
+
+
+def test_merton_mean_over_the_gap(inputs):
+    # E[S_T] = S_0 exp(mu T) for the compensated jump diffusion (to 4 standard errors).
+    market = inputs.market
+    assert market.price_model == "merton" and market.btc_jump_intensity_per_year > 0
+    shocks = draw_gap_shocks(streams(9), N, 1, market)
+    price = roll_forward(market, inputs.site, STATE, VALUATION, shocks).market.btc_price_usd.ravel()
+    expected = market.btc_price_usd * math.exp(market.btc_drift_per_year * 36 / 365.25)
+    assert abs(price.mean() - expected) < 4 * price.std() / math.sqrt(N)
+
+
+def test_month_zero_is_a_distribution_and_the_run_starts_from_each_paths_state(inputs):
+    market = inputs.market
+    shocks = draw_gap_shocks(streams(), 2000, 1, market)
+    rolled = roll_forward(market, inputs.site, STATE, VALUATION, shocks).market
+    assert rolled.btc_price_usd.shape == (2000, 1) and np.ptp(rolled.btc_price_usd) > 0
+    assert np.ptp(rolled.block_height) > 0
+    timeline = Timeline(VALUATION, 12)
+    paths = simulate_market(rolled, inputs.site, timeline, zero_shocks(12) | {
+        "network_hashrate": np.zeros((2000, 12)), "btc_price": np.zeros((2000, 12))})
+    # column 0 is exp(log S_0): the same price to the last bit or two
+    np.testing.assert_allclose(paths.btc_price_usd[:, 0], rolled.btc_price_usd.ravel(), rtol=1e-15)
+    np.testing.assert_array_equal(paths.block_height[:, 0], rolled.block_height.ravel())
+    np.testing.assert_allclose(paths.network_hashrate_eh_s[:, 0], rolled.network_hashrate_eh_s.ravel(), rtol=1e-14)
+
+
+def test_per_path_heights_match_one_path_at_a_time(inputs):
+    # The response kernel with a column of heights gives each path what a scalar height gives it.
+    market = quiet(inputs.market)
+    heights = np.array([[916_529.0], [1_049_000.0], [1_049_990.0]])
+    timeline = Timeline(VALUATION, 24)
+    together = simulate_market(quiet(market, block_height=heights), inputs.site, timeline, zero_shocks(24))
+    for i, h in enumerate(heights.ravel()):
+        alone = simulate_market(quiet(market, block_height=float(h)), inputs.site, timeline, zero_shocks(24))
+        np.testing.assert_array_equal(together.block_height[i], alone.block_height[0])
+        np.testing.assert_array_equal(together.network_hashrate_eh_s[i], alone.network_hashrate_eh_s[0])
+        np.testing.assert_array_equal(together.subsidy_btc_per_block[i], alone.subsidy_btc_per_block[0])
+        np.testing.assert_array_equal(together.hashprice_usd_per_ph_day[i], alone.hashprice_usd_per_ph_day[0])
+
+
+def test_halving_days_at_144_blocks_a_day(inputs):
+    # tau = 0: exactly 144 blocks a day, so the halving at 1,050,000 comes (1,050,000 - h_0) / 144 days on.
+    market = quiet(inputs.market, hashrate_model="exogenous", hashrate_growth_per_year=0.3, difficulty_lag_days=0.0,
+                   block_height=916_529)
+    timeline = Timeline(VALUATION, 40)
+    paths = simulate_market(market, inputs.site, timeline, zero_shocks(40))
+    days = halving_days(paths.block_height, timeline.days)
+    assert days[0] == pytest.approx((1_050_000 - 916_529) / 144, abs=1e-9)
+    assert np.isnan(halving_days(paths.block_height[:, :10], timeline.days[:10])[0])
+
+
+def test_growing_hashrate_brings_the_halving_earlier(inputs):
+    # Difficulty trails a growing hashrate: blocks come faster than 144 a day, the halving earlier.
+    market = quiet(inputs.market, hashrate_model="exogenous", hashrate_growth_per_year=0.3, difficulty_lag_days=14.0,
+                   block_height=916_529)
+    timeline = Timeline(VALUATION, 40)
+    paths = simulate_market(market, inputs.site, timeline, zero_shocks(40))
+    assert halving_days(paths.block_height, timeline.days)[0] < (1_050_000 - 916_529) / 144
