@@ -16,6 +16,7 @@ import pandas as pd
 
 from .distributed import as_executor, default_threads
 from .errors import PivotsimError
+from .levered import base_blocks, base_debt, monte_carlo_blocks, schedule_columns
 from .inputs import to_inputs
 from .models.cashflows import CashFlows
 from .models.market import MarketPaths
@@ -65,6 +66,9 @@ class RunResult:
     convergence : dict
         How the path count was set (fixed or auto) and the standard error of
         the mean NPV difference.
+    debt : dict of str -> DebtResult
+        The base case's debt of each levered business (schedule lines,
+        metrics, the equity's flows; :mod:`pivotsim.models.debt`).
     breakeven_btc_price_multiplier : float or None
         Constant multiplier on the base BTC price path at which bitcoin NPV
         equals AI NPV (None if none in 0.01..100;
@@ -88,6 +92,7 @@ class RunResult:
     convergence: dict = field(default_factory=dict)
     execution: dict = field(default_factory=lambda: {"backend": "local"})
     breakeven_btc_price_multiplier: float | None = None
+    debt: dict = field(repr=False, default_factory=dict)
 
     @property
     def breakeven_btc_price_usd(self) -> float | None:
@@ -128,6 +133,10 @@ class RunResult:
                     "peak_funding_usd": describe(self.metrics[f"{business}_peak_funding_usd"]),
                 },
             }
+            if business in self.debt:
+                base = base_blocks(self.inputs, self.base[business], self.debt[business], business)
+                out[business]["base"].update(base)
+                out[business]["monte_carlo"].update(monte_carlo_blocks(self.metrics, business))
         spec = getattr(self.inputs, "uncertainty", None)
         if spec is not None:
             out["sampling"] = spec.sampling
@@ -172,6 +181,8 @@ class RunResult:
             data.update({k: np.asarray(v)[0] for k, v in flows.items.items()})
             data["net_usd"] = np.asarray(flows.net)[0]
             data.update({k: np.asarray(v)[0] for k, v in flows.quantities.items()})
+            if business in self.debt:
+                data.update(schedule_columns(self.debt[business]))
             frames.append(pd.DataFrame(data))
         df = pd.concat(frames, ignore_index=True)
         cash = [c for c in df.columns if c.endswith("_usd") and c not in ("ebitda_usd", "depreciation_usd")]
@@ -275,6 +286,7 @@ def run(scenario: Scenario | str | Path, paths: int | str | None = DEFAULT_PATHS
     scenario = resolve_scenario(scenario, overrides)
     inputs = to_inputs(scenario)
     flows, market = base_case(inputs)
+    debt = base_debt(inputs, flows)  # sized on the base case: bad terms stop here, before the paths
     if n_paths is None and tolerance_usd is None:
         tolerance_usd = default_tolerance_usd(flows, inputs)
     executor = None if client is None else as_executor(client)
@@ -288,7 +300,8 @@ def run(scenario: Scenario | str | Path, paths: int | str | None = DEFAULT_PATHS
     return RunResult(scenario=scenario, seed=int(seed), paths=mc.paths, base=flows,
                      base_market=market, metrics=mc.metrics, inputs=inputs, samples=mc.samples,
                      convergence=mc.convergence, market_horizon_months=market_horizon_months,
-                     execution=execution, breakeven_btc_price_multiplier=breakeven_btc_price_multiplier(inputs))
+                     execution=execution, breakeven_btc_price_multiplier=breakeven_btc_price_multiplier(inputs),
+                     debt=debt)
 
 
 

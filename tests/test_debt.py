@@ -18,7 +18,7 @@ from pivotsim.models import debt, finance
 N = 121  # month 0 .. 120
 
 
-def _run(tranches, cfads, capex=None, taxable=None, tax_rate=0.0, base_rate=0.0, coe=0.10, lines=True):
+def _run(tranches, cfads, capex=None, taxable=None, tax_rate=0.0, base_rate=0.0, lines=True):
     cfads = np.asarray(cfads, dtype=float)
     base = cfads if cfads.ndim == 1 else cfads[0]
     capex = np.zeros(base.size) if capex is None else np.asarray(capex, dtype=float)
@@ -28,7 +28,7 @@ def _run(tranches, cfads, capex=None, taxable=None, tax_rate=0.0, base_rate=0.0,
     terms = debt.size_debt(tranches, base, base_capex, base_taxable, tax_rate,
                            np.asarray(base_rate).reshape(-1)[0])
     return terms, debt.debt_cash_flows(terms, cfads, capex, taxable, tax_rate, base_rate_per_year=base_rate,
-                                       cost_of_equity_per_year=coe, lines=lines)
+                                       lines=lines)
 
 
 def _flat(level=3e6):
@@ -216,7 +216,7 @@ def test_modigliani_miller_debt_at_the_cost_of_equity_leaves_npv_unchanged(amort
     net = cfads - capex
     tranche = debt.Tranche(sizing="ltc", ltc_share=0.7, tenor_months=90, grace_months=8,
                            amortisation=amortisation, target_dscr=1.3, rate_per_year=coe, sweep_share=sweep)
-    _, res = _run([tranche], cfads, capex=np.broadcast_to(capex, cfads.shape).copy(), coe=coe, lines=False)
+    _, res = _run([tranche], cfads, capex=np.broadcast_to(capex, cfads.shape).copy(), lines=False)
     levered = debt.equity_metrics(res.equity_usd, coe)["npv_usd"]
     unlevered = finance.npv(finance.monthly_rate(coe), net)
     np.testing.assert_allclose(levered, unlevered, rtol=1e-9, atol=1e-3)
@@ -231,10 +231,10 @@ def test_equity_mirr_and_irr_equal_numpy_financial():
     cfads = _rising_cfads()
     tranche = debt.Tranche(sizing="ltc", ltc_share=0.6, tenor_months=80, grace_months=3, rate_per_year=0.07,
                            upfront_fee_share=0.01)
-    _, res = _run([tranche], cfads, capex=capex, coe=coe)
+    _, res = _run([tranche], cfads, capex=capex)
     equity = res.equity_usd[0]
     monthly = finance.monthly_rate(coe)
-    metrics = debt.equity_metrics(res.equity_usd, coe, res.metrics["equity_mirr"])
+    metrics = debt.equity_metrics(res.equity_usd, coe)
     assert metrics["mirr"][0] == pytest.approx(finance.annual_rate(npf.mirr(equity, monthly, monthly)), rel=1e-10)
     assert metrics["irr"][0] == pytest.approx(finance.annual_rate(npf.irr(equity)), rel=1e-9)
     assert metrics["npv_usd"][0] == pytest.approx(npf.npv(monthly, equity), rel=1e-10)
@@ -326,10 +326,9 @@ def test_same_numbers_whatever_the_chunking():
                            reserve_months=3, sweep_share=0.25)
     terms = debt.size_debt([tranche], cfads[0], capex[0], np.zeros(N), 0.0)
     base = rng.random(37) * 0.05
-    whole = debt.debt_cash_flows(terms, cfads, capex, 0.5 * cfads, 0.2, base_rate_per_year=base,
-                                 cost_of_equity_per_year=0.12)
-    parts = [debt.debt_cash_flows(terms, cfads[s], capex[s], 0.5 * cfads[s], 0.2, base_rate_per_year=base[s],
-                                  cost_of_equity_per_year=0.12) for s in (slice(0, 10), slice(10, 11), slice(11, 37))]
+    whole = debt.debt_cash_flows(terms, cfads, capex, 0.5 * cfads, 0.2, base_rate_per_year=base)
+    parts = [debt.debt_cash_flows(terms, cfads[s], capex[s], 0.5 * cfads[s], 0.2, base_rate_per_year=base[s])
+             for s in (slice(0, 10), slice(10, 11), slice(11, 37))]
     np.testing.assert_array_equal(whole.equity_usd, np.vstack([p.equity_usd for p in parts]))
     for name in debt.METRIC_NAMES:
         np.testing.assert_array_equal(whole.metrics[name], np.concatenate([p.metrics[name] for p in parts]))

@@ -10,7 +10,7 @@ from pivotsim import simulate as engine
 from pivotsim.models import finance
 from pivotsim.models.hosting import hosting_cash_flows
 from pivotsim.models.mining import mining_cash_flows
-from pivotsim.scenario import to_inputs
+from pivotsim.inputs import to_inputs
 
 
 @pytest.mark.parametrize("scenario", ["iren.yaml", "galaxy_coreweave.yaml"])

@@ -22,7 +22,7 @@ CFADS (cash flow available for debt service) is the operating cash flow after
 tax and before financing: the unlevered net cash flow plus capex, plus the tax
 saved by deducting interest.  The tax is recomputed with interest deducted,
 by the same loss carry-forward rule as
-:func:`~pivotsim.models.finance.tax_with_loss_carryforward`, so the interest
+:func:`~pivotsim.models.accounting.tax_with_loss_carryforward`, so the interest
 line reaches the tax step.
 
 Each month of repayment is a test month: ``DSCR = CFADS / (interest + scheduled
@@ -185,7 +185,7 @@ _N_TERMS = 10
 
 #: per-path outputs of :func:`debt_cash_flows` (columns of the kernel's metrics)
 METRIC_NAMES = ("debt_usd", "cost_of_debt", "min_dscr", "avg_dscr", "covenant_breach", "first_breach_month",
-                "payment_default", "first_default_month", "equity_cure_usd", "equity_mirr")
+                "payment_default", "first_default_month", "equity_cure_usd")
 _N_METRICS = len(METRIC_NAMES)
 
 #: monthly lines of :func:`debt_cash_flows` with ``lines=True`` (the base case's debt schedule)
@@ -335,14 +335,14 @@ def size_debt(tranches, cfads_usd, capex_usd, taxable_income_usd, tax_rate, base
             raise ValueError(f"{field}.tenor_months: {tranche.tenor_months} from month {start} is not allowed; "
                              f"must end within the horizon ({n - 1} months)")
     drawn = [_draw_profile(t, w, capex) for t, w in zip(tranches, windows)]
-    unlevered_tax = finance.tax_with_loss_carryforward(taxable, tax_rate)
+    unlevered_tax = accounting.tax_with_loss_carryforward(taxable, tax_rate)
     shield = np.zeros(n)
     amounts = np.zeros(len(tranches))
     for _ in range(max_iter):
         previous = amounts.copy()
         shares, interests = _size_once(tranches, windows, drawn, rates, cfads + shield, capex, amounts)
         interest = sum(a * unit for a, unit in zip(amounts, interests))
-        shield = unlevered_tax - finance.tax_with_loss_carryforward(taxable - interest, tax_rate)
+        shield = unlevered_tax - accounting.tax_with_loss_carryforward(taxable - interest, tax_rate)
         if np.all(np.abs(amounts - previous) <= tol * np.maximum(np.abs(amounts), 1.0)):
             break
     terms = np.zeros((len(tranches), _N_TERMS))
@@ -410,7 +410,7 @@ def _size_once(tranches, windows, drawn, rates, cfads, capex, amounts):
 
 @kernel
 def _tax_step(taxable, cumulative, taxed, t, rate):
-    """One month of :func:`~pivotsim.models.finance.tax_with_loss_carryforward`: (tax, cumulative, taxed)."""
+    """One month of :func:`~pivotsim.models.accounting.tax_with_loss_carryforward`: (tax, cumulative, taxed)."""
     cumulative = taxable if t == 0 else cumulative + taxable
     level = accounting.not_below(cumulative, 0.0)
     now_taxed = level if t == 0 else accounting.not_below(taxed, level)
@@ -431,23 +431,6 @@ def _rate_of_flows(flows, guess):
         if abs(step) <= 1e-13:
             return math.expm1(x)
     return np.nan
-
-
-@kernel
-def _mirr_of_row(row, rate):
-    """numpy-financial's ``mirr(row, rate, rate)`` [per period]; NaN without a flow of each sign."""
-    positive = negative = 0.0
-    factor = 1.0
-    step = 1.0 / (1.0 + rate)
-    for t in range(row.shape[0]):
-        if row[t] > 0.0:
-            positive += row[t] * factor
-        elif row[t] < 0.0:
-            negative += row[t] * factor
-        factor *= step
-    if positive == 0.0 or negative == 0.0:
-        return np.nan
-    return (abs(positive) / abs(negative)) ** (1.0 / (row.shape[0] - 1)) * (1.0 + rate) - 1.0
 
 
 @kernel
@@ -559,7 +542,7 @@ def _debt_path(i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, b
 
 
 @kernel
-def _debt_kernel(cfads_unlevered, capex, taxable, tax_rate, debt_rate, equity_rate, terms, draw_usd, principal_share,
+def _debt_kernel(cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, draw_usd, principal_share,
                  equity_out, metrics_out, lines_out):
     """Debt service, waterfall and equity flow of each path (see the module docstring).
 
@@ -591,7 +574,6 @@ def _debt_kernel(cfads_unlevered, capex, taxable, tax_rate, debt_rate, equity_ra
         metrics[6] = 1.0 if first_default == first_default else 0.0
         metrics[7] = first_default
         metrics[8] = cure
-        metrics[9] = math.expm1(12.0 * math.log1p(_mirr_of_row(equity_out[i], equity_rate[i])))
 
 
 class DebtResult(NamedTuple):
@@ -603,17 +585,19 @@ class DebtResult(NamedTuple):
     ``min_dscr``/``avg_dscr`` [ratio, NaN without a test month],
     ``covenant_breach``/``payment_default`` [0 or 1], ``first_breach_month``/
     ``first_default_month`` [month, NaN if none], ``equity_cure_usd`` [USD the
-    equity paid in for shortfalls], ``equity_mirr`` [effective annual]);
-    ``lines``: the monthly lines of :data:`LINE_NAMES` (or None).
+    equity paid in for shortfalls]);
+    ``lines``: the monthly lines of :data:`LINE_NAMES` (or None);
+    ``terms``: the :class:`DebtTerms` serviced.
     """
 
     equity_usd: np.ndarray
     metrics: dict
     lines: dict | None
+    terms: DebtTerms | None = None
 
 
 def debt_cash_flows(debt: DebtTerms, cfads_usd, capex_usd, taxable_income_usd, tax_rate, *, base_rate_per_year=0.0,
-                    cost_of_equity_per_year=0.0, lines: bool = False) -> DebtResult:
+                    lines: bool = False) -> DebtResult:
     """The debt of ``debt`` on every path: service, waterfall, covenants and the equity's cash flow.
 
     Parameters
@@ -627,8 +611,10 @@ def debt_cash_flows(debt: DebtTerms, cfads_usd, capex_usd, taxable_income_usd, t
         unlevered net cash flow).
     taxable_income_usd : ndarray broadcastable to (n_paths, n_periods)
         Taxable income before interest [USD].
-    tax_rate, base_rate_per_year, cost_of_equity_per_year : float or ndarray (n_paths,)
-        [fraction], [fraction per year], [fraction per year].
+    tax_rate : float or ndarray (n_paths,)
+        [fraction].
+    base_rate_per_year : float, ndarray (n_paths,), or a list of them (one per tranche)
+        Base rate of the floating tranches [fraction per year].
     lines : bool
         Also return the monthly lines (the base case's debt schedule).
 
@@ -643,21 +629,24 @@ def debt_cash_flows(debt: DebtTerms, cfads_usd, capex_usd, taxable_income_usd, t
     capex = rows_of(capex_usd, n_paths, n)
     taxable = rows_of(taxable_income_usd, n_paths, n)
     rates = monthly_debt_rates(debt.tranches, base_rate_per_year, n_paths)
-    equity_rate = per_path(finance.monthly_rate(cost_of_equity_per_year), n_paths)
     equity = np.empty((n_paths, n))
     metrics = np.empty((n_paths, _N_METRICS))
     line_rows = np.empty((_N_LINES, n_paths if lines else 0, n))
-    _debt_kernel(cfads, capex, taxable, per_path(tax_rate, n_paths), rates, equity_rate,
+    _debt_kernel(cfads, capex, taxable, per_path(tax_rate, n_paths), rates,
                  rows_of(debt.terms, *debt.terms.shape), rows_of(debt.draw_usd, *debt.draw_usd.shape),
                  rows_of(debt.principal_share, *debt.principal_share.shape), equity, metrics, line_rows)
     named = {name: np.ascontiguousarray(metrics[:, k]) for k, name in enumerate(METRIC_NAMES)}
     named_lines = {name: line_rows[k] for k, name in enumerate(LINE_NAMES)} if lines else None
-    return DebtResult(equity, named, named_lines)
+    return DebtResult(equity, named, named_lines, debt)
 
 
-def equity_metrics(equity_usd, cost_of_equity_per_year, mirr=None,
-                   names=("npv_usd", "irr", "payback_months")) -> dict[str, np.ndarray]:
+EQUITY_METRIC_NAMES = ("npv_usd", "irr", "mirr", "payback_months")
+
+
+def equity_metrics(equity_usd, cost_of_equity_per_year, names=EQUITY_METRIC_NAMES) -> dict[str, np.ndarray]:
     """NPV at the cost of equity, IRR, MIRR and payback of the equity's cash flows, per path.
+
+    One compiled valuation pass (:func:`~pivotsim.models.finance.valuation_metrics`).
 
     Parameters
     ----------
@@ -665,10 +654,8 @@ def equity_metrics(equity_usd, cost_of_equity_per_year, mirr=None,
         [USD], column 0 at t = 0.
     cost_of_equity_per_year : float or ndarray (n_paths,)
         [fraction per year]; also the finance and reinvestment rate of the MIRR.
-    mirr : ndarray (n_paths,), optional
-        The MIRR already computed by :func:`debt_cash_flows` (``equity_mirr``).
     names : tuple of str
-        The valuation metrics wanted (of ``npv_usd``, ``irr``, ``payback_months``).
+        The metrics wanted (of :data:`EQUITY_METRIC_NAMES`).
 
     Returns
     -------
@@ -678,9 +665,4 @@ def equity_metrics(equity_usd, cost_of_equity_per_year, mirr=None,
     equity = np.asarray(equity_usd, dtype=float)
     equity = equity[None, :] if equity.ndim == 1 else equity
     rate = per_path(finance.monthly_rate(cost_of_equity_per_year), equity.shape[0])[:, None]
-    out = finance.valuation_metrics(equity, rate, names) if names else {}
-    if mirr is None:
-        mirr = np.array([math.expm1(12.0 * math.log1p(_mirr_of_row(rows_of(row, 1, row.size)[0], r)))
-                         for row, r in zip(equity, rate[:, 0])])
-    out["mirr"] = np.asarray(mirr, dtype=float)
-    return out
+    return finance.valuation_metrics(equity, rate, names) if names else {}

@@ -97,32 +97,42 @@ def debt_terms(base_flows: CashFlows, base_inputs, business: str):
         raise ValueError(f"{business}.{error}") from None
 
 
-def levered(flows: CashFlows, terms, inputs, business: str, discount_rate, *, lines: bool = False):
-    """The debt of ``terms`` on each path of ``flows``: the :class:`~pivotsim.models.debt.DebtResult`.
+def levered(flows: CashFlows, terms, inputs, business: str, *, lines: bool = False, rows: int | None = None):
+    """The debt of ``terms`` on each path of ``flows`` (its first ``rows`` only, if given).
 
-    ``discount_rate`` [per year]: the business's, the default cost of equity.
+    Returns the :class:`~pivotsim.models.debt.DebtResult`.
     """
     cfads, capex, taxable = _lines(flows)
-    n_paths = cfads.shape[0]
-    rates = [np.asarray(r, dtype=float).reshape(-1) for r in base_rates(inputs, business)]
-    coe = np.asarray(cost_of_equity(inputs, business, discount_rate), dtype=float).reshape(-1)
-    tax_rate = np.asarray(inputs.finance.tax_rate, dtype=float).reshape(-1)
-    return project_debt.debt_cash_flows(terms, cfads, capex, taxable, tax_rate, base_rate_per_year=rates,
-                                        cost_of_equity_per_year=coe, lines=lines), n_paths, coe
+    n_paths = cfads.shape[0] if rows is None else min(rows, cfads.shape[0])
+
+    def first(values):
+        values = np.asarray(values, dtype=float).reshape(-1)
+        return values[:n_paths] if values.size > 1 else values
+
+    def first_rows(values):
+        values = np.asarray(values, dtype=float)
+        return values[:n_paths] if values.shape[0] > 1 else values
+
+    rates = [first(r) for r in base_rates(inputs, business)]
+    return project_debt.debt_cash_flows(terms, first_rows(cfads), first_rows(capex), first_rows(taxable),
+                                        first(inputs.finance.tax_rate), base_rate_per_year=rates, lines=lines)
 
 
 def levered_metrics(flows: CashFlows, terms, inputs, business: str, discount_rate, n_paths: int,
                     names=None) -> dict[str, np.ndarray]:
     """Per-path debt and equity metrics of a levered business, ``<business>_<name>`` (see :data:`LEVERED_METRIC_NAMES`).
 
-    ``names``: the equity valuation metrics wanted (``npv_usd``, ``irr``,
-    ``payback_months``); None: all.
+    ``discount_rate`` [per year]: the business's (the default cost of
+    equity).  ``names``: the valuation metrics asked of the unlevered
+    business; the equity gets those of ``npv_usd, irr, payback_months``
+    among them (and its MIRR with the IRR).  None: all.
     """
-    result, rows, coe = levered(flows, terms, inputs, business, discount_rate)
-    wanted = ("npv_usd", "irr", "payback_months") if names is None else tuple(
-        n for n in names if n in ("npv_usd", "irr", "payback_months"))
-    equity = project_debt.equity_metrics(result.equity_usd, coe, result.metrics["equity_mirr"], names=wanted)
+    result = levered(flows, terms, inputs, business)
+    coe = np.asarray(cost_of_equity(inputs, business, discount_rate), dtype=float).reshape(-1)
+    wanted = project_debt.EQUITY_METRIC_NAMES if names is None else tuple(
+        n for n in project_debt.EQUITY_METRIC_NAMES if n in names or (n == "mirr" and "irr" in names))
     out = dict(result.metrics)
-    out.update({f"equity_{name}": values for name, values in equity.items() if name != "mirr"})
+    out.update({f"equity_{name}": values
+                for name, values in project_debt.equity_metrics(result.equity_usd, coe, wanted).items()})
     return {f"{business}_{name}": np.broadcast_to(out[name], (n_paths,)).copy()
             for name in LEVERED_METRIC_NAMES if name in out}

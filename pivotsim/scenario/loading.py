@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, PrivateAttr, ValidationError, model_valid
 
 from ..errors import ScenarioError
 from .correlations import correlation_matrix
+from .debt import check_debt_horizon
 from .yaml_text import read_yaml
 from .provenance import iter_quantities, plain_data
 from .schema import (
@@ -81,6 +82,13 @@ class Scenario(StrictModel):
             raise ValueError(f"scenario.horizon_months: {horizon} is shorter than the AI contract "
                              f"(last tranche live at month {end - int(self.ai.term_months.value)} "
                              f"+ {int(self.ai.term_months.value)}-month term = {end}); use at least {end}")
+        return self
+
+    @model_validator(mode="after")
+    def _debt_within_horizon(self):
+        horizon = int(self.scenario.horizon_months.value)
+        for business in ("bitcoin", "ai"):
+            check_debt_horizon(business, getattr(self, business).debt, horizon)
         return self
 
     @property
