@@ -370,3 +370,25 @@ def test_ltc_on_a_business_without_capex_is_refused():
     at_month = debt.Tranche(sizing="ltc", ltc_share=0.8, draw_month=0, tenor_months=60, rate_per_year=0.07)
     with pytest.raises(ValueError, match=r"^debt\.ltc: 0.8 is not allowed; the business has no capex"):
         debt.size_debt([at_month], _flat(), np.zeros(N), np.zeros(N), 0.0)
+
+
+def test_trailing_twelve_month_covenant_ignores_a_one_month_dip():
+    """Covenant on the trailing 12 months: a month at DSCR 0.5 among months at 2.0 averages
+    (11 x 2.0 + 0.5) / 12 = 1.875 > 1.05: no breach; tested monthly, it breaches that month."""
+    amount, annual = 6.0e7, 0.08
+    payment = -npf.pmt(finance.monthly_rate(annual), 60, amount)
+    cfads = np.full(N, 2.0 * payment)
+    cfads[0] = 0.0
+    cfads[30] = 0.5 * payment
+    terms = dict(sizing="amount", amount_usd=amount, draw_month=0, tenor_months=60, rate_per_year=annual,
+                 covenant_dscr=1.05, reserve_months=1.0)
+    _, monthly = _run([debt.Tranche(**terms)], cfads)
+    _, trailing = _run([debt.Tranche(**terms, covenant_test_months=12)], cfads)
+    assert monthly.metrics["first_breach_month"][0] == 30
+    assert trailing.metrics["covenant_breach"][0] == 0.0
+    assert trailing.metrics["min_dscr"][0] == pytest.approx(0.5, rel=1e-9)  # the monthly DSCR is still reported
+    # a run of bad months does breach the trailing covenant, once the window's average falls below it
+    cfads[30:42] = 0.5 * payment
+    _, long_dip = _run([debt.Tranche(**terms, covenant_test_months=12)], cfads)
+    # months 30..k at 0.5 and the rest at 2.0: (2.0 (41 - k) + 0.5 (k - 29)) / 12 < 1.05 first at k = 37
+    assert long_dip.metrics["first_breach_month"][0] == 37

@@ -82,7 +82,9 @@ class Tranche:
         Share of the capex of the availability period it funds under
         ``sizing="ltc"`` [fraction, 0..1].
     target_dscr : float
-        Minimum DSCR the sizing (``"dscr"``) or sculpting aims at [ratio, >= 1].
+        Minimum DSCR the sizing (``"dscr"``) aims at [ratio, >= 1]; a
+        sculpted tranche sized otherwise only needs it under a senior one
+        (its service is ``CFADS / target`` less the senior service, scaled).
     draw_month : int or None
         Month of a single draw; None: draws follow the capex.
     grace_months : int
@@ -102,6 +104,10 @@ class Tranche:
         funded by the equity when the draws end, released at maturity [months].
     sweep_share : float
         Share of each test month's surplus that prepays the tranche [fraction].
+    covenant_test_months : int
+        Months over which the covenant and lock-up DSCR is measured: 1, each
+        month's own; 12, the trailing twelve months' CFADS over their debt
+        service (months of repayment only) [months].
     """
 
     sizing: str
@@ -119,6 +125,7 @@ class Tranche:
     lockup_dscr: float | None = None
     reserve_months: float = 0.0
     sweep_share: float = 0.0
+    covenant_test_months: int = 1
 
     @property
     def floating(self) -> bool:
@@ -156,9 +163,8 @@ def check_tranche(tranche: Tranche, n_periods: int, field: str = "debt") -> None
                          f"must end within the horizon ({horizon} months)")
     if t.target_dscr is not None and not t.target_dscr >= 1.0:
         raise ValueError(f"{field}.target_dscr: {t.target_dscr} is not allowed; must be at least 1")
-    if t.target_dscr is None and (t.sizing == "dscr" or t.amortisation == "sculpted"):
-        what = "sizing dscr" if t.sizing == "dscr" else "amortisation sculpted"
-        raise ValueError(f"{field}.target_dscr: missing; {what} needs a target DSCR (at least 1)")
+    if t.target_dscr is None and t.sizing == "dscr":
+        raise ValueError(f"{field}.target_dscr: missing; sizing dscr needs a target DSCR (at least 1)")
     if t.sizing == "ltc" and not 0.0 < t.ltc_share <= 1.0:
         raise ValueError(f"{field}.ltc: {t.ltc_share} is not allowed; must be above 0 and at most 1")
     if t.sizing == "amount" and not t.amount_usd > 0.0:
@@ -167,6 +173,9 @@ def check_tranche(tranche: Tranche, n_periods: int, field: str = "debt") -> None
         value = getattr(t, name)
         if not 0.0 <= value < 1.0:
             raise ValueError(f"{field}.{name}: {value} is not allowed; must be at least 0 and below 1")
+    if not 1 <= t.covenant_test_months <= 24:
+        raise ValueError(f"{field}.covenant_test_months: {t.covenant_test_months} is not allowed; "
+                         "must be from 1 to 24")
     if not t.reserve_months >= 0.0:
         raise ValueError(f"{field}.reserve_months: {t.reserve_months} is not allowed; must be at least 0")
     for name in ("covenant_dscr", "lockup_dscr"):
@@ -180,8 +189,8 @@ def check_tranche(tranche: Tranche, n_periods: int, field: str = "debt") -> None
 
 
 # columns of DebtTerms.terms (one row per tranche)
-_START, _LAST_DRAW, _LAST, _LTC, _FEE, _COVENANT, _LOCKUP, _RESERVE, _SWEEP, _BULLET = range(10)
-_N_TERMS = 10
+_START, _LAST_DRAW, _LAST, _LTC, _FEE, _COVENANT, _LOCKUP, _RESERVE, _SWEEP, _BULLET, _TEST_MONTHS = range(11)
+_N_TERMS = 11
 
 #: per-path outputs of :func:`debt_cash_flows` (columns of the kernel's metrics)
 METRIC_NAMES = ("debt_usd", "cost_of_debt", "min_dscr", "avg_dscr", "covenant_breach", "first_breach_month",
@@ -357,6 +366,7 @@ def size_debt(tranches, cfads_usd, capex_usd, taxable_income_usd, tax_rate, base
         terms[j, _RESERVE] = tranche.reserve_months
         terms[j, _SWEEP] = tranche.sweep_share
         terms[j, _BULLET] = float(tranche.amortisation == "bullet")
+        terms[j, _TEST_MONTHS] = tranche.covenant_test_months
         if not follows_capex:
             draws[j] = amounts[j] * drawn[j]
     return DebtTerms(tuple(tranches), terms, draws, np.array(shares), amounts.copy())
@@ -387,7 +397,8 @@ def _size_once(tranches, windows, drawn, rates, cfads, capex, amounts):
         elif tranche.sizing == "amount":
             amounts[j] = tranche.amount_usd
         if tranche.amortisation == "sculpted":
-            headroom = np.where(test, np.maximum(np.maximum(cfads, 0.0) / tranche.target_dscr - senior, 0.0), 0.0)
+            target = tranche.target_dscr or 1.0  # sized otherwise, the service only takes CFADS's shape
+            headroom = np.where(test, np.maximum(np.maximum(cfads, 0.0) / target - senior, 0.0), 0.0)
             discount = (1.0 + rates[j]) ** -(months - last_draw).astype(float)
             capacity = float(np.sum(headroom * discount))  # PV at the debt rate, at the end of the draws
             if tranche.sizing == "dscr":
@@ -458,7 +469,7 @@ def _shortfall(gap, lockup, reserve):
 
 @kernel
 def _debt_path(i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, bounds, draw_usd, principal_share,
-               equity, flows, balance, amount, active, lines_out):
+               equity, flows, balance, amount, active, tested, lines_out):
     """One path of :func:`_debt_kernel`: writes ``equity`` and ``flows``; returns the path's metrics."""
     n, n_tr = equity.shape[0], terms.shape[0]
     final = bounds[:, 2].max()
@@ -467,9 +478,15 @@ def _debt_path(i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, b
     reserve = lockup = reserve_target = 0.0
     cum_u = taxed_u = cum_l = taxed_l = 0.0
     min_dscr, sum_dscr, n_test = np.inf, 0.0, 0
+    window = 1
+    for j in range(n_tr):
+        window = max(window, int(terms[j, _TEST_MONTHS]))
+    tested[:, :] = 0.0  # CFADS and service of the test months, for the covenant's trailing window
+    window_cfads = window_service = 0.0
     first_breach = first_default = np.nan
     cure = 0.0
     for t in range(n):
+        drawn_total = amount.sum()
         interest = tested_interest = tested_principal = repaid = draws = fees = covenant = lockup_level = 0.0
         for j in range(n_tr):
             start, last_draw, last = bounds[j, 0], bounds[j, 1], bounds[j, 2]
@@ -499,12 +516,18 @@ def _debt_path(i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, b
         service = tested_interest + tested_principal
         dscr = np.nan
         swept = 0.0
-        if service > 0.0:
+        test_month = service > 1e-9 * drawn_total  # (not a month that only repays rounding dust)
+        if test_month:
+            tested[0, t], tested[1, t] = cfads, service
+        window_cfads += tested[0, t] - (tested[0, t - window] if t >= window else 0.0)
+        window_service += tested[1, t] - (tested[1, t - window] if t >= window else 0.0)
+        if test_month:
             dscr = cfads / service
             n_test += 1
             sum_dscr += dscr
             min_dscr = min(min_dscr, dscr)
-            if dscr < covenant and first_breach != first_breach:
+            covenant_dscr = window_cfads / window_service if window > 1 else dscr
+            if covenant_dscr < covenant and first_breach != first_breach:
                 first_breach = float(t)
             if cfads < service:
                 unpaid, lockup, reserve = _shortfall(service - cfads, lockup, reserve)
@@ -517,7 +540,7 @@ def _debt_path(i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, b
                 refill = min(excess, max(reserve_target - reserve, 0.0))
                 reserve += refill
                 swept, excess = _sweep(active, excess - refill, balance, terms)
-                lockup = lockup + excess if dscr < lockup_level else 0.0
+                lockup = lockup + excess if covenant_dscr < lockup_level else 0.0
         for j in range(n_tr):
             if t == bounds[j, 1] and terms[j, _RESERVE] > 0.0:
                 # the first repayment month's service on this path's rate, times the reserve's months
@@ -559,10 +582,11 @@ def _debt_kernel(cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, dr
     amount = np.zeros(n_tr)
     active = np.zeros(n_tr, dtype=np.bool_)
     flows = np.zeros(n)
+    tested = np.zeros((2, n))
     for i in range(n_paths):
         min_dscr, sum_dscr, n_test, first_breach, first_default, cure = _debt_path(
             i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, bounds, draw_usd, principal_share,
-            equity_out[i], flows, balance, amount, active, lines_out)
+            equity_out[i], flows, balance, amount, active, tested, lines_out)
         metrics = metrics_out[i]
         drawn = amount.sum()
         metrics[0] = drawn

@@ -44,7 +44,8 @@ def tranches_of(inputs, business: str) -> tuple:
             upfront_fee_share=float(entry.upfront_fee_share),
             covenant_dscr=None if entry.covenant_dscr is None else float(entry.covenant_dscr),
             lockup_dscr=None if entry.lockup_dscr is None else float(entry.lockup_dscr),
-            reserve_months=float(entry.reserve_months), sweep_share=float(entry.sweep_share)))
+            reserve_months=float(entry.reserve_months), sweep_share=float(entry.sweep_share),
+            covenant_test_months=int(entry.covenant_test_months)))
     return tuple(out)
 
 

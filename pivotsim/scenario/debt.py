@@ -54,6 +54,10 @@ class DebtTranche(BaseModel):
     upfront_fee_share: FeeShare = Field(default_factory=lambda: default_quantity(0.0, "no upfront fee"),
                                         description="fee paid on each draw [-]")
     covenant_dscr: DscrLevel | None = Field(None, description="DSCR below which the covenant is breached [-]")
+    covenant_test_months: number_field(ge=1, le=24, integer=True, fixed=True) = Field(
+        default_factory=lambda: default_quantity(1, "each month's own DSCR is tested"),
+        description="months over which the covenant and lock-up DSCR is measured: 1, each month; 12, the "
+                    "trailing twelve months' CFADS over their debt service [months]")
     lockup_dscr: DscrLevel | None = Field(None, description="DSCR below which the month's surplus is held "
                                                             "back from the equity [-]")
     reserve_months: ReserveMonths = Field(
@@ -69,9 +73,8 @@ class DebtTranche(BaseModel):
             raise ValueError("amount_usd: missing; sizing amount needs amount_usd [USD]")
         if self.sizing == "ltc" and self.ltc is None:
             raise ValueError("ltc: missing; sizing ltc needs ltc (a share of capex, above 0 and at most 1)")
-        if (self.sizing == "dscr" or self.amortisation == "sculpted") and self.target_dscr is None:
-            what = "sizing dscr" if self.sizing == "dscr" else "amortisation sculpted"
-            raise ValueError(f"target_dscr: missing; {what} needs target_dscr (at least 1)")
+        if self.sizing == "dscr" and self.target_dscr is None:
+            raise ValueError("target_dscr: missing; sizing dscr needs target_dscr (at least 1)")
         floating = self.base_rate_per_year is not None or self.margin_per_year is not None
         if self.rate_per_year is not None and floating:
             raise ValueError("rate_per_year: give either rate_per_year (fixed) or base_rate_per_year and "
