@@ -365,11 +365,16 @@ def test_bad_terms_name_the_field(changes, field):
 
 def test_ltc_on_a_business_without_capex_is_refused():
     tranche = debt.Tranche(sizing="ltc", ltc_share=0.8, tenor_months=60, rate_per_year=0.07)
-    with pytest.raises(ValueError, match=r"^debt\.draw: .*without capex"):
+    with pytest.raises(ValueError, match=r"^debt\.ltc: 0.8 is not allowed on a business without capex"):
         debt.size_debt([tranche], _flat(), np.zeros(N), np.zeros(N), 0.0)
+    capex_later = np.zeros(N)
+    capex_later[20] = 1e7
     at_month = debt.Tranche(sizing="ltc", ltc_share=0.8, draw_month=0, tenor_months=60, rate_per_year=0.07)
-    with pytest.raises(ValueError, match=r"^debt\.ltc: 0.8 is not allowed; the business has no capex"):
-        debt.size_debt([at_month], _flat(), np.zeros(N), np.zeros(N), 0.0)
+    with pytest.raises(ValueError, match=r"^debt\.ltc: 0.8 is not allowed; the business has no capex in months 0..0"):
+        debt.size_debt([at_month], _flat(), capex_later, np.zeros(N), 0.0)
+    by_amount = debt.Tranche(sizing="amount", amount_usd=1e7, tenor_months=60, rate_per_year=0.07)
+    with pytest.raises(ValueError, match=r"^debt\.draw: 'capex' is not allowed on a business without capex"):
+        debt.size_debt([by_amount], _flat(), np.zeros(N), np.zeros(N), 0.0)
 
 
 def test_trailing_twelve_month_covenant_ignores_a_one_month_dip():

@@ -335,6 +335,9 @@ def size_debt(tranches, cfads_usd, capex_usd, taxable_income_usd, tax_rate, base
     for j, (tranche, (start, last_draw, _)) in enumerate(zip(tranches, windows)):
         field = f"debt.{j}" if len(tranches) > 1 else "debt"
         check_tranche(tranche, n, field)
+        if tranche.sizing == "ltc" and not capex.sum() > 0.0:
+            raise ValueError(f"{field}.ltc: {tranche.ltc_share} is not allowed on a business without capex "
+                             "(nothing to fund); use sizing amount or dscr")
         if tranche.draw_month is None and start < 0:
             raise ValueError(f"{field}.draw: 'capex' is not allowed on a business without capex; give a draw month")
         if tranche.sizing == "ltc" and not capex[start:last_draw + 1].sum() > 0.0:
@@ -401,6 +404,8 @@ def _size_once(tranches, windows, drawn, rates, cfads, capex, amounts):
             headroom = np.where(test, np.maximum(np.maximum(cfads, 0.0) / target - senior, 0.0), 0.0)
             discount = (1.0 + rates[j]) ** -(months - last_draw).astype(float)
             capacity = float(np.sum(headroom * discount))  # PV at the debt rate, at the end of the draws
+            if capacity <= 1e-9 * float(np.max(np.abs(cfads))):  # rounding dust left by senior tranches
+                capacity = 0.0
             if tranche.sizing == "dscr":
                 amounts[j] = capacity
             unit = headroom / capacity if capacity > 0.0 else np.where(test, 1.0, 0.0) / max(test.sum(), 1)
