@@ -15,12 +15,14 @@ import numpy as np
 import pandas as pd
 
 from .distributed import as_executor, default_threads
+from .drivers import MIN_PATHS as MIN_DRIVER_PATHS, DriversResult, run_drivers
 from .errors import PivotsimError
 from .levered import base_blocks, base_debt, monte_carlo_blocks, schedule_columns
 from .inputs import to_inputs
 from .models.cashflows import CashFlows
 from .models.market import MarketPaths
 from .scenario import Scenario, resolve_scenario
+from .scenario.labels import input_labels
 from .simulate import (
     BLOCK_PATHS,
     BUSINESSES,
@@ -104,6 +106,18 @@ class RunResult:
     def timeline(self):
         return timeline_of(self.inputs)
 
+    def drivers(self, method: str = "regression") -> DriversResult | None:
+        """What drives the spread of the NPV difference over this run's paths (None below 20 paths).
+
+        Contribution to its variance of each uncertain input and of the
+        market paths as one group (:func:`pivotsim.drivers.run_drivers`),
+        from the run's own draws: ``method`` ``"regression"`` or ``"rank"``.
+        """
+        if self.paths < MIN_DRIVER_PATHS:
+            return None
+        paths = [k.split(".", 1)[1] for k in self.metrics if k.startswith("input.")]
+        return run_drivers(self.metrics, method=method, labels=input_labels(paths, self.scenario))
+
     def summary(self) -> dict:
         """The run as a JSON-ready dict (the contract of ``summary.json``).
 
@@ -156,6 +170,9 @@ class RunResult:
             "breakeven_btc_price_multiplier": multiplier,
             "breakeven_btc_price_usd": self.breakeven_btc_price_usd,
         }
+        drivers = self.drivers()
+        if drivers is not None:
+            out["comparison"]["drivers"] = drivers.summary()
         out["monte_carlo"] = {"paths": self.paths, "block_paths": BLOCK_PATHS,
                               "sample_paths": int(next(iter(self.samples.values())).shape[0]) if self.samples else 0,
                               **self.convergence}

@@ -63,6 +63,7 @@ from .models.market import (
     zero_shocks,
 )
 from .models.mining import mining_cash_flows
+from .models.path_summaries import market_path_summaries
 from .models.timeline import Timeline
 from .seeds import block_generator, stream_generator
 from .uncertainty import blocks_input_draws
@@ -352,7 +353,9 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
     dict of str -> ndarray
         ``<business>_<metric>`` and ``npv_difference_usd``, each
         ``(len(blocks) * BLOCK_PATHS,)``; each uncertain input's draws as
-        ``input.<dotted path>``; plus the samples if asked.
+        ``input.<dotted path>``; one summary of each path's market as
+        ``market.<name>`` (:func:`pivotsim.models.path_summaries.market_path_summaries`,
+        what :mod:`pivotsim.drivers` regresses on); plus the samples if asked.
     """
     # The steps below (draws, inputs per path, market, cash flows, valuation)
     # are also what pivotsim.analysis.crn.CrnEngine calls, one at a
@@ -372,6 +375,8 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
     out["npv_difference_usd"] = out["ai_npv_usd"] - out["bitcoin_npv_usd"]
     for dotted, values in draws.inputs.items():
         out[f"input.{dotted}"] = values
+    for name, values in market_path_summaries(market, n).items():
+        out[f"market.{name}"] = values
 
     first = blocks[0] * BLOCK_PATHS
     keep = min(max(0, sample_paths - first), n)
