@@ -187,7 +187,10 @@ class RunResult:
 
         One row per business and month: ``business, month, date``, every cash
         line item [USD] (0 where a business has no such item), ``net_usd``,
-        then the non-cash quantities.
+        then the non-cash quantities, and for a levered business its debt
+        schedule (:data:`pivotsim.models.debt.LINE_NAMES`: draws, fees,
+        interest, principal, balance, tax saving, CFADS, DSCR, reserve,
+        lock-up cash and the equity's flow; not line items of the net).
         """
         frames = []
         timeline = self.timeline

@@ -239,11 +239,9 @@ def base_case(inputs) -> tuple[dict[str, CashFlows], MarketPaths]:
 def debt_terms(inputs) -> dict:
     """Debt of each levered business, sized on the base case of ``inputs`` (the tree without draws).
 
-    Raises a one-line :class:`~pivotsim.errors.ScenarioError` naming the
-    field when the base case cannot carry the terms (a tenor past the
-    horizon, LTC on a business without capex, ...).  A millisecond or so:
-    each chunk sizes it again from its inputs, so that chunks and workers
-    agree without passing it around.
+    A one-line :class:`~pivotsim.errors.ScenarioError` names the field the
+    base case cannot honour (tenor past the horizon, LTC without capex).
+    Each chunk sizes it again (about a millisecond): chunks and workers agree.
     """
     levered = [b for b in BUSINESSES if equity.has_debt(inputs, b)]
     if not levered:
@@ -256,12 +254,6 @@ def debt_terms(inputs) -> dict:
         except ValueError as error:
             raise ScenarioError(str(error)) from None
     return out
-
-
-def levered_metrics(business: str, flows: CashFlows, inputs, terms, n_paths: int,
-                    names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-    """Per-path debt and equity metrics of a levered business (:func:`pivotsim.models.equity.levered_metrics`)."""
-    return equity.levered_metrics(flows, terms, inputs, business, discount_rate(inputs, business), n_paths, names)
 
 
 def valuation(flows: CashFlows, annual_discount_rate, names: Sequence[str] | None = None
@@ -371,7 +363,8 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
     for business in BUSINESSES:
         out.update(business_metrics(business, flows[business], path_inputs, n))
         if business in terms:
-            out.update(levered_metrics(business, flows[business], path_inputs, terms[business], n))
+            out.update(equity.levered_metrics(flows[business], terms[business], path_inputs, business,
+                                              discount_rate(path_inputs, business), n))
     out["npv_difference_usd"] = out["ai_npv_usd"] - out["bitcoin_npv_usd"]
     for dotted, values in draws.inputs.items():
         out[f"input.{dotted}"] = values
