@@ -62,6 +62,7 @@ from .models.market import (
     zero_shocks,
 )
 from .models.mining import mining_cash_flows
+from .models.split_site import ai_side_cash_flows, remaining_mining_inputs, splits_site
 from .models.path_summaries import market_path_summaries
 from .models.timeline import Timeline
 from .seeds import block_generator, stream_generator
@@ -179,7 +180,13 @@ def business_cash_flows(business: str, inputs, market: MarketPaths, timeline: Ti
     if business == "bitcoin":
         return mining_cash_flows(inputs, market, timeline, with_quantities=with_quantities, net_only=net_only)
     if business == "ai":
-        return hosting_cash_flows(inputs, market, timeline, net_only=net_only)
+        hosting = hosting_cash_flows(inputs, market, timeline, net_only=net_only)
+        if not splits_site(inputs):
+            return hosting
+        rest = None
+        if np.any(np.asarray(inputs.site.ai_share) != 1.0):
+            rest = mining_cash_flows(remaining_mining_inputs(inputs), market, timeline, net_only=net_only)
+        return ai_side_cash_flows(hosting, rest, inputs, timeline)
     raise ValueError(f"business {business!r} is not allowed; must be one of {', '.join(BUSINESSES)}")
 
 
