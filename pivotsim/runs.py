@@ -17,6 +17,7 @@ import pandas as pd
 from .distributed import as_executor, default_threads
 from .drivers import MIN_PATHS as MIN_DRIVER_PATHS, DriversResult, run_drivers
 from .errors import PivotsimError
+from .framing import framing_summary
 from .levered import base_blocks, base_debt, monte_carlo_blocks, schedule_columns
 from .inputs import to_inputs
 from .models.cashflows import CashFlows
@@ -76,6 +77,9 @@ class RunResult:
         equals AI NPV (None if none in 0.01..100;
         :func:`pivotsim.simulate.breakeven_btc_price_multiplier`, the one
         break-even BTC price of pivotsim).
+    framing : dict
+        Fleet framing and converted share of the site, with the base-case
+        mining NPV under each fleet framing (:func:`pivotsim.framing.framing_summary`).
     execution : dict
         Where the paths ran: ``{"backend": "local"}`` (plus ``threads`` when
         more than one), or the Dask scheduler, workers and threads (written to
@@ -94,6 +98,7 @@ class RunResult:
     convergence: dict = field(default_factory=dict)
     execution: dict = field(default_factory=lambda: {"backend": "local"})
     breakeven_btc_price_multiplier: float | None = None
+    framing: dict = field(default_factory=dict)
     debt: dict = field(repr=False, default_factory=dict)
 
     @property
@@ -173,6 +178,8 @@ class RunResult:
         drivers = self.drivers()
         if drivers is not None:
             out["comparison"]["drivers"] = drivers.summary()
+        if self.framing:
+            out["framing"] = dict(self.framing)
         out["monte_carlo"] = {"paths": self.paths, "block_paths": BLOCK_PATHS,
                               "sample_paths": int(next(iter(self.samples.values())).shape[0]) if self.samples else 0,
                               **self.convergence}
@@ -321,7 +328,7 @@ def run(scenario: Scenario | str | Path, paths: int | str | None = DEFAULT_PATHS
                      base_market=market, metrics=mc.metrics, inputs=inputs, samples=mc.samples,
                      convergence=mc.convergence, market_horizon_months=market_horizon_months,
                      execution=execution, breakeven_btc_price_multiplier=breakeven_btc_price_multiplier(inputs),
-                     debt=debt)
+                     framing=framing_summary(inputs), debt=debt)
 
 
 

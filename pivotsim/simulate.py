@@ -63,6 +63,7 @@ from .models.market import (
     zero_shocks,
 )
 from .models.mining import mining_cash_flows
+from .models.split_site import ai_side_cash_flows, remaining_mining_inputs, splits_site
 from .models.path_summaries import market_path_summaries
 from .models.timeline import Timeline
 from .seeds import block_generator, stream_generator
@@ -182,7 +183,14 @@ def business_cash_flows(business: str, inputs, market: MarketPaths, timeline: Ti
         return mining_cash_flows(inputs, market, timeline, with_quantities=with_quantities, net_only=net_only,
                                  financing=financing)
     if business == "ai":
-        return hosting_cash_flows(inputs, market, timeline, net_only=net_only, financing=financing)
+        hosting = hosting_cash_flows(inputs, market, timeline, net_only=net_only, financing=financing)
+        if not splits_site(inputs):
+            return hosting
+        rest = None
+        if np.any(np.asarray(inputs.site.ai_share) != 1.0):
+            rest = mining_cash_flows(remaining_mining_inputs(inputs), market, timeline, net_only=net_only,
+                                     financing=financing)
+        return ai_side_cash_flows(hosting, rest, inputs, timeline)
     raise ValueError(f"business {business!r} is not allowed; must be one of {', '.join(BUSINESSES)}")
 
 
@@ -237,23 +245,17 @@ def base_case(inputs) -> tuple[dict[str, CashFlows], MarketPaths]:
 
 
 def debt_terms(inputs) -> dict:
-    """Debt of each levered business, sized on the base case of ``inputs`` (the tree without draws).
+    """Debt of each levered business sized on the base case of ``inputs`` (the tree without draws).
 
-    A one-line :class:`~pivotsim.errors.ScenarioError` names the field the
-    base case cannot honour (tenor past the horizon, LTC without capex).
-    Each chunk sizes it again (about a millisecond): chunks and workers agree.
+    Bad terms: a one-line ScenarioError naming the field.  Each chunk sizes it
+    again (about a millisecond), so chunks and workers agree.
     """
-    levered = [b for b in BUSINESSES if equity.has_debt(inputs, b)]
-    if not levered:
+    if not any(equity.has_debt(inputs, b) for b in BUSINESSES):
         return {}
-    flows, _ = base_case(inputs)
-    out = {}
-    for business in levered:
-        try:
-            out[business] = equity.debt_terms(flows[business], inputs, business)
-        except ValueError as error:
-            raise ScenarioError(str(error)) from None
-    return out
+    try:
+        return equity.all_debt_terms(base_case(inputs)[0], inputs)
+    except ValueError as error:
+        raise ScenarioError(str(error)) from None
 
 
 def valuation(flows: CashFlows, annual_discount_rate, names: Sequence[str] | None = None

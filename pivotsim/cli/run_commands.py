@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from ..errors import PivotsimError
+from ..framing import framing_text
 from ..formatting import BASE_METRIC_ROWS, money, months, pct, ratio  # same figures as the PDF
 from ..output.folders import write_run_folder
 from ..runs import DEFAULT_PATHS, DEFAULT_SEED
@@ -181,6 +182,8 @@ def run(
         stdout.print(f"Uncertain inputs ({summary['sampling']} sampling"
                      + (f", {n_corr} rank correlation{'s' if n_corr > 1 else ''}" if n_corr else "")
                      + f"): {', '.join(summary['uncertain_inputs'])}", highlight=False)
+    if summary.get("framing"):
+        stdout.print(framing_text(summary["framing"]), highlight=False)
     stdout.print(f"Run folder: {folder}")
 
 

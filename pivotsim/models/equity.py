@@ -73,6 +73,8 @@ def _lines(flows: CashFlows):
     """CFADS before the interest's tax saving, capex as spending, taxable income (each (n_paths, n_periods))."""
     try:
         capex = -np.asarray(flows.items["capex_usd"], dtype=float)
+        if "mining_capex_usd" in flows.items:  # a split site's AI side: mining on the rest of the MW
+            capex = capex - np.asarray(flows.items["mining_capex_usd"], dtype=float)
         taxable = flows.quantities["taxable_income_usd"]
     except KeyError as missing:
         raise ValueError(f"cash flows without {missing}: build them with financing=True") from None
@@ -96,6 +98,12 @@ def debt_terms(base_flows: CashFlows, base_inputs, business: str):
         return project_debt.size_debt(tranches, cfads[0], capex[0], taxable[0], tax_rate, base)
     except ValueError as error:
         raise ValueError(f"{business}.{error}") from None
+
+
+def all_debt_terms(base_flows: dict, base_inputs) -> dict:
+    """:func:`debt_terms` of every business with debt, from the base case's flows by business."""
+    return {business: debt_terms(flows, base_inputs, business)
+            for business, flows in base_flows.items() if has_debt(base_inputs, business)}
 
 
 def levered(flows: CashFlows, terms, inputs, business: str, *, lines: bool = False, rows: int | None = None):

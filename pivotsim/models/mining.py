@@ -11,7 +11,8 @@ For month m (arrays ``(n_paths, n_periods)``)::
     power cost [USD]      = grid energy * power price
     opex [USD]            = opex_usd_per_mw_year * grid_power_mw / 12
 
-The fleet is bought at t = 0 (optional) and replaced every ``refresh_months``
+The fleet is bought at t = 0 (``fleet: new``; an ``existing`` fleet is sunk)
+and replaced every ``refresh_months``
 by ASICs whose J/TH falls by ``efficiency_improvement_per_year`` per year;
 a refresh costs the same per watt as new ASICs at t = 0 (the price per TH/s
 falls with J/TH, see :func:`fleet_schedule`).
@@ -80,7 +81,7 @@ def fleet_schedule(bitcoin, grid_power_mw, timeline: Timeline):
     purchased = np.zeros(np.broadcast_shapes(efficiency.shape, np.shape(asic_w)))
     asic_price = np.asarray(bitcoin.asic_price_usd_per_th, dtype=float).reshape(-1, 1)
     price = np.zeros((1, n)) + asic_price
-    if bitcoin.buy_fleet_at_start:
+    if bitcoin.fleet == "new":  # an existing fleet is sunk: nothing is bought at t = 0
         purchased[:, 0:1] = asic_w / fleet_eff.reshape(-1, 1)
     if bitcoin.refresh_months is not None:
         new_eff = bitcoin.new_asic_efficiency_j_per_th

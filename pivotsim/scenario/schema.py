@@ -74,6 +74,10 @@ class Site(StrictModel):
 
     grid_power_mw: Positive = Field(description="grid power available to the site [MW]")
     power_price_usd_per_kwh: NonNegative = Field(description="all-in power price [USD/kWh]")
+    ai_share: Share = Field(
+        default_factory=lambda: default_quantity(1.0, "the AI side converts the whole site"),
+        description="share of the grid MW the AI side converts at t = 0; the rest keeps mining on the AI side "
+                    "[fraction]")
 
 
 class Bitcoin(StrictModel):
@@ -85,7 +89,14 @@ class Bitcoin(StrictModel):
     pool_fee_share: Share = Field(description="pool fee as a share of mining revenue [-]")
     opex_usd_per_mw_year: NonNegative = Field(description="fixed opex per MW of grid power [USD/MW/yr]")
     asic_price_usd_per_th: NonNegative = Field(description="price of new ASICs [USD per TH/s]")
-    buy_fleet_at_start: bool = Field(True, description="pay for the initial fleet at t = 0")
+    fleet: Literal["existing", "new"] = Field(
+        "new", description="existing: the ASICs on site are sunk (their resale value, asic_resale_usd_per_th, "
+                           "goes to the AI side when the site converts); new: the fleet is bought at t = 0 "
+                           "at asic_price_usd_per_th (replacement cost)")
+    asic_resale_usd_per_th: NonNegative = Field(
+        default_factory=lambda: default_quantity(0.0, "the existing ASICs are sold for nothing"),
+        description="existing fleet: resale value of its ASICs at t = 0, collected by the AI side on the MW "
+                    "it converts [USD per TH/s]")
     refresh_months: Months | None = Field(None, description="replace the fleet every N months")
     new_asic_efficiency_j_per_th: Positive | None = Field(
         None, description="efficiency of ASICs bought at t = 0 and at refreshes [J/TH]")
@@ -100,6 +111,14 @@ class Bitcoin(StrictModel):
     debt: DebtTranches | None = Field(
         None, description="project debt of the mining business: one tranche (a mapping) or several (a list, "
                           "most senior first); absent: valued unlevered")
+
+    @model_validator(mode="after")
+    def _resale_of_an_existing_fleet(self):
+        resale = self.asic_resale_usd_per_th
+        if self.fleet == "new" and (resale.dist is not None or resale.value != 0):
+            raise ValueError("bitcoin.asic_resale_usd_per_th: applies to fleet: existing only "
+                             "(a new fleet is bought at t = 0, there is nothing to sell); remove it")
+        return self
 
 
 class Market(StrictModel):
