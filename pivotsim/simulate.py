@@ -46,11 +46,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .defaults import DEFAULT_MAX_AUTO_PATHS  # noqa: F401  (re-exported)
 from .distributed import as_executor, blocks_per_task, local_executor
 from .inputs import substitute
-from .models import finance
+from .errors import ScenarioError
+from .models import equity, finance
 from .models.cashflows import CashFlows
-from .models.hosting import contract_terms, hosting_cash_flows
+from .models.hosting import hosting_cash_flows
 from .models.market import (
     SHOCK_NAMES,
     STREAM_SHOCKS,
@@ -62,22 +64,30 @@ from .models.market import (
     zero_shocks,
 )
 from .models.mining import mining_cash_flows, mining_terminal_value_usd
+from .models.split_site import ai_side_cash_flows, remaining_mining_inputs, splits_site
+from .models.path_summaries import market_path_summaries
 from .models.timeline import Timeline
 from .seeds import block_generator, stream_generator
+from .valuation import (  # noqa: F401  (re-exported: the engine's valuation lives in pivotsim.valuation)
+    BRIDGE_METRICS,
+    VALUATION_METRICS,
+    base_case_kpis,
+    business_metrics,
+    discount_rate,
+    valuation,
+    value_bridge,
+)
 from .uncertainty import blocks_input_draws
 
 BLOCK_PATHS = 2_000
 CHUNK_PATHS = 10_000
 BUSINESSES = ("bitcoin", "ai")
-VALUATION_METRICS = ("npv_usd", "irr", "mirr", "payback_months", "discounted_payback_months", "peak_funding_usd")
-#: the value bridge of each path: ``<business>_value_bridge_<part>`` (:data:`finance.BRIDGE_PARTS`)
-BRIDGE_METRICS = tuple(f"value_bridge_{part}" for part in finance.BRIDGE_PARTS)
 #: monthly series kept for the first ``sample_paths`` paths (fan charts)
 SAMPLE_SERIES = ("btc_price_usd", "network_hashrate_eh_s", "hashprice_usd_per_ph_day", "fees_btc_per_block",
-                 "power_price_usd_per_kwh", "bitcoin_cumulative_cash_usd", "ai_cumulative_cash_usd")
+                 "power_price_usd_per_kwh", "bitcoin_cumulative_cash_usd", "ai_cumulative_cash_usd",
+                 "bitcoin_dscr", "ai_dscr")
 #: path counts at which ``--paths auto`` checks the standard error (1-2-5 series)
 AUTO_CHECKPOINTS = tuple(m * 10 ** e for e in range(4, 9) for m in (1, 2, 5))
-DEFAULT_MAX_AUTO_PATHS = 1_000_000
 
 
 _BLAS_CONTROLLER = None
@@ -147,12 +157,6 @@ def chunk_shocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_months:
     return out
 
 
-def discount_rate(inputs, business: str):
-    """Annual discount rate of a business: its own rate if set, else the WACC."""
-    own = getattr(inputs.finance, f"discount_rate_{business}")
-    return inputs.finance.discount_rate if own is None else own
-
-
 def bootstrap_returns(inputs) -> np.ndarray | None:
     """Historical monthly log returns for ``price_model: bootstrap`` (None otherwise)."""
     market = inputs.market
@@ -170,7 +174,8 @@ def market_paths(inputs, timeline: Timeline, shocks: dict[str, np.ndarray]) -> M
 
 
 def business_cash_flows(business: str, inputs, market: MarketPaths, timeline: Timeline, *,
-                        with_quantities: bool = False, net_only: bool = False, bridge: bool = False) -> CashFlows:
+                        with_quantities: bool = False, net_only: bool = False, financing: bool = False,
+                        bridge: bool = False) -> CashFlows:
     """Cash flows of one business (``bitcoin`` or ``ai``) on given market paths.
 
     ``with_quantities``: mining's hashprice series too (hosting ignores it).
@@ -179,19 +184,38 @@ def business_cash_flows(business: str, inputs, market: MarketPaths, timeline: Ti
     ``net_only``, the parts of the value bridge too (``bridge_usd``; always
     there without ``net_only``).
     """
+    want_bridge = bridge or not net_only
     if business == "bitcoin":
-        flows = mining_cash_flows(inputs, market, timeline, with_quantities=with_quantities, net_only=net_only)
-        if bridge or not net_only:
+        flows = mining_cash_flows(inputs, market, timeline, with_quantities=with_quantities, net_only=net_only,
+                                  financing=financing)
+        if want_bridge:
             flows.bridge_usd = {"terminal_value_usd": mining_terminal_value_usd(inputs, timeline)}
         return flows
     if business == "ai":
-        return hosting_cash_flows(inputs, market, timeline, net_only=net_only, with_bridge=bridge or not net_only)
+        hosting = hosting_cash_flows(inputs, market, timeline, net_only=net_only, financing=financing,
+                                     with_bridge=want_bridge)
+        if not splits_site(inputs):
+            return hosting
+        rest = None
+        if np.any(np.asarray(inputs.site.ai_share) != 1.0):
+            rest = mining_cash_flows(remaining_mining_inputs(inputs), market, timeline, net_only=net_only,
+                                     financing=financing)
+        side = ai_side_cash_flows(hosting, rest, inputs, timeline)
+        if want_bridge:  # hosting's parts on its share of the site, and the mining rest's terminal value
+            share = np.asarray(inputs.site.ai_share, dtype=float)
+            share = share.reshape(-1, 1) if share.ndim else share
+            side.bridge_usd = {name: value * share for name, value in hosting.bridge_usd.items()}
+            if rest is not None:
+                side.bridge_usd["terminal_value_usd"] = (
+                    side.bridge_usd.get("terminal_value_usd", 0.0)
+                    + mining_terminal_value_usd(remaining_mining_inputs(inputs), timeline))
+        return side
     raise ValueError(f"business {business!r} is not allowed; must be one of {', '.join(BUSINESSES)}")
 
 
 def evaluate(inputs, timeline: Timeline, shocks: dict[str, np.ndarray], *, with_quantities: bool | None = None,
-             net_only: bool = False, release_shocks: bool = False, bridge: bool = False
-             ) -> tuple[dict[str, CashFlows], MarketPaths]:
+             net_only: bool = False, release_shocks: bool = False,
+             financing: bool = True, bridge: bool = False) -> tuple[dict[str, CashFlows], MarketPaths]:
     """Market paths and both businesses' cash flows for one set of shocks.
 
     ``with_quantities`` (mining's hashprice series): by default only for a
@@ -199,7 +223,9 @@ def evaluate(inputs, timeline: Timeline, shocks: dict[str, np.ndarray], *, with_
     the net cash flows (see :func:`business_cash_flows`).
     ``release_shocks``: empty the ``shocks`` dict once the market paths are
     made (only the market reads them), so a chunk's draws are freed before
-    its cash flows are built.  ``bridge``: the value-bridge parts too.
+    its cash flows are built.  ``financing``: a business with debt also keeps
+    the lines its debt reads (capex, taxable income before interest).
+    ``bridge``: the value-bridge parts too.
     """
     if with_quantities is None:
         with_quantities = max(np.shape(s)[0] for s in shocks.values()) == 1
@@ -207,7 +233,8 @@ def evaluate(inputs, timeline: Timeline, shocks: dict[str, np.ndarray], *, with_
     if release_shocks:
         shocks.clear()
     flows = {business: business_cash_flows(business, inputs, market, timeline, with_quantities=with_quantities,
-                                           net_only=net_only, bridge=bridge)
+                                           net_only=net_only, bridge=bridge,
+                                           financing=financing and equity.has_debt(inputs, business))
              for business in BUSINESSES}
     return flows, market
 
@@ -237,37 +264,18 @@ def base_case(inputs) -> tuple[dict[str, CashFlows], MarketPaths]:
     return evaluate(base_inputs(inputs), timeline, zero_shocks(timeline.horizon_months))
 
 
-def valuation(flows: CashFlows, annual_discount_rate, names: Sequence[str] | None = None
-              ) -> dict[str, np.ndarray]:
-    """NPV, IRR and MIRR (effective annual), payback, discounted payback, peak funding per path.
+def debt_terms(inputs) -> dict:
+    """Debt of each levered business sized on the base case of ``inputs`` (the tree without draws).
 
-    ``names``: only these of :data:`VALUATION_METRICS` (the same numbers).
-    The IRR is reported only where it means something (one root, the
-    series invests first: :func:`~pivotsim.models.finance.irr_with_note`);
-    the MIRR finances and reinvests at the discount rate.
+    Bad terms: a one-line ScenarioError naming the field.  Each chunk sizes it
+    again (about a millisecond), so chunks and workers agree.
     """
-    return finance.valuation_metrics(flows.net, finance.monthly_rate(annual_discount_rate),
-                                     VALUATION_METRICS if names is None else names, unique_irr=True)
-
-
-def value_bridge(flows: CashFlows, annual_discount_rate) -> dict[str, np.ndarray]:
-    """The value bridge of each path: part name -> present value [USD] (:func:`finance.value_bridge`)."""
-    return finance.value_bridge(flows.net, flows.bridge_usd, finance.monthly_rate(annual_discount_rate))
-
-
-def business_metrics(business: str, flows: CashFlows, inputs, n_paths: int,
-                     names: Sequence[str] | None = None, bridge: bool = False) -> dict[str, np.ndarray]:
-    """Per-path valuation of one business: ``<business>_<metric>`` arrays ``(n_paths,)``.
-
-    ``bridge``: the value bridge too (``<business>_value_bridge_<part>``).
-    """
-    rate = discount_rate(inputs, business)
-    out = {f"{business}_{name}": np.broadcast_to(values, (n_paths,)).copy()
-           for name, values in valuation(flows, rate, names).items()}
-    if bridge:
-        out.update((f"{business}_value_bridge_{part}", np.broadcast_to(values, (n_paths,)).copy())
-                   for part, values in value_bridge(flows, rate).items())
-    return out
+    if not any(equity.has_debt(inputs, b) for b in BUSINESSES):
+        return {}
+    try:
+        return equity.all_debt_terms(base_case(inputs)[0], inputs)
+    except ValueError as error:
+        raise ScenarioError(str(error)) from None
 
 
 @dataclass
@@ -342,7 +350,9 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
     dict of str -> ndarray
         ``<business>_<metric>`` and ``npv_difference_usd``, each
         ``(len(blocks) * BLOCK_PATHS,)``; each uncertain input's draws as
-        ``input.<dotted path>``; plus the samples if asked.
+        ``input.<dotted path>``; one summary of each path's market as
+        ``market.<name>`` (:func:`pivotsim.models.path_summaries.market_path_summaries`,
+        what :mod:`pivotsim.drivers` regresses on); plus the samples if asked.
     """
     # The steps below (draws, inputs per path, market, cash flows, valuation)
     # are also what pivotsim.analysis.crn.CrnEngine calls, one at a
@@ -352,13 +362,19 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
     draws = block_draws(inputs, seed, blocks, shock_horizon_months)
     n = draws.n_paths
     path_inputs = with_draws(inputs, draws)
+    terms = debt_terms(inputs)
     flows, market = evaluate(path_inputs, timeline, draws.shocks, net_only=True, release_shocks=True, bridge=True)
     out: dict[str, np.ndarray] = {}
     for business in BUSINESSES:
         out.update(business_metrics(business, flows[business], path_inputs, n, bridge=True))
+        if business in terms:
+            out.update(equity.levered_metrics(flows[business], terms[business], path_inputs, business,
+                                              discount_rate(path_inputs, business), n))
     out["npv_difference_usd"] = out["ai_npv_usd"] - out["bitcoin_npv_usd"]
     for dotted, values in draws.inputs.items():
         out[f"input.{dotted}"] = values
+    for name, values in market_path_summaries(market, n).items():
+        out[f"market.{name}"] = values
 
     first = blocks[0] * BLOCK_PATHS
     keep = min(max(0, sample_paths - first), n)
@@ -373,6 +389,10 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
         out["sample_power_price_usd_per_kwh"] = rows(market.power_price_usd_per_kwh)
         for business in BUSINESSES:
             out[f"sample_{business}_cumulative_cash_usd"] = np.cumsum(rows(flows[business].net), axis=1)
+            if business in terms:
+                sample = equity.levered(flows[business], terms[business], path_inputs, business, lines=True,
+                                        rows=keep)
+                out[f"sample_{business}_dscr"] = np.array(sample.lines["dscr"])
     return out
 
 
@@ -737,50 +757,3 @@ def breakeven_btc_price_multiplier(inputs, *, lowest: float = 0.01, highest: flo
             return float(brentq(gap, lo, hi, xtol=xtol))
         previous, previous_gap = k, g
     return None
-
-
-def base_case_kpis(inputs, flows: CashFlows, business: str) -> dict:
-    """Base-case metrics of one business: valuation, revenue, margins, revenue per kWh, cost per BTC.
-
-    Parameters
-    ----------
-    inputs : namespace
-        The inputs tree (:func:`pivotsim.inputs.to_inputs`).
-    flows : CashFlows
-        The business's base-case line items (one path).
-    business : {"bitcoin", "ai"}
-
-    Returns
-    -------
-    dict
-        The ``<business>.base`` block of ``summary.json`` [USD, months, USD/kWh, USD/BTC]:
-        with ``irr_note`` (why the IRR is null, or None) and ``value_bridge``
-        (part -> present value [USD], adding up to ``npv_usd``).
-    """
-    rate = discount_rate(inputs, business)
-    val = {k: float(np.asarray(v).ravel()[0]) for k, v in valuation(flows, rate).items()}
-    note = float(np.asarray(valuation(flows, rate, ("irr_note",))["irr_note"]).ravel()[0])
-    val["irr_note"] = finance.IRR_NOTES[note]
-    val["value_bridge"] = {part: float(np.asarray(v).ravel()[0]) for part, v in value_bridge(flows, rate).items()}
-    revenue = float(flows.items["revenue_usd"].sum())
-    ebitda = float(flows.quantities["ebitda_usd"].sum())
-    kwh = float(flows.quantities["grid_kwh"].sum())
-    out = {**val,
-           "total_revenue_usd": revenue,
-           "ebitda_margin": ebitda / revenue if revenue else math.nan,
-           "revenue_usd_per_kwh": revenue / kwh if kwh else math.nan}
-    if business == "bitcoin":
-        btc = float(flows.quantities["btc_mined"].sum())
-        cash_cost = -float((flows.items["power_usd"] + flows.items["opex_usd"]).sum())
-        all_in = cash_cost - float(flows.items["capex_usd"].sum())
-        out.update({
-            "hashprice_usd_per_ph_day": float(flows.quantities["hashprice_usd_per_ph_day"][0, 0]),
-            "btc_mined": btc,
-            "cash_cost_usd_per_btc": cash_cost / btc if btc else math.nan,
-            "all_in_cost_usd_per_btc": all_in / btc if btc else math.nan,
-        })
-    else:
-        it_kwh = float(flows.quantities["critical_it_kwh"].sum())
-        out.update({k: float(v) for k, v in contract_terms(inputs).items()})
-        out["revenue_usd_per_kwh_critical_it"] = revenue / it_kwh if it_kwh else math.nan
-    return out

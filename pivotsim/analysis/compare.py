@@ -40,6 +40,7 @@ COMPARE_COLUMNS = (
     "ai_npv_p5_usd", "ai_npv_p95_usd", "bitcoin_npv_p5_usd", "bitcoin_npv_p95_usd",
     "npv_difference_mean_usd", "npv_difference_p5_usd", "npv_difference_p50_usd",
     "prob_ai_beats_bitcoin",
+    "bitcoin_fleet", "ai_share", "bitcoin_npv_existing_minus_new_usd",
 )
 """Columns of :func:`compare`, in order (a stable contract: add, never rename)."""
 
@@ -79,24 +80,18 @@ def _row(scenario: Scenario, paths: int, seed: int, market_horizon_months: int, 
         "ai_revenue_usd_per_kwh_grid": _nan(ai["revenue_usd_per_kwh"]),
         "bitcoin_revenue_usd_per_kwh_grid_spot": spot_mining(scenario)["revenue_usd_per_kwh_grid"],
         "bitcoin_revenue_usd_per_kwh_grid": _nan(btc["revenue_usd_per_kwh"]),
-        "ai_npv_usd": _nan(ai["npv_usd"]),
-        "bitcoin_npv_usd": _nan(btc["npv_usd"]),
-        "ai_npv_usd_per_mw_grid": _nan(ai["npv_usd"]) / grid_mw,
-        "bitcoin_npv_usd_per_mw_grid": _nan(btc["npv_usd"]) / grid_mw,
-        "ai_irr": _nan(ai["irr"]),
-        "bitcoin_irr": _nan(btc["irr"]),
-        "ai_payback_months": _nan(ai["payback_months"]),
-        "bitcoin_payback_months": _nan(btc["payback_months"]),
-        "ai_peak_funding_usd": _nan(ai["peak_funding_usd"]),
-        "bitcoin_peak_funding_usd": _nan(btc["peak_funding_usd"]),
-        "ai_npv_p5_usd": _nan(ai_mc["p5"]),
-        "ai_npv_p95_usd": _nan(ai_mc["p95"]),
-        "bitcoin_npv_p5_usd": _nan(btc_mc["p5"]),
-        "bitcoin_npv_p95_usd": _nan(btc_mc["p95"]),
+        **{f"{name}_{key}": _nan(base[key]) for name, base in (("ai", ai), ("bitcoin", btc))
+           for key in ("npv_usd", "irr", "payback_months", "peak_funding_usd")},
+        **{f"{name}_npv_usd_per_mw_grid": _nan(base["npv_usd"]) / grid_mw for name, base in (("ai", ai), ("bitcoin", btc))},
+        **{f"{name}_npv_{q}_usd": _nan(mc[q]) for name, mc in (("ai", ai_mc), ("bitcoin", btc_mc)) for q in ("p5", "p95")},
         "npv_difference_mean_usd": _nan(diff["mean"]),
         "npv_difference_p5_usd": _nan(diff["p5"]),
         "npv_difference_p50_usd": _nan(diff["p50"]),
         "prob_ai_beats_bitcoin": _nan(summary["comparison"]["prob_ai_beats_bitcoin"]),
+        # the framing of each side (pivotsim.framing): existing or new fleet, share of the site converted
+        "bitcoin_fleet": summary["framing"]["bitcoin_fleet"],
+        "ai_share": summary["framing"]["ai_share"],
+        "bitcoin_npv_existing_minus_new_usd": summary["framing"]["existing_minus_new_usd"],
     }
 
 
@@ -132,7 +127,7 @@ def compare(scenarios: Sequence[Scenario | str | Path], paths: int = DEFAULT_PAT
     Examples
     --------
     >>> import glob, pivotsim
-    >>> table = pivotsim.compare(sorted(glob.glob("scenarios/*.yaml")), paths=2000)  # doctest: +SKIP
+    >>> table = pivotsim.compare(library_files(), paths=2000)  # doctest: +SKIP
     >>> table[["label", "ai_npv_usd_per_mw_grid", "prob_ai_beats_bitcoin"]]          # doctest: +SKIP
     """
     if isinstance(scenarios, (str, Path, Scenario)):

@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from .debt import DebtTranches
 from .quantity import (
     QUANTITY_JSON_SCHEMA,
     AnnualRate,
@@ -73,6 +74,10 @@ class Site(StrictModel):
 
     grid_power_mw: Positive = Field(description="grid power available to the site [MW]")
     power_price_usd_per_kwh: NonNegative = Field(description="all-in power price [USD/kWh]")
+    ai_share: Share = Field(
+        default_factory=lambda: default_quantity(1.0, "the AI side converts the whole site"),
+        description="share of the grid MW the AI side converts at t = 0; the rest keeps mining on the AI side "
+                    "[fraction]")
 
 
 class Bitcoin(StrictModel):
@@ -84,7 +89,14 @@ class Bitcoin(StrictModel):
     pool_fee_share: Share = Field(description="pool fee as a share of mining revenue [-]")
     opex_usd_per_mw_year: NonNegative = Field(description="fixed opex per MW of grid power [USD/MW/yr]")
     asic_price_usd_per_th: NonNegative = Field(description="price of new ASICs [USD per TH/s]")
-    buy_fleet_at_start: bool = Field(True, description="pay for the initial fleet at t = 0")
+    fleet: Literal["existing", "new"] = Field(
+        "new", description="existing: the ASICs on site are sunk (their resale value, asic_resale_usd_per_th, "
+                           "goes to the AI side when the site converts); new: the fleet is bought at t = 0 "
+                           "at asic_price_usd_per_th (replacement cost)")
+    asic_resale_usd_per_th: NonNegative = Field(
+        default_factory=lambda: default_quantity(0.0, "the existing ASICs are sold for nothing"),
+        description="existing fleet: resale value of its ASICs at t = 0, collected by the AI side on the MW "
+                    "it converts [USD per TH/s]")
     refresh_months: Months | None = Field(None, description="replace the fleet every N months")
     new_asic_efficiency_j_per_th: Positive | None = Field(
         None, description="efficiency of ASICs bought at t = 0 and at refreshes [J/TH]")
@@ -96,6 +108,17 @@ class Bitcoin(StrictModel):
         description="mining site build cost per MW of grid power, at t = 0 [USD/MW]")
     curtail_when_unprofitable: bool = Field(
         False, description="switch off in months whose revenue per kWh is below the power price")
+    debt: DebtTranches | None = Field(
+        None, description="project debt of the mining business: one tranche (a mapping) or several (a list, "
+                          "most senior first); absent: valued unlevered")
+
+    @model_validator(mode="after")
+    def _resale_of_an_existing_fleet(self):
+        resale = self.asic_resale_usd_per_th
+        if self.fleet == "new" and (resale.dist is not None or resale.value != 0):
+            raise ValueError("bitcoin.asic_resale_usd_per_th: applies to fleet: existing only "
+                             "(a new fleet is bought at t = 0, there is nothing to sell); remove it")
+        return self
 
 
 class Market(StrictModel):
@@ -238,6 +261,11 @@ def _no_risk(value: float):
     return lambda: Quantity(value=value, assumption="pivotsim default (no risk)")
 
 
+def _risk(no_risk_value: float, description: str):
+    """A risk field that defaults to its "no risk" value."""
+    return Field(default_factory=_no_risk(no_risk_value), description=description)
+
+
 class AiRisks(StrictModel):
     """Risks of an AI-hosting deal; every default means "no risk".
 
@@ -245,53 +273,41 @@ class AiRisks(StrictModel):
     a distribution (whole-month fields round their draws).
     """
 
-    construction_delay_months: MonthsPerPath = Field(
-        default_factory=_no_risk(0.0),
-        description="delay of every tranche's go-live against its contracted month; moves go-live and "
-                    "revenue (and the spending only as delay_spending says) [months]")
+    construction_delay_months: MonthsPerPath = _risk(
+        0.0, "delay of every tranche's go-live against its contracted month; moves go-live and "
+        "revenue (and the spending only as delay_spending says) [months]")
     delay_spending: Literal["committed", "stretched", "moves"] = Field(
         "committed", description="what a delay does to spending: committed (the build and the GPU order keep "
                                  "their schedule), stretched (the build spreads over the delay), moves (every "
                                  "payment shifts with go-live)")
-    delay_cost_share_per_month: Share = Field(
-        default_factory=_no_risk(0.0),
-        description="extra facility capex per month of delay, share of the facility capex [-]")
+    delay_cost_share_per_month: Share = _risk(
+        0.0, "extra facility capex per month of delay, share of the facility capex [-]")
     termination_probability: Share = Field(
         default_factory=lambda: default_quantity(1.0, "the customer cancels once the long-stop allows it"),
         description="probability that the customer cancels a tranche late past its long-stop [-]")
-    capex_overrun_multiplier: number_field(gt=0, le=10) = Field(
-        default_factory=_no_risk(1.0),
-        description="actual / budgeted data-centre (facility) capex [-]")
-    default_hazard_per_month: Share = Field(
-        default_factory=_no_risk(0.0),
-        description="monthly probability that the customer defaults, from t = 0: "
-                    "P(default by month t) = 1 - (1 - h)^t [-]")
-    default_recovery_share: Share = Field(
-        default_factory=_no_risk(0.0),
-        description="share of the claim left after the backstop recovered from the customer [-]")
-    default_recovery_months: MonthsPerPath = Field(
-        default_factory=_no_risk(12.0),
-        description="months from the default to the recovery payment [months]")
-    release_months: MonthsPerPath = Field(
-        default_factory=_no_risk(6.0),
-        description="months to re-lease the capacity after a default [months]")
-    release_price_share: number_field(ge=0, le=10) = Field(
-        default_factory=_no_risk(1.0),
-        description="re-lease price / original price (before the GPU age decline) [-]")
-    uncontracted_utilisation: Share = Field(
-        default_factory=_no_risk(0.0),
-        description="share of vacant capacity sold at the spot rate while it waits for a new tenant [-]")
-    renewal_probability: Share = Field(
-        default_factory=_no_risk(0.0),
-        description="probability the contract is renewed at term end (one renewal) [-]")
-    renewal_price_share: number_field(ge=0, le=10) = Field(
-        default_factory=_no_risk(1.0),
-        description="renewal price / original price (before the GPU age decline) [-]")
+    capex_overrun_multiplier: number_field(gt=0, le=10) = _risk(
+        1.0, "actual / budgeted data-centre (facility) capex [-]")
+    default_hazard_per_month: Share = _risk(
+        0.0, "monthly probability that the customer defaults, from t = 0: "
+        "P(default by month t) = 1 - (1 - h)^t [-]")
+    default_recovery_share: Share = _risk(
+        0.0, "share of the claim left after the backstop recovered from the customer [-]")
+    default_recovery_months: MonthsPerPath = _risk(
+        12.0, "months from the default to the recovery payment [months]")
+    release_months: MonthsPerPath = _risk(
+        6.0, "months to re-lease the capacity after a default [months]")
+    release_price_share: number_field(ge=0, le=10) = _risk(
+        1.0, "re-lease price / original price (before the GPU age decline) [-]")
+    uncontracted_utilisation: Share = _risk(
+        0.0, "share of vacant capacity sold at the spot rate while it waits for a new tenant [-]")
+    renewal_probability: Share = _risk(
+        0.0, "probability the contract is renewed at term end (one renewal) [-]")
+    renewal_price_share: number_field(ge=0, le=10) = _risk(
+        1.0, "renewal price / original price (before the GPU age decline) [-]")
     renewal_term_months: Months | None = Field(
         None, description="term of the renewal; default: the original term [months]")
-    gpu_value_decline_per_year: Share = Field(
-        default_factory=_no_risk(0.0),
-        description="gpu_cloud: yearly fall of the rental rate and resale value of ageing GPUs [-]")
+    gpu_value_decline_per_year: Share = _risk(
+        0.0, "gpu_cloud: yearly fall of the rental rate and resale value of ageing GPUs [-]")
 
 
 class _AiCommon(StrictModel):
@@ -331,6 +347,9 @@ class _AiCommon(StrictModel):
                                   description="average IT draw / critical IT capacity [-]")
     risks: AiRisks = Field(default_factory=AiRisks,
                            description="construction, counterparty, renewal and residual-value risks")
+    debt: DebtTranches | None = Field(
+        None, description="project debt of the AI business: one tranche (a mapping) or several (a list, "
+                          "most senior first); absent: valued unlevered")
 
     @field_validator("phases")
     @classmethod
@@ -437,6 +456,11 @@ class Finance(StrictModel):
         None, description="rate of merchant mining revenue, if not the default [per year]")
     discount_rate_ai: AnnualRate | None = Field(
         None, description="rate of the contracted AI revenue, if not the default [per year]")
+    cost_of_equity_per_year: AnnualRate | None = Field(
+        None, description="rate the equity's cash flows of a levered business are valued at [per year]; "
+                          "default: the business's discount rate")
+    cost_of_equity_per_year_bitcoin: AnnualRate | None = None
+    cost_of_equity_per_year_ai: AnnualRate | None = None
     tax_rate: Share
     depreciation: Depreciation
     terminal_value: Literal["book_value", "none", "economic"] = Field(
