@@ -40,11 +40,11 @@ def without_deal_terms(data: dict) -> dict:
     """A scenario mapping with the contract terms of issue 14 switched off: the plain contract.
 
     One prepayment at signing credited pro rata, no delay credits or
-    long-stop, every payment moving with a delay, book terminal value:
+    long-stop, every payment moving with a delay, book terminal value, no project debt:
     what tests written for the model before those terms (and the frozen
     numpy reference) expect.
     """
-    ai = {k: v for k, v in data["ai"].items() if k not in DEAL_TERM_FIELDS}
+    ai = {k: v for k, v in data["ai"].items() if k not in DEAL_TERM_FIELDS and k != "debt"}
     ai["risks"] = {**ai.get("risks", {}), "delay_spending": "moves"}
     finance = {k: v for k, v in data["finance"].items() if k != "terminal_hall_value_usd_per_mw"}
     finance["terminal_value"] = "book_value"
