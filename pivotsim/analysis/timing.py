@@ -472,6 +472,9 @@ def timing(scenario: Scenario | str | Path, paths: int = DEFAULT_TIMING_PATHS, s
     if scenario.option is None:
         raise ScenarioError("has no `option:` section; add one (see scenarios/iren_timing.yaml)",
                             file=scenario.file, path="option")
+    if scenario.bitcoin.fleet != "existing":
+        raise ScenarioError(f"{scenario.bitcoin.fleet!r} is not allowed with the switching option; it values a "
+                            "site that already mines: use fleet: existing", file=scenario.file, path="bitcoin.fleet")
     if isinstance(paths, bool) or not isinstance(paths, int) or paths < 2:
         raise PivotsimError(f"paths: {paths!r} is not allowed; must be a whole number >= 2")
     inputs = to_inputs(scenario)
