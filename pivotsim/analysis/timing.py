@@ -423,6 +423,7 @@ def option_from_inputs(inputs) -> TimingOption:
         term_months=int(o.term_months), rent_escalator_per_year=float(o.rent_escalator_per_year),
         ai_pue=float(o.ai_pue), opex_usd_per_mw_year=float(o.opex_usd_per_mw_year),
         tenant_funded_capex_share=float(o.tenant_funded_capex_share),
+        prepayment_share=float(o.prepayment_share),
         asic_resale_usd_per_mw=float(o.asic_resale_usd_per_mw),
         asic_resale_decline_per_year=float(o.asic_resale_decline_per_year),
         facility_years=float(inputs.finance.depreciation.facility_years))
