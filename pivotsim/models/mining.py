@@ -106,7 +106,7 @@ def asic_power_w(bitcoin, grid_power_mw):
 
 
 def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline, *,
-                      with_quantities: bool = True, net_only: bool = False) -> CashFlows:
+                      with_quantities: bool = True, net_only: bool = False, financing: bool = False) -> CashFlows:
     """Monthly cash flows of mining on the site's grid power.
 
     Parameters
@@ -122,6 +122,10 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline, *,
         Only the net cash flow (what a valuation reads): ``items`` and
         ``quantities`` are left empty, and the per-path lines are never
         written out to memory (about half the memory traffic).
+    financing : bool
+        Also keep what project debt reads (:mod:`pivotsim.models.debt`),
+        even with ``net_only``: the item ``capex_usd`` and the quantity
+        ``taxable_income_usd`` (before interest).
 
     Returns
     -------
@@ -174,6 +178,8 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline, *,
     # Lines of the result are (n_paths, n_periods); scratch lines (the taxable income, and
     # all but the net with net_only) hold one pass of paths and are reused.
     kept = {} if net_only else {name: np.empty(shape) for name in written}
+    if financing:
+        kept["taxable"] = np.empty(shape)
     scratch = {name: np.empty((scratch_rows(n_paths), n_periods))
                for name in written + ("taxable",) if name not in kept}
     net = np.empty(shape)
@@ -190,7 +196,8 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline, *,
         _net_and_negated_tax(line["ebitda"], _series(tax, n_periods), pass_rows(terminal_less_capex, rows),
                              net[rows], line["tax"])
     if net_only:
-        return CashFlows(timeline=timeline, items={}, quantities={}, net_usd=net)
+        return CashFlows(timeline=timeline, items={"capex_usd": np.broadcast_to(-capex, shape)} if financing else {},
+                         quantities={"taxable_income_usd": kept["taxable"]} if financing else {}, net_usd=net)
     revenue, power, btc_mined, ebitda, tax = (kept[name] for name in ("revenue", "power", "btc_mined", "ebitda", "tax"))
     grid_kwh = kept["grid_kwh"] if curtail else np.broadcast_to(kwh_if_on, shape)
     items = {
@@ -208,6 +215,8 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline, *,
         "depreciation_usd": np.broadcast_to(depreciation, shape),
         "fleet_hashrate_th_s": np.broadcast_to(fleet_th_s, shape),
     }
+    if financing:
+        quantities["taxable_income_usd"] = kept["taxable"]
     if with_quantities:
         quantities["hashprice_usd_per_ph_day"] = np.broadcast_to(market.hashprice_usd_per_ph_day, shape)
     return CashFlows(timeline=timeline, items=items, quantities=quantities, net_usd=net)

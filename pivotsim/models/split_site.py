@@ -71,7 +71,7 @@ def ai_side_cash_flows(hosting: CashFlows, mining_rest: CashFlows | None, inputs
     items["asic_resale_usd"] = np.broadcast_to(resale, np.shape(net))
     if mining_rest is not None:
         items.update({f"mining_{name}": value for name, value in mining_rest.items.items()})
-        for name in ("grid_kwh", "ebitda_usd"):
+        for name in ("grid_kwh", "ebitda_usd", "taxable_income_usd"):  # (the last: kept for project debt)
             if name in quantities and name in mining_rest.quantities:
                 quantities[name] = quantities[name] + mining_rest.quantities[name]
     bridge = {name: value * x_rows for name, value in hosting.bridge_usd.items()}

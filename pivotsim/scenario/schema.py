@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from .debt import DebtTranches
 from .quantity import (
     QUANTITY_JSON_SCHEMA,
     AnnualRate,
@@ -107,6 +108,9 @@ class Bitcoin(StrictModel):
         description="mining site build cost per MW of grid power, at t = 0 [USD/MW]")
     curtail_when_unprofitable: bool = Field(
         False, description="switch off in months whose revenue per kWh is below the power price")
+    debt: DebtTranches | None = Field(
+        None, description="project debt of the mining business: one tranche (a mapping) or several (a list, "
+                          "most senior first); absent: valued unlevered")
 
     @model_validator(mode="after")
     def _resale_of_an_existing_fleet(self):
@@ -303,6 +307,9 @@ class _AiCommon(StrictModel):
                                   description="average IT draw / critical IT capacity [-]")
     risks: AiRisks = Field(default_factory=AiRisks,
                            description="construction, counterparty, renewal and residual-value risks")
+    debt: DebtTranches | None = Field(
+        None, description="project debt of the AI business: one tranche (a mapping) or several (a list, "
+                          "most senior first); absent: valued unlevered")
 
     @field_validator("phases")
     @classmethod
@@ -369,6 +376,11 @@ class Finance(StrictModel):
     discount_rate: AnnualRate = Field(description="default rate for both businesses (WACC) [per year]")
     discount_rate_bitcoin: AnnualRate | None = None
     discount_rate_ai: AnnualRate | None = None
+    cost_of_equity_per_year: AnnualRate | None = Field(
+        None, description="rate the equity's cash flows of a levered business are valued at [per year]; "
+                          "default: the business's discount rate")
+    cost_of_equity_per_year_bitcoin: AnnualRate | None = None
+    cost_of_equity_per_year_ai: AnnualRate | None = None
     tax_rate: Share
     depreciation: Depreciation
     terminal_value: Literal["book_value", "none"] = Field(
