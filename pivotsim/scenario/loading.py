@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, model_validator
 
 from ..errors import ScenarioError
+from .cases import Case, check_case_names, check_case_overrides
 from .correlations import correlation_matrix
 from .yaml_text import read_yaml
 from .provenance import iter_quantities, plain_data
@@ -47,6 +48,9 @@ class Scenario(StrictModel):
         None, description="rank (Spearman) correlations between uncertain inputs: a list of "
                           "[path, path, rho] or {between: [path, path], rho: ..., assumption: ...}, "
                           "or {inputs: [...], matrix: [[...]]}")
+    cases: dict[str, Case] | None = Field(
+        None, description="named cases (bull, bear, ...): {name: {overrides: [dotted.key=value, ...], "
+                          "assumption: one-line reason, source: id}}; the note shows them next to the base")
 
     _file: str | None = PrivateAttr(default=None)
     _sha256: str | None = PrivateAttr(default=None)
@@ -58,6 +62,11 @@ class Scenario(StrictModel):
             if q.source is not None and q.source not in self.sources:
                 known = ", ".join(sorted(self.sources)) or "none defined"
                 raise ValueError(f"{path}: source {q.source!r} is not in `sources` (known: {known})")
+        return self
+
+    @model_validator(mode="after")
+    def _cases_valid(self):
+        check_case_names(self.cases, self.sources)
         return self
 
     @model_validator(mode="after")
@@ -141,6 +150,7 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     data = apply_overrides(data, overrides)
     scenario = parse_scenario(data, file=str(path), lines=lines, overrides=overrides)
     scenario._sha256 = hashlib.sha256(raw).hexdigest()
+    check_case_overrides(scenario)
     return scenario
 
 
