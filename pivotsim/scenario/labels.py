@@ -24,7 +24,22 @@ from pydantic import BaseModel
 
 #: short labels by path pattern (``*`` stands for a list index)
 LABELS = {
+    "scenario.valuation_date": "Valuation date",
     "scenario.horizon_months": "Horizon",
+    "sampling": "Sampling of uncertain inputs",
+    "bitcoin.buy_fleet_at_start": "Fleet bought at the valuation date",
+    "bitcoin.curtail_when_unprofitable": "Curtail in unprofitable months",
+    "market.price_model": "BTC price model",
+    "market.hashrate_model": "Hashrate model",
+    "market.hashrate_growth_per_year": "Hashrate growth",
+    "market.network_hashrate_eh_s": "Network hashrate",
+    "market.bootstrap_file": "Bootstrap history file",
+    "market.bootstrap_start": "Bootstrap history start",
+    "market.bootstrap_end": "Bootstrap history end",
+    "market.bootstrap_block_months": "Bootstrap block length",
+    "ai.kind": "Deal kind",
+    "ai.power_pass_through": "Power passed through to the customer",
+    "finance.terminal_value": "Terminal value",
     "site.grid_power_mw": "Grid power",
     "site.power_price_usd_per_kwh": "Power price",
     "bitcoin.pue": "Mining PUE",
@@ -183,6 +198,14 @@ def input_label(path: str, scenario: BaseModel | None = None) -> str:
     if index is not None and pattern.startswith("ai.phases."):
         return f"Tranche {index + 1}: {label}"
     return label
+
+
+def in_sentence(label: str) -> str:
+    """A label inside a sentence: first letter lower-cased unless the first word is an acronym (BTC, GPU)."""
+    first = label.split(" ", 1)[0]
+    if sum(ch.isupper() for ch in first) >= 2:
+        return label
+    return label[:1].lower() + label[1:]
 
 
 def input_labels(paths, scenario: BaseModel | None = None) -> dict[str, str]:
