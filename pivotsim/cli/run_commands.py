@@ -103,6 +103,9 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON only.")] = False,
     pdf: Annotated[bool, typer.Option("--pdf", help="Also write the PDF report (report.pdf) in the run folder.")]
     = False,
+    xlsx: Annotated[bool, typer.Option(
+        "--xlsx", help="Also write the model workbook (model.xlsx: live NPV/IRR formulas) in the run folder.")]
+    = False,
     tolerance_usd: Annotated[Optional[float], typer.Option(
         "--tolerance-usd", help="--paths auto: target standard error of the mean NPV difference [USD] "
                                 "(default: 1% of the larger absolute base-case NPV).")] = None,
@@ -133,7 +136,7 @@ def run(
             else:
                 result = run_scenario(loaded, client=client, **options)
         command = "pivotsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
-        folder = write_run_folder(result, out, command=command, figures=figures)
+        folder = write_run_folder(result, out, command=command, figures=figures, xlsx=xlsx)
         if pdf:
             _report_into_run_folder(result, folder)
     except PivotsimError as exc:
