@@ -155,6 +155,13 @@ def _colocation_range(model: Model) -> str:
     return f"${rents.min():.2f}-{rents.max():.2f}"
 
 
+def _framing_gap(model: Model) -> str:
+    from pivotsim.framing import framing_summary
+    from pivotsim.inputs import to_inputs
+
+    return _money(framing_summary(to_inputs(model.iren))["existing_minus_new_usd"])
+
+
 SWEEP = "pivotsim breakeven scenarios/iren.yaml"
 FIGURES: dict[str, Figure] = {
     "btc_breakeven_base": Figure(f"{SWEEP} --param market.btc_price_usd --target "
@@ -186,6 +193,7 @@ FIGURES: dict[str, Figure] = {
                                            _colocation_range),
     "claim_iren_gpu_payback": Figure("pivotsim claims: iren_gpu_payback",
                                      lambda m: f"{m.claims.loc['iren_gpu_payback', 'model']:.1f} years"),
+    "framing_iren_existing_minus_new": Figure("pivotsim run scenarios/iren.yaml: the Framing line", _framing_gap),
 }
 BLOCKS: dict[str, tuple[str, Callable[[Model], str]]] = {
     "run_iren": ("pivotsim run scenarios/iren.yaml", lambda m: m.run_output),

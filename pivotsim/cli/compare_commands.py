@@ -108,6 +108,14 @@ def compare(
                       pct(r["prob_ai_beats_bitcoin"]), money(r["npv_difference_p5_usd"]))
     value.caption = "NPV per MW of grid power; p5 NPV diff = 5th percentile of AI NPV minus mining NPV"
     stdout.print(value)
+    framing = Table(title="Framing of each side: mining on an existing fleet (ASICs sunk, resale to the AI side) "
+                          "or a new one (bought at t = 0)", title_justify="left")
+    for col in ("Deal", "Mining fleet", "AI share of the site", "Mining NPV: existing minus new fleet"):
+        framing.add_column(col, justify="left" if col in ("Deal", "Mining fleet") else "right")
+    for _, r in table.iterrows():
+        framing.add_row(r["label"], r["bitcoin_fleet"], pct(r["ai_share"]),
+                        money(r["bitcoin_npv_existing_minus_new_usd"]))
+    stdout.print(framing)
     for line in written:
         stdout.print(line)
 

@@ -12,7 +12,8 @@ import typer
 from rich.table import Table
 
 from ..errors import PivotsimError
-from ..formatting import BASE_METRIC_ROWS, money, months, pct  # same figures as the PDF
+from ..framing import framing_text
+from ..formatting import BASE_METRIC_ROWS, money, months, pct, ratio  # same figures as the PDF
 from ..output.folders import write_run_folder
 from ..runs import DEFAULT_PATHS, DEFAULT_SEED
 from ..runs import run as run_scenario
@@ -88,7 +89,35 @@ def summary_tables(summary: dict) -> list[Table]:
         dist.add_row(label, pct(m["irr"]["p5"]), pct(m["irr"]["p50"]), pct(m["irr"]["p95"]),
                      pct(m.get("prob_no_irr")), months(m["payback_months"]["p50"]),
                      pct(m.get("prob_never_pays_back")))
-    return [base, mc, dist]
+    tables = [base, mc, dist]
+    levered = [(b, label) for b, label in (("bitcoin", "Bitcoin mining"), ("ai", "AI hosting"))
+               if "debt" in summary[b]["base"]]
+    if levered:
+        tables.append(_debt_table(summary, levered))
+    return tables
+
+
+def _debt_table(summary: dict, levered) -> Table:
+    """Debt and equity of the levered businesses: base case, then the paths' DSCR and covenant risk."""
+    table = Table(title="Project debt and the equity (base case; Monte Carlo min DSCR and probabilities)",
+                  title_justify="left")
+    table.add_column("")
+    for col in ("debt", "cost", "min DSCR", "equity NPV", "equity IRR", "MIRR", "min DSCR p5", "p50",
+                "P(breach)", "P(default)", "equity NPV p50"):
+        table.add_column(col, justify="right")
+    for business, label in levered:
+        base, mc = summary[business]["base"], summary[business]["monte_carlo"]
+        debt, equity = base["debt"], base["equity"]
+        dscr = mc["debt"]["min_dscr"]
+        table.add_row(label, money(debt["amount_usd"]), pct(debt["cost_of_debt"]), ratio(debt["min_dscr"]),
+                      money(equity["npv_usd"]), pct(equity["irr"]), pct(equity["mirr"]),
+                      ratio(dscr["p5"]), ratio(dscr["p50"]), pct(mc["debt"]["prob_covenant_breach"]),
+                      pct(mc["debt"]["prob_payment_default"]), money(mc["equity"]["npv_usd"]["p50"]))
+    table.caption = ("equity NPV at the cost of equity; DSCR = CFADS / (interest + scheduled principal) in "
+                     "months of repayment; breach: DSCR below the covenant in any month")
+    table.caption_justify = "left"
+    return table
+
 
 @app.command()
 def run(
@@ -153,6 +182,8 @@ def run(
         stdout.print(f"Uncertain inputs ({summary['sampling']} sampling"
                      + (f", {n_corr} rank correlation{'s' if n_corr > 1 else ''}" if n_corr else "")
                      + f"): {', '.join(summary['uncertain_inputs'])}", highlight=False)
+    if summary.get("framing"):
+        stdout.print(framing_text(summary["framing"]), highlight=False)
     stdout.print(f"Run folder: {folder}")
 
 

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from ..errors import PivotsimError
-from ..formatting import missing, per_kwh_text, quantity_text  # same figures as the PDF
+from ..formatting import missing, money, per_kwh_text, quantity_text  # same figures as the PDF
 from ..scenario import load_scenario, scenario_json_schema
 from .app import EXIT_BAD_INPUT, app, fail, stdout
 
@@ -161,14 +161,15 @@ def claims(
                       "(valuation date); claim (004): mining $0.17-0.20, AI $3-5",
                 title_justify="left")
     for col in ("Deal", "AI /kWh critical IT", "AI /kWh grid", "Mining /kWh grid", "Mining /kWh ASIC",
-                "AI / mining (grid)"):
+                "AI / mining (grid)", "Mining fleet", "Existing − new (mining NPV)"):
         kwh.add_column(col, justify="left" if col == "Deal" else "right")
     for _, row in per_kwh.iterrows():
         kwh.add_row(row["deal"], per_kwh_text(row["ai_revenue_usd_per_kwh_critical_it"]),
                     per_kwh_text(row["ai_revenue_usd_per_kwh_grid"]),
                     per_kwh_text(row["bitcoin_revenue_usd_per_kwh_grid"]),
                     per_kwh_text(row["bitcoin_revenue_usd_per_kwh_asic"]),
-                    f"{row['ai_to_bitcoin_ratio_grid']:.1f}x")
+                    f"{row['ai_to_bitcoin_ratio_grid']:.1f}x", row["bitcoin_fleet"],
+                    money(row["bitcoin_npv_existing_minus_new_usd"]))
     stdout.print(kwh)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from ..scenario.labels import in_sentence, input_label
+from ..framing import framing_text
 from ..formatting import money, months, pct, per_kwh, usd_price
 
 LABEL = {"bitcoin": "bitcoin mining", "ai": "AI hosting"}
@@ -87,11 +88,13 @@ def key_assumptions(result) -> list[tuple[str, str]]:
     rb = finance.discount_rate if finance.discount_rate_bitcoin is None else finance.discount_rate_bitcoin
     ra = finance.discount_rate if finance.discount_rate_ai is None else finance.discount_rate_ai
     rows.append(("Discount rates", f"{pct(rb)} for both" if rb == ra else f"mining {pct(rb)}, AI {pct(ra)}"))
-    fleet = ("new fleet bought at replacement cost" if inputs.bitcoin.buy_fleet_at_start
-             else "existing fleet (ASICs sunk)")
-    site_capex = inputs.bitcoin.infrastructure_capex_usd_per_mw
-    rows.append(("Framing", f"mining on a {fleet}, " + ("on the existing site" if not site_capex else
-                                                        f"site built at {money(site_capex)}/MW")))
+    if getattr(result, "framing", None):
+        text = framing_text(result.framing)
+        rows.append(("Framing", text[len("Framing: "):] if text.startswith("Framing: ") else text))
+    else:
+        fleet = ("new fleet bought at replacement cost" if inputs.bitcoin.fleet == "new"
+                 else "existing fleet (ASICs sunk, resale to the AI side)")
+        rows.append(("Framing", f"mining on a {fleet}"))
     return rows
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, PrivateAttr, ValidationError, model_valid
 from ..errors import ScenarioError
 from .cases import Case, check_case_names, check_case_overrides
 from .correlations import correlation_matrix
+from .debt import check_debt_horizon
 from .option import SwitchingOption
 from .yaml_text import read_yaml
 from .provenance import iter_quantities, plain_data
@@ -110,6 +111,13 @@ class Scenario(StrictModel):
             raise ValueError(f"scenario.horizon_months: {horizon} is shorter than the AI contract "
                              f"(last tranche live at month {end - int(self.ai.term_months.value)} "
                              f"+ {int(self.ai.term_months.value)}-month term = {end}); use at least {end}")
+        return self
+
+    @model_validator(mode="after")
+    def _debt_within_horizon(self):
+        horizon = int(self.scenario.horizon_months.value)
+        for business in ("bitcoin", "ai"):
+            check_debt_horizon(business, getattr(self, business).debt, horizon)
         return self
 
     @property
@@ -337,7 +345,10 @@ def apply_overrides(data: dict, overrides: Sequence[str]) -> dict:
 
     Values are read as YAML scalars (``0.05``, ``20%``, ``true``).  Where the
     target holds ``{value: ..., source: ...}`` only the value is replaced and
-    a note records the override, so provenance is not lost silently.
+    a note records the override, so provenance is not lost silently.  A key
+    that names a field under a list of mappings without an index sets it in
+    every item: ``ai.debt.sizing=dscr`` on two tranches sets both
+    (``ai.debt.0.sizing`` sets the first).
     """
     if not overrides:
         return data
@@ -355,47 +366,74 @@ def apply_overrides(data: dict, overrides: Sequence[str]) -> dict:
             value = text
         if value is None:
             raise ScenarioError("missing value; expected dotted.key=value", file=f"--set {item}")
-        parts = key.split(".")
-        node = data
-        for depth, part in enumerate(parts[:-1]):
-            if isinstance(node, list):
-                if not part.isdigit() or int(part) >= len(node):
-                    raise ScenarioError(f"index {part!r} is out of range (0..{len(node) - 1})",
-                                        file=f"--set {item}", path=".".join(parts[: depth + 1]))
-                node = node[int(part)]
-                continue
-            if not isinstance(node, dict):
-                raise ScenarioError("cannot set a field inside a number", file=f"--set {item}",
-                                    path=".".join(parts[:depth + 1]))
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            node = child
-        last = parts[-1]
+        for concrete in _every_item(data, key.split(".")):
+            _apply_override(data, ".".join(concrete), value, text, item)
+    return data
+
+
+def _every_item(data, parts: list[str]) -> list[list[str]]:
+    """``parts`` with an index inserted, for each item, wherever it names a field under a list of mappings."""
+    node = data
+    for depth, part in enumerate(parts[:-1]):
+        if isinstance(node, list) and not part.isdigit() and node and all(isinstance(x, dict) for x in node):
+            head, rest = parts[:depth], parts[depth:]
+            return [concrete for i, element in enumerate(node)
+                    for concrete in ([head + [str(i)] + tail for tail in _every_item(element, rest)])]
         if isinstance(node, list):
-            if not last.isdigit() or int(last) >= len(node):
-                raise ScenarioError(f"index {last!r} is out of range (0..{len(node) - 1})",
-                                    file=f"--set {item}", path=key)
-            node[int(last)] = value
+            node = node[int(part)] if part.isdigit() and int(part) < len(node) else None
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            node = None
+        if node is None:
+            break
+    if isinstance(node, list) and not parts[-1].isdigit() and node and all(isinstance(x, dict) for x in node):
+        return [parts[:-1] + [str(i), parts[-1]] for i in range(len(node))]
+    return [parts]
+
+
+def _apply_override(data: dict, key: str, value, text: str, item: str) -> None:
+    """Set one dotted ``key`` of ``data`` to ``value`` (see :func:`apply_overrides`)."""
+    parts = key.split(".")
+    node = data
+    for depth, part in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ScenarioError(f"index {part!r} is out of range (0..{len(node) - 1})",
+                                    file=f"--set {item}", path=".".join(parts[: depth + 1]))
+            node = node[int(part)]
             continue
         if not isinstance(node, dict):
-            raise ScenarioError("cannot set a field inside a number", file=f"--set {item}", path=key)
-        current = node.get(last)
-        if isinstance(current, dict) and "dist" in current and not isinstance(value, dict):
-            # a plain number replaces a distribution: the input becomes fixed
-            kept = {k: current[k] for k in ("source", "assumption") if k in current}
-            node[last] = {"value": value, **kept,
-                          "note": f"set to {text} on the command line (file: dist {current['dist']})"}
-            _drop_correlations(data, key)
-        elif isinstance(current, dict) and "value" in current and not isinstance(value, dict):
-            current = dict(current)
-            old = current["value"]
-            current["value"] = value
-            current["note"] = f"set to {text} on the command line (file value: {old})"
-            node[last] = current
-        else:
-            node[last] = value
-    return data
+            raise ScenarioError("cannot set a field inside a number", file=f"--set {item}",
+                                path=".".join(parts[:depth + 1]))
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        node = child
+    last = parts[-1]
+    if isinstance(node, list):
+        if not last.isdigit() or int(last) >= len(node):
+            raise ScenarioError(f"index {last!r} is out of range (0..{len(node) - 1})",
+                                file=f"--set {item}", path=key)
+        node[int(last)] = value
+        return
+    if not isinstance(node, dict):
+        raise ScenarioError("cannot set a field inside a number", file=f"--set {item}", path=key)
+    current = node.get(last)
+    if isinstance(current, dict) and "dist" in current and not isinstance(value, dict):
+        # a plain number replaces a distribution: the input becomes fixed
+        kept = {k: current[k] for k in ("source", "assumption") if k in current}
+        node[last] = {"value": value, **kept,
+                      "note": f"set to {text} on the command line (file: dist {current['dist']})"}
+        _drop_correlations(data, key)
+    elif isinstance(current, dict) and "value" in current and not isinstance(value, dict):
+        current = dict(current)
+        old = current["value"]
+        current["value"] = value
+        current["note"] = f"set to {text} on the command line (file value: {old})"
+        node[last] = current
+    else:
+        node[last] = value
 
 
 def _drop_correlations(data: dict, path: str) -> None:
