@@ -114,6 +114,44 @@ LABELS = {
     "finance.discount_rate_bitcoin": "Discount rate, mining",
     "finance.discount_rate_ai": "Discount rate, AI",
     "finance.tax_rate": "Tax rate",
+    "finance.cost_of_equity_per_year": "Cost of equity",
+    "finance.cost_of_equity_per_year_ai": "Cost of equity, AI",
+    "ai.debt.*.name": "name",
+    "ai.debt.*.sizing": "sizing rule",
+    "ai.debt.*.amount_usd": "principal",
+    "ai.debt.*.ltc": "loan to cost",
+    "ai.debt.*.target_dscr": "target DSCR",
+    "ai.debt.*.draw": "drawn against",
+    "ai.debt.*.rate_per_year": "fixed rate",
+    "ai.debt.*.base_rate_per_year": "base rate (floating)",
+    "ai.debt.*.margin_per_year": "margin over the base rate",
+    "ai.debt.*.tenor_months": "tenor",
+    "ai.debt.*.grace_months": "interest-only months",
+    "ai.debt.*.amortisation": "amortisation",
+    "ai.debt.*.upfront_fee_share": "upfront fee",
+    "ai.debt.*.covenant_dscr": "covenant DSCR",
+    "ai.debt.*.covenant_test_months": "covenant test period",
+    "ai.debt.*.reserve_months": "debt service reserve",
+    "ai.debt.*.sweep_share": "cash sweep",
+    "option.ai_pue": "Option: AI PUE",
+    "option.asic_resale_decline_per_year": "Option: ASIC resale decline",
+    "option.asic_resale_usd_per_mw": "Option: ASIC resale per MW",
+    "option.basis": "Option: regression basis",
+    "option.basis_order": "Option: regression basis degree",
+    "option.blocks.*.share": "share of the site",
+    "option.build_months": "Option: build time",
+    "option.conversion_capex_usd_per_mw": "Option: conversion capex per MW",
+    "option.deadline_month": "Option: last decision month",
+    "option.decision_every_months": "Option: months between decisions",
+    "option.opex_usd_per_mw_year": "Option: host opex per MW",
+    "option.rent_escalator_per_year": "Option: rent escalator",
+    "option.rent_index.btc_rank_correlation": "Option: rent index / BTC correlation",
+    "option.rent_index.drift_per_year": "Option: rent index drift",
+    "option.rent_index.mean_reversion_per_year": "Option: rent index mean reversion",
+    "option.rent_index.start_usd_per_kw_month": "Option: rent index at the valuation date",
+    "option.rent_index.volatility_per_year": "Option: rent index volatility",
+    "option.tenant_funded_capex_share": "Option: tenant-funded capex share",
+    "option.term_months": "Option: lease term",
     "finance.depreciation.gpu_years": "GPU depreciation life",
     "finance.depreciation.asic_years": "ASIC depreciation life",
     "finance.depreciation.facility_years": "Facility depreciation life",
@@ -199,6 +237,10 @@ def input_label(path: str, scenario: BaseModel | None = None) -> str:
     index = _index(path)
     if index is not None and pattern.startswith("ai.phases."):
         return f"Tranche {index + 1}: {label}"
+    if index is not None and pattern.startswith("ai.debt."):
+        return f"Debt tranche {index + 1}: {label}"
+    if index is not None and pattern.startswith("option.blocks."):
+        return f"Option block {index + 1}: {label}"
     return label
 
 
