@@ -1,5 +1,7 @@
 """Named cases (pivotsim.analysis.cases): a case is exactly `pivotsim run --set ...` with the same seed."""
 
+from pathlib import Path
+
 import pytest
 
 from pivotsim.analysis.cases import BASE_CASE, Case, evaluate_cases, ordered, parse_cases
@@ -81,7 +83,8 @@ def test_base_summary_is_reused_not_rerun():
 
 
 def _scenario_with_cases(tmp_path, cases_yaml: str):
-    text = open(IREN, encoding="utf-8").read() + "\n" + cases_yaml
+    text = Path(load_scenario(IREN).file).read_text(encoding="utf-8").split("\ncases:")[0]  # the file's own cases out
+    text = text.rsplit("\n# Named cases", 1)[0] + "\n" + cases_yaml
     path = tmp_path / "iren_cases.yaml"
     path.write_text(text, encoding="utf-8")
     return path

@@ -155,7 +155,7 @@ def test_single_note_equals_its_book_chapter(book, iren_note):
     numbers = _chapter_numbers(chapter)
     assert len(numbers) > 40
     assert numbers == _chapter_numbers(single)
-    command = f"pivotsim report scenarios/iren.yaml --paths {PATHS} --seed {SEED} -o report.pdf"
+    command = f"pivotsim report iren.yaml --paths {PATHS} --seed {SEED} -o report.pdf"  # a library deal: by name
     assert command in chapter and command in single
     assert "Each chapter is its deal's own note" in pages[0]
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shlex
+from pathlib import Path
 
 from reportlab.lib import colors
 from reportlab.lib.units import mm
@@ -247,7 +248,11 @@ def methods_section(result, styles) -> list:
 
 def reproduce_command(result) -> str:
     """The command line that writes this note (or this chapter's numbers) again."""
-    command = ["pivotsim", "report", result.scenario.file or "SCENARIO.yaml", "--paths", str(result.paths),
+    scenario = result.scenario
+    file = scenario.file or "SCENARIO.yaml"
+    if getattr(scenario, "bundled", False):  # a library deal: its name finds it on any install
+        file = Path(file).name
+    command = ["pivotsim", "report", file, "--paths", str(result.paths),
                "--seed", str(result.seed)]
     for o in result.scenario.overrides:
         command += ["--set", o]
