@@ -15,6 +15,7 @@ from ..errors import PivotsimError
 from ..formatting import BASE_METRIC_ROWS, money, months, pct, ratio  # same figures as the PDF
 from ..defaults import DEFAULT_MAX_AUTO_PATHS, DEFAULT_PATHS, DEFAULT_SEED
 from .checks import check_output_file, check_output_folder, check_seed
+from .tables import print_table
 from .app import (
     SchedulerOption,
     ThreadsOption,
@@ -179,7 +180,7 @@ def run(
         typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
         return
     for table in summary_tables(summary):
-        stdout.print(table)
+        print_table(stdout, table)
     # --- uncertain inputs (mc-inputs) ---
     if summary.get("uncertain_inputs"):
         n_corr = len(summary.get("rank_correlations", []))
