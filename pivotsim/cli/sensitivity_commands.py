@@ -13,6 +13,7 @@ from ..errors import PivotsimError
 from ..formatting import compact_money, metric_text  # same figures as the PDF
 from ..defaults import DEFAULT_PATHS, DEFAULT_SEED
 from .checks import check_output_folder, check_seed
+from .tables import print_table
 from .app import (
     app,
     command_line,
@@ -105,7 +106,7 @@ def sweep(
         fail(str(exc))
     except OSError as exc:  # the folder changed between the check and the write
         fail(f"--out: cannot write into {out}: {exc.strerror or exc}")
-    stdout.print(sweep_table(result))
+    print_table(stdout, sweep_table(result))
     stdout.print(f"Sweep folder: {folder}")
 
 
@@ -204,7 +205,7 @@ def _drivers_command(scenario: str, method: str, set_, paths: int, seed: int, ou
         folder = write_drivers(drivers, loaded, out, command=command_line())
     except PivotsimError as exc:
         fail(str(exc))
-    stdout.print(drivers_table(drivers, loaded.name))
+    print_table(stdout, drivers_table(drivers, loaded.name))
     stdout.print(f"Result folder: {folder}")
 
 
@@ -257,11 +258,11 @@ def sensitivity(
     except OSError as exc:  # the folder changed between the check and the write
         fail(f"--out: cannot write into {out}: {exc.strerror or exc}")
     if method == "tornado":
-        stdout.print(tornado_table(result))
+        print_table(stdout, tornado_table(result))
         for path, reason in result.skipped:
             stdout.print(f"[dim]skipped {path}: {reason}[/dim]")
     else:
-        stdout.print(indices_table(result))
+        print_table(stdout, indices_table(result))
     stdout.print(f"Result folder: {folder}")
 
 
