@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 import pivotsim  # noqa: E402
 
-SCENARIO = ROOT / "scenarios" / "iren.yaml"
+SCENARIO = ROOT / "pivotsim" / "scenarios" / "iren.yaml"
 HORIZON = 120
 
 

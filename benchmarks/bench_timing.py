@@ -43,7 +43,7 @@ from pivotsim.models.lease_market import LeaseIndex  # noqa: E402
 from pivotsim.inputs import to_inputs  # noqa: E402
 from pivotsim.simulate import simulate  # noqa: E402
 
-SCENARIO = ROOT / "scenarios" / "iren_mining.yaml"
+SCENARIO = ROOT / "pivotsim" / "scenarios" / "iren_mining.yaml"
 HORIZON = 132
 PATHS = 100_000
 THREADS = 2

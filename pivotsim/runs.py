@@ -37,10 +37,9 @@ from .simulate import (
     timeline_of,
     valuation,
 )
+from .defaults import DEFAULT_PATHS, DEFAULT_SEED  # noqa: F401  (re-exported)
 from .statistics import describe, json_safe, wilson_interval
 
-DEFAULT_PATHS = 10_000
-DEFAULT_SEED = 2025
 DEFAULT_SAMPLE_PATHS = 1_000
 MAX_PATHS = 100_000_000
 #: --paths auto: default tolerance on the standard error of the mean NPV
@@ -237,7 +236,7 @@ def _check_run_args(paths, seed):
 def check_seed(seed) -> None:
     """Raise a one-line PivotsimError unless ``seed`` is a whole number in [0, 2**63)."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 63:
-        raise PivotsimError(f"seed: {seed!r} is not allowed; must be a whole number >= 0")
+        raise PivotsimError(f"seed: {seed!r} is not allowed; must be a whole number from 0 to 2**63 - 1")
 
 
 def default_tolerance_usd(base: dict[str, CashFlows], inputs) -> float:

@@ -46,6 +46,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .defaults import DEFAULT_MAX_AUTO_PATHS  # noqa: F401  (re-exported)
 from .distributed import as_executor, blocks_per_task, local_executor
 from .inputs import substitute
 from .errors import ScenarioError
@@ -79,7 +80,6 @@ SAMPLE_SERIES = ("btc_price_usd", "network_hashrate_eh_s", "hashprice_usd_per_ph
                  "bitcoin_dscr", "ai_dscr")
 #: path counts at which ``--paths auto`` checks the standard error (1-2-5 series)
 AUTO_CHECKPOINTS = tuple(m * 10 ** e for e in range(4, 9) for m in (1, 2, 5))
-DEFAULT_MAX_AUTO_PATHS = 1_000_000
 
 
 _BLAS_CONTROLLER = None

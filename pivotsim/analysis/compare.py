@@ -127,7 +127,7 @@ def compare(scenarios: Sequence[Scenario | str | Path], paths: int = DEFAULT_PAT
     Examples
     --------
     >>> import glob, pivotsim
-    >>> table = pivotsim.compare(sorted(glob.glob("scenarios/*.yaml")), paths=2000)  # doctest: +SKIP
+    >>> table = pivotsim.compare(library_files(), paths=2000)  # doctest: +SKIP
     >>> table[["label", "ai_npv_usd_per_mw_grid", "prob_ai_beats_bitcoin"]]          # doctest: +SKIP
     """
     if isinstance(scenarios, (str, Path, Scenario)):

@@ -10,6 +10,7 @@ registers its commands on :data:`app`.
 from . import (  # noqa: F401  (register)
     compare_commands,
     export_commands,
+    library_commands,
     run_commands,
     scenario_commands,
     sensitivity_commands,

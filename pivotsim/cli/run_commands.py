@@ -12,13 +12,10 @@ import typer
 from rich.table import Table
 
 from ..errors import PivotsimError
-from ..framing import framing_text
 from ..formatting import BASE_METRIC_ROWS, money, months, pct, ratio  # same figures as the PDF
-from ..output.folders import write_run_folder
-from ..runs import DEFAULT_PATHS, DEFAULT_SEED
-from ..runs import run as run_scenario
-from ..scenario import load_scenario
-from ..simulate import DEFAULT_MAX_AUTO_PATHS
+from ..defaults import DEFAULT_MAX_AUTO_PATHS, DEFAULT_PATHS, DEFAULT_SEED
+from .checks import check_output_file, check_output_folder, check_seed
+from .tables import print_table
 from .app import (
     SchedulerOption,
     ThreadsOption,
@@ -26,6 +23,7 @@ from .app import (
     app,
     cluster,
     fail,
+    load,
     parse_paths,
     progress_bar,
     stderr,
@@ -121,14 +119,14 @@ def _debt_table(summary: dict, levered) -> Table:
 
 @app.command()
 def run(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    scenario: Annotated[str, typer.Argument(help="Scenario YAML file, or a bundled deal (iren).", metavar="PATH")],
     paths: Annotated[str, typer.Option(
         "--paths", help="Monte Carlo paths, or 'auto': add paths until the standard error of the mean "
-                        "NPV difference is below --tolerance-usd.")] = str(DEFAULT_PATHS),
+                        "NPV difference is below --tolerance-usd.", metavar="N")] = str(DEFAULT_PATHS),
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same numbers).")] = DEFAULT_SEED,
-    out: Annotated[Path, typer.Option("--out", help="Parent folder of the run folder.")] = Path("runs"),
+    out: Annotated[str, typer.Option("--out", help="Parent folder of the run folder.", metavar="PATH")] = "runs",
     set_: Annotated[Optional[List[str]], typer.Option(
-        "--set", help="Override a scenario value: dotted.key=value (repeatable).")] = None,
+        "--set", help="Override a scenario value: dotted.key=value (repeatable).", metavar="KEY=VALUE")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON only.")] = False,
     pdf: Annotated[bool, typer.Option("--pdf", help="Also write the PDF report (report.pdf) in the run folder.")]
     = False,
@@ -137,7 +135,7 @@ def run(
     = False,
     tolerance_usd: Annotated[Optional[float], typer.Option(
         "--tolerance-usd", help="--paths auto: target standard error of the mean NPV difference [USD] "
-                                "(default: 1% of the larger absolute base-case NPV).")] = None,
+                                "(default: 1% of the larger absolute base-case NPV).", metavar="USD")] = None,
     max_paths: Annotated[int, typer.Option(
         "--max-paths", help="--paths auto: cap on paths.")] = DEFAULT_MAX_AUTO_PATHS,
     figures: Annotated[bool, typer.Option(
@@ -147,9 +145,14 @@ def run(
     threads: ThreadsOption = None,
 ):
     """Value a scenario as bitcoin mining and as AI hosting; write a run folder."""
+    from ..output.folders import write_run_folder
+    from ..runs import run as run_scenario
+
     try:
         n_paths = parse_paths(paths)
-        loaded = load_scenario(scenario, set_ or ())
+        check_seed(seed)
+        check_output_folder(out, "--out")
+        loaded = load(scenario, set_ or (), quiet=as_json)
         show_bar = not as_json and stderr.is_terminal
         bar, task = progress_bar(show_bar)
 
@@ -170,12 +173,14 @@ def run(
             _report_into_run_folder(result, folder)
     except PivotsimError as exc:
         fail(str(exc))
+    except OSError as exc:  # the folder changed between the check and the write
+        fail(f"--out: cannot write into {out}: {exc.strerror or exc}")
     summary = result.summary()
     if as_json:
         typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
         return
     for table in summary_tables(summary):
-        stdout.print(table)
+        print_table(stdout, table)
     # --- uncertain inputs (mc-inputs) ---
     if summary.get("uncertain_inputs"):
         n_corr = len(summary.get("rank_correlations", []))
@@ -183,6 +188,8 @@ def run(
                      + (f", {n_corr} rank correlation{'s' if n_corr > 1 else ''}" if n_corr else "")
                      + f"): {', '.join(summary['uncertain_inputs'])}", highlight=False)
     if summary.get("framing"):
+        from ..framing import framing_text  # the engine is loaded by now
+
         stdout.print(framing_text(summary["framing"]), highlight=False)
     stdout.print(f"Run folder: {folder}")
 
@@ -203,40 +210,45 @@ def _report_into_run_folder(result, folder: Path) -> None:
 
 @app.command()
 def report(
-    scenarios: Annotated[List[Path], typer.Argument(help="Scenario YAML file(s); several make a book.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="PDF file to write.")],
-    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per scenario.")] = DEFAULT_PATHS,
+    scenarios: Annotated[List[str], typer.Argument(help="Scenario YAML file(s); several make a book.", metavar="PATH...")],
+    output: Annotated[str, typer.Option("-o", "--output", help="PDF file to write.", metavar="PATH")],
+    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per scenario.", metavar="N")] = DEFAULT_PATHS,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same numbers).")] = DEFAULT_SEED,
     set_: Annotated[Optional[List[str]], typer.Option(
-        "--set", help="Override a value in every scenario: dotted.key=value (repeatable).")] = None,
-    paper: Annotated[str, typer.Option("--paper", help="Paper size: a4 or letter.")] = "a4",
+        "--set", help="Override a value in every scenario: dotted.key=value (repeatable).", metavar="KEY=VALUE")] = None,
+    paper: Annotated[str, typer.Option("--paper", help="Paper size: a4 or letter.", metavar="SIZE")] = "a4",
     sensitivity: Annotated[bool, typer.Option(
-        "--sensitivity/--no-sensitivity", help="Include tornado and break-even when available.")] = True,
+        "--sensitivity/--no-sensitivity", help="Include the cases and sensitivity grids (more runs).")] = True,
 ):
     """Write a PDF research note of a scenario (several scenarios: a book with a comparison first)."""
     from ..output.pdf import PAPERS, check_output_path
+    from ..runs import run as run_scenario
 
     try:
         if paper.lower() not in PAPERS:
             raise PivotsimError(f"--paper: {paper!r} is not allowed; must be one of {', '.join(PAPERS)}")
+        check_seed(seed)
+        check_output_file(output, "--output", ".pdf")
         check_output_path(output)
-        loaded = [load_scenario(file, set_ or ()) for file in scenarios]
-        # a book compares deals on the same market paths (as `pivotsim compare`)
-        horizon = max(int(s.scenario.horizon_months.value) for s in loaded) if len(loaded) > 1 else None
+        loaded = [load(file, set_ or ()) for file in scenarios]
+        # a book's chapter is its deal's own note: each deal runs alone, on its own horizon's market
+        # (pivotsim.output.book states the rule), so a chapter equals `pivotsim report <deal>.yaml`
         results = []
         for scenario in loaded:
             bar, task = progress_bar(stderr.is_terminal)
             if bar is not None:
                 with bar:
-                    results.append(run_scenario(scenario, paths=paths, seed=seed, market_horizon_months=horizon,
+                    results.append(run_scenario(scenario, paths=paths, seed=seed,
                                                 progress=lambda d, t: bar.update(task, completed=d, total=t)))
             else:
-                results.append(run_scenario(scenario, paths=paths, seed=seed, market_horizon_months=horizon))
+                results.append(run_scenario(scenario, paths=paths, seed=seed))
         from ..output.pdf import write_report as write_pdf
 
         written = write_pdf(results if len(results) > 1 else results[0], output, paper=paper,
                             sensitivity=sensitivity)
     except PivotsimError as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(f"--output: cannot write {output}: {exc.strerror or exc}")
     kind = f"book of {len(results)} scenarios" if len(results) > 1 else "report"
     stdout.print(f"PDF {kind}: {written}")

@@ -13,10 +13,12 @@ import yaml
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, model_validator
 
 from ..errors import ScenarioError
+from .cases import Case, check_case_names, check_case_overrides
 from .correlations import correlation_matrix
 from .debt import check_debt_horizon
+from .library import find_scenario
 from .option import SwitchingOption
-from .yaml_text import read_yaml
+from .yaml_text import YamlSyntaxError, load_text, read_yaml
 from .provenance import iter_quantities, plain_data
 from .schema import (
     Bitcoin,
@@ -49,6 +51,9 @@ class Scenario(StrictModel):
         None, description="rank (Spearman) correlations between uncertain inputs: a list of "
                           "[path, path, rho] or {between: [path, path], rho: ..., assumption: ...}, "
                           "or {inputs: [...], matrix: [[...]]}")
+    cases: dict[str, Case] | None = Field(
+        None, description="named cases (bull, bear, ...): {name: {overrides: [dotted.key=value, ...], "
+                          "assumption: one-line reason, source: id}}; the note shows them next to the base")
     option: SwitchingOption | None = Field(
         None, description="the switching option: convert blocks of mining MW to AI colocation, now or later "
                           "(`pivotsim timing`)")
@@ -56,6 +61,7 @@ class Scenario(StrictModel):
     _file: str | None = PrivateAttr(default=None)
     _sha256: str | None = PrivateAttr(default=None)
     _overrides: tuple[str, ...] = PrivateAttr(default=())
+    _bundled: bool = PrivateAttr(default=False)
 
     @model_validator(mode="after")
     def _sources_exist(self):
@@ -63,6 +69,11 @@ class Scenario(StrictModel):
             if q.source is not None and q.source not in self.sources:
                 known = ", ".join(sorted(self.sources)) or "none defined"
                 raise ValueError(f"{path}: source {q.source!r} is not in `sources` (known: {known})")
+        return self
+
+    @model_validator(mode="after")
+    def _cases_valid(self):
+        check_case_names(self.cases, self.sources)
         return self
 
     @model_validator(mode="after")
@@ -121,6 +132,11 @@ class Scenario(StrictModel):
         return self._file
 
     @property
+    def bundled(self) -> bool:
+        """True when the file is the bundled deal library's copy (the name was no file here)."""
+        return self._bundled
+
+    @property
     def sha256(self) -> str | None:
         """SHA-256 of the YAML file's bytes."""
         return self._sha256
@@ -141,6 +157,7 @@ class Scenario(StrictModel):
         data = plain_data(data)
         scenario = parse_scenario(apply_overrides(data, overrides), file=self._file, overrides=overrides)
         scenario._sha256 = self._sha256
+        scenario._bundled = self._bundled
         scenario._overrides = self._overrides + tuple(overrides)
         return scenario
 
@@ -151,24 +168,40 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     Parameters
     ----------
     path : str or Path
-        YAML scenario file.
+        YAML scenario file; a name that is no file here (``iren.yaml``,
+        ``iren``) is looked up in the bundled deal library
+        (:func:`pivotsim.scenario.library.find_scenario`).
     overrides : sequence of str
         ``dotted.key=value`` settings applied before validation, as ``--set``.
 
     Returns
     -------
     Scenario
-        Validated and immutable.
+        Validated and immutable; ``bundled`` says whether it came from the
+        library.
 
     Raises
     ------
     ScenarioError
         With the file, line, dotted path, bad value and what is allowed.
     """
-    data, lines, raw = read_yaml(path)
+    found = find_scenario(path)
+    file = str(found.path) if found.bundled else str(path)
+    return scenario_from_yaml(file, *read_yaml(file), overrides=overrides, bundled=found.bundled)
+
+
+def scenario_from_yaml(file: str, data: dict, lines: dict[tuple, int], raw: bytes, *,
+                       overrides: Sequence[str] = (), bundled: bool = False) -> Scenario:
+    """Validate what :func:`~pivotsim.scenario.yaml_text.read_yaml` read from ``file`` (see :func:`load_scenario`).
+
+    The CLI reads the file first, with the light YAML reader only, so a
+    broken file is refused before the validation machinery is imported.
+    """
     data = apply_overrides(data, overrides)
-    scenario = parse_scenario(data, file=str(path), lines=lines, overrides=overrides)
+    scenario = parse_scenario(data, file=file, lines=lines, overrides=overrides)
     scenario._sha256 = hashlib.sha256(raw).hexdigest()
+    scenario._bundled = bundled
+    check_case_overrides(scenario)
     return scenario
 
 
@@ -351,9 +384,11 @@ def apply_overrides(data: dict, overrides: Sequence[str]) -> dict:
         if not key or any(not part for part in key.split(".")):
             raise ScenarioError("empty key; expected dotted.key=value", file=f"--set {item}")
         try:
-            value = yaml.safe_load(text) if text else None
-        except yaml.YAMLError:
+            value = load_text(text, file=f"--set {item}")[0] if text else None
+        except YamlSyntaxError:
             value = text
+        except ScenarioError as exc:  # an invalid date, an overlong integer: no line to name
+            raise ScenarioError(exc.message, file=f"--set {item}") from None
         if value is None:
             raise ScenarioError("missing value; expected dotted.key=value", file=f"--set {item}")
         for concrete in _every_item(data, key.split(".")):
