@@ -62,6 +62,7 @@ import numpy as np
 
 from ..compiled import kernel, per_path, rows_of
 from . import accounting, finance
+from .roots import rate_of_flows, single_root
 
 SIZINGS = ("amount", "ltc", "dscr")
 AMORTISATIONS = ("annuity", "straight", "sculpted", "bullet")
@@ -436,21 +437,6 @@ def _tax_step(taxable, cumulative, taxed, t, rate):
 
 
 @kernel
-def _rate_of_flows(flows, guess):
-    """IRR per period of the borrower's debt flows (one sign change): Newton on log(1 + r) from ``guess``."""
-    x = math.log1p(guess)
-    for _ in range(60):
-        f, slope = finance.npv_and_slope(flows, x)
-        if slope == 0.0 or not math.isfinite(f):
-            return np.nan
-        step = f / slope
-        x = x - step
-        if abs(step) <= 1e-13:
-            return math.expm1(x)
-    return np.nan
-
-
-@kernel
 def _sweep(active, excess, balance, terms):
     """A test month's sweep: prepays the tranches in repayment, in order; returns (swept, surplus left)."""
     swept = 0.0
@@ -587,57 +573,6 @@ def _debt_path(i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, b
     return min_dscr, sum_dscr, n_test, first_breach, first_default, cure
 
 
-_LOWEST_X, _HIGHEST_X = math.log(0.5), math.log(4.0)  # the IRR grid of finance.irr, in log(1 + r)
-
-
-@kernel
-def _single_root(flows, guess):
-    """IRR per period of flows with one sign change (Descartes: one root), as :func:`~pivotsim.models.finance.irr`.
-
-    The root is bracketed from ``guess`` outwards within finance's grid
-    (-50% to +300% per period; NaN outside), then refined by Newton's method
-    on x = log(1 + r), bisecting when a step would leave the bracket, to the
-    same tolerance (1e-13).
-    """
-    scale = 0.0
-    for t in range(flows.shape[0]):
-        scale = max(scale, abs(flows[t]))
-    x = min(max(math.log1p(guess), _LOWEST_X), _HIGHEST_X)
-    f, slope = finance.npv_and_slope(flows, x)
-    lo = hi = x
-    f_lo = f_hi = f
-    step = 0.02
-    while (f_lo < 0.0) == (f_hi < 0.0):
-        if lo <= _LOWEST_X and hi >= _HIGHEST_X:
-            return np.nan
-        if lo > _LOWEST_X:
-            lo = max(lo - step, _LOWEST_X)
-            f_lo, _ = finance.npv_and_slope(flows, lo)
-        if hi < _HIGHEST_X and (f_lo < 0.0) == (f_hi < 0.0):
-            hi = min(hi + step, _HIGHEST_X)
-            f_hi, _ = finance.npv_and_slope(flows, hi)
-        step *= 2.0
-    lo_negative = f_lo < 0.0
-    x = lo + (hi - lo) * (f_lo / (f_lo - f_hi))
-    for _ in range(100):
-        f, slope = finance.npv_and_slope(flows, x)
-        if (f < 0.0) == lo_negative:
-            lo = x
-        else:
-            hi = x
-        x_new = 0.5 * (lo + hi)
-        if slope != 0.0:
-            newton = x - f / slope
-            if lo < newton < hi and math.isfinite(newton):
-                x_new = newton
-        if abs(f) <= 1e-13 * scale:
-            return math.expm1(x)
-        if abs(x_new - x) <= 1e-13 or hi - lo <= 1e-13:
-            return math.expm1(x_new)
-        x = x_new
-    return math.expm1(x)
-
-
 @kernel
 def _equity_metrics_of_row(row, rate, factors, metrics):
     """NPV, IRR, MIRR (per period) and payback of one equity row into ``metrics[0:4]``, as finance's valuation.
@@ -656,7 +591,7 @@ def _equity_metrics_of_row(row, rate, factors, metrics):
             last_negative, shortfall = t, -cash
     metrics[0] = discounted
     changes, _ = finance._sign_changes(row)
-    metrics[1] = _single_root(row, rate) if changes == 1 else np.nan
+    metrics[1] = single_root(row, rate) if changes == 1 else np.nan
     metrics[2] = finance._mirr_of_row(row, factors, rate)
     recovered_in = row[last_negative + 1] if 0 <= last_negative < n - 1 else 0.0
     metrics[3] = finance._payback(last_negative, shortfall, recovered_in, n)
@@ -699,7 +634,7 @@ def _debt_kernel(cfads_unlevered, capex, taxable, tax_rate, debt_rate, equity_ra
         for j in range(n_tr):
             same_rates &= debt_rate[i, j] == debt_rate[i - 1, j]
         if not same_rates:  # (else the same debt flows as the path before, the same cost)
-            cost = math.expm1(12.0 * math.log1p(_rate_of_flows(flows, debt_rate[i, 0]))) if drawn > 0 else np.nan
+            cost = math.expm1(12.0 * math.log1p(rate_of_flows(flows, debt_rate[i, 0]))) if drawn > 0 else np.nan
         metrics[1] = cost
         metrics[2] = min_dscr if n_test else np.nan
         metrics[3] = sum_dscr / n_test if n_test else np.nan
