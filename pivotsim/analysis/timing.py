@@ -465,13 +465,13 @@ def timing(scenario: Scenario | str | Path, paths: int = DEFAULT_TIMING_PATHS, s
 
     Examples
     --------
-    >>> result = pivotsim.timing("scenarios/iren_timing.yaml", paths=20_000)  # doctest: +SKIP
+    >>> result = pivotsim.timing("iren_timing.yaml", paths=20_000)  # doctest: +SKIP
     >>> result.summary()["option_value_of_waiting_usd"]  # doctest: +SKIP
     """
     if isinstance(scenario, (str, Path)):
         scenario = load_scenario(scenario)
     if scenario.option is None:
-        raise ScenarioError("has no `option:` section; add one (see scenarios/iren_timing.yaml)",
+        raise ScenarioError("has no `option:` section; add one (see the library deal iren_timing.yaml)",
                             file=scenario.file, path="option")
     if scenario.bitcoin.fleet != "existing":
         raise ScenarioError(f"{scenario.bitcoin.fleet!r} is not allowed with the switching option; it values a "
