@@ -183,4 +183,57 @@ def timing_section(data, styles, width) -> list:
     return out
 
 
-EXTRA_SECTIONS = (financing_section, timing_section)
+def plot_project_bridges(bridges: dict, axes):
+    """One waterfall per business: its project NPV taken apart (base case)."""
+    for ax, (business, bridge) in zip(axes, bridges.items()):
+        plot_value_bridge(bridge, "NPV", ax)
+        ax.set_title(mpl_text(f"{'Bitcoin mining' if business == 'bitcoin' else 'AI hosting'}: what its NPV "
+                              "is made of (base case)"))
+
+
+def value_bridge_section(data, styles, width) -> list:
+    """The project NPV of each business taken apart, when the run carries its value bridge."""
+    summary = data.summary
+    bridges = {b: summary[b]["base"]["value_bridge"] for b in ("bitcoin", "ai")
+               if isinstance(summary.get(b, {}).get("base", {}).get("value_bridge"), dict)}
+    if not bridges:
+        return []
+    means = {b: summary[b].get("monte_carlo", {}).get("value_bridge_mean") for b in bridges}
+    parts = ", ".join(f"{BRIDGE_LABELS.get(k, k).lower()} {money(v)}"
+                      for k, v in (means.get("ai") or {}).items()) if means.get("ai") else ""
+    caption = ("Each NPV as the sum of its parts: operations, the customer's prepayment as financing, the terminal "
+               "value and any financing; base case." + (f" Monte Carlo means of the AI side: {parts}." if parts else ""))
+    return [chart(lambda axes: plot_project_bridges(bridges, axes if len(bridges) > 1 else [axes]), width,
+                  2.4 * len(bridges) + 0.3, styles, nrows=len(bridges), heading="Value bridge", caption=caption)]
+
+
+AT_VALUATION_LABELS = {"btc_price_usd": ("BTC price", lambda x: f"${x:,.0f}"),
+                       "hashprice_usd_per_ph_day": ("Hashprice (USD per PH/s per day)", lambda x: f"{x:,.2f}"),
+                       "network_hashrate_eh_s": ("Network hashrate (EH/s)", lambda x: f"{x:,.0f}"),
+                       "block_height": ("Block height", lambda x: f"{x:,.0f}")}
+
+
+def market_now_section(data, styles, width) -> list:
+    """The market at the valuation date, when the run rolls its market state forward to it."""
+    block = (data.summary.get("market") or {}).get("at_valuation")
+    if not block or not block.get("state_days_before_valuation"):
+        return []
+    rows = [["At the valuation date", "Base case", "p5", "p50", "p95"]]
+    for key, (label, fmt) in AT_VALUATION_LABELS.items():
+        if isinstance(block.get(key), dict):
+            v = block[key]
+            rows.append([label, fmt(v["base"]), fmt(v["p5"]), fmt(v["p50"]), fmt(v["p95"])])
+    halving = block.get("next_halving") or {}
+    if halving:
+        rows.append(["Next halving (date)", halving.get("expected") or "after the horizon", halving.get("p5") or "",
+                     "", halving.get("p95") or ""])
+    days = block["state_days_before_valuation"]
+    return [KeepTogether([
+        Paragraph("The market at the valuation date", styles["H2"]),
+        table(rows, [width * 0.36] + [width * 0.16] * 4, styles, right_cols=(1, 2, 3, 4), small=True),
+        Paragraph(text(f"The market data end on {block.get('state_date')}, {days} days before the valuation date; the "
+                       "market is rolled forward over the gap on every path (same model as after it), so the note "
+                       "starts from a distribution, not from a stale spot value."), styles["caption"])])]
+
+
+EXTRA_SECTIONS = (market_now_section, value_bridge_section, financing_section, timing_section)
