@@ -149,3 +149,31 @@ def test_growing_hashrate_brings_the_halving_earlier(inputs):
     timeline = Timeline(VALUATION, 40)
     paths = simulate_market(market, inputs.site, timeline, zero_shocks(40))
     assert halving_days(paths.block_height, timeline.days)[0] < (1_050_000 - 916_529) / 144
+
+
+def test_state_at_valuation_and_its_summary(inputs):
+    from pivotsim.models.rollforward import describe_at_valuation, state_at_valuation
+
+    market = inputs.market
+    shocks = draw_gap_shocks(streams(), 2000, 1, market)
+    rolled = roll_forward(market, inputs.site, STATE, VALUATION, shocks).market
+    timeline = Timeline(VALUATION, 40)
+    paths = simulate_market(rolled, inputs.site, timeline, {"btc_price": np.zeros((2000, 40)),
+                                                           "network_hashrate": np.zeros((2000, 40))})
+    per_path = state_at_valuation(paths, timeline.days, 2000)
+    np.testing.assert_array_equal(per_path["block_height"], rolled.block_height.ravel())
+    base_rolled = roll_forward(quiet(market), inputs.site, STATE, VALUATION).market
+    base_paths = simulate_market(base_rolled, inputs.site, timeline, zero_shocks(40))
+    base = state_at_valuation(base_paths, timeline.days, 1)
+    block = describe_at_valuation(per_path, base, VALUATION, 36)
+    prices = rolled.btc_price_usd.ravel()
+    assert block["btc_price_usd"]["p5"] == pytest.approx(np.percentile(prices, 5))
+    assert block["btc_price_usd"]["p5"] < block["btc_price_usd"]["p50"] < block["btc_price_usd"]["p95"]
+    assert block["state_days_before_valuation"] == 36
+    halving = block["next_halving"]
+    expected = VALUATION + dt.timedelta(days=float(base["next_halving_days"][0]))
+    assert halving["expected"] == expected.isoformat()
+    assert halving["p5"] <= halving["expected"] <= halving["p95"]
+    # the height moved on by the gap: the halving comes ~36 days (of blocks) earlier than from the stale height
+    stale = (1_050_000 - market.block_height) / 144
+    assert (VALUATION + dt.timedelta(days=stale) - expected).days >= 30

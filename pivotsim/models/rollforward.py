@@ -296,3 +296,79 @@ def expected_halving_days_at_target_rate(block_height) -> np.ndarray:
     """Days to the next halving at exactly 144 blocks a day [days] (the protocol's target interval)."""
     h = np.asarray(block_height, dtype=float)
     return (next_halving_height(h) - h) / BLOCKS_PER_DAY
+
+
+# --------------------------------------------------------------------------- the state at the valuation date
+
+#: per-path figures of the market at the valuation date (:func:`state_at_valuation`)
+AT_VALUATION = ("btc_price_usd", "hashprice_usd_per_ph_day", "network_hashrate_eh_s", "block_height",
+                "next_halving_days")
+
+
+def state_at_valuation(paths, days: np.ndarray, n_paths: int) -> dict[str, np.ndarray]:
+    """The market at t = 0 of each path, and the days to its next halving.
+
+    Parameters
+    ----------
+    paths : MarketPaths
+        Paths from the valuation date (rows: one per path, or one for all).
+    days : ndarray (n_periods,)
+        Days of each column's month [days].
+    n_paths : int
+
+    Returns
+    -------
+    dict of str -> ndarray (n_paths,)
+        Each name of :data:`AT_VALUATION`: price [USD], hashprice [USD/PH/day],
+        hashrate [EH/s], block height [blocks] at t = 0, and days from t = 0
+        to the next halving (:func:`halving_days`; NaN past the horizon).
+    """
+    def first(x):
+        return np.broadcast_to(np.asarray(x, dtype=float)[:, 0], (n_paths,)).copy()
+
+    heights = np.asarray(paths.block_height, dtype=float)
+    return {"btc_price_usd": first(paths.btc_price_usd),
+            "hashprice_usd_per_ph_day": first(paths.hashprice_usd_per_ph_day),
+            "network_hashrate_eh_s": first(paths.network_hashrate_eh_s),
+            "block_height": first(heights),
+            "next_halving_days": np.broadcast_to(halving_days(heights, days), (n_paths,)).copy()}
+
+
+def describe_at_valuation(per_path: dict[str, np.ndarray], base: dict[str, np.ndarray], valuation_date,
+                          gap_days_: int) -> dict:
+    """The ``market.at_valuation`` block of a run summary.
+
+    Parameters
+    ----------
+    per_path : dict of str -> ndarray (n_paths,)
+        :func:`state_at_valuation` of the Monte Carlo paths.
+    base : dict of str -> ndarray (1,)
+        The same of the base case (the expected path).
+    valuation_date : date
+    gap_days_ : int
+        Days rolled forward.
+
+    Returns
+    -------
+    dict
+        Per figure ``{"p5", "p50", "p95", "base"}``; ``next_halving``:
+        ``{"expected": base-case date, "p5": date, "p95": date}`` (ISO
+        strings; None when the halving is past the horizon).
+    """
+    day0 = _as_date(valuation_date)
+    out = {"state_days_before_valuation": int(gap_days_)}
+    for name in AT_VALUATION[:-1]:
+        values = per_path[name]
+        p5, p50, p95 = np.percentile(values, [5, 50, 95])
+        out[name] = {"p5": float(p5), "p50": float(p50), "p95": float(p95), "base": float(base[name][0])}
+
+    def date_of(days):
+        return None if not np.isfinite(days) else (day0 + dt.timedelta(days=float(days))).isoformat()
+
+    days = per_path["next_halving_days"]
+    finite = days[np.isfinite(days)]
+    # a path whose halving is past the horizon counts as late (it sorts after every date)
+    late = np.where(np.isfinite(days), days, np.inf)
+    p5, p95 = (np.percentile(late, [5, 95], method="inverted_cdf") if finite.size else (np.nan, np.nan))
+    out["next_halving"] = {"expected": date_of(base["next_halving_days"][0]), "p5": date_of(p5), "p95": date_of(p95)}
+    return out
