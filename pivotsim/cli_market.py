@@ -1,0 +1,138 @@
+"""Command line of the market data: ``pivotsim data update | status`` and ``pivotsim hashprice``.
+
+Registered on the main app by :mod:`pivotsim.cli`.  Parse, call, print; bad
+input and network failures are one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import data_refresh
+from .analysis.hashprice import hashprice as spot_hashprice
+from .errors import PivotsimError
+from .models.spot import DEFAULT_POOL_FEE_SHARE
+
+EXIT_BAD_INPUT = 2
+stdout = Console(width=None if sys.stdout.isatty() else 160)
+
+data_app = typer.Typer(no_args_is_help=True, help="The daily bitcoin network data: fetch new days, show the file.")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@data_app.command("update")
+def update(to: Annotated[Optional[Path], typer.Option(
+        "--to", help="Folder of the data file (default: pivotsim's user data folder).")] = None):
+    """Fetch the days since the file's last one from the Coin Metrics community API and append them.
+
+    The only command that uses the network.  The file is written atomically:
+    on any failure it is left as it was.
+    """
+    try:
+        report = data_refresh.update(to)
+    except PivotsimError as exc:
+        _fail(str(exc))
+    typer.echo(report.summary())
+
+
+@data_app.command("status")
+def status(file: Annotated[Optional[Path], typer.Option(
+        "--file", help="Data file or its folder (default: the user data folder's).")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False):
+    """Show the data file, its first and last day, and where it came from."""
+    try:
+        state = data_refresh.status(file)
+    except PivotsimError as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(state.to_dict(), indent=2))
+        return
+    typer.echo(f"file:     {state.file}")
+    if not state.exists:
+        typer.echo(f"          missing ({state.source})")
+        return
+    behind = data_refresh.days_behind(state)
+    typer.echo(f"days:     {state.first_day} to {state.last_day} ({state.rows:,} rows"
+               + (f"; {behind:.0f} day(s) behind yesterday" if behind > 0 else "; up to yesterday") + ")")
+    typer.echo(f"source:   {state.source}")
+    if state.updated_utc:
+        typer.echo(f"updated:  {state.updated_utc}")
+
+
+HASHPRICE_HELP = (
+    "Spot mining figures of the latest data (the last day of the data file), or of the values given: "
+    "hashprice [USD per PH/s per day] at the difficulty's hashrate (D 2^32 / 600) and 144 blocks a day; "
+    "revenue per kWh of each ASIC class; its break-even power price, the hashprice per TH/s per day after "
+    "the pool fee divided by the kWh one TH/s draws in a day (J/TH x 0.024); the break-even BTC price at "
+    "--power-price; and the next halving's expected date (the blocks left at 144 a day).")
+
+
+def hashprice(
+    btc_price: Annotated[Optional[float], typer.Option("--btc-price", help="BTC price [USD].")] = None,
+    difficulty: Annotated[Optional[float], typer.Option("--difficulty", help="Network difficulty.")] = None,
+    fees: Annotated[Optional[float], typer.Option("--fees-btc-per-block", help="Fees per block [BTC].")] = None,
+    block_height: Annotated[Optional[int], typer.Option("--block-height", help="Block height.")] = None,
+    after_halving: Annotated[bool, typer.Option(
+        "--after-halving", help="At the next era's subsidy (the figures just after the next halving).")] = False,
+    efficiency: Annotated[Optional[List[float]], typer.Option(
+        "--efficiency-j-per-th", help="An ASIC class to add [J/TH] (repeatable).")] = None,
+    power_price: Annotated[Optional[float], typer.Option(
+        "--power-price", help="Power price [USD/kWh]: adds each class's break-even BTC price.")] = None,
+    pool_fee: Annotated[float, typer.Option("--pool-fee", help="Pool fee [share].")] = DEFAULT_POOL_FEE_SHARE,
+    data: Annotated[Optional[Path], typer.Option(
+        "--data", help="Daily data file (default: the user data folder's, see `pivotsim data status`).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+):
+    try:
+        if difficulty is not None and not difficulty > 0:
+            raise PivotsimError(f"--difficulty: {difficulty:g} is not allowed; must be > 0")
+        if btc_price is not None and not btc_price > 0:
+            raise PivotsimError(f"--btc-price: {btc_price:g} is not allowed; must be > 0")
+        figures = spot_hashprice(data_file=data, btc_price_usd=btc_price, difficulty=difficulty,
+                                 fees_btc_per_block=fees, block_height=block_height, after_halving=after_halving,
+                                 efficiencies_j_per_th=tuple(efficiency or ()), pool_fee_share=pool_fee,
+                                 power_price_usd_per_kwh=power_price)
+    except PivotsimError as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(figures.to_dict(), indent=2))
+        return
+    stdout.print(f"Network on {figures.date} ({figures.source}):", highlight=False)
+    stdout.print(f"  BTC ${figures.btc_price_usd:,.0f}, difficulty {figures.difficulty:.4g} "
+                 f"({figures.network_hashrate_eh_s:,.0f} EH/s), height {figures.block_height:,}, fees "
+                 f"{figures.fees_btc_per_block:.4f} BTC/block, subsidy {figures.subsidy_btc_per_block:g} BTC"
+                 + (" (after the next halving)" if figures.after_halving else ""), highlight=False)
+    stdout.print(f"  hashprice ${figures.hashprice_usd_per_ph_day:,.2f} per PH/s per day; next halving "
+                 f"(block {figures.next_halving_height:,}) expected {figures.next_halving_date}", highlight=False)
+    table = Table(title=f"Per ASIC class (pool fee {figures.pool_fee_share:.1%})", title_justify="left")
+    table.add_column("J/TH", justify="right")
+    table.add_column("revenue $/kWh", justify="right")
+    table.add_column("break-even power $/kWh", justify="right")
+    if figures.power_price_usd_per_kwh is not None:
+        table.add_column(f"break-even BTC at ${figures.power_price_usd_per_kwh:.3f}/kWh", justify="right")
+    for key, value in figures.breakeven_power_usd_per_kwh.items():
+        row = [key, f"{figures.revenue_usd_per_kwh[key]:.4f}", f"{value:.4f}"]
+        if figures.power_price_usd_per_kwh is not None:
+            row.append(f"${figures.breakeven_btc_price_usd[key]:,.0f}")
+        table.add_row(*row)
+    stdout.print(table)
+
+
+hashprice.__doc__ = HASHPRICE_HELP
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``data`` and ``hashprice`` to the main app."""
+    app.add_typer(data_app, name="data")
+    app.command("hashprice", help=HASHPRICE_HELP)(hashprice)
