@@ -52,7 +52,7 @@ def digest(metrics: dict) -> str:
 
 def scenario_inputs():
     import pivotsim
-    from pivotsim.scenario import to_inputs
+    from pivotsim.inputs import to_inputs
 
     return to_inputs(pivotsim.load_scenario(ROOT / "scenarios" / "iren.yaml", ["scenario.horizon_months=120"]))
 

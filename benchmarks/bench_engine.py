@@ -65,7 +65,7 @@ def step_times(scenario, paths: int) -> dict[str, float]:
     Cash flows as the Monte Carlo asks for them (net only).
     """
     from pivotsim import simulate as engine
-    from pivotsim.scenario import to_inputs
+    from pivotsim.inputs import to_inputs
 
     inputs = to_inputs(scenario)
     timeline = engine.timeline_of(inputs)

@@ -6,29 +6,54 @@ Public API::
     scenario = pivotsim.load_scenario("scenarios/iren.yaml")
     result = pivotsim.run(scenario, paths=10_000, seed=2025)
     result.summary(); result.cashflows(); result.path_metrics()
+    pivotsim.write_run(result, "runs")          # the run folder (summary, tables, figures)
     table = pivotsim.compare(["scenarios/iren.yaml", "scenarios/cipher_aws.yaml"])  # DataFrame
     pivotsim.report(result, "iren.pdf")        # the PDF research note
     fitted = pivotsim.calibrate("../shared/data/btc/btc_network_daily_coinmetrics.csv",
                                 "2016-01-01", "2022-12-31")   # market parameters
+
+This module only re-exports; the layers are described in the README
+("For developers").
 """
 
-__version__ = "0.1.0"
+from ._version import __version__
+from .errors import PivotsimError, ScenarioError
 
-from .errors import PivotsimError, ScenarioError  # noqa: E402
-from .scenario import Scenario, load_scenario  # noqa: E402
-# Import the report package before binding the name ``report`` to the
-# function: importing a submodule later (pivotsim.report.pdf) then leaves the
-# function in place instead of the package.
-from . import report as _report_package  # noqa: E402,F401
-from .api import RunResult, report, run  # noqa: E402
-from .analysis.compare import compare  # noqa: E402
-from .analysis.sources import provenance_table as sources  # noqa: E402
-from .calibration import Calibration, calibrate  # noqa: E402
-# --- sensitivity: sweeps, tornado/Sobol/Morris, break-even, and their figures
-from .analysis.sensitivity import breakeven, sensitivity, sweep  # noqa: E402
-from .report.sensitivity_figures import plot_spider, plot_sweep, plot_tornado  # noqa: E402
-# --- end sensitivity
+# Everything else is imported on first use (PEP 562), so that `import pivotsim`
+# and the CLI's light commands do not load numpy's heavy neighbours.
+_EXPORTS = {
+    "Scenario": ("scenario", "Scenario"),
+    "load_scenario": ("scenario", "load_scenario"),
+    "RunResult": ("runs", "RunResult"),
+    "run": ("runs", "run"),
+    "compare": ("analysis.compare", "compare"),
+    "sources": ("scenario.provenance", "provenance_table"),
+    "Calibration": ("calibration", "Calibration"),
+    "calibrate": ("calibration", "calibrate"),
+    "sweep": ("analysis.sweep", "sweep"),
+    "sensitivity": ("analysis.global_indices", "sensitivity"),
+    "breakeven": ("analysis.breakeven", "breakeven"),
+    "write_run": ("output.folders", "write_run_folder"),
+    "report": ("output.pdf", "write_report"),
+    "plot_sweep": ("output.sensitivity_figures", "plot_sweep"),
+    "plot_tornado": ("output.sensitivity_figures", "plot_tornado"),
+    "plot_spider": ("output.sensitivity_figures", "plot_spider"),
+}
 
-__all__ = ["__version__", "load_scenario", "run", "compare", "sources", "report", "calibrate", "RunResult",
-           "Scenario", "Calibration", "PivotsimError", "ScenarioError",
-           "sweep", "sensitivity", "breakeven", "plot_sweep", "plot_tornado", "plot_spider"]
+__all__ = ["__version__", "PivotsimError", "ScenarioError", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    try:
+        module, attr = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'pivotsim' has no attribute {name!r}") from None
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -215,7 +215,8 @@ class Calibration:
 
     def market_inputs(self, price_model: str = "merton") -> SimpleNamespace:
         """The fitted ``market`` as plain values (what the models read)."""
-        from .scenario import Market, Quantity
+        from .scenario.schema import Market
+        from .scenario import Quantity
 
         values = {k: (v["value"] if isinstance(v, dict) else v) for k, v in self.market_block(price_model).items()}
         market = Market.model_validate(values)

@@ -415,9 +415,9 @@ def _worker_versions() -> dict:
     """Runs on each worker: the versions that decide bit-identical results."""
     import numpy
 
-    import pivotsim
+    from ._version import __version__
 
-    return {"pivotsim": pivotsim.__version__, "numpy": numpy.__version__}
+    return {"pivotsim": __version__, "numpy": numpy.__version__}
 
 
 def check_workers(client, wait_s: float = WORKER_WAIT_S) -> None:
@@ -433,7 +433,7 @@ def check_workers(client, wait_s: float = WORKER_WAIT_S) -> None:
     """
     import numpy
 
-    from . import __version__
+    from ._version import __version__
 
     address = client.scheduler.address
     try:

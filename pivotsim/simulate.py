@@ -4,8 +4,8 @@ Paths are made in fixed blocks of :data:`BLOCK_PATHS`.  Block k draws its
 ``btc_price`` and ``network_hashrate`` shocks from its own generator,
 ``SeedSequence(seed, spawn_key=(k,))`` (the child that
 ``SeedSequence(seed).spawn(...)[k]`` would give), and each further market
-shock from its own stream ``SeedSequence(seed, spawn_key=(k, 100 + j))`` (see
-:mod:`pivotsim.models.market`).  So path i always gets the same numbers
+shock from its own stream ``SeedSequence(seed, spawn_key=(k, 100 + j))``
+(the whole layout: :mod:`pivotsim.seeds`).  So path i always gets the same numbers
 whatever the total path count; the last block is drawn in full and cut.
 
 For speed several blocks are evaluated together (a *chunk*, about
@@ -27,7 +27,7 @@ draws (sweeps, compare).
 
 Uncertain inputs (distributions on scenario numbers) are drawn per block
 from a stream independent of the market shocks,
-``SeedSequence(seed, spawn_key=(k, 1))`` (:mod:`pivotsim.uncertainty`), and
+``SeedSequence(seed, spawn_key=(k, 1))`` (:mod:`pivotsim.seeds`), and
 stacked for a chunk the same way.
 
 The base case is the same engine with one path, zero shocks and every
@@ -47,14 +47,24 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .distributed import as_executor, blocks_per_task, local_executor
+from .inputs import substitute
 from .models import finance
 from .models.cashflows import CashFlows
-from .models.hosting import hosting_cash_flows
-from .models.market import (SHOCK_NAMES, STREAM_KEY_OFFSET, STREAM_SHOCKS, MarketPaths, active_stream_shocks,
-                            draw_shocks, draw_stream_shock, simulate_market, zero_shocks)
+from .models.hosting import contract_terms, hosting_cash_flows
+from .models.market import (
+    SHOCK_NAMES,
+    STREAM_SHOCKS,
+    MarketPaths,
+    active_stream_shocks,
+    draw_shocks,
+    draw_stream_shock,
+    simulate_market,
+    zero_shocks,
+)
 from .models.mining import mining_cash_flows
 from .models.timeline import Timeline
-from .uncertainty import blocks_input_draws, substitute
+from .seeds import block_generator, stream_generator
+from .uncertainty import blocks_input_draws
 
 BLOCK_PATHS = 2_000
 CHUNK_PATHS = 10_000
@@ -101,22 +111,11 @@ def timeline_of(inputs) -> Timeline:
     return Timeline(inputs.scenario.valuation_date, int(inputs.scenario.horizon_months))
 
 
-def block_generator(seed: int, block: int) -> np.random.Generator:
-    """Generator of block ``block``: ``SeedSequence(seed, spawn_key=(block,))``."""
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block,))))
-
-
-def stream_generator(seed: int, block: int, name: str) -> np.random.Generator:
-    """Generator of a market stream shock of a block: ``spawn_key=(block, 100 + j)``."""
-    key = STREAM_KEY_OFFSET + STREAM_SHOCKS.index(name)
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block, key))))
-
-
 def block_shocks(inputs, seed: int, block: int) -> dict[str, np.ndarray]:
     """Every random draw of block ``block``, each ``(BLOCK_PATHS, horizon_months)``."""
     horizon = int(inputs.scenario.horizon_months)
     return draw_shocks(block_generator(seed, block), BLOCK_PATHS, horizon, inputs.market,
-                       stream=lambda name: stream_generator(seed, block, name))
+                       stream=lambda name: stream_generator(seed, block, STREAM_SHOCKS.index(name)))
 
 
 def chunk_shocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_months: int | None = None
@@ -140,7 +139,7 @@ def chunk_shocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_months:
         for name in SHOCK_NAMES:
             rng.standard_normal((BLOCK_PATHS, months), out=out[name][rows])
         for name in streams:
-            draw_stream_shock(name, stream_generator(seed, block, name), BLOCK_PATHS, months, out=out[name][rows])
+            draw_stream_shock(name, stream_generator(seed, block, STREAM_SHOCKS.index(name)), BLOCK_PATHS, months, out=out[name][rows])
     if months > horizon:
         out = {name: np.ascontiguousarray(x[:, :horizon]) for name, x in out.items()}
     return out
@@ -322,7 +321,7 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
         ``input.<dotted path>``; plus the samples if asked.
     """
     # The steps below (draws, inputs per path, market, cash flows, valuation)
-    # are also what pivotsim.analysis.sensitivity.CrnEngine calls, one at a
+    # are also what pivotsim.analysis.crn.CrnEngine calls, one at a
     # time so it can reuse them across the points of a sweep.
     blocks = check_blocks(blocks)
     timeline = timeline_of(inputs)
@@ -359,7 +358,7 @@ def simulate_block(inputs, seed: int, block: int, shock_horizon_months: int | No
 
     The market shocks come from ``block_generator(seed, block)`` and the
     market streams; the uncertain inputs from the independent stream
-    :func:`pivotsim.uncertainty.input_generator` ``(seed, block)``, so adding
+    :func:`pivotsim.seeds.input_generator` ``(seed, block)``, so adding
     an uncertain input leaves the market paths unchanged.  Each input's draws
     are returned too, as ``input.<dotted path>``.  See :func:`simulate_blocks`.
     """
@@ -714,3 +713,45 @@ def breakeven_btc_price_multiplier(inputs, *, lowest: float = 0.01, highest: flo
             return float(brentq(gap, lo, hi, xtol=xtol))
         previous, previous_gap = k, g
     return None
+
+
+def base_case_kpis(inputs, flows: CashFlows, business: str) -> dict:
+    """Base-case metrics of one business: valuation, revenue, margins, revenue per kWh, cost per BTC.
+
+    Parameters
+    ----------
+    inputs : namespace
+        The inputs tree (:func:`pivotsim.inputs.to_inputs`).
+    flows : CashFlows
+        The business's base-case line items (one path).
+    business : {"bitcoin", "ai"}
+
+    Returns
+    -------
+    dict
+        The ``<business>.base`` block of ``summary.json`` [USD, months, USD/kWh, USD/BTC].
+    """
+    val = {k: float(np.asarray(v).ravel()[0])
+           for k, v in valuation(flows, discount_rate(inputs, business)).items()}
+    revenue = float(flows.items["revenue_usd"].sum())
+    ebitda = float(flows.quantities["ebitda_usd"].sum())
+    kwh = float(flows.quantities["grid_kwh"].sum())
+    out = {**val,
+           "total_revenue_usd": revenue,
+           "ebitda_margin": ebitda / revenue if revenue else math.nan,
+           "revenue_usd_per_kwh": revenue / kwh if kwh else math.nan}
+    if business == "bitcoin":
+        btc = float(flows.quantities["btc_mined"].sum())
+        cash_cost = -float((flows.items["power_usd"] + flows.items["opex_usd"]).sum())
+        all_in = cash_cost - float(flows.items["capex_usd"].sum())
+        out.update({
+            "hashprice_usd_per_ph_day": float(flows.quantities["hashprice_usd_per_ph_day"][0, 0]),
+            "btc_mined": btc,
+            "cash_cost_usd_per_btc": cash_cost / btc if btc else math.nan,
+            "all_in_cost_usd_per_btc": all_in / btc if btc else math.nan,
+        })
+    else:
+        it_kwh = float(flows.quantities["critical_it_kwh"].sum())
+        out.update({k: float(v) for k, v in contract_terms(inputs).items()})
+        out["revenue_usd_per_kwh_critical_it"] = revenue / it_kwh if it_kwh else math.nan
+    return out

@@ -43,18 +43,18 @@ sensitivity analysis", *JOSS* 2(9), 2017 (unit-hypercube sampling).
 
 from __future__ import annotations
 
-import copy
-import difflib
 import functools
 import math
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 import numpy as np
 from scipy import special
 from scipy.stats import qmc
 
-from .distributions import Distribution, unit_uniform
+from .scenario.correlations import correlation_matrix, normal_score_correlation
+from .scenario.distributions import Distribution, unit_uniform
+from .scenario.provenance import iter_quantities
+from .seeds import input_generator
 
 SAMPLING_METHODS = ("random", "lhs", "sobol")
 DEFAULT_EVENT = "ai.risks.default_event"
@@ -65,8 +65,6 @@ RENEWAL_EVENT = "ai.risks.renewal_event"
 
 
 def _quantities(scenario) -> dict:
-    from .scenario import iter_quantities
-
     return dict(iter_quantities(scenario))
 
 
@@ -100,95 +98,6 @@ def uncertain_inputs(scenario) -> dict[str, Distribution]:
     renewal = risks.renewal_probability
     if renewal.distribution is not None or 0 < renewal.value < 1:
         out[RENEWAL_EVENT] = unit_uniform("U(0, 1) draw of the renewal: renewed when u < probability")
-    return out
-
-
-def correlation_matrix(scenario) -> tuple[list[str], np.ndarray] | None:
-    """Target rank correlations of a scenario, checked.
-
-    Returns
-    -------
-    (paths, matrix) or None
-        The dotted paths named in ``correlations`` (in order of first
-        mention) and the symmetric Spearman matrix over them; None without
-        correlations.
-
-    Raises
-    ------
-    ValueError
-        ``"correlations...: message"`` when a path is unknown or not a
-        distribution, a value is outside [-1, 1], a pair is repeated or the
-        matrix is not positive definite.
-    """
-    spec = scenario.correlations
-    if spec is None:
-        return None
-    quantities = _quantities(scenario)
-
-    def check_path(path: str, where: str) -> None:
-        if path not in quantities:
-            close = difflib.get_close_matches(path, list(quantities), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValueError(f"{where}: {path!r} is not a number of this scenario{hint}")
-        if quantities[path].distribution is None:
-            raise ValueError(f"{where}: {path} is a fixed number; correlations apply to inputs "
-                             "written as distributions ({dist: ...})")
-
-    if isinstance(spec, list):
-        paths: list[str] = []
-        entries = {}
-        for i, entry in enumerate(spec):
-            a, b, rho = entry if isinstance(entry, tuple) else (*entry.between, entry.rho)
-            where = f"correlations.{i}"
-            check_path(a, where)
-            check_path(b, where)
-            if a == b:
-                raise ValueError(f"{where}: {a} is correlated with itself; name two different inputs")
-            if not -1 <= rho <= 1 or not math.isfinite(rho):
-                raise ValueError(f"{where}: {rho:g} is not allowed; a rank correlation must be within [-1, 1]")
-            key = frozenset((a, b))
-            if key in entries:
-                raise ValueError(f"{where}: the pair {a}, {b} is given twice")
-            entries[key] = rho
-            for p in (a, b):
-                if p not in paths:
-                    paths.append(p)
-        matrix = np.eye(len(paths))
-        for key, rho in entries.items():
-            a, b = sorted(key, key=paths.index)
-            i, j = paths.index(a), paths.index(b)
-            matrix[i, j] = matrix[j, i] = rho
-    else:
-        paths = list(spec.inputs)
-        for path in paths:
-            check_path(path, "correlations.inputs")
-        if len(set(paths)) != len(paths):
-            raise ValueError("correlations.inputs: an input is named twice")
-        matrix = np.array(spec.matrix, dtype=float)
-        k = len(paths)
-        if matrix.shape != (k, k):
-            raise ValueError(f"correlations.matrix: expected {k} rows of {k} numbers (one per input), "
-                             f"got shape {'x'.join(map(str, matrix.shape))}")
-        if not np.allclose(matrix, matrix.T):
-            raise ValueError("correlations.matrix: must be symmetric")
-        if not np.allclose(np.diag(matrix), 1.0):
-            raise ValueError("correlations.matrix: the diagonal must be 1")
-        if np.any(np.abs(matrix) > 1):
-            raise ValueError("correlations.matrix: rank correlations must be within [-1, 1]")
-    normal = _normal_score_correlation(matrix)
-    smallest = float(np.linalg.eigvalsh(normal).min())
-    if smallest <= 1e-10:
-        where = "correlations" if isinstance(spec, list) else "correlations.matrix"
-        raise ValueError(f"{where}: the correlations contradict each other (the matrix is not positive "
-                         f"definite: smallest eigenvalue {float(np.linalg.eigvalsh(matrix).min()):.3g}); "
-                         "lower some of them")
-    return paths, matrix
-
-
-def _normal_score_correlation(spearman: np.ndarray) -> np.ndarray:
-    """Pearson correlation of normal scores that gives the Spearman matrix: 2 sin(pi rho / 6)."""
-    out = 2.0 * np.sin(np.pi * spearman / 6.0)
-    np.fill_diagonal(out, 1.0)
     return out
 
 
@@ -346,7 +255,7 @@ def iman_conover(sample: np.ndarray, rank_correlation: np.ndarray, rng: np.rando
     # remove the sample correlation of the shuffled scores, then impose the target
     e = np.corrcoef(s, rowvar=False)
     f = np.linalg.cholesky(e)
-    p = np.linalg.cholesky(_normal_score_correlation(np.asarray(rank_correlation, dtype=float)))
+    p = np.linalg.cholesky(normal_score_correlation(np.asarray(rank_correlation, dtype=float)))
     t = s @ np.linalg.inv(f).T @ p.T
     # the value of rank r goes where t has rank r
     order = np.argsort(t, axis=0, kind="stable")
@@ -363,100 +272,7 @@ def _normal_scores(n: int) -> np.ndarray:
     return scores
 
 
-def input_generator(seed: int, block: int) -> np.random.Generator:
-    """Generator of block ``block``'s inputs: ``SeedSequence(seed, spawn_key=(block, 1))``.
 
-    Independent of the block's market generator (``spawn_key=(block,)``).
-    """
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(block, 1))))
-
-
-# --------------------------------------------------------------------------- inputs tree
-
-
-def _set_path(tree, parts: list[str], value):
-    """A copy of ``tree`` with ``parts`` set to ``value``; only the nodes on the path are copied."""
-    head, rest = parts[0], parts[1:]
-    if isinstance(tree, list):
-        node = list(tree)
-        i = int(head)
-        node[i] = value if not rest else _set_path(tree[i], rest, value)
-        return node
-    node = copy.copy(tree)
-    setattr(node, head, value if not rest else _set_path(getattr(tree, head), rest, value))
-    return node
-
-
-def _base_inputs_of(scenario_or_inputs):
-    from .scenario import Scenario, to_inputs
-
-    if isinstance(scenario_or_inputs, Scenario):
-        return to_inputs(scenario_or_inputs)
-    if not isinstance(scenario_or_inputs, SimpleNamespace) or not hasattr(scenario_or_inputs, "uncertainty"):
-        raise TypeError("expected a Scenario or the inputs tree of pivotsim.scenario.to_inputs")
-    return scenario_or_inputs
-
-
-def substitute(inputs, values: dict[str, np.ndarray]):
-    """A copy of the inputs tree with each path's base value replaced by ``values[path][:, None]``."""
-    out = inputs
-    for path, x in values.items():
-        out = _set_path(out, path.split("."), np.asarray(x, dtype=float).reshape(-1, 1))
-    return out
-
-
-def sample_inputs(scenario_or_inputs, u: np.ndarray):
-    """The inputs tree evaluated at unit-hypercube points.
-
-    For a sensitivity analysis (SALib Sobol', Morris): it chooses the points
-    ``u``, pivotsim maps them through each input's inverse CDF.  The points
-    are used as given: ``correlations`` are not applied (that is the
-    Monte Carlo's job, see :meth:`UncertainInputs.unit_sample`).
-
-    Parameters
-    ----------
-    scenario_or_inputs : Scenario or namespace
-        A scenario, or its inputs tree from :func:`pivotsim.scenario.to_inputs`.
-    u : ndarray (n, k)
-        Points of the unit hypercube, one column per entry of
-        :func:`uncertain_inputs` (same order).
-
-    Returns
-    -------
-    namespace
-        The inputs tree where every uncertain input is an array ``(n, 1)``
-        (whole-month fields rounded); the models broadcast it against their
-        ``(n_paths, n_months)`` arrays.  Pass it, with market paths of 1 or
-        n paths, to :func:`pivotsim.simulate.evaluate`.
-    """
-    inputs = _base_inputs_of(scenario_or_inputs)
-    return substitute(inputs, inputs.uncertainty.values(u))
-
-
-def block_inputs(inputs, seed: int, block: int, n_paths: int):
-    """Inputs of Monte Carlo block ``block``: the base tree when nothing is uncertain.
-
-    Parameters
-    ----------
-    inputs : namespace
-        From :func:`pivotsim.scenario.to_inputs`.
-    seed, block : int
-        Run seed and block index.
-    n_paths : int
-        Paths in a block (always the full block size, so that a block's
-        draws do not depend on how many of its paths are kept).
-
-    Returns
-    -------
-    inputs : namespace
-        With ``(n_paths, 1)`` arrays for the uncertain inputs.
-    values : dict of str -> ndarray (n_paths,)
-        The draws, by dotted path.
-    """
-    values = block_input_draws(inputs, seed, block, n_paths)
-    if not values:
-        return inputs, {}
-    return substitute(inputs, values), values
 
 
 def block_input_draws(inputs, seed: int, block: int, n_paths: int) -> dict[str, np.ndarray]:
@@ -465,34 +281,6 @@ def block_input_draws(inputs, seed: int, block: int, n_paths: int) -> dict[str, 
     if spec is None or len(spec) == 0:
         return {}
     return spec.values(spec.unit_sample(n_paths, input_generator(seed, block)))
-
-
-def blocks_inputs(inputs, seed: int, blocks, block_paths: int):
-    """Inputs of consecutive blocks evaluated together (one memory chunk).
-
-    Each block draws its own sample exactly as :func:`block_inputs` does, so
-    a chunk of blocks gets the concatenation of the blocks' draws: results do
-    not depend on how many blocks are computed at once.
-
-    Parameters
-    ----------
-    inputs : namespace
-    seed : int
-    blocks : sequence of int
-        Block indices, in the order their paths are stacked.
-    block_paths : int
-        Paths per block.
-
-    Returns
-    -------
-    inputs : namespace
-        With ``(len(blocks) * block_paths, 1)`` arrays for the uncertain inputs.
-    values : dict of str -> ndarray (len(blocks) * block_paths,)
-    """
-    values = blocks_input_draws(inputs, seed, blocks, block_paths)
-    if not values:
-        return inputs, {}
-    return substitute(inputs, values), values
 
 
 def blocks_input_draws(inputs, seed: int, blocks, block_paths: int) -> dict[str, np.ndarray]:

@@ -191,7 +191,7 @@ def test_path_metrics_parquet_is_the_path_metrics_frame(iren_path, tmp_path):
     import pivotsim
 
     result = pivotsim.run(iren_path, paths=2500, seed=11)
-    folder = result.write(tmp_path, figures=False)
+    folder = pivotsim.write_run(result, tmp_path, figures=False)
     frame = pd.read_parquet(folder / "path_metrics.parquet")
     expected = result.path_metrics()
     assert expected.isna().any().any()  # some paths have no IRR / payback: the NaN case is exercised

@@ -12,7 +12,8 @@ import pytest
 from pivotsim.models import finance
 from pivotsim.models.hosting import hosting_cash_flows
 from pivotsim.models.market import zero_shocks
-from pivotsim.scenario import iter_quantities, parse_scenario, read_yaml, to_inputs
+from pivotsim.scenario import iter_quantities, parse_scenario, read_yaml
+from pivotsim.inputs import to_inputs
 from pivotsim.simulate import evaluate, timeline_of
 
 from .conftest import SCENARIOS
@@ -233,3 +234,57 @@ def test_value_bridge_of_a_prepaid_contract():
     for name in f.bridge_usd:
         assert np.array_equal(np.broadcast_to(lean.bridge_usd[name], f.net.shape),
                               np.broadcast_to(f.bridge_usd[name], f.net.shape))
+
+
+def test_rent_commencement_after_delivery():
+    # the hall is delivered at month 6 (built in months 4-6), rent starts at month 8: invoiced 9..20;
+    # 3 months late, rent starts at 11 (invoices 12..23) and the build keeps its schedule
+    inputs = small_contract(phases=((6, 1.0),), facility_per_mw=1e6, delay_spending="committed")
+    inputs.ai.phases[0].rent_commencement_month = 8
+    got, _ = items(inputs)
+    assert np.flatnonzero(got["revenue_usd"]).tolist() == list(range(9, 21))
+    assert np.flatnonzero(got["capex_usd"]).tolist() == [4, 5, 6]
+    inputs.ai.risks.construction_delay_months = 3
+    late, _ = items(inputs)
+    assert np.flatnonzero(late["revenue_usd"]).tolist() == list(range(12, 24))
+    assert np.array_equal(late["capex_usd"], got["capex_usd"])
+
+
+def test_financing_keeps_capex_and_taxable_income_with_net_only():
+    inputs = small_contract(gpu_capex=3e8, facility_per_mw=1e6, prepayment=0.2, prepayment_tax="on_receipt",
+                            tax_rate=0.21)
+    timeline = timeline_of(inputs)
+    from pivotsim.simulate import market_paths
+    market = market_paths(inputs, timeline, zero_shocks(timeline.horizon_months))
+    full = hosting_cash_flows(inputs, market, timeline)
+    lean = hosting_cash_flows(inputs, market, timeline, net_only=True, financing=True)
+    assert np.array_equal(lean.net, full.net)
+    assert np.array_equal(lean.items["capex_usd"], full.items["capex_usd"])
+    # the income taxed: the tax is 21% of its increase over the running maximum (no losses here)
+    taxed = lean.quantities["taxable_income_usd"][0]
+    assert np.allclose(-full.items["tax_usd"][0], finance.tax_with_loss_carryforward(taxed, 0.21))
+
+
+def test_mining_economic_terminal_value_is_asics_at_resale():
+    # IREN's fleet: 240 MW / PUE 1.05 of ASICs bought at t = 0 for $15 per TH/s at 15 J/TH ($1 per W),
+    # refreshed at month 48 at the same price per watt as the 13.5 J/TH ASICs of t = 0 ($15/13.5 per W).
+    # Economic value at month 84: each purchase x (1 - 21.7%)^(age in years), ages 7 and 3 years.
+    data, _, _ = read_yaml(SCENARIOS / "iren.yaml")
+    data = {k: v for k, v in data.items() if k != "correlations"}
+    inputs = to_inputs(parse_scenario(data, file=str(SCENARIOS / "iren.yaml")))
+    timeline = timeline_of(inputs)
+    watts = 240e6 / 1.05
+    expected = watts * 0.783 ** 7 + watts * 15 / 13.5 * 0.783 ** 3
+
+    def terminal(mode, asic_years=4):
+        inputs.finance.terminal_value = mode
+        inputs.finance.depreciation.asic_years = asic_years
+        out, _ = evaluate(inputs, timeline, zero_shocks(timeline.horizon_months))
+        return float(np.asarray(out["bitcoin"].items["terminal_value_usd"])[0, -1])
+
+    assert terminal("economic") == pytest.approx(expected, rel=1e-12)
+    assert terminal("economic", asic_years=6) == terminal("economic")
+    assert terminal("book_value", asic_years=6) != terminal("book_value")
+    from pivotsim.models.mining import mining_terminal_value_usd
+    inputs.finance.terminal_value = "economic"
+    assert float(mining_terminal_value_usd(inputs, timeline)[0, -1]) == pytest.approx(expected, rel=1e-12)

@@ -12,10 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 import pivotsim
-from pivotsim.analysis.sources import describe_distribution, provenance_table, unit_of, unused_sources
+from pivotsim.scenario.provenance import provenance_table, unit_of, unused_sources
 from pivotsim.cli import app
 from pivotsim.models.hosting import contract_terms, critical_it_mw
-from pivotsim.scenario import to_inputs
+from pivotsim.inputs import to_inputs
 
 from .conftest import SCENARIOS
 
@@ -109,19 +109,12 @@ def test_units_and_distribution_text():
     assert unit_of("ai.phases.1.online_month") == "month index"
     assert unit_of("ai.prepayment_share") == "fraction"
     assert unit_of("market.btc_volatility_per_year") == "per year"
-    # distributions arrive later on Quantity (mc-inputs); printed whatever their shape
-    assert describe_distribution(None) == ""
-    assert describe_distribution({"dist": "triangular", "low": 8e6, "mode": 10e6, "high": 12e6}) \
-        == "triangular(low=8e+06, mode=1e+07, high=1.2e+07)"
-    assert describe_distribution("normal(0, 1)") == "normal(0, 1)"
-    from pydantic import BaseModel
-
-    class Dist(BaseModel):
-        kind: str
-        mean: float
-        sd: float | None = None
-
-    assert describe_distribution(Dist(kind="normal", mean=1.5)) == "normal(mean=1.5)"
+    # a number written as a distribution shows it in the provenance table (the Distribution's own text)
+    iren = pivotsim.load_scenario(SCENARIOS / "iren.yaml")
+    table = provenance_table(iren)
+    row = table[table["path"] == "ai.gpu_residual_share"].iloc[0]
+    assert row["distribution"] == "pert(low=0.03, mode=0.15, high=0.35), base 0.15"
+    assert (table[table["path"] == "site.grid_power_mw"]["distribution"] == "").all()
 
 
 def test_provenance_table_shows_distributions():

@@ -24,7 +24,7 @@ from pivotsim.cli import app
 from pivotsim.distributed import (DaskExecutor, SerialExecutor, block_groups, blocks_per_task,
                                   connect, map_blocks, probe_scheduler)
 from pivotsim.errors import ClusterError
-from pivotsim.scenario import to_inputs
+from pivotsim.inputs import to_inputs
 from pivotsim.simulate import BLOCK_PATHS, simulate, simulate_block_group, simulate_many, simulate_paths
 
 from .conftest import ROOT

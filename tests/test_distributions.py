@@ -13,7 +13,7 @@ import scipy
 from scipy import stats
 from scipy.stats import qmc, spearmanr
 
-from pivotsim.distributions import make_distribution
+from pivotsim.scenario.distributions import make_distribution
 from pivotsim.uncertainty import iman_conover, latin_hypercube, unit_sample
 
 N = 200_000

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import pivotsim
-from pivotsim.api import describe, wilson_interval
-from pivotsim.scenario import to_inputs
+from pivotsim.runs import describe, wilson_interval
+from pivotsim.inputs import to_inputs
 from pivotsim.simulate import BLOCK_PATHS, simulate, simulate_block, simulate_blocks
 
 
@@ -110,9 +110,9 @@ def test_breakeven_multiplier_equalises_base_npvs(iren, result):
 def test_run_folder_figures(result, tmp_path):
     from matplotlib.axes import Axes
 
-    from pivotsim.report import figures
+    from pivotsim.output import figures
 
-    folder = result.write(tmp_path)
+    folder = pivotsim.write_run(result, tmp_path)
     for name in figures.RUN_FIGURES:
         assert (folder / name).stat().st_size > 10_000, name
     for plot in figures.RUN_FIGURES.values():

@@ -17,9 +17,10 @@ import pytest
 from pivotsim import compiled
 from pivotsim.models.hosting import default_month, hosting_cash_flows
 from pivotsim.models.market import MarketPaths
-from pivotsim.scenario import iter_quantities, parse_scenario, read_yaml, to_inputs
+from pivotsim.scenario import iter_quantities, parse_scenario, read_yaml
+from pivotsim.inputs import to_inputs
 from pivotsim.simulate import timeline_of
-from pivotsim.uncertainty import substitute
+from pivotsim.inputs import substitute
 
 from .conftest import SCENARIOS
 from .hosting_reference import reference_hosting_cash_flows

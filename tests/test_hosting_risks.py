@@ -7,10 +7,12 @@ import pytest
 
 import pivotsim
 from pivotsim.models.hosting import default_month, hosting_cash_flows
-from pivotsim.scenario import iter_quantities, parse_scenario, read_yaml, to_inputs
+from pivotsim.scenario import iter_quantities, parse_scenario, read_yaml
+from pivotsim.inputs import to_inputs
 from pivotsim.simulate import BLOCK_PATHS, base_case, evaluate, simulate_block, simulate_paths, timeline_of
 from pivotsim.models.market import zero_shocks
-from pivotsim.uncertainty import block_inputs, blocks_inputs, sample_inputs, uncertain_inputs
+from pivotsim.inputs import block_inputs, blocks_inputs, sample_inputs
+from pivotsim.uncertainty import uncertain_inputs
 
 from .conftest import SCENARIOS
 

@@ -5,7 +5,8 @@ import pytest
 
 import pivotsim
 from pivotsim.models.hosting import contract_terms, critical_it_mw
-from pivotsim.scenario import iter_quantities, to_inputs
+from pivotsim.scenario import iter_quantities
+from pivotsim.inputs import to_inputs
 
 
 @pytest.fixture(scope="module")

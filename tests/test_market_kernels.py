@@ -16,7 +16,7 @@ import pytest
 from pivotsim.models.market import DT_YEARS, MarketPaths, poisson_counts, simulate_market
 from pivotsim.models.timeline import (BLOCKS_PER_DAY, ERA_SUBSIDY_BTC, HALVING_INTERVAL_BLOCKS, MAX_ERA, Timeline,
                                       month_subsidy_btc_per_block, subsidy_btc)
-from pivotsim.scenario import to_inputs
+from pivotsim.inputs import to_inputs
 
 N = 400
 HORIZON = 60

@@ -12,7 +12,7 @@ import pivotsim
 from pivotsim.models.market import (draw_shocks, hashprice_usd_per_ph_day, poisson_counts, simulate_market,
                                     zero_shocks)
 from pivotsim.models.timeline import Timeline, subsidy_btc
-from pivotsim.scenario import to_inputs
+from pivotsim.inputs import to_inputs
 from pivotsim.simulate import chunk_shocks
 
 from .conftest import BTC_DAILY

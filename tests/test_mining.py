@@ -10,7 +10,7 @@ from pivotsim.models import finance
 from pivotsim.models.market import MarketPaths
 from pivotsim.models.mining import KW_PER_MW, TH_PER_EH, asic_power_w, fleet_schedule, mining_cash_flows
 from pivotsim.models.timeline import Timeline
-from pivotsim.scenario import to_inputs
+from pivotsim.inputs import to_inputs
 
 N_PATHS, N_MONTHS = 64, 60
 

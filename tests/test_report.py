@@ -1,7 +1,7 @@
 """The PDF report: `pivotsim report`, `run --pdf`, `pivotsim.report`.
 
 Expected figures come from the run's own summary.json / RunResult.summary(),
-formatted by the terminal's rules (pivotsim.cli.money), so the PDF must
+formatted by the terminal's rules (pivotsim.formatting.money), so the PDF must
 print exactly what a user sees elsewhere.  PDFs are read back with pypdf.
 """
 
@@ -22,12 +22,12 @@ from typer.testing import CliRunner
 pypdf = pytest.importorskip("pypdf")
 
 import pivotsim  # noqa: E402
-from pivotsim import cli  # noqa: E402
 from pivotsim.cli import app  # noqa: E402
 from pivotsim.errors import PivotsimError  # noqa: E402
-from pivotsim.report import charts, optional_analyses  # noqa: E402
-from pivotsim.report.formatting import money, pct  # noqa: E402
-from pivotsim.report.scenario_table import assumption_rows, unit_of  # noqa: E402
+from pivotsim.output import charts, tornado_table  # noqa: E402
+from pivotsim.formatting import money, pct  # noqa: E402
+from pivotsim.output.scenario_table import assumption_rows  # noqa: E402
+from pivotsim.scenario.provenance import unit_of  # noqa: E402
 from pivotsim.scenario import iter_quantities  # noqa: E402
 
 runner = CliRunner()
@@ -90,12 +90,14 @@ def test_iren_pdf_pages_name_and_npv(iren_pdf, iren_result):
 
 
 def test_formatting_matches_the_terminal():
-    # the report's rules are the CLI's: same string for the same number
-    for x in (1.94e9, -134.68e6, 48.98, 0.0, 999.994, 1e3, -5.37e9, 12_345.678):
-        assert money(x) == cli.money(x)
-    for x in (0.182, -0.195, 0.0):
-        assert pct(x) == cli.pct(x)
+    # the report's rules are the CLI's: one set of formatters, the same functions in both
+    from pivotsim.cli import compare_commands, run_commands
+    from pivotsim.output import narrative, pdf as pdf_module
+
+    for module in (run_commands, compare_commands, narrative, pdf_module):
+        assert module.money is money and module.pct is pct
     assert money(1.94e9) == "$1.94B" and pct(0.182) == "18.2%"
+    assert money(-134.68e6) == "-$134.68M" and money(999.994) == "$999.99" and money(1e3) == "$1.00k"
 
 
 def test_headline_is_written_from_the_numbers(iren_pdf, iren_result):
@@ -144,13 +146,11 @@ def test_units_from_descriptions_and_names():
     assert unit_of("uptime", "share of hours the fleet hashes [-]") == "fraction"
 
 
-def test_distributions_are_shown_as_such():
-    from pivotsim.report.scenario_table import _distribution_text
-
-    # a Quantity-like object carrying a distribution (the Monte Carlo branch's shape is not fixed yet)
-    q = SimpleNamespace(value=0.55, dist={"kind": "lognormal", "median": 0.55, "sigma": 0.2})
-    assert _distribution_text(q, "per year") == "lognormal(median=0.55, sigma=0.2)"
-    assert _distribution_text(SimpleNamespace(value=1.0), "") is None
+def test_distributions_are_shown_as_such(iren):
+    # an uncertain input reads as its distribution with the base value the base case uses
+    rows = {row.path: row for row in assumption_rows(iren)}
+    assert rows["ai.gpu_residual_share"].value == "pert(low=0.03, mode=0.15, high=0.35); base 15%"
+    assert rows["site.grid_power_mw"].value == f"{iren.site.grid_power_mw.value:,.0f}"
 
 
 def test_pdf_is_deterministic(iren_result, iren_pdf, tmp_path):
@@ -160,7 +160,7 @@ def test_pdf_is_deterministic(iren_result, iren_pdf, tmp_path):
 
 
 def test_report_name_stays_the_function():
-    import pivotsim.report.pdf  # noqa: F401  (importing the submodule must not replace the function)
+    import pivotsim.output.pdf  # noqa: F401  (importing the submodule must not replace the function)
 
     assert callable(pivotsim.report)
 
@@ -209,19 +209,11 @@ def test_halving_dates_follow_block_height(iren_result):
     assert len(dates) == 2  # the 2032 halving is also inside 84 months
 
 
-def test_tornado_normalisation():
-    raw = pd.DataFrame({"parameter": ["a", "b"], "low": [1.0, -5.0], "high": [2.0, 5.0], "base": [1.5, 1.5]})
-    table = optional_analyses.normalise_tornado(raw)
-    assert list(table["input"]) == ["b", "a"]  # widest swing first
-    assert optional_analyses.normalise_tornado(pd.DataFrame({"x": [1]})) is None
-
-
-# --------------------------------------------------------------------------- optional sensitivity
 def captions_only(monkeypatch):
     """Skip drawing charts (their captions stay): these tests are about the text."""
     from reportlab.platypus import Paragraph
 
-    from pivotsim.report import pdf
+    from pivotsim.output import pdf
 
     monkeypatch.setattr(pdf, "_chart", lambda draw, width, height, styles, caption, **kw:
                         Paragraph(pdf.text(caption), styles["caption"]))
@@ -247,24 +239,21 @@ def test_plot_tornado_orders_bars():
 def test_sensitivity_and_breakeven_when_available(iren_result, tmp_path, monkeypatch):
     calls = {}
 
-    def fake_sensitivity(scenario, method, metric, spider_points):
-        calls["sensitivity"] = (method, metric, spider_points)
-        return pd.DataFrame({"input": ["market.btc_price_usd", "site.power_price_usd_per_kwh"],
-                             "low_value": [80_000.0, 0.028], "high_value": [140_000.0, 0.042],
-                             "metric_low": [9.0e8, 2.0e8], "metric_high": [-4.0e8, 3.5e8],
-                             "base": [2.76e8, 2.76e8]})
+    def fake_tornado(scenario, metric, spider_points):
+        calls["tornado"] = (metric, spider_points)
+        return SimpleNamespace(table=pd.DataFrame({
+            "input": ["market.btc_price_usd", "site.power_price_usd_per_kwh"],
+            "low_value": [80_000.0, 0.028], "high_value": [140_000.0, 0.042],
+            "metric_low": [9.0e8, 2.0e8], "metric_high": [-4.0e8, 3.5e8],
+            "metric_base": [2.76e8, 2.76e8], "swing": [13.0e8, 1.5e8]}))
 
-    def fake_breakeven(scenario, param, target):
-        calls["breakeven"] = (param, target)
-        return SimpleNamespace(value=150_000.0)
-
-    monkeypatch.setattr(pivotsim, "sensitivity", fake_sensitivity, raising=False)
-    monkeypatch.setattr(pivotsim, "breakeven", fake_breakeven, raising=False)
+    monkeypatch.setattr(tornado_table, "tornado", fake_tornado)
+    # the note's break-even BTC price is the run's own (the one of summary.json)
+    monkeypatch.setattr(iren_result, "breakeven_btc_price_multiplier", 150_000.0 / 109_669.0)  # iren.yaml: BTC at $109,669
     captions_only(monkeypatch)
     path = pivotsim.report(iren_result, tmp_path / "s.pdf", generated=FIXED_TIME)
     text = flat(" ".join(pdf_pages(path)))
-    assert calls["sensitivity"] == ("tornado", "comparison.base.npv_difference_usd", 0)
-    assert calls["breakeven"] == ("market.btc_price_usd", "comparison.npv_difference_usd=0")
+    assert calls["tornado"] == ("comparison.base.npv_difference_usd", 0)
     assert "Key driver: market.btc_price_usd" in text  # the widest bar
     assert "Figure 6." in text
     assert "$150,000" in text and "36.8% above the $109,669" in text  # 150000/109669 - 1 = 0.3678
@@ -274,12 +263,13 @@ def test_sensitivity_failure_degrades_to_a_note(iren_result, tmp_path, monkeypat
     def failing(*args, **kwargs):
         raise PivotsimError("range: no sign change between 20000 and 500000")
 
-    monkeypatch.setattr(pivotsim, "sensitivity", failing, raising=False)
-    monkeypatch.setattr(pivotsim, "breakeven", failing, raising=False)
+    monkeypatch.setattr(tornado_table, "tornado", failing)
+    monkeypatch.setattr(iren_result, "breakeven_btc_price_multiplier", None)
     captions_only(monkeypatch)
     path = pivotsim.report(iren_result, tmp_path / "f.pdf", generated=FIXED_TIME)
     text = flat(" ".join(pdf_pages(path)))
     assert "No tornado chart: sensitivity failed: range: no sign change" in text
+    assert "No break-even BTC price: the two NPVs do not cross" in text
     assert "Figure 6." not in text
 
 
@@ -366,7 +356,7 @@ def test_bad_output_paths_exit_2(iren_path, tmp_path):
 
 
 def test_failure_while_building_leaves_no_partial_pdf(iren_result, tmp_path, monkeypatch):
-    from pivotsim.report import pdf
+    from pivotsim.output import pdf
 
     target = tmp_path / "keep.pdf"
     target.write_bytes(b"%PDF previous version")
@@ -391,13 +381,11 @@ def test_api_rejects_bad_arguments(iren_result, tmp_path):
 
 
 def test_real_tornado_and_breakeven_reach_the_report(iren_result):
-    # The report's two calls against the real pivotsim.sensitivity / pivotsim.breakeven.
-    table, reason = optional_analyses.tornado_for(iren_result)
+    # The report's tornado is pivotsim.sensitivity's; its break-even BTC price is pivotsim.breakeven's.
+    table, reason = tornado_table.tornado_for(iren_result)
     assert reason is None and list(table.columns[:4]) == ["input", "metric_low", "metric_high", "base"]
     direct = pivotsim.sensitivity(iren_result.scenario, "tornado", spider_points=0).table
     assert table["input"].iloc[0] == direct["input"].iloc[0]
     assert table["base"].iloc[0] == direct["metric_base"].iloc[0]
-    value, reason = optional_analyses.breakeven_btc_price_for(iren_result)
-    assert reason is None
-    assert value == pivotsim.breakeven(iren_result.scenario, "market.btc_price_usd",
-                                       "comparison.npv_difference_usd=0").value
+    solved = pivotsim.breakeven(iren_result.scenario, "market.btc_price_usd", "comparison.npv_difference_usd=0")
+    assert iren_result.breakeven_btc_price_usd == pytest.approx(solved.value, rel=1e-6)

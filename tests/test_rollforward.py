@@ -11,7 +11,7 @@ from pivotsim.models.market import simulate_market, zero_shocks
 from pivotsim.models.rollforward import (GAP_SHOCKS, draw_gap_shocks, gap_days, gap_steps, halving_days,
                                          roll_forward)
 from pivotsim.models.timeline import BLOCKS_PER_DAY, Timeline
-from pivotsim.scenario import to_inputs
+from pivotsim.inputs import to_inputs
 
 STATE = dt.date(2025, 9, 26)
 VALUATION = dt.date(2025, 11, 1)

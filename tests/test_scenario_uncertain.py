@@ -10,8 +10,10 @@ from typer.testing import CliRunner
 
 import pivotsim
 from pivotsim.cli import app
-from pivotsim.scenario import load_scenario, to_inputs
-from pivotsim.uncertainty import sample_inputs, uncertain_inputs
+from pivotsim.scenario import load_scenario
+from pivotsim.inputs import to_inputs
+from pivotsim.inputs import sample_inputs
+from pivotsim.uncertainty import uncertain_inputs
 
 runner = CliRunner()
 

@@ -1,4 +1,5 @@
-"""Sweeps, tornado/spider, Sobol'/Morris and break-even (pivotsim.analysis.sensitivity).
+"""Sweeps, tornado/spider, Sobol'/Morris and break-even (pivotsim.analysis: metrics, parameters,
+crn, sweep, tornado, global_indices, breakeven; folders in pivotsim.output).
 
 Expected numbers come from: the plain run at the same point (`pivotsim run
 --set`, same seed), closed forms (a linear model's Morris effects, the
@@ -18,11 +19,17 @@ import pytest
 from typer.testing import CliRunner
 
 import pivotsim
-from pivotsim.analysis.sensitivity import (METRICS, CrnEngine, Factor, UniformFactor, breakeven,
-                                           global_indices, parse_axis, parse_metric, sensitivity, sweep)
+from pivotsim.analysis.breakeven import breakeven
+from pivotsim.analysis.crn import CrnEngine
+from pivotsim.analysis.global_indices import global_indices, sensitivity
+from pivotsim.analysis.metrics import METRICS, parse_metric
+from pivotsim.analysis.parameters import parse_axis
+from pivotsim.analysis.sweep import sweep
+from pivotsim.analysis.tornado import Factor, UniformFactor
 from pivotsim.cli import app
 from pivotsim.errors import PivotsimError
-from pivotsim.scenario import to_inputs
+from pivotsim.inputs import to_inputs
+from pivotsim.output.sensitivity_folders import write_result
 from pivotsim.simulate import VALUATION_METRICS, simulate_paths
 
 runner = CliRunner()
@@ -224,6 +231,17 @@ def test_breakeven_default_range(iren):
     assert default.value == pytest.approx(ranged.value, rel=1e-9)
 
 
+def test_breakeven_btc_price_agrees_with_the_run_summary(iren):
+    # One break-even BTC price: summary.json's comes from
+    # simulate.breakeven_btc_price_multiplier (Brent on the multiplier k,
+    # xtol 1e-6); the general solver on market.btc_price_usd solves the same
+    # equation, so the two agree within that tolerance times the base price.
+    solved = breakeven(iren, "market.btc_price_usd", "comparison.npv_difference_usd=0", "20000:500000")
+    comparison = pivotsim.run(iren, paths=1).summary()["comparison"]
+    assert abs(solved.value - comparison["breakeven_btc_price_usd"]) <= 1e-6 * solved.base_value
+    assert comparison["breakeven_btc_price_multiplier"] == pytest.approx(solved.value / solved.base_value, abs=1e-6)
+
+
 def test_breakeven_stochastic_uses_the_monte_carlo_mean(iren):
     result = breakeven(iren, "market.btc_price_usd", "comparison.npv_difference_usd=0", (20_000, 500_000),
                        stochastic=True, paths=300, seed=4)
@@ -262,7 +280,7 @@ def test_breakeven_bad_input_exits_2(iren_path, args, fragment):
 
 
 def test_breakeven_no_sign_change_names_both_ends(iren_path):
-    from pivotsim.analysis.sensitivity import _value_text
+    from pivotsim.analysis.breakeven import _value_text
 
     res = invoke("breakeven", iren_path, "--param", "market.btc_price_usd", "--target", "bitcoin.base.npv_usd=0",
                  "--range", "20000:50000")
@@ -375,7 +393,7 @@ def test_sobol_on_the_scenario_through_the_same_wrapper(iren, tmp_path):
     assert table.loc["market.btc_price_usd", "ST"] == 0.0 and table.loc["market.btc_price_usd", "S1"] == 0.0
     assert table.loc["ai.gpu_capex_usd", "ST"] == pytest.approx(1.0, abs=0.05)
     assert result.evaluations == 32 * (2 + 2)
-    folder = result.write(tmp_path)
+    folder = write_result(result, tmp_path)
     assert (folder / "sobol.png").exists() and len(pd.read_csv(folder / "sobol.csv")) == 2
 
 
@@ -420,7 +438,8 @@ def test_scenario_distributions_drive_tornado_and_sobol(iren):
 def test_vectorised_model_equals_one_run_per_sample(iren):
     # The Sobol'/Morris model evaluates all samples as one base case of n rows;
     # each row must be the base case of `run --set` at that sample.
-    from pivotsim.analysis.sensitivity import scenario_distributions, scenario_model
+    from pivotsim.analysis.global_indices import scenario_model
+    from pivotsim.analysis.tornado import scenario_distributions
 
     dists = scenario_distributions(iren)
     factors = [Factor(p, d, "distribution") for p, d in dists.items()]

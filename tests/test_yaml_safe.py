@@ -19,7 +19,7 @@ import yaml
 
 from pivotsim import yaml_safe
 from pivotsim.errors import ScenarioError
-from pivotsim.scenario import _line_map as scenario_line_map
+from pivotsim.scenario.yaml_text import _line_map as scenario_line_map
 
 from .conftest import SCENARIOS
 

@@ -1,14 +1,7 @@
-"""Analyses on top of the engine: provenance of a scenario's numbers, the
-source claims checked against the model, the comparison of deals, and
-sensitivity (sweeps, tornado, Sobol'/Morris, break-even: :mod:`.sensitivity`).
+"""Analyses on top of the engine: the comparison of deals (:mod:`.compare`), the source claims
+checked against the model (:mod:`.claims`), sensitivity (:mod:`.metrics`, :mod:`.crn`, :mod:`.sweep`,
+:mod:`.tornado`, :mod:`.global_indices`) and break-even solving (:mod:`.breakeven`).
 
-Library code here returns DataFrames and dicts; only ``pivotsim.cli`` prints.
+Library code here returns DataFrames, dicts and result objects; only ``pivotsim.cli`` prints and only
+``pivotsim.output`` draws or writes.
 """
-
-from .claims import check_claims, load_library, revenue_per_kwh, spot_mining
-from .compare import COMPARE_COLUMNS, compare, plot_comparison
-from .sources import missing_provenance, provenance_table, unused_sources
-
-__all__ = ["provenance_table", "missing_provenance", "unused_sources",
-           "check_claims", "revenue_per_kwh", "spot_mining", "load_library",
-           "compare", "plot_comparison", "COMPARE_COLUMNS"]

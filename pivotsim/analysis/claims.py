@@ -26,9 +26,10 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..api import base_case_metrics
+from ..runs import base_case_metrics
 from ..models.hosting import KW_PER_MW, contract_terms, critical_it_mw
-from ..scenario import Scenario, load_scenario, to_inputs
+from ..scenario import Scenario, load_scenario
+from ..inputs import to_inputs
 from ..simulate import base_case
 
 HOURS_PER_YEAR = 8760.0

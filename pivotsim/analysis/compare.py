@@ -21,10 +21,11 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..api import DEFAULT_PATHS, DEFAULT_SEED, run
+from ..runs import DEFAULT_PATHS, DEFAULT_SEED, run
 from ..errors import PivotsimError
 from ..models.hosting import KW_PER_MW, critical_it_mw
-from ..scenario import Scenario, load_scenario, to_inputs
+from ..scenario import Scenario, load_scenario
+from ..inputs import to_inputs
 from .claims import spot_mining
 
 COMPARE_COLUMNS = (

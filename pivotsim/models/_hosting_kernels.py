@@ -4,7 +4,11 @@ The equations are in :mod:`pivotsim.models.hosting`'s docstring.  The kernels
 take packed arrays (the rule: at most 25 arguments per kernel):
 
 * ``settings`` (``S_*``): the scenario's switches and whole-month terms;
-* ``tranches`` (n_tranches, 2): share and contracted delivery month;
+* ``tranches`` (n_tranches, 3): share, contracted delivery month (the
+  build and the GPU order are scheduled on it) and contracted service or
+  rent commencement month (revenue, delay credits, long-stop and
+  prepayment run from it; the delivery month unless a colocation lease
+  says otherwise);
 * ``params`` (rows, ``N_PARAMS``): one row of per-path parameters (``K_*``);
 * ``lines`` (``N_LINES``, rows, n_periods): the monthly lines (``L_*``);
 * ``sparse`` (``N_SPARSE``, n_periods, n_paths): items that are zero in
@@ -177,7 +181,7 @@ def _contract_months(settings, tranches, p, params_row, renewed, n_periods, work
     """Revenue, load and service of tranche ``p`` of a path as signed (delay, default, renewal)."""
     term = settings[S_TERM]
     share = tranches[p, 0]
-    golive = tranches[p, 1] + params_row[K_DELAY]
+    golive = tranches[p, 2] + params_row[K_DELAY]
     full_rate = params_row[K_FULL_RATE]
     base_rate = share * full_rate
     t_default = params_row[K_TAU]
@@ -251,8 +255,8 @@ def _terminated_months(settings, tranches, p, params_row, n_periods, work):
     if settings[S_SELL_ON_TERMINATION] != 0.0:
         return
     share = tranches[p, 0]
-    golive = tranches[p, 1] + params_row[K_DELAY]
-    cancelled = tranches[p, 1] + settings[S_GRACE]
+    golive = tranches[p, 2] + params_row[K_DELAY]
+    cancelled = tranches[p, 2] + settings[S_GRACE]
     release = max(golive, cancelled) + params_row[K_TERMINATION_VACANCY]
     base_rate = share * params_row[K_FULL_RATE] * params_row[K_MARKET_RATE]
     base_rate = base_rate * params_row[K_AGE_DECAY] ** (max(release - golive, 0.0) / 12.0)
@@ -284,7 +288,7 @@ def _delay_credits(settings, tranches, p, params_row, n_periods, work):
     if not late > 0.0:
         return
     share = tranches[p, 0]
-    golive = tranches[p, 1] + late
+    golive = tranches[p, 2] + late
     invoice = share * params_row[K_FULL_RATE]
     owed = min(params_row[K_CREDIT_SHARE] * late * invoice,
                params_row[K_CREDIT_CAP] * _tranche_value(settings, tranches, p, params_row))
@@ -314,12 +318,12 @@ def _prepayment(settings, tranches, p, params_row, terminated, n_periods, work, 
     """
     term = settings[S_TERM]
     share_value = params_row[K_PREPAY_SHARE] * _tranche_value(settings, tranches, p, params_row)
-    golive = tranches[p, 1] + params_row[K_DELAY]
+    golive = tranches[p, 2] + params_row[K_DELAY]
     lead = settings[S_PREPAY_LEAD]
     paid_month = 0.0 if lead < 0.0 else max(golive - lead, 0.0)
     t_default = params_row[K_TAU]
     if terminated:
-        cancelled = tranches[p, 1] + settings[S_GRACE]
+        cancelled = tranches[p, 2] + settings[S_GRACE]
         if paid_month <= cancelled:
             column = month_column(paid_month, n_periods)
             if column >= 0:
@@ -609,7 +613,7 @@ def _contract_kernel(settings, tranches, hours, power_price, facility_depreciati
             if per_tranche:
                 _prepayment(settings, tranches, p, pr, terminated, n_periods, work, state)
             elif terminated:  # the tranche's part of the prepayment at signing goes back
-                column = month_column(tranches[p, 1] + settings[S_GRACE], n_periods)
+                column = month_column(tranches[p, 2] + settings[S_GRACE], n_periods)
                 if column >= 0:
                     work[W_REFUND, column] -= tranches[p, 0] * pr[K_PREPAY_T0]
             if gpu_cloud:

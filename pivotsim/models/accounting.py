@@ -104,7 +104,7 @@ def book_value(capex_usd, depreciation_usd):
 
 
 @kernel
-def _not_below(value, floor):
+def not_below(value, floor):
     """``np.maximum(value, floor)``: NaN in either wins."""
     return value if (value >= floor or value != value) else floor
 
@@ -118,8 +118,8 @@ def _tax_kernel(taxable, rate):
         taxed = 0.0  # cumulative income taxed so far: running max of the cumulative income, >= 0
         for t in range(n):
             cumulative = taxable[i, 0] if t == 0 else cumulative + taxable[i, t]
-            level = _not_below(cumulative, 0.0)
-            now_taxed = level if t == 0 else _not_below(taxed, level)
+            level = not_below(cumulative, 0.0)
+            now_taxed = level if t == 0 else not_below(taxed, level)
             out[i, t] = (now_taxed if t == 0 else now_taxed - taxed) * rate[i]
             taxed = now_taxed
     return out

@@ -61,7 +61,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..compiled import kernel, per_path, rows_of
-from . import finance
+from . import accounting, finance
 
 SIZINGS = ("amount", "ltc", "dscr")
 AMORTISATIONS = ("annuity", "straight", "sculpted", "bullet")
@@ -405,8 +405,8 @@ def _size_once(tranches, windows, drawn, rates, cfads, capex, amounts):
 def _tax_step(taxable, cumulative, taxed, t, rate):
     """One month of :func:`~pivotsim.models.finance.tax_with_loss_carryforward`: (tax, cumulative, taxed)."""
     cumulative = taxable if t == 0 else cumulative + taxable
-    level = finance._not_below(cumulative, 0.0)
-    now_taxed = level if t == 0 else finance._not_below(taxed, level)
+    level = accounting.not_below(cumulative, 0.0)
+    now_taxed = level if t == 0 else accounting.not_below(taxed, level)
     tax = (now_taxed if t == 0 else now_taxed - taxed) * rate
     return tax, cumulative, now_taxed
 
@@ -416,7 +416,7 @@ def _rate_of_flows(flows, guess):
     """IRR per period of the borrower's debt flows (one sign change): Newton on log(1 + r) from ``guess``."""
     x = math.log1p(guess)
     for _ in range(60):
-        f, slope = finance._npv_and_slope(flows, x)
+        f, slope = finance.npv_and_slope(flows, x)
         if slope == 0.0 or not math.isfinite(f):
             return np.nan
         step = f / slope

@@ -138,7 +138,7 @@ def _npv_at_node_block(flows, discounts, block, values):
 
 
 @kernel
-def _npv_and_slope(flows, x):
+def npv_and_slope(flows, x):
     """``f(x) = sum_t flows[t] e^{-t x}`` and ``df/dx`` (two interleaved power chains)."""
     v = math.exp(-x)
     v2 = v * v
@@ -208,7 +208,7 @@ def _irr_of_row(flows, both_signs, grid, order, position, nodes_needed, discount
         if secant > lo and secant < hi:
             x = secant
     for _ in range(max_iter):
-        f, slope = _npv_and_slope(flows, x)
+        f, slope = npv_and_slope(flows, x)
         if _is_negative(f) == lo_negative:
             lo = x
         else:

@@ -327,7 +327,7 @@ def _per_path_values(inputs, terms: dict) -> dict:
 
 
 def hosting_cash_flows(inputs, market, timeline: Timeline, *, net_only: bool = False,
-                       with_bridge: bool | None = None) -> CashFlows:
+                       with_bridge: bool | None = None, financing: bool = False) -> CashFlows:
     """Monthly cash flows of the AI-hosting deal on the site's grid power.
 
     Any input may be an array ``(n_paths, 1)``
@@ -349,6 +349,10 @@ def hosting_cash_flows(inputs, market, timeline: Timeline, *, net_only: bool = F
         written out to memory.
     with_bridge : bool, optional
         Fill ``bridge_usd`` (default: unless ``net_only``).
+    financing : bool
+        Also keep what project debt reads (:mod:`pivotsim.models.debt`),
+        even with ``net_only``: the item ``capex_usd`` and the quantity
+        ``taxable_income_usd`` (the income taxed, before interest).
 
     Returns
     -------
@@ -389,7 +393,9 @@ def hosting_cash_flows(inputs, market, timeline: Timeline, *, net_only: bool = F
         params[:, column] = per_path(value, rows)
     settings[K.S_HAS_DEFAULT] = bool(np.any(np.isfinite(params[:, K.K_TAU])))
     settings[K.S_HAS_DELAY_CREDIT] = bool(np.any(params[:, K.K_CREDIT_SHARE] > 0))
-    tranches = np.array([[float(phase.share), float(phase.online_month)] for phase in inputs.ai.phases])
+    tranches = np.array([[float(phase.share), float(phase.online_month),
+                          float(_term(phase, "rent_commencement_month", phase.online_month))]
+                         for phase in inputs.ai.phases])
     on_receipt = terms["prepayment_tax"] == "on_receipt" and bool(np.any(params[:, K.K_PREPAY_SHARE] > 0))
     bridge = (not net_only) if with_bridge is None else with_bridge
 
@@ -400,6 +406,7 @@ def hosting_cash_flows(inputs, market, timeline: Timeline, *, net_only: bool = F
     sparse = np.zeros((K.N_SPARSE, n, rows))
     sales = np.zeros((2, rows, len(tranches)))
     prepayment_financing = np.zeros((rows, n)) if bridge else None
+    kept_for_debt = {"capex_usd": np.empty((rows, n)), "taxable_income_usd": np.empty((rows, n))} if financing else None
     hours = np.ascontiguousarray(timeline.hours, dtype=float)
     tax_rate = np.asarray(fin.tax_rate, dtype=float)
     horizon = n - 1
@@ -417,15 +424,25 @@ def hosting_cash_flows(inputs, market, timeline: Timeline, *, net_only: bool = F
             line[K.L_FACILITY], facility_life), dtype=float)
         K._contract_kernel(settings, tranches, hours, pass_rows(power_price, pass_), facility_depreciation, path,
                           lines, r0, net, start, sparse, start, sales)
-        _close_pass(settings, lines, line, r0, path, pass_, net, sparse, sales, horizon,
-                    pass_rows(tax_rate, pass_), on_receipt, prepayment_financing)
-    return _result(timeline, net, lines, sparse, params, rows, net_only, gpu_cloud, pass_through,
-                   prepayment_financing, settings)
+        taxed = _close_pass(settings, lines, line, r0, path, pass_, net, sparse, sales, horizon,
+                            pass_rows(tax_rate, pass_), on_receipt, prepayment_financing)
+        if financing:
+            kept_for_debt["capex_usd"][pass_] = line[K.L_CAPEX]
+            kept_for_debt["taxable_income_usd"][pass_] = taxed
+    flows = _result(timeline, net, lines, sparse, params, rows, net_only, gpu_cloud, pass_through,
+                    prepayment_financing, settings)
+    if financing:
+        flows.items["capex_usd"] = kept_for_debt["capex_usd"]
+        flows.quantities["taxable_income_usd"] = kept_for_debt["taxable_income_usd"]
+    return flows
 
 
 def _close_pass(settings, lines, line, r0, path, pass_, net, sparse, sales, horizon, tax_rate, on_receipt,
                 prepayment_financing):
-    """Unearned prepayment, tax and the rest of the net of one pass of paths; its prepayment-financing flows."""
+    """Unearned prepayment, tax and the rest of the net of one pass of paths; its prepayment-financing flows.
+
+    Returns the income taxed ``(pass rows, n_periods)`` [USD].
+    """
     start = pass_.start
     prepayment_cash = _prepayment_cash(sparse, pass_, path, settings,
                                        on_receipt or prepayment_financing is not None)
@@ -440,11 +457,13 @@ def _close_pass(settings, lines, line, r0, path, pass_, net, sparse, sales, hori
     liability = -np.maximum(unearned_usd, 0.0)
     tax = np.ascontiguousarray(finance.tax_with_loss_carryforward(line[K.L_TAXABLE], tax_rate), dtype=float)
     tax_moved = None
+    taxed = line[K.L_TAXABLE]
     if on_receipt:  # taxed when received, deducted when credited, refunded or owed at the horizon
         moved = prepayment_cash["by_month"] + line[K.L_CREDIT]
         moved[:, -1] += liability
         operations_tax = tax
-        tax = np.ascontiguousarray(finance.tax_with_loss_carryforward(line[K.L_TAXABLE] + moved, tax_rate))
+        taxed = line[K.L_TAXABLE] + moved
+        tax = np.ascontiguousarray(finance.tax_with_loss_carryforward(taxed, tax_rate))
         tax_moved = tax - operations_tax
     K._close_kernel(settings, liability, sales, sparse, start, lines, r0, tax, net, start)
     if prepayment_financing is not None:
@@ -453,6 +472,7 @@ def _close_pass(settings, lines, line, r0, path, pass_, net, sparse, sales, hori
         if tax_moved is not None:
             flows -= tax_moved
         prepayment_financing[pass_] = flows
+    return taxed
 
 
 def _prepayment_cash(sparse, pass_, path, settings, by_month: bool) -> dict:

@@ -141,9 +141,8 @@ PRICE_MODELS = ("gbm", "merton", "bootstrap")
 HASHRATE_MODELS = ("exogenous", "response")
 #: shocks from the block's generator, drawn in this order (foundation)
 SHOCK_NAMES = ("btc_price", "network_hashrate")
-#: shocks with their own stream: SeedSequence(seed, spawn_key=(block, STREAM_KEY_OFFSET + j))
+#: shocks with their own stream j (its seed: pivotsim.seeds.stream_generator)
 STREAM_SHOCKS = ("btc_jump", "btc_bootstrap", "fees", "fee_spike", "power_price")
-STREAM_KEY_OFFSET = 100
 _UNIFORM_SHOCKS = {"btc_jump", "btc_bootstrap", "fee_spike"}
 
 

@@ -18,7 +18,7 @@ falls with J/TH, see :func:`fleet_schedule`).
 With ``curtail_when_unprofitable`` the fleet is switched off in months whose
 revenue per kWh would be below the power price.  Depreciation is straight
 line by asset class, tax has loss carry-forward, and what is left at the
-horizon is valued at book value when ``finance.terminal_value`` says so.
+horizon is valued as ``finance.terminal_value`` says (:func:`terminal_value_row`).
 
 References
 ----------
@@ -159,11 +159,7 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline, *,
     dep_asic = finance.straight_line_depreciation(asic_capex, round(fin.depreciation.asic_years * 12))
     dep_infra = finance.straight_line_depreciation(infra_capex, round(fin.depreciation.facility_years * 12))
     depreciation = dep_asic + dep_infra
-    terminal = np.zeros((1, n_periods))
-    if fin.terminal_value == "book_value":
-        at_end = (np.arange(n_periods) == n_periods - 1)[None, :]
-        terminal = at_end * (finance.book_value(asic_capex, dep_asic)[:, -1:]
-                             + finance.book_value(infra_capex, dep_infra)[:, -1:])
+    terminal = terminal_value_row(inputs, n_periods, asic_capex, infra_capex, dep_asic, dep_infra)
     capex = asic_capex + infra_capex
 
     market_rows = (market.btc_price_usd, market.network_hashrate_eh_s, market.subsidy_btc_per_block,
@@ -296,3 +292,39 @@ def _net_and_negated_tax(ebitda_usd, tax_usd, terminal_less_capex_usd, net_usd, 
         for t in range(n_periods):
             net_usd[i, t] = (ebitda_usd[i, t] - tax[t]) + other[t]
             tax_outflow_usd[i, t] = -tax[t]
+
+
+def terminal_value_row(inputs, n_periods: int, asic_capex, infra_capex, dep_asic, dep_infra) -> np.ndarray:
+    """Value of the fleet and infrastructure at the horizon, in the last column [USD] ``(rows, n_periods)``.
+
+    ``finance.terminal_value``: ``book_value`` (cumulative capex less
+    depreciation), ``none`` (zero), or ``economic``: each ASIC purchase at its
+    resale value, its cost times (1 - d)^(age in years) with d the yearly fall
+    of the best ASIC's J/TH (``market.efficiency_frontier_decline_per_year``:
+    a TH/s is worth less as newer machines do more per watt), which does not
+    depend on tax lives; infrastructure (none in the library scenarios) at book value.
+    """
+    fin = inputs.finance
+    at_end = (np.arange(n_periods) == n_periods - 1)[None, :]
+    if fin.terminal_value == "book_value":
+        return at_end * (finance.book_value(asic_capex, dep_asic)[:, -1:]
+                         + finance.book_value(infra_capex, dep_infra)[:, -1:])
+    if fin.terminal_value == "economic":
+        age_years = (n_periods - 1 - np.arange(n_periods))[None, :] / 12.0
+        decline = np.asarray(inputs.market.efficiency_frontier_decline_per_year, dtype=float).reshape(-1, 1)
+        resale = np.sum(np.asarray(asic_capex) * (1.0 - decline) ** age_years, axis=-1, keepdims=True)
+        return at_end * (resale + finance.book_value(infra_capex, dep_infra)[:, -1:])
+    return np.zeros((1, n_periods))
+
+
+def mining_terminal_value_usd(inputs, timeline: Timeline) -> np.ndarray:
+    """The terminal value of :func:`mining_cash_flows` alone (no market needed) [USD] ``(rows, n_periods)``."""
+    btc, site, fin = inputs.bitcoin, inputs.site, inputs.finance
+    n_periods = timeline.n_periods
+    _, purchased_th_s, price_usd_per_th = fleet_schedule(btc, site.grid_power_mw, timeline)
+    asic_capex = purchased_th_s * price_usd_per_th
+    at_start = (np.arange(n_periods) == 0)[None, :]
+    infra_capex = at_start * (btc.infrastructure_capex_usd_per_mw * site.grid_power_mw)
+    dep_asic = finance.straight_line_depreciation(asic_capex, round(fin.depreciation.asic_years * 12))
+    dep_infra = finance.straight_line_depreciation(infra_capex, round(fin.depreciation.facility_years * 12))
+    return terminal_value_row(inputs, n_periods, asic_capex, infra_capex, dep_asic, dep_infra)

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from ..models.timeline import HALVING_INTERVAL_BLOCKS
-from .style import compact_money
+from ..formatting import compact_money
 
 COLORS = {"bitcoin": "#f2a900", "ai": "#3b6fb6", "market": "#555555"}
 LABELS = {"bitcoin": "Bitcoin mining", "ai": "AI hosting"}

@@ -8,12 +8,13 @@ PDF text, so charts and prose match.
 
 from __future__ import annotations
 
-import math
 
 from contextlib import contextmanager
 
 import matplotlib
 from matplotlib.ticker import FuncFormatter
+
+from ..formatting import compact_money
 
 PRINT_WIDTH_IN = 6.7
 """Width of a full-column figure [inches] (170 mm, fits A4 and Letter margins)."""
@@ -90,22 +91,6 @@ def chart_style():
     """Context in which matplotlib uses the pivotsim style (rcParams restored after)."""
     with matplotlib.rc_context(RC_PARAMS):
         yield
-
-
-def compact_money(x: float, _pos=None) -> str:
-    """Axis label for an amount in USD: $1.5B, $250M, $40k, $12 ('' when not finite)."""
-    if not math.isfinite(x):
-        return ""
-    if x == 0:
-        return "$0"
-    sign = "-" if x < 0 else ""
-    a = abs(x)
-    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if a >= scale:
-            value = a / scale
-            text = f"{value:.1f}".rstrip("0").rstrip(".") if value < 10 else f"{value:.0f}"
-            return f"{sign}${text}{suffix}"
-    return f"{sign}${a:.2f}".rstrip("0").rstrip(".") if a < 10 else f"{sign}${a:.0f}"
 
 
 MONEY_FORMATTER = FuncFormatter(compact_money)

@@ -1,8 +1,8 @@
 """Charts of a run for the PDF report: ``plot_x(result, ax=None) -> Axes``.
 
 Every function draws on the given axes (or a new figure of print width) in
-the pivotsim style (:mod:`pivotsim.report.style`) with labelled axes and
-units.  They read a :class:`~pivotsim.api.RunResult`; path-level charts (fan
+the pivotsim style (:mod:`pivotsim.output.style`) with labelled axes and
+units.  They read a :class:`~pivotsim.runs.RunResult`; path-level charts (fan
 charts, bands) read a :class:`MarketSample` of the run's own first paths,
 made by :func:`market_sample`.
 """
@@ -23,7 +23,7 @@ from ..models.cashflows import CashFlows
 from ..models.market import MarketPaths
 from ..models.timeline import next_halving_height
 from ..simulate import BLOCK_PATHS, BUSINESSES, chunk_shocks, evaluate, timeline_of
-from ..uncertainty import block_inputs, substitute
+from ..inputs import block_inputs, substitute
 from .style import (AI_COLOR, BITCOIN_COLOR, BUSINESS_COLORS, BUSINESS_LABELS, DIFFERENCE_COLOR,
                     INK, LINE_ITEM_COLORS, LINE_ITEM_LABELS, MONEY_FORMATTER, POWER_PRICE_COLOR,
                     PRINT_WIDTH_IN, compact_money)
@@ -450,7 +450,7 @@ def plot_revenue_per_kwh(result, ax: Axes | None = None, sample: MarketSample | 
 
 def _input_value(path: str, value: float) -> str:
     """An input's value as a reader expects it: $7.76B for money, 20% for shares, else 4 digits."""
-    from .formatting import money
+    from ..formatting import money
 
     name = str(path).rsplit(".", 1)[-1]
     if name.endswith("_usd"):

@@ -1,7 +1,7 @@
 """The scenario PDF: a research note on one deal, or a book of several.
 
-Layout with reportlab platypus; charts from :mod:`pivotsim.report.charts`
-embedded as PNG at :data:`~pivotsim.report.style.DPI` dots per inch, drawn at
+Layout with reportlab platypus; charts from :mod:`pivotsim.output.charts`
+embedded as PNG at :data:`~pivotsim.output.style.DPI` dots per inch, drawn at
 the width they are printed at.  Text uses DejaVu Sans (shipped with
 matplotlib), so any user text (``&``, ``<``, ``é``, ``€``) renders, and every
 piece of user text is escaped before it reaches reportlab's markup.
@@ -42,13 +42,13 @@ from reportlab.platypus import (BaseDocTemplate, CondPageBreak, Flowable, Frame,
                                 KeepTogether, PageBreak, PageTemplate, Paragraph, Spacer, Table,
                                 TableStyle)
 
-from .. import __version__  # noqa: E402
+from .._version import __version__  # noqa: E402
 from ..errors import PivotsimError  # noqa: E402
 from ..simulate import BLOCK_PATHS, discount_rate  # noqa: E402
 from . import charts  # noqa: E402
-from .formatting import BASE_METRIC_ROWS, money, months, pct, per_kwh  # noqa: E402
+from ..formatting import BASE_METRIC_ROWS, money, months, pct, per_kwh  # noqa: E402
 from .narrative import Summary, comparison_summary, executive_summary  # noqa: E402
-from .optional_analyses import breakeven_btc_price_for, tornado_for  # noqa: E402
+from .tornado_table import tornado_for  # noqa: E402
 from .scenario_table import assumption_rows, source_rows  # noqa: E402
 from .style import DPI, PRINT_WIDTH_IN, chart_style  # noqa: E402
 
@@ -478,9 +478,10 @@ def scenario_story(result, styles, width, generated: dt.datetime, *, chapter: in
         tornado, reason = tornado_for(result)
         if reason:
             notes.append(f"No tornado chart: {reason}.")
-        breakeven, reason = breakeven_btc_price_for(result)
-        if reason:
-            notes.append(f"No break-even BTC price: {reason}.")
+        breakeven = result.breakeven_btc_price_usd
+        if breakeven is None:
+            notes.append("No break-even BTC price: the two NPVs do not cross between 0.01 and 100 times "
+                         "the base BTC price path.")
     else:
         notes.append("Sensitivity and break-even were not requested for this report.")
 
@@ -623,7 +624,7 @@ def write_report(result_or_results, path, *, paper: str = "a4", generated: dt.da
     Path
         The written file.
     """
-    from ..api import RunResult
+    from ..runs import RunResult
 
     results = [result_or_results] if isinstance(result_or_results, RunResult) else list(result_or_results)
     if not results or not all(isinstance(r, RunResult) for r in results):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..simulate import discount_rate
-from .formatting import money, months, pct, per_kwh, usd_price
+from ..formatting import money, months, pct, per_kwh, usd_price
 
 LABEL = {"bitcoin": "bitcoin mining", "ai": "AI hosting"}
 
@@ -38,7 +38,7 @@ def executive_summary(result, tornado=None, breakeven_btc_usd: float | None = No
     result : RunResult
     tornado : DataFrame, optional
         Normalised tornado of the NPV difference
-        (:func:`pivotsim.report.optional_analyses.normalise_tornado`).
+        (:func:`pivotsim.output.tornado_table.tornado_for`).
     breakeven_btc_usd : float, optional
         BTC price at which mining's NPV equals the AI deal's [USD/BTC].
     """

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..analysis.metrics import parse_metric
+from ..formatting import compact_money, compact_number
+
 BAND_COLOR = "#9ecae1"
 LINE_COLOR = "#08519c"
 LOW_COLOR = "#d6604d"
@@ -31,27 +34,13 @@ def _is_money(name: str) -> bool:
     return name.split(".")[-1].endswith("_usd") or "_usd." in name or name.endswith("_usd")
 
 
-def _number_text(x: float, _pos=None) -> str:
-    a = abs(x)
-    if a >= 1e12:
-        return f"{x:.3g}"
-    if a >= 1e9:
-        return f"{x / 1e9:,.1f}B"
-    if a >= 1e6:
-        return f"{x / 1e6:,.1f}M"
-    if a >= 1e4:
-        return f"{x:,.0f}"
-    return f"{x:,.4g}"
-
-
 def _formatter(name: str):
     from matplotlib.ticker import FuncFormatter
 
-    from .style import compact_money
 
     if name.startswith("comparison.prob") or name.endswith("prob_npv_negative"):
         return FuncFormatter(lambda x, _p: f"{x:.0%}")
-    return FuncFormatter(compact_money if _is_money(name) else _number_text)
+    return FuncFormatter(compact_money if _is_money(name) else compact_number)
 
 
 def _metric_label(path: str) -> str:
@@ -82,8 +71,6 @@ def plot_sweep(result, ax=None, metric=None):
     matplotlib Axes
     """
     from matplotlib.colors import TwoSlopeNorm
-
-    from ..analysis.sensitivity import parse_metric
 
     metric = result.metrics[0] if metric is None else (parse_metric(metric) if isinstance(metric, str) else metric)
     title = _metric_label(metric.path if metric.is_scalar else metric.root)
@@ -151,14 +138,13 @@ def plot_tornado(result, ax=None):
         for end, color in ((row.metric_low, LOW_COLOR), (row.metric_high, HIGH_COLOR)):
             ax.barh(k, end - base, left=base, color=color, height=0.6)
     ax.axvline(base, color="black", lw=1)
-    labels = [f"{row.input}\n{_number_text(row.low_value)} / {_number_text(row.high_value)} ({row.how})"
+    labels = [f"{row.input}\n{compact_number(row.low_value)} / {compact_number(row.high_value)} ({row.how})"
               for row in table.itertuples()]
     ax.set_yticks(y, labels, fontsize=7)
     ax.xaxis.set_major_formatter(_formatter(result.metric.path))
     ax.set_xlabel(_metric_label(result.metric.path))
     from matplotlib.patches import Patch
 
-    from .style import compact_money
 
     ax.legend(handles=[Patch(color=LOW_COLOR, label="input at low"), Patch(color=HIGH_COLOR, label="input at high")],
               loc="lower right", fontsize=8, frameon=False)

@@ -5,12 +5,8 @@ The CLI is a thin shell over these functions; notebooks call them directly.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
-import os
-import platform
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -18,92 +14,34 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import __version__
 from .distributed import as_executor, default_threads
 from .errors import PivotsimError
+from .inputs import to_inputs
 from .models.cashflows import CashFlows
-from .models.hosting import contract_terms
 from .models.market import MarketPaths
-from .scenario import Scenario, resolve_scenario, to_inputs
-from .simulate import (BLOCK_PATHS, BUSINESSES, DEFAULT_MAX_AUTO_PATHS, MonteCarlo, base_case,
-                       breakeven_btc_price_multiplier, discount_rate, simulate, timeline_of, valuation)
+from .scenario import Scenario, resolve_scenario
+from .simulate import (
+    BLOCK_PATHS,
+    BUSINESSES,
+    DEFAULT_MAX_AUTO_PATHS,
+    MonteCarlo,
+    base_case,
+    base_case_kpis,
+    breakeven_btc_price_multiplier,
+    discount_rate,
+    simulate,
+    timeline_of,
+    valuation,
+)
+from .statistics import describe, json_safe, wilson_interval
 
 DEFAULT_PATHS = 10_000
 DEFAULT_SEED = 2025
 DEFAULT_SAMPLE_PATHS = 1_000
 MAX_PATHS = 100_000_000
-PERCENTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
 #: --paths auto: default tolerance on the standard error of the mean NPV
 #: difference, as a share of the larger absolute base-case NPV
 AUTO_TOLERANCE_SHARE = 0.01
-Z_95 = 1.959963984540054
-
-
-def _finite_or_none(x):
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def describe(values: np.ndarray, *, tail: bool = False) -> dict:
-    """Statistics of a sample, NaN ignored (None where there is nothing to describe).
-
-    Parameters
-    ----------
-    values : ndarray
-    tail : bool
-        Also give ``cvar5``: the mean of the worst 5% (the values at or below
-        the 5th percentile), the expected shortfall of an NPV.
-
-    Returns
-    -------
-    dict
-        ``mean``, ``std`` (ddof 1), ``sem`` (std / sqrt(n)), ``count`` (finite
-        values), ``p1 p5 p10 p25 p50 p75 p90 p95 p99``, and ``cvar5``.
-    """
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    keys = {"mean": None, "std": None, "sem": None, "count": int(v.size),
-            **{f"p{q}": None for q in PERCENTILES}}
-    if tail:
-        keys["cvar5"] = None
-    if v.size == 0:
-        return keys
-    pct = np.percentile(v, PERCENTILES)
-    std = float(v.std(ddof=1)) if v.size > 1 else 0.0
-    out = {"mean": float(v.mean()), "std": std, "sem": std / math.sqrt(v.size), "count": int(v.size),
-           **{f"p{q}": float(p) for q, p in zip(PERCENTILES, pct)}}
-    if tail:
-        out["cvar5"] = float(v[v <= pct[PERCENTILES.index(5)]].mean())
-    return out
-
-
-def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion (95% by default).
-
-    References
-    ----------
-    E. B. Wilson (1927), "Probable inference, the law of succession, and
-    statistical inference", JASA 22(158).
-    """
-    if trials <= 0:
-        return (math.nan, math.nan)
-    p = successes / trials
-    denom = 1.0 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denom
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
-def _json_safe(obj):
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, (float, np.floating)):
-        return _finite_or_none(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj
 
 
 @dataclass
@@ -129,7 +67,9 @@ class RunResult:
         the mean NPV difference.
     breakeven_btc_price_multiplier : float or None
         Constant multiplier on the base BTC price path at which bitcoin NPV
-        equals AI NPV (None if none in 0.01..100), computed on first use.
+        equals AI NPV (None if none in 0.01..100;
+        :func:`pivotsim.simulate.breakeven_btc_price_multiplier`, the one
+        break-even BTC price of pivotsim).
     execution : dict
         Where the paths ran: ``{"backend": "local"}`` (plus ``threads`` when
         more than one), or the Dask scheduler, workers and threads (written to
@@ -147,50 +87,17 @@ class RunResult:
     samples: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     convergence: dict = field(default_factory=dict)
     execution: dict = field(default_factory=lambda: {"backend": "local"})
-    _breakeven: list = field(default_factory=list, repr=False)
+    breakeven_btc_price_multiplier: float | None = None
 
     @property
-    def breakeven_btc_price_multiplier(self) -> float | None:
-        """Constant multiplier on the base BTC price path at which bitcoin NPV equals AI NPV.
-
-        None if there is none in 0.01..100; computed on first use
-        (:func:`pivotsim.simulate.breakeven_btc_price_multiplier`).
-        """
-        if not self._breakeven:
-            self._breakeven.append(breakeven_btc_price_multiplier(self.inputs))
-        return self._breakeven[0]
+    def breakeven_btc_price_usd(self) -> float | None:
+        """BTC price at t = 0 [USD] of :attr:`breakeven_btc_price_multiplier` (None when there is none)."""
+        k = self.breakeven_btc_price_multiplier
+        return None if k is None else k * float(np.asarray(self.inputs.market.btc_price_usd).ravel()[0])
 
     @property
     def timeline(self):
         return timeline_of(self.inputs)
-
-    # ------------------------------------------------------------ base case
-    def _base_metrics(self, business: str) -> dict:
-        flows = self.base[business]
-        val = {k: float(np.asarray(v).ravel()[0])
-               for k, v in valuation(flows, discount_rate(self.inputs, business)).items()}
-        revenue = float(flows.items["revenue_usd"].sum())
-        ebitda = float(flows.quantities["ebitda_usd"].sum())
-        kwh = float(flows.quantities["grid_kwh"].sum())
-        out = {**val,
-               "total_revenue_usd": revenue,
-               "ebitda_margin": ebitda / revenue if revenue else math.nan,
-               "revenue_usd_per_kwh": revenue / kwh if kwh else math.nan}
-        if business == "bitcoin":
-            btc = float(flows.quantities["btc_mined"].sum())
-            cash_cost = -float((flows.items["power_usd"] + flows.items["opex_usd"]).sum())
-            all_in = cash_cost - float(flows.items["capex_usd"].sum())
-            out.update({
-                "hashprice_usd_per_ph_day": float(flows.quantities["hashprice_usd_per_ph_day"][0, 0]),
-                "btc_mined": btc,
-                "cash_cost_usd_per_btc": cash_cost / btc if btc else math.nan,
-                "all_in_cost_usd_per_btc": all_in / btc if btc else math.nan,
-            })
-        else:
-            it_kwh = float(flows.quantities["critical_it_kwh"].sum())
-            out.update({k: float(v) for k, v in contract_terms(self.inputs).items()})
-            out["revenue_usd_per_kwh_critical_it"] = revenue / it_kwh if it_kwh else math.nan
-        return out
 
     def summary(self) -> dict:
         """The run as a JSON-ready dict (the contract of ``summary.json``).
@@ -209,7 +116,7 @@ class RunResult:
             irr = self.metrics[f"{business}_irr"]
             payback = self.metrics[f"{business}_payback_months"]
             out[business] = {
-                "base": self._base_metrics(business),
+                "base": base_case_kpis(self.inputs, self.base[business], business),
                 "monte_carlo": {
                     "npv_usd": describe(npv, tail=True),
                     "prob_npv_negative": float(np.mean(npv < 0)),
@@ -232,19 +139,18 @@ class RunResult:
                 if i < j and spec.rank_correlation[i, j] != 0]
         diff = self.metrics["npv_difference_usd"]
         wins = int(np.sum(diff > 0))
-        base_price = float(np.asarray(self.inputs.market.btc_price_usd).ravel()[0])
         multiplier = self.breakeven_btc_price_multiplier
         out["comparison"] = {
             "npv_difference_usd": describe(diff, tail=True),
             "prob_ai_beats_bitcoin": float(np.mean(diff > 0)),
             "prob_ai_beats_bitcoin_ci95": list(wilson_interval(wins, diff.size)),
             "breakeven_btc_price_multiplier": multiplier,
-            "breakeven_btc_price_usd": None if multiplier is None else multiplier * base_price,
+            "breakeven_btc_price_usd": self.breakeven_btc_price_usd,
         }
         out["monte_carlo"] = {"paths": self.paths, "block_paths": BLOCK_PATHS,
                               "sample_paths": int(next(iter(self.samples.values())).shape[0]) if self.samples else 0,
                               **self.convergence}
-        return _json_safe(out)
+        return json_safe(out)
 
     def to_json(self) -> str:
         return json.dumps(self.summary(), indent=2, ensure_ascii=False)
@@ -274,89 +180,11 @@ class RunResult:
 
     def path_metrics(self) -> pd.DataFrame:
         """One row per Monte Carlo path: NPV, IRR, payback, funding of each business."""
-        return pd.DataFrame(self._path_metric_columns())
+        return pd.DataFrame(self.path_metric_columns())
 
-    def _path_metric_columns(self) -> dict[str, np.ndarray]:
+    def path_metric_columns(self) -> dict[str, np.ndarray]:
         """The columns of :meth:`path_metrics`: the path index, then each metric (no copies)."""
         return {"path": np.arange(self.paths), **self.metrics}
-
-    # ------------------------------------------------------------ run folder
-    def _write_path_metrics(self, path: Path) -> None:
-        """``path_metrics.parquet``: the columns of :meth:`path_metrics`, written from the arrays.
-
-        pyarrow wraps the float64 arrays without copying them (a DataFrame
-        and its Arrow table would be two copies: 250 MB at 1M paths); NaN
-        (no IRR, no payback) is stored as null, as pandas would.
-        """
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        columns = {}
-        for name, values in self._path_metric_columns().items():
-            values = np.asarray(values)
-            mask = np.isnan(values) if values.dtype.kind == "f" else None
-            columns[name] = pa.array(values, mask=mask if mask is not None and mask.any() else None)
-        pq.write_table(pa.table(columns), path)
-
-    def write(self, out_dir: str | Path = "runs", *, command: str | None = None, figures: bool = True) -> Path:
-        """Write the run folder atomically and return its path.
-
-        With ``figures`` the folder also holds PNG fan charts (BTC price,
-        network hashrate, hashprice, cumulative cash of both businesses) and
-        the NPV histogram and CDF (:mod:`pivotsim.report.figures`).
-
-        The folder ``<out_dir>/<scenario file stem>-<UTC timestamp>`` is built
-        under a temporary name and renamed when complete; an existing folder
-        is never overwritten, and a failure leaves nothing behind.
-        """
-        out_dir = Path(out_dir)
-        stem = Path(self.scenario.file).stem if self.scenario.file else "scenario"
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        tmp = out_dir / f".{stem}-{stamp}.partial-{os.getpid()}"
-        try:
-            tmp.mkdir()
-            (tmp / "summary.json").write_text(self.to_json() + "\n", encoding="utf-8")
-            self.cashflows().to_csv(tmp / "cashflows_base.csv", index=False)
-            self._write_path_metrics(tmp / "path_metrics.parquet")
-            (tmp / "scenario.resolved.yaml").write_text(self.scenario.to_yaml(), encoding="utf-8")
-            if figures:
-                from .report.figures import write_run_figures
-
-                write_run_figures(self, tmp)
-            manifest = {
-                "pivotsim_version": __version__,
-                "seed": self.seed,
-                "paths": self.paths,
-                "command": command or "pivotsim.run (Python API)",
-                "input_file": self.scenario.file,
-                "input_sha256": self.scenario.sha256,
-                "overrides": list(self.scenario.overrides),
-                "created_utc": stamp,
-                "python": platform.python_version(),
-                "numpy": np.__version__,
-                "execution": self.execution,
-            }
-            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-            final = out_dir / f"{stem}-{stamp}"
-            n = 2
-            while True:
-                try:
-                    tmp.rename(final)  # atomic on one file system; fails if final exists non-empty
-                    if not any(final.iterdir()):
-                        raise OSError("empty")
-                    break
-                except OSError:
-                    if tmp.exists() and final.exists():
-                        final = out_dir / f"{stem}-{stamp}-{n}"
-                        n += 1
-                    else:
-                        raise
-            return final
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-
 
 def _check_run_args(paths, seed):
     if paths is None or (isinstance(paths, str) and paths.strip().lower() == "auto"):
@@ -460,7 +288,7 @@ def run(scenario: Scenario | str | Path, paths: int | str | None = DEFAULT_PATHS
     return RunResult(scenario=scenario, seed=int(seed), paths=mc.paths, base=flows,
                      base_market=market, metrics=mc.metrics, inputs=inputs, samples=mc.samples,
                      convergence=mc.convergence, market_horizon_months=market_horizon_months,
-                     execution=execution)
+                     execution=execution, breakeven_btc_price_multiplier=breakeven_btc_price_multiplier(inputs))
 
 
 
@@ -481,35 +309,5 @@ def base_case_metrics(scenario: Scenario | str | Path, *, overrides=()) -> dict[
     """
     scenario = resolve_scenario(scenario, overrides)
     inputs = to_inputs(scenario)
-    flows, market = base_case(inputs)
-    result = RunResult(scenario=scenario, seed=0, paths=0, base=flows, base_market=market,
-                       metrics={}, inputs=inputs)
-    return {business: result._base_metrics(business) for business in BUSINESSES}
-
-
-# ---------------------------------------------------------------- report (PDF)
-def report(result_or_results, path, *, paper: str = "a4", sensitivity: bool = True,
-           generated: dt.datetime | None = None) -> Path:
-    """Write the PDF research note of a run, or a book of several runs.
-
-    Parameters
-    ----------
-    result_or_results : RunResult or sequence of RunResult
-        One run: a note on that deal.  Several: a comparison section, then
-        one chapter per deal.
-    path : str or Path
-        Target ``.pdf`` file (its folder must exist).  Written atomically.
-    paper : {"a4", "letter"}
-    sensitivity : bool
-        Include the tornado and break-even BTC price when pivotsim provides them.
-    generated : datetime, optional
-        Generation time printed on the title page (default now, UTC); the
-        PDF is byte-identical for the same runs and time.
-
-    Returns
-    -------
-    Path
-    """
-    from .report.pdf import write_report
-
-    return write_report(result_or_results, path, paper=paper, sensitivity=sensitivity, generated=generated)
+    flows, _ = base_case(inputs)
+    return {business: base_case_kpis(inputs, flows[business], business) for business in BUSINESSES}

@@ -67,7 +67,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special, stats
 
-from .compiled import kernel
+from ..compiled import kernel
 
 KINDS = ("normal", "lognormal", "triangular", "uniform", "pert", "bernoulli", "discrete", "empirical")
 FINITE_KINDS = ("bernoulli", "discrete", "empirical")

@@ -1,0 +1,301 @@
+"""Factors (inputs that vary and their distributions) and the one-at-a-time tornado and spider.
+
+Each input is moved to its low and high value with every other input at its
+base; the base-case metrics are recomputed at each end.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import PivotsimError
+from ..scenario import Scenario, iter_quantities, resolve_scenario
+from ..inputs import to_inputs
+from ..uncertainty import uncertain_inputs
+from .crn import base_point
+from .metrics import NPV_DIFFERENCE_BASE, TORNADO_METRICS, Metric, PointResult, metric_value, parse_metric
+from .parameters import check_numeric_path, parse_range, scenario_at
+
+# --------------------------------------------------------------------------- factors
+
+class UniformFactor:
+    """Uniform distribution on [low, high]: the ``--factor path=low:high`` kind.
+
+    Any object with ``ppf(u) -> values`` (inverse CDF on the unit interval)
+    and ``base`` can stand for a factor's distribution.
+    """
+
+    def __init__(self, low: float, high: float, base: float | None = None):
+        self.low, self.high = float(low), float(high)
+        self.base = 0.5 * (self.low + self.high) if base is None else float(base)
+
+    def ppf(self, u):
+        return self.low + (self.high - self.low) * np.asarray(u, dtype=float)
+
+    def __repr__(self):
+        return f"uniform({self.low:g}, {self.high:g})"
+
+
+@dataclass(frozen=True)
+class Factor:
+    """A scenario input that varies: its dotted path and its distribution."""
+
+    path: str
+    dist: object
+    source: str = "range"
+
+
+def scenario_distributions(scenario: Scenario) -> dict:
+    """Distributions the scenario gives its numbers, {path: distribution}.
+
+    :func:`pivotsim.uncertainty.uncertain_inputs`: the ``dist:`` inputs in
+    file order, then the AI deal's event draws when they matter.
+    """
+    return dict(uncertain_inputs(scenario))
+
+
+def parse_factor(spec: str, scenario: Scenario, *, delta: float = 0.2,
+                 distributions: Mapping | None = None) -> Factor:
+    """Read ``path`` or ``path=low:high`` into a :class:`Factor`.
+
+    ``path=low:high`` is uniform on the range; a bare ``path`` takes the
+    scenario's distribution of that number, or a uniform +/- ``delta``
+    around its value.
+    """
+    path, eq, text = (s.strip() for s in str(spec).partition("="))
+    base = check_numeric_path(scenario, path, option="--factor")
+    if eq:
+        low, high = parse_range(text, option=f"--factor {path}")
+        return Factor(path, UniformFactor(low, high, base), "range")
+    distributions = scenario_distributions(scenario) if distributions is None else distributions
+    if path in distributions:
+        return Factor(path, distributions[path], "distribution")
+    if base is None or base == 0:
+        raise PivotsimError(f"--factor {path}: value is {0 if base == 0 else 'unset'}, so +/-{delta:.0%} "
+                            f"moves nothing; give a range, e.g. --factor {path}=low:high")
+    low, high = sorted((base * (1 - delta), base * (1 + delta)))
+    return Factor(path, UniformFactor(low, high, base), f"+/-{delta:.0%}")
+
+
+def check_delta(delta):
+    if not (isinstance(delta, (int, float)) and 0 < delta < 1):
+        raise PivotsimError(f"delta: {delta!r} is not allowed; must be a fraction between 0 and 1, e.g. 0.2")
+
+
+# --------------------------------------------------------------------------- tornado
+
+# Structural numbers that a one-at-a-time +/-20% move would not make sense for:
+# the grid itself, the tranche plan, and the chain's block height.
+TORNADO_EXCLUDED = ("scenario.", "ai.phases.", "market.block_height")
+
+
+@dataclass
+class TornadoResult:
+    """One-at-a-time sensitivity of base-case metrics.
+
+    Attributes
+    ----------
+    metric : Metric
+        The metric inputs are ranked by.
+    base : dict of str -> float
+        Base value of every reported metric.
+    table : DataFrame
+        One row per input for the ranking metric, largest swing first:
+        ``input, how, base_value, low_value, high_value`` (the input),
+        ``metric, metric_base, metric_low, metric_high`` (the metric at the
+        base, low and high input) and ``swing`` = |metric_high - metric_low|.
+    all_metrics : DataFrame
+        The same columns for every reported metric (bitcoin NPV, AI NPV,
+        their difference), inputs in the ranking's order.
+    spider : DataFrame
+        ``input, change, value, <metrics...>``: each input moved across its
+        range, ``change`` the fraction from its base value.
+    skipped : list of (str, str)
+        Inputs left out and why.
+    """
+
+    scenario: Scenario
+    metric: Metric
+    metrics: list
+    base: dict
+    table: pd.DataFrame
+    all_metrics: pd.DataFrame
+    spider: pd.DataFrame
+    skipped: list = field(default_factory=list)
+
+    method = "tornado"
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def summary(self) -> dict:
+        return {"scenario": self.scenario.name, "method": "tornado", "metric": self.metric.path,
+                "base": self.base, "inputs": json.loads(self.table.to_json(orient="records")),
+                "skipped": [{"input": p, "reason": r} for p, r in self.skipped]}
+
+
+def _base_point(scenario: Scenario, metrics: Sequence[Metric]) -> PointResult:
+    return base_point(to_inputs(scenario), scenario, metrics)
+
+
+_BOUND = re.compile(r"(>=|<=) (-?\d+(?:\.\d*)?(?:e[-+]?\d+)?)")
+
+
+def _moved(scenario: Scenario, path: str, value: float, base: float) -> tuple[Scenario, float, bool]:
+    """Scenario with one input moved, kept inside the field's rules.
+
+    Whole-number fields are rounded away from the base; a value beyond an
+    inclusive bound (a share above 1, a PUE below 1) is clipped to it.
+
+    Returns
+    -------
+    (Scenario, float, bool)
+        The scenario, the value used, and whether it was clipped.
+    """
+    clipped = False
+    for _ in range(3):
+        try:
+            return scenario_at(scenario, {path: value}, option="--factor"), value, clipped
+        except PivotsimError as exc:
+            message = str(exc)
+            moved = value
+            if "whole number" in message and value != round(value):
+                moved = float(round(value))
+                if moved == base:
+                    moved = base + (1.0 if value > base else -1.0)
+            else:
+                for sign, text in _BOUND.findall(message):
+                    bound = float(text)
+                    if sign == "<=" and value > bound >= base or sign == ">=" and value < bound <= base:
+                        moved, clipped = bound, True
+            if moved == value or moved == base:
+                raise
+            value = moved
+    return scenario_at(scenario, {path: value}, option="--factor"), value, clipped
+
+
+def tornado(scenario: Scenario | str | Path, factors: Sequence[str] | None = None, *,
+            metric: str = NPV_DIFFERENCE_BASE, delta: float = 0.2, quantiles: tuple = (0.1, 0.9),
+            spider_points: int = 9, overrides: Sequence[str] = (),
+            progress: Callable[[int, int], None] | None = None) -> TornadoResult:
+    """One-at-a-time (tornado) sensitivity of base-case NPVs.
+
+    Each input is moved to its low and high value with every other input at
+    its base: the ``quantiles`` (p10/p90) of its distribution when the
+    scenario gives one, else ``-delta`` / ``+delta`` of its value, or the
+    range of ``--factor path=low:high``.
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+    factors : sequence of str, optional
+        ``path`` or ``path=low:high``; default every number of the scenario
+        except :data:`TORNADO_EXCLUDED`.
+    metric : str
+        Base-case metric that ranks the inputs (default AI minus bitcoin
+        NPV); bitcoin and AI base NPVs are always reported.
+    delta : float
+        Relative move of plain numbers [fraction].
+    quantiles : (float, float)
+        Low and high quantiles of distributions.
+    spider_points : int
+        Points per input in the spider table (odd keeps the base value).
+
+    Returns
+    -------
+    TornadoResult
+    """
+    check_delta(delta)
+    q_low, q_high = (float(q) for q in quantiles)
+    if not 0 < q_low < q_high < 1:
+        raise PivotsimError(f"quantiles: {quantiles!r} is not allowed; need 0 < low < high < 1, e.g. 0.1:0.9")
+    if isinstance(spider_points, bool) or not isinstance(spider_points, int) \
+            or not (spider_points == 0 or 3 <= spider_points <= 101):
+        raise PivotsimError(f"spider_points: {spider_points!r} is not allowed; must be 0 (no spider) "
+                            "or from 3 to 101")
+    scenario = resolve_scenario(scenario, overrides)
+    ranking = parse_metric(metric)
+    if ranking.kind != "base":
+        raise PivotsimError(f"metric {ranking.path}: tornado ranks base-case metrics; use e.g. "
+                            f"{ranking.base_counterpart().path if ranking.kind != 'probability' else NPV_DIFFERENCE_BASE}")
+    reported = list(dict.fromkeys(list(TORNADO_METRICS) + [ranking.path]))
+    reported_metrics = [parse_metric(m) for m in reported]
+    distributions = scenario_distributions(scenario)
+
+    if factors:
+        specs = list(factors)
+    else:
+        specs = [p for p, _ in iter_quantities(scenario) if not p.startswith(TORNADO_EXCLUDED)]
+    base_point0 = _base_point(scenario, reported_metrics)
+    base = {m.path: metric_value(base_point0, m) for m in reported_metrics}
+
+    rows, spider_rows, skipped = [], [], []
+    total = len(specs)
+    for k, spec in enumerate(specs):
+        path, eq, text = (s.strip() for s in str(spec).partition("="))
+        base_value = check_numeric_path(scenario, path, option="--factor")
+        if eq:
+            low, high = parse_range(text, option=f"--factor {path}")
+            how = "range"
+        elif path in distributions:
+            dist = distributions[path]
+            low, high = (float(v) for v in np.ravel(dist.ppf(np.array([q_low, q_high]))))
+            how = f"p{q_low * 100:g}/p{q_high * 100:g}"
+        elif base_value is None or base_value == 0:
+            skipped.append((path, f"value is {0 if base_value == 0 else 'unset'}; give --factor {path}=low:high"))
+            continue
+        else:
+            low, high = base_value * (1 - delta), base_value * (1 + delta)
+            how = f"-{delta:.0%}/+{delta:.0%}"
+        try:
+            low_scenario, low, low_clipped = _moved(scenario, path, low, base_value)
+            high_scenario, high, high_clipped = _moved(scenario, path, high, base_value)
+            if low_clipped or high_clipped:
+                how += ", clipped to the field's bounds"
+        except PivotsimError as exc:
+            if factors:
+                raise
+            skipped.append((path, str(exc)))
+            continue
+        at_low, at_high = _base_point(low_scenario, reported_metrics), _base_point(high_scenario, reported_metrics)
+        for m in reported_metrics:
+            metric_low, metric_high = metric_value(at_low, m), metric_value(at_high, m)
+            rows.append({"input": path, "how": how, "base_value": base_value, "low_value": low,
+                         "high_value": high, "metric": m.path, "metric_base": base[m.path],
+                         "metric_low": metric_low, "metric_high": metric_high,
+                         "swing": abs(metric_high - metric_low)})
+        # spider: the input across its range, plus its base value
+        reference = base_value if base_value else 0.5 * (low + high)
+        grid = np.unique(np.concatenate([np.linspace(low, high, spider_points), [reference]])) \
+            if spider_points else ()
+        for value in grid:
+            try:
+                moved, value, _ = _moved(scenario, path, float(value), reference)
+            except PivotsimError:
+                continue
+            point = base_point0 if value == base_value else _base_point(moved, reported_metrics)
+            spider_rows.append({"input": path, "change": value / reference - 1.0 if reference else math.nan,
+                                "value": value,
+                                **{m.path: metric_value(point, m) for m in reported_metrics}})
+        if progress is not None:
+            progress(k + 1, total)
+    if not rows:
+        raise PivotsimError("tornado: no input could be moved" + (f" ({skipped[0][0]}: {skipped[0][1]})"
+                                                                  if skipped else ""))
+    long = pd.DataFrame(rows)
+    table = long[long.metric == ranking.path].sort_values("swing", ascending=False, kind="stable")
+    order = {path: k for k, path in enumerate(table.input)}
+    long = long.assign(_rank=long.input.map(order)).sort_values(["_rank"], kind="stable").drop(columns="_rank")
+    spider = (pd.DataFrame(spider_rows).drop_duplicates(["input", "value"]).reset_index(drop=True)
+              if spider_rows else pd.DataFrame(columns=["input", "change", "value", *reported]))
+    return TornadoResult(scenario=scenario, metric=ranking, metrics=reported_metrics, base=base,
+                         table=table.reset_index(drop=True), all_metrics=long.reset_index(drop=True),
+                         spider=spider, skipped=skipped)

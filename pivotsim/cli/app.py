@@ -1,0 +1,155 @@
+"""The typer app and what every command shares: consoles, one-line errors, progress, cluster options."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from contextlib import contextmanager
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .._version import __version__
+from ..errors import PivotsimError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Bitcoin mining or AI hosting on the same megawatts: value both, path by path.")
+# Tables are wide (deals x metrics): when output goes to a file or a pipe,
+# where rich would fall back to 80 columns and wrap every cell, print at 160.
+stdout = Console(width=None if sys.stdout.isatty() else 160)
+stderr = Console(stderr=True)
+EXIT_BAD_INPUT = 2
+
+
+def fail(message: str) -> None:
+    """Print one line on stderr and exit with code 2."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _version(value: bool):
+    if value:
+        typer.echo(f"pivotsim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[Optional[bool], typer.Option(
+        "--version", callback=_version, is_eager=True, help="Show the version and exit.")] = None):
+    """pivotsim: should a miner keep mining on its megawatts, or host AI?"""
+
+
+
+
+def parse_paths(text: str):
+    """``--paths``: a whole number >= 1 or ``auto`` -> int or None."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise PivotsimError(f"--paths: {text!r} is not allowed; must be a whole number >= 1 or 'auto'") from None
+    if value < 1:
+        raise PivotsimError(f"--paths: {text!r} is not allowed; must be a whole number >= 1 or 'auto'")
+    return value
+
+
+_NOTICE_SHOWN = False
+
+
+def first_run_notice() -> None:
+    """Say on a terminal's stderr, once, that the kernels are being compiled (first run after installing)."""
+    global _NOTICE_SHOWN
+    from ..compiled import needs_compiling
+
+    if not _NOTICE_SHOWN and stderr.is_terminal and needs_compiling():
+        stderr.print("Compiling pivotsim's kernels (first run after installing, about 30 s once)",
+                     highlight=False, soft_wrap=True)
+    _NOTICE_SHOWN = True
+
+
+def progress_bar(enabled: bool):
+    first_run_notice()
+    if not enabled:
+        return None, None
+    bar = Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} paths"),
+                   TimeElapsedColumn(), console=stderr, transient=True)
+    return bar, bar.add_task("paths", total=1)
+
+
+# ---------------------------------------------------------------- Dask cluster options
+# Every command that simulates paths (run, sweep, sensitivity, compare) takes
+# the same two options and runs its API call inside ``cluster(...)``:
+#
+#     def sweep(..., workers: WorkersOption = None, scheduler: SchedulerOption = None):
+#         with cluster(workers, scheduler, quiet=as_json) as client:
+#             result = api.sweep(..., client=client)
+#
+# ``client`` is None for a local run.  Cluster failures are PivotsimErrors
+# (one line, exit 2), raised within a few seconds.
+WorkersOption = Annotated[Optional[int], typer.Option(
+    "--workers", help="Run the paths on a local Dask cluster of N worker processes.")]
+SchedulerOption = Annotated[Optional[str], typer.Option(
+    "--scheduler", help="Run the paths on the Dask scheduler at this address (tcp://host:8786) or "
+                        "of this scheduler file (sched.json) [default: $PIVOTSIM_SCHEDULER unless "
+                        "--workers is given].")]
+ThreadsOption = Annotated[Optional[int], typer.Option(
+    "--threads", help="Threads of this process evaluating chunks of paths (never changes the numbers) "
+                      "[default: the CPUs available, at most 8].", show_default=False)]
+
+
+@contextmanager
+def cluster(workers: int | None, scheduler: str | None, *, quiet: bool = False):
+    """The Dask client of ``--workers``/``--scheduler`` (None for a local run), closed on exit.
+
+    Dask's own log records (a lost scheduler logs a traceback) are muted
+    while it runs: the terminal gets pivotsim's one-line error instead.
+    """
+    import logging
+
+    from ..distributed import as_executor, connect, scheduler_address
+
+    if workers is not None or scheduler_address(scheduler, workers) is not None:
+        import distributed  # noqa: F401  (sets up its log handlers, muted below)
+    dask_log = logging.getLogger("distributed")
+    muted = [(h, h.level) for h in dask_log.handlers]  # records of distributed.* end here
+    for handler, _ in muted:
+        handler.setLevel(logging.CRITICAL + 1)
+    try:
+        with connect(scheduler, workers) as client:
+            if client is not None and not quiet:
+                info = as_executor(client).description
+                stderr.print(f"Dask: {info['workers']} workers, {info['threads']} threads, "
+                             f"scheduler {info['scheduler']}", highlight=False)
+            yield client
+    finally:
+        for handler, level in muted:
+            handler.setLevel(level)
+
+
+
+def command_line() -> str | None:
+    return "pivotsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
+
+
+
+
+def point_progress(label: str, enabled: bool):
+    first_run_notice()
+    if not enabled:
+        return None, None
+    bar = Progress(TextColumn(label), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} evaluations"),
+                   TimeElapsedColumn(), console=stderr, transient=True)
+    return bar, bar.add_task(label, total=1)
+
+
+def with_progress(label: str, enabled: bool, call):
+    bar, task = point_progress(label, enabled)
+    if bar is None:
+        return call(None)
+    with bar:
+        return call(lambda done, total: bar.update(task, completed=done, total=total))
+
+

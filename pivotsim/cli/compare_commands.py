@@ -1,0 +1,144 @@
+"""``pivotsim compare`` (deals side by side) and ``pivotsim calibrate`` (the market model)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated, List, Optional
+
+import typer
+from rich.table import Table
+
+from ..errors import PivotsimError
+from ..formatting import (  # same figures as the PDF
+    missing,
+    money,
+    money_per_mw,
+    months,
+    pct,
+    per_kwh_text,
+)
+from ..runs import DEFAULT_PATHS, DEFAULT_SEED
+from .app import (
+    SchedulerOption,
+    WorkersOption,
+    app,
+    cluster,
+    fail,
+    progress_bar,
+    stderr,
+    stdout,
+)
+
+
+@app.command()
+def compare(
+    files: Annotated[List[Path], typer.Argument(help="Scenario YAML files, e.g. scenarios/*.yaml.")],
+    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per deal.")] = DEFAULT_PATHS,
+    seed: Annotated[int, typer.Option("--seed", help="One seed for every deal (common random numbers).")]
+    = DEFAULT_SEED,
+    csv: Annotated[Optional[Path], typer.Option("--csv", help="Write the full table as CSV.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full table as JSON only.")] = False,
+    plot: Annotated[Optional[Path], typer.Option(
+        "--plot", help="PNG chart of revenue per kWh and NPV per MW by deal "
+                       "[default: runs/compare-<UTC timestamp>.png].")] = None,
+    no_plot: Annotated[bool, typer.Option("--no-plot", help="Do not write the chart.")] = False,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+):
+    """Compare deals on equal terms: one table, common random numbers, a chart."""
+    from ..analysis.compare import compare as compare_deals
+    from ..analysis.compare import compare_records, plot_comparison
+
+    try:
+        show_bar = not as_json and stderr.is_terminal
+        bar, task = progress_bar(show_bar)
+        with cluster(workers, scheduler, quiet=as_json) as client:
+            if bar is not None:
+                with bar:
+                    table = compare_deals(files, paths=paths, seed=seed, client=client,
+                                          progress=lambda done, total, name: bar.update(task, completed=done,
+                                                                                        total=total))
+            else:
+                table = compare_deals(files, paths=paths, seed=seed, client=client)
+    except PivotsimError as exc:
+        fail(str(exc))
+    written = []
+    try:
+        if csv is not None:
+            table.to_csv(csv, index=False)
+            written.append(f"table: {csv}")
+        if not no_plot:
+            if plot is None:
+                stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+                plot = Path("runs") / f"compare-{stamp}.png"
+                plot.parent.mkdir(parents=True, exist_ok=True)
+            plot_comparison(table, plot)
+            written.append(f"chart: {plot}")
+    except OSError as exc:
+        fail(f"cannot write output: {exc}")
+    if as_json:
+        typer.echo(json.dumps(compare_records(table), indent=2, ensure_ascii=False))
+        return
+    terms = Table(title=f"Deal terms ({len(table)} deals)", title_justify="left")
+    for col in ("Deal", "Kind", "Grid MW", "Critical IT MW", "Term", "Contract value", "ARR",
+                "$/kW-month", "AI $/kWh IT", "AI $/kWh grid", "Mining $/kWh grid (t=0)"):
+        terms.add_column(col, justify="left" if col in ("Deal", "Kind") else "right")
+    for _, r in table.iterrows():
+        terms.add_row(r["label"], r["kind"], f"{r['grid_power_mw']:,.0f}", f"{r['critical_it_mw']:,.0f}",
+                      f"{r['term_months'] / 12:g} yr", money(r["contract_value_usd"]), money(r["annual_revenue_usd"]),
+                      f"${r['rent_usd_per_kw_month']:,.0f}", per_kwh_text(r["ai_revenue_usd_per_kwh_critical_it"]),
+                      per_kwh_text(r["ai_revenue_usd_per_kwh_grid"]),
+                      per_kwh_text(r["bitcoin_revenue_usd_per_kwh_grid_spot"]))
+    stdout.print(terms)
+    value = Table(title=f"Valuation on the same grid power: base case and Monte Carlo "
+                        f"({table.attrs['paths']:,} paths, seed {table.attrs['seed']}, market drawn over "
+                        f"{table.attrs['market_horizon_months']} months for every deal)",
+                  title_justify="left")
+    for col in ("Deal", "AI NPV", "Mining NPV", "AI NPV/MW", "Mining NPV/MW", "AI IRR", "Mining IRR",
+                "AI payback", "P(AI > mining)", "p5 NPV diff"):
+        value.add_column(col, justify="left" if col == "Deal" else "right")
+    for _, r in table.iterrows():
+        value.add_row(r["label"], money(r["ai_npv_usd"]), money(r["bitcoin_npv_usd"]),
+                      money_per_mw(r["ai_npv_usd_per_mw_grid"]), money_per_mw(r["bitcoin_npv_usd_per_mw_grid"]),
+                      pct(None if missing(r["ai_irr"]) else r["ai_irr"]),
+                      pct(None if missing(r["bitcoin_irr"]) else r["bitcoin_irr"]),
+                      months(None if missing(r["ai_payback_months"]) else r["ai_payback_months"]),
+                      pct(r["prob_ai_beats_bitcoin"]), money(r["npv_difference_p5_usd"]))
+    value.caption = "NPV per MW of grid power; p5 NPV diff = 5th percentile of AI NPV minus mining NPV"
+    stdout.print(value)
+    for line in written:
+        stdout.print(line)
+
+# ---------------------------------------------------------------- calibrate (market model)
+@app.command()
+def calibrate(
+    data_file: Annotated[Path, typer.Argument(help="Daily network CSV (Coin Metrics layout).")],
+    start: Annotated[str, typer.Option("--start", help="First day of the fitting window (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--end", help="Last day of the fitting window (YYYY-MM-DD).")],
+    price_model: Annotated[str, typer.Option(
+        "--price-model", help="Price model of the printed block: merton or gbm.")] = "merton",
+    as_json: Annotated[bool, typer.Option("--json", help="Print every fitted figure as JSON.")] = False,
+):
+    """Fit the market model on real data and print a YAML `market:` block to paste into a scenario."""
+    import datetime as dt
+
+    from ..calibration import calibrate as fit
+
+    try:
+        if price_model not in ("merton", "gbm"):
+            raise PivotsimError(f"--price-model: {price_model!r} is not allowed; must be merton or gbm")
+        dates = []
+        for name, text in (("--start", start), ("--end", end)):
+            try:
+                dates.append(dt.date.fromisoformat(text))
+            except ValueError:
+                raise PivotsimError(f"{name}: {text!r} is not allowed; must be a date YYYY-MM-DD") from None
+        result = fit(data_file, dates[0], dates[1])
+    except PivotsimError as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    typer.echo(result.to_yaml(price_model), nl=False)

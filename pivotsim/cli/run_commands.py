@@ -1,0 +1,208 @@
+"""``pivotsim run`` and ``pivotsim report``: a scenario's base case, Monte Carlo, run folder and PDF."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, List, Optional
+
+import typer
+from rich.table import Table
+
+from ..errors import PivotsimError
+from ..formatting import BASE_METRIC_ROWS, money, months, pct  # same figures as the PDF
+from ..output.folders import write_run_folder
+from ..runs import DEFAULT_PATHS, DEFAULT_SEED
+from ..runs import run as run_scenario
+from ..scenario import load_scenario
+from ..simulate import DEFAULT_MAX_AUTO_PATHS
+from .app import (
+    SchedulerOption,
+    ThreadsOption,
+    WorkersOption,
+    app,
+    cluster,
+    fail,
+    parse_paths,
+    progress_bar,
+    stderr,
+    stdout,
+)
+
+
+def summary_tables(summary: dict) -> list[Table]:
+    """Rich tables of a run summary: base case side by side, then Monte Carlo."""
+    base = Table(title=f"{summary['scenario']}: base case "
+                       f"(valuation {summary['valuation_date']}, {summary['horizon_months']} months)",
+                 title_justify="left")
+    base.add_column("Metric")
+    base.add_column("Bitcoin mining", justify="right")
+    base.add_column("AI hosting", justify="right")
+    for key, label, _, fmt in BASE_METRIC_ROWS:
+        b = summary["bitcoin"]["base"]
+        a = summary["ai"]["base"]
+        if key not in b and key not in a:
+            continue
+        base.add_row(label, fmt(b[key]) if key in b else "", fmt(a[key]) if key in a else "")
+
+    mc = Table(title=f"Monte Carlo NPV: {summary['paths']:,} paths, seed {summary['seed']}",
+               title_justify="left")
+    mc.add_column("")
+    for col in ("p5", "p50", "p95", "mean", "± s.e.", "CVaR 5%", "P(NPV<0)"):
+        mc.add_column(col, justify="right")
+    for label, stats, prob in (
+            ("Bitcoin mining", summary["bitcoin"]["monte_carlo"]["npv_usd"],
+             summary["bitcoin"]["monte_carlo"]["prob_npv_negative"]),
+            ("AI hosting", summary["ai"]["monte_carlo"]["npv_usd"],
+             summary["ai"]["monte_carlo"]["prob_npv_negative"]),
+            ("AI minus bitcoin", summary["comparison"]["npv_difference_usd"], None)):
+        mc.add_row(label, *(money(stats[k]) for k in ("p5", "p50", "p95", "mean", "sem", "cvar5")),
+                   pct(prob) if prob is not None else "")
+    comparison = summary["comparison"]
+    lo, hi = comparison.get("prob_ai_beats_bitcoin_ci95") or (None, None)
+    caption = [f"P(AI NPV > bitcoin NPV) = {pct(comparison['prob_ai_beats_bitcoin'])}"
+               + (f" (95% CI {pct(lo)}-{pct(hi)})" if lo is not None else "")]
+    k = comparison.get("breakeven_btc_price_multiplier")
+    if k is not None:
+        caption.append(f"break-even BTC price: {k:.2f} x the base path ({money(comparison['breakeven_btc_price_usd'])} "
+                       "at t=0) makes mining's NPV equal AI's")
+    else:
+        caption.append("break-even BTC price: none between 0.01x and 100x the base path")
+    conv = summary.get("monte_carlo", {})
+    if conv.get("mode") == "auto":
+        caption.append(f"paths auto: {summary['paths']:,} paths, s.e. of the mean NPV difference "
+                       f"{money(conv.get('sem_npv_difference_usd'))} "
+                       f"{'<=' if conv.get('reached') else '>'} tolerance {money(conv.get('tolerance_usd'))}"
+                       + ("" if conv.get("reached") else f" (stopped at the cap of {conv.get('max_paths'):,})"))
+    mc.caption = "\n".join(caption)
+    mc.caption_justify = "left"
+
+    dist = Table(title="Monte Carlo IRR and payback", title_justify="left")
+    dist.add_column("")
+    for col in ("IRR p5", "IRR p50", "IRR p95", "no IRR", "payback p50", "never pays back"):
+        dist.add_column(col, justify="right")
+    for business, label in (("bitcoin", "Bitcoin mining"), ("ai", "AI hosting")):
+        m = summary[business]["monte_carlo"]
+        dist.add_row(label, pct(m["irr"]["p5"]), pct(m["irr"]["p50"]), pct(m["irr"]["p95"]),
+                     pct(m.get("prob_no_irr")), months(m["payback_months"]["p50"]),
+                     pct(m.get("prob_never_pays_back")))
+    return [base, mc, dist]
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    paths: Annotated[str, typer.Option(
+        "--paths", help="Monte Carlo paths, or 'auto': add paths until the standard error of the mean "
+                        "NPV difference is below --tolerance-usd.")] = str(DEFAULT_PATHS),
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same numbers).")] = DEFAULT_SEED,
+    out: Annotated[Path, typer.Option("--out", help="Parent folder of the run folder.")] = Path("runs"),
+    set_: Annotated[Optional[List[str]], typer.Option(
+        "--set", help="Override a scenario value: dotted.key=value (repeatable).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON only.")] = False,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also write the PDF report (report.pdf) in the run folder.")]
+    = False,
+    tolerance_usd: Annotated[Optional[float], typer.Option(
+        "--tolerance-usd", help="--paths auto: target standard error of the mean NPV difference [USD] "
+                                "(default: 1% of the larger absolute base-case NPV).")] = None,
+    max_paths: Annotated[int, typer.Option(
+        "--max-paths", help="--paths auto: cap on paths.")] = DEFAULT_MAX_AUTO_PATHS,
+    figures: Annotated[bool, typer.Option(
+        "--figures/--no-figures", help="Write fan charts and NPV plots (PNG) into the run folder.")] = True,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    threads: ThreadsOption = None,
+):
+    """Value a scenario as bitcoin mining and as AI hosting; write a run folder."""
+    try:
+        n_paths = parse_paths(paths)
+        loaded = load_scenario(scenario, set_ or ())
+        show_bar = not as_json and stderr.is_terminal
+        bar, task = progress_bar(show_bar)
+
+        def progress(done, total):
+            bar.update(task, completed=done, total=total)
+
+        options = dict(paths=n_paths, seed=seed, tolerance_usd=tolerance_usd, max_paths=max_paths,
+                       threads=threads)
+        with cluster(workers, scheduler, quiet=as_json) as client:
+            if bar is not None:
+                with bar:
+                    result = run_scenario(loaded, progress=progress, client=client, **options)
+            else:
+                result = run_scenario(loaded, client=client, **options)
+        command = "pivotsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
+        folder = write_run_folder(result, out, command=command, figures=figures)
+        if pdf:
+            _report_into_run_folder(result, folder)
+    except PivotsimError as exc:
+        fail(str(exc))
+    summary = result.summary()
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+        return
+    for table in summary_tables(summary):
+        stdout.print(table)
+    # --- uncertain inputs (mc-inputs) ---
+    if summary.get("uncertain_inputs"):
+        n_corr = len(summary.get("rank_correlations", []))
+        stdout.print(f"Uncertain inputs ({summary['sampling']} sampling"
+                     + (f", {n_corr} rank correlation{'s' if n_corr > 1 else ''}" if n_corr else "")
+                     + f"): {', '.join(summary['uncertain_inputs'])}", highlight=False)
+    stdout.print(f"Run folder: {folder}")
+
+
+# ---------------------------------------------------------------- report (PDF)
+def _report_into_run_folder(result, folder: Path) -> None:
+    """Write ``report.pdf`` in a fresh run folder; remove the folder if that fails."""
+    import shutil
+
+    from ..output.pdf import write_report as write_pdf
+
+    try:
+        write_pdf(result, folder / "report.pdf")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # a failed run leaves nothing behind
+        raise
+
+
+@app.command()
+def report(
+    scenarios: Annotated[List[Path], typer.Argument(help="Scenario YAML file(s); several make a book.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="PDF file to write.")],
+    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per scenario.")] = DEFAULT_PATHS,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same numbers).")] = DEFAULT_SEED,
+    set_: Annotated[Optional[List[str]], typer.Option(
+        "--set", help="Override a value in every scenario: dotted.key=value (repeatable).")] = None,
+    paper: Annotated[str, typer.Option("--paper", help="Paper size: a4 or letter.")] = "a4",
+    sensitivity: Annotated[bool, typer.Option(
+        "--sensitivity/--no-sensitivity", help="Include tornado and break-even when available.")] = True,
+):
+    """Write a PDF research note of a scenario (several scenarios: a book with a comparison first)."""
+    from ..output.pdf import PAPERS, check_output_path
+
+    try:
+        if paper.lower() not in PAPERS:
+            raise PivotsimError(f"--paper: {paper!r} is not allowed; must be one of {', '.join(PAPERS)}")
+        check_output_path(output)
+        loaded = [load_scenario(file, set_ or ()) for file in scenarios]
+        # a book compares deals on the same market paths (as `pivotsim compare`)
+        horizon = max(int(s.scenario.horizon_months.value) for s in loaded) if len(loaded) > 1 else None
+        results = []
+        for scenario in loaded:
+            bar, task = progress_bar(stderr.is_terminal)
+            if bar is not None:
+                with bar:
+                    results.append(run_scenario(scenario, paths=paths, seed=seed, market_horizon_months=horizon,
+                                                progress=lambda d, t: bar.update(task, completed=d, total=t)))
+            else:
+                results.append(run_scenario(scenario, paths=paths, seed=seed, market_horizon_months=horizon))
+        from ..output.pdf import write_report as write_pdf
+
+        written = write_pdf(results if len(results) > 1 else results[0], output, paper=paper,
+                            sensitivity=sensitivity)
+    except PivotsimError as exc:
+        fail(str(exc))
+    kind = f"book of {len(results)} scenarios" if len(results) > 1 else "report"
+    stdout.print(f"PDF {kind}: {written}")

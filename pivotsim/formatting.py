@@ -1,0 +1,179 @@
+"""How numbers read, everywhere: $1.94B, 18.2%, 27 months, $0.077/kWh.
+
+One set of formatters for the terminal, the PDF, chart labels and error
+messages, so a figure in the PDF is character for character the one a user
+saw in the terminal or can compute from summary.json.  None or NaN (no IRR,
+never pays back) reads "n/a" or "never".
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def missing(x) -> bool:
+    """True for None, pandas' NA and non-finite numbers (no IRR, never pays back)."""
+    if x is None:
+        return True
+    try:
+        return not math.isfinite(x)
+    except TypeError:  # pandas.NA and other missing markers are not numbers
+        return str(x) in ("<NA>", "NaT", "nan", "None")
+
+
+def money(x) -> str:
+    """Amount in USD: ``$1.94B``, ``-$134.68M``, ``$48.98`` (two decimals)."""
+    if missing(x):
+        return "n/a"
+    sign = "-" if x < 0 else ""
+    a = abs(x)
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if a >= scale:
+            return f"{sign}${a / scale:,.2f}{suffix}"
+    return f"{sign}${a:,.2f}"
+
+
+def pct(x, digits: int = 1) -> str:
+    """A fraction as a percentage: 0.182 -> ``18.2%``."""
+    return "n/a" if missing(x) else f"{x * 100:.{digits}f}%"
+
+
+def months(x) -> str:
+    """Months, rounded: ``27 months``; None -> ``never``."""
+    return "never" if missing(x) else f"{x:.0f} months"
+
+
+def number(x, digits: int = 0) -> str:
+    """A plain number with thousands separators."""
+    return "n/a" if missing(x) else f"{x:,.{digits}f}"
+
+
+def per_kwh(x) -> str:
+    """A price per kWh: ``$0.077/kWh``."""
+    return "n/a" if missing(x) else f"${x:.3f}/kWh"
+
+
+def per_kwh_text(x) -> str:
+    """A price per kWh without the unit, for table cells under a $/kWh header: ``$0.077``."""
+    return "n/a" if missing(x) else f"${x:.3f}"
+
+
+def money_per_mw(x) -> str:
+    """An amount per MW: ``$12.35M/MW``."""
+    return "n/a" if missing(x) else f"{money(x)}/MW"
+
+
+def usd_price(x) -> str:
+    """A unit price in whole dollars: ``$109,669``."""
+    return "n/a" if missing(x) else f"${x:,.0f}"
+
+
+def compact_money(x: float, _pos=None) -> str:
+    """Short amount in USD for axes and narrow tables: $1.5B, $250M, $40k, $12 ('' when not finite).
+
+    Usable as a matplotlib tick formatter (``_pos`` is ignored).
+    """
+    if missing(x):
+        return ""
+    if x == 0:
+        return "$0"
+    sign = "-" if x < 0 else ""
+    a = abs(x)
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if a >= scale:
+            value = a / scale
+            text = f"{value:.1f}".rstrip("0").rstrip(".") if value < 10 else f"{value:.0f}"
+            return f"{sign}${text}{suffix}"
+    return f"{sign}${a:.2f}".rstrip("0").rstrip(".") if a < 10 else f"{sign}${a:.0f}"
+
+
+def compact_number(x: float, _pos=None) -> str:
+    """Short plain number for axes: 1.5B, 250.0M, 40,000, 0.125."""
+    a = abs(x)
+    if a >= 1e12:
+        return f"{x:.3g}"
+    if a >= 1e9:
+        return f"{x / 1e9:,.1f}B"
+    if a >= 1e6:
+        return f"{x / 1e6:,.1f}M"
+    if a >= 1e4:
+        return f"{x:,.0f}"
+    return f"{x:,.4g}"
+
+
+def significant(x: float) -> str:
+    """Six significant digits, whole numbers from a million up: 0.125, 1,234.57, 12,345,678."""
+    return f"{x:,.6g}" if abs(x) < 1e6 else f"{x:,.0f}"
+
+
+def metric_text(path: str, x) -> str:
+    """A metric or parameter by its dotted path: money for ``_usd``, % for probabilities and rates."""
+    if missing(x):
+        return "n/a"
+    name = path.rsplit(".", 1)[-1]
+    if "prob" in path or name.endswith(("irr", "margin", "share", "_rate", "per_year")) or ".irr." in path:
+        return pct(x)
+    if "_usd" in path and "per_" not in path:
+        return money(x)
+    return significant(x)
+
+
+def quantity_text(value, unit: str, *, plain_unit: bool = True) -> str:
+    """A scenario number with its unit, as an analyst reads it: $9.70B, 20%, 8.5%/yr, $0.045/kWh, 17.5 J/TH.
+
+    ``plain_unit=False`` leaves out units written after the number (MW, J/TH, months), for a table
+    with a unit column; money and percentages keep their signs.
+    """
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if not isinstance(value, (int, float)):
+        return str(value)
+    if missing(value):
+        return "n/a"
+    if unit == "USD":
+        return money(value) if abs(value) >= 1e6 else f"${value:,.0f}"
+    if unit.startswith("USD/kWh"):
+        return f"${value:.3f}/kWh"
+    if unit == "USD/kW-month":
+        return f"${value:,.2f}/kW-mo"
+    if unit == "USD/BTC":
+        return f"${value:,.0f}"
+    if unit.startswith("USD"):
+        text = f"${value:,.4g}" if abs(value) < 1e4 else money(value)
+        rest = unit[3:].strip()
+        return f"{text}{rest if rest.startswith('/') else ' ' + rest if rest else ''}"
+    if unit in ("fraction", "share"):
+        return f"{value * 100:.4g}%"
+    if unit == "per year":
+        return f"{value * 100:.4g}%/yr"
+    if unit.startswith("per "):
+        return f"{value * 100:.4g}% {unit}"
+    if unit == "x":
+        return f"{value:.1f}x"
+    if unit in ("", "-", "ratio"):
+        return significant(value)
+    return f"{significant(value)} {unit}" if plain_unit else significant(value)
+
+
+# Base-case metrics shown side by side, in the terminal (short label) and in
+# the PDF (long label): summary key, short label, long label, formatter.
+BASE_METRIC_ROWS = [
+    ("npv_usd", "NPV", "NPV", money),
+    ("irr", "IRR (annual)", "IRR (annual)", pct),
+    ("payback_months", "Payback", "Payback", months),
+    ("discounted_payback_months", "Discounted payback", "Discounted payback", months),
+    ("peak_funding_usd", "Peak funding need", "Peak funding need", money),
+    ("total_revenue_usd", "Total revenue", "Total revenue (nominal)", money),
+    ("ebitda_margin", "EBITDA margin", "EBITDA margin", pct),
+    ("revenue_usd_per_kwh", "Revenue per kWh (grid)", "Revenue per kWh of grid power", per_kwh),
+    ("revenue_usd_per_kwh_critical_it", "Revenue per kWh (critical IT)", "Revenue per kWh of critical IT",
+     per_kwh),
+    ("hashprice_usd_per_ph_day", "Hashprice at t=0 (USD/PH/day)", "Hashprice at t = 0 (USD per PH/s per day)",
+     lambda x: number(x, 2)),
+    ("btc_mined", "BTC mined", "BTC mined", lambda x: number(x, 0)),
+    ("cash_cost_usd_per_btc", "Cash cost per BTC", "Cash cost per BTC", money),
+    ("all_in_cost_usd_per_btc", "All-in cost per BTC", "All-in cost per BTC", money),
+    ("contract_value_usd", "Contract value", "Contract value", money),
+    ("annual_revenue_usd", "Annual revenue (ARR)", "Annual revenue (ARR)", money),
+    ("prepayment_usd", "Prepayment", "Prepayment", money),
+]
