@@ -1,34 +1,26 @@
-"""Command line of the market data: ``pivotsim data update | status`` and ``pivotsim hashprice``.
+"""Commands of the market data: ``pivotsim data update | status`` and ``pivotsim hashprice``.
 
-Registered on the main app by :mod:`pivotsim.cli`.  Parse, call, print; bad
-input and network failures are one line on stderr and exit code 2.
+Parse, call, print; bad input and network failures are one line on stderr
+and exit code 2.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, List, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from . import data_refresh
-from .analysis.hashprice import hashprice as spot_hashprice
-from .errors import PivotsimError
-from .models.spot import DEFAULT_POOL_FEE_SHARE
-
-EXIT_BAD_INPUT = 2
-stdout = Console(width=None if sys.stdout.isatty() else 160)
+from .. import data_refresh
+from ..analysis.hashprice import hashprice as spot_hashprice
+from ..errors import PivotsimError
+from ..models.spot import DEFAULT_POOL_FEE_SHARE
+from .app import app, fail, stdout
 
 data_app = typer.Typer(no_args_is_help=True, help="The daily bitcoin network data: fetch new days, show the file.")
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(EXIT_BAD_INPUT)
+app.add_typer(data_app, name="data")
 
 
 @data_app.command("update")
@@ -42,7 +34,7 @@ def update(to: Annotated[Optional[Path], typer.Option(
     try:
         report = data_refresh.update(to)
     except PivotsimError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(report.summary())
 
 
@@ -54,7 +46,7 @@ def status(file: Annotated[Optional[Path], typer.Option(
     try:
         state = data_refresh.status(file)
     except PivotsimError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if as_json:
         typer.echo(json.dumps(state.to_dict(), indent=2))
         return
@@ -78,6 +70,7 @@ HASHPRICE_HELP = (
     "--power-price; and the next halving's expected date (the blocks left at 144 a day).")
 
 
+@app.command("hashprice", help=HASHPRICE_HELP)
 def hashprice(
     btc_price: Annotated[Optional[float], typer.Option("--btc-price", help="BTC price [USD].")] = None,
     difficulty: Annotated[Optional[float], typer.Option("--difficulty", help="Network difficulty.")] = None,
@@ -104,7 +97,7 @@ def hashprice(
                                  efficiencies_j_per_th=tuple(efficiency or ()), pool_fee_share=pool_fee,
                                  power_price_usd_per_kwh=power_price)
     except PivotsimError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if as_json:
         typer.echo(json.dumps(figures.to_dict(), indent=2))
         return
@@ -127,12 +120,3 @@ def hashprice(
             row.append(f"${figures.breakeven_btc_price_usd[key]:,.0f}")
         table.add_row(*row)
     stdout.print(table)
-
-
-hashprice.__doc__ = HASHPRICE_HELP
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``data`` and ``hashprice`` to the main app."""
-    app.add_typer(data_app, name="data")
-    app.command("hashprice", help=HASHPRICE_HELP)(hashprice)
