@@ -62,8 +62,11 @@ from .models.market import (
     zero_shocks,
 )
 from .models.mining import mining_cash_flows
+from .models.spot import mining_cost_kpis
+from .models.rollforward import (GAP_PREFIX, GAP_SHOCKS, draw_gap_shocks, gap_days, gap_steps, roll_forward,
+                                 state_at_valuation)
 from .models.timeline import Timeline
-from .seeds import block_generator, stream_generator
+from .seeds import block_generator, gap_generator, stream_generator
 from .uncertainty import blocks_input_draws
 
 BLOCK_PATHS = 2_000
@@ -142,7 +145,23 @@ def chunk_shocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_months:
             draw_stream_shock(name, stream_generator(seed, block, STREAM_SHOCKS.index(name)), BLOCK_PATHS, months, out=out[name][rows])
     if months > horizon:
         out = {name: np.ascontiguousarray(x[:, :horizon]) for name, x in out.items()}
+    out.update(gap_shocks(inputs, seed, blocks))
     return out
+
+
+def gap_shocks(inputs, seed: int, blocks: Sequence[int]) -> dict[str, np.ndarray]:
+    """Shocks of the days between the market state's date and the valuation date (none without a gap).
+
+    ``gap.<name>`` arrays ``(len(blocks) * BLOCK_PATHS, steps)``, each
+    block's from :func:`pivotsim.seeds.gap_generator` (see
+    :mod:`pivotsim.models.rollforward`).
+    """
+    steps, _ = gap_steps(gap_days(getattr(inputs.market, "state_date", None), inputs.scenario.valuation_date))
+    if not steps:
+        return {}
+    parts = [draw_gap_shocks(lambda name, b=block: gap_generator(seed, b, GAP_SHOCKS.index(name)), BLOCK_PATHS,
+                             steps, inputs.market) for block in blocks]
+    return {GAP_PREFIX + name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
 
 
 def discount_rate(inputs, business: str):
@@ -162,9 +181,18 @@ def bootstrap_returns(inputs) -> np.ndarray | None:
 
 
 def market_paths(inputs, timeline: Timeline, shocks: dict[str, np.ndarray]) -> MarketPaths:
-    """Market paths of a set of shocks: the only way the engine builds them."""
-    return simulate_market(inputs.market, inputs.site, timeline, shocks,
-                           bootstrap_log_returns=bootstrap_returns(inputs))
+    """Market paths of a set of shocks: the only way the engine builds them.
+
+    A market state dated before the valuation date is first rolled forward
+    over the gap (:func:`pivotsim.models.rollforward.roll_forward`, with the
+    ``gap.*`` shocks; none in the base case: the expected path).
+    """
+    market = inputs.market
+    state_date = getattr(market, "state_date", None)
+    if state_date is not None and state_date != timeline.valuation_date:
+        gap = {name[len(GAP_PREFIX):]: x for name, x in shocks.items() if name.startswith(GAP_PREFIX)}
+        market = roll_forward(market, inputs.site, state_date, timeline.valuation_date, gap).market
+    return simulate_market(market, inputs.site, timeline, shocks, bootstrap_log_returns=bootstrap_returns(inputs))
 
 
 def business_cash_flows(business: str, inputs, market: MarketPaths, timeline: Timeline, *,
@@ -318,7 +346,9 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
     dict of str -> ndarray
         ``<business>_<metric>`` and ``npv_difference_usd``, each
         ``(len(blocks) * BLOCK_PATHS,)``; each uncertain input's draws as
-        ``input.<dotted path>``; plus the samples if asked.
+        ``input.<dotted path>``; the market at the valuation date as
+        ``market.<name>`` (:func:`pivotsim.models.rollforward.state_at_valuation`);
+        plus the samples if asked.
     """
     # The steps below (draws, inputs per path, market, cash flows, valuation)
     # are also what pivotsim.analysis.crn.CrnEngine calls, one at a
@@ -335,6 +365,8 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
     out["npv_difference_usd"] = out["ai_npv_usd"] - out["bitcoin_npv_usd"]
     for dotted, values in draws.inputs.items():
         out[f"input.{dotted}"] = values
+    for name, values in state_at_valuation(market, timeline.days, n).items():
+        out[f"market.{name}"] = values
 
     first = blocks[0] * BLOCK_PATHS
     keep = min(max(0, sample_paths - first), n)
@@ -741,15 +773,7 @@ def base_case_kpis(inputs, flows: CashFlows, business: str) -> dict:
            "ebitda_margin": ebitda / revenue if revenue else math.nan,
            "revenue_usd_per_kwh": revenue / kwh if kwh else math.nan}
     if business == "bitcoin":
-        btc = float(flows.quantities["btc_mined"].sum())
-        cash_cost = -float((flows.items["power_usd"] + flows.items["opex_usd"]).sum())
-        all_in = cash_cost - float(flows.items["capex_usd"].sum())
-        out.update({
-            "hashprice_usd_per_ph_day": float(flows.quantities["hashprice_usd_per_ph_day"][0, 0]),
-            "btc_mined": btc,
-            "cash_cost_usd_per_btc": cash_cost / btc if btc else math.nan,
-            "all_in_cost_usd_per_btc": all_in / btc if btc else math.nan,
-        })
+        out.update(mining_cost_kpis(flows))
     else:
         it_kwh = float(flows.quantities["critical_it_kwh"].sum())
         out.update({k: float(v) for k, v in contract_terms(inputs).items()})

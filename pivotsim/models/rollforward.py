@@ -29,10 +29,9 @@ columns, floats for one path) and the marginal miner's J/TH has moved along
 its frontier by the gap.  With no gap the market is returned as it is, so
 every number is unchanged to the last bit.
 
-Random numbers: the gap's shocks come from their own streams,
-``SeedSequence(seed, spawn_key=(block, GAP_STREAM_KEY_OFFSET + j))`` for the
-j-th name of :data:`GAP_SHOCKS` (drawn by the engine, see
-:func:`draw_gap_shocks`), so rolling forward never moves another draw.
+Random numbers: the gap's shocks come from their own streams, one per name
+of :data:`GAP_SHOCKS` (the engine's seed layout: :mod:`pivotsim.seeds`,
+``gap_generator``), so rolling forward never moves another draw.
 
 References
 ----------
@@ -54,9 +53,10 @@ from .market import (STREAM_SHOCKS, active_stream_shocks, draw_stream_shock, sim
 from .timeline import BLOCKS_PER_DAY, HALVING_INTERVAL_BLOCKS
 
 DAYS_PER_MONTH = 365.25 / 12.0
-#: gap shocks, each from ``SeedSequence(seed, spawn_key=(block, GAP_STREAM_KEY_OFFSET + j))``
+#: the gap's shocks, each from its own stream (:mod:`pivotsim.seeds`)
 GAP_SHOCKS = ("btc_price", "network_hashrate", "btc_jump", "fees", "fee_spike")
-GAP_STREAM_KEY_OFFSET = 200
+#: prefix of the gap's shocks among the engine's shocks
+GAP_PREFIX = "gap."
 #: market fields that hold the state (replaced by each path's values at the valuation date)
 STATE_FIELDS = ("btc_price_usd", "network_hashrate_eh_s", "fees_btc_per_block", "block_height")
 

@@ -310,7 +310,8 @@ def metrics_tables(result, styles, width) -> list:
     for key, _, label, fmt in BASE_METRIC_ROWS:
         if key not in b and key not in a:
             continue
-        rows.append([label, fmt(b[key]) if key in b else "", fmt(a[key]) if key in a else ""])
+        rows.append([label.format(months=s["horizon_months"]), fmt(b[key]) if key in b else "",
+                     fmt(a[key]) if key in a else ""])
     base_table = _table(rows, [width * 0.5, width * 0.25, width * 0.25], styles, right_cols=(1, 2))
 
     out = [base_table, Spacer(1, 8)]
