@@ -185,6 +185,11 @@ def _gapped(iren, state_date="2025-09-26"):
     return to_inputs(iren.with_overrides([f"market.state_date={state_date}"]))
 
 
+def _no_state_date(iren):
+    """iren.yaml without its market.state_date (the state taken at the valuation date)."""
+    return to_inputs(iren.model_copy(update={"market": iren.market.model_copy(update={"state_date": None})}))
+
+
 def test_engine_roll_forward_is_the_same_for_any_chunking_and_threads(iren):
     from pivotsim.simulate import simulate
 
@@ -201,7 +206,7 @@ def test_engine_roll_forward_is_the_same_for_any_chunking_and_threads(iren):
 def test_state_date_equal_to_the_valuation_date_changes_nothing(iren):
     from pivotsim.simulate import simulate
 
-    plain = simulate(to_inputs(iren), 2000, 3).metrics
+    plain = simulate(_no_state_date(iren), 2000, 3).metrics
     same_day = simulate(_gapped(iren, "2025-11-01"), 2000, 3).metrics
     for name, values in plain.items():
         np.testing.assert_array_equal(same_day[name], values, err_msg=name)
@@ -212,7 +217,7 @@ def test_a_gap_moves_month_0_and_leaves_other_draws_alone(iren):
     # the gap's shocks come from their own streams: the months after t = 0 see the same shocks
     from pivotsim.simulate import chunk_shocks
 
-    gapped, plain = _gapped(iren), to_inputs(iren)
+    gapped, plain = _gapped(iren), _no_state_date(iren)
     with_gap, without = chunk_shocks(gapped, 11, [0]), chunk_shocks(plain, 11, [0])
     assert set(with_gap) - set(without) == {f"gap.{n}" for n in GAP_SHOCKS}
     for name, values in without.items():
@@ -223,10 +228,24 @@ def test_npv_of_mining_reflects_the_rolled_state(iren):
     # the base case starts from S_0 exp(mu T) after the gap: mining revenue in month 1 scales with it
     from pivotsim.simulate import base_case
 
-    plain_flows, plain_market = base_case(to_inputs(iren))
+    plain_flows, plain_market = base_case(_no_state_date(iren))
     gap_flows, gap_market = base_case(_gapped(iren))
     t = 36 / 365.25
     mu = iren.market.btc_drift_per_year.value
     assert gap_market.btc_price_usd[0, 0] == pytest.approx(plain_market.btc_price_usd[0, 0] * math.exp(mu * t),
                                                            rel=1e-12)
     assert gap_market.block_height[0, 0] > plain_market.block_height[0, 0] + 36 * 144 * 0.99
+
+
+def test_library_scenarios_state_the_data_last_day():
+    # the shipped data ends on 2025-09-26: every library scenario's market state is that day's
+    import pivotsim
+    from pivotsim.data_refresh import status
+
+    from .conftest import BTC_DAILY, SCENARIOS
+
+    last_day = status(BTC_DAILY).last_day
+    for path in sorted(SCENARIOS.glob("*.yaml")):
+        scenario = pivotsim.load_scenario(path)
+        assert scenario.market.state_date == last_day, path.name
+        assert scenario.market.state_date < scenario.scenario.valuation_date
