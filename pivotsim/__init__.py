@@ -9,6 +9,8 @@ Public API::
     pivotsim.write_run(result, "runs")          # the run folder (summary, tables, figures)
     table = pivotsim.compare(["scenarios/iren.yaml", "scenarios/cipher_aws.yaml"])  # DataFrame
     pivotsim.report(result, "iren.pdf")        # the PDF research note
+    timing = pivotsim.timing("scenarios/iren_timing.yaml", paths=20_000)   # keep mining or convert, when
+    timing.summary(); timing.to_frame(); pivotsim.write_timing(timing, scenario, "runs")
     fitted = pivotsim.calibrate("../shared/data/btc/btc_network_daily_coinmetrics.csv",
                                 "2016-01-01", "2022-12-31")   # market parameters
 
@@ -33,6 +35,9 @@ _EXPORTS = {
     "sweep": ("analysis.sweep", "sweep"),
     "sensitivity": ("analysis.global_indices", "sensitivity"),
     "breakeven": ("analysis.breakeven", "breakeven"),
+    "timing": ("analysis.timing", "timing"),
+    "TimingResult": ("analysis.timing", "TimingResult"),
+    "write_timing": ("output.timing", "write_timing_folder"),
     "write_run": ("output.folders", "write_run_folder"),
     "report": ("output.pdf", "write_report"),
     "plot_sweep": ("output.sensitivity_figures", "plot_sweep"),

@@ -15,12 +15,14 @@ import numpy as np
 import pandas as pd
 
 from .distributed import as_executor, default_threads
+from .drivers import MIN_PATHS as MIN_DRIVER_PATHS, DriversResult, run_drivers
 from .errors import PivotsimError
 from .inputs import to_inputs
 from .models.cashflows import CashFlows
 from .models.market import MarketPaths
 from .models.rollforward import AT_VALUATION, describe_at_valuation, gap_days, state_at_valuation
 from .scenario import Scenario, resolve_scenario
+from .scenario.labels import input_labels
 from .simulate import (
     BLOCK_PATHS,
     BUSINESSES,
@@ -114,7 +116,7 @@ class RunResult:
 
         See :func:`pivotsim.models.rollforward.describe_at_valuation`.
         """
-        per_path = {name: self.metrics[f"market.{name}"] for name in AT_VALUATION}
+        per_path = {name: self.metrics[f"at_valuation.{name}"] for name in AT_VALUATION}
         base = state_at_valuation(self.base_market, self.timeline.days, 1)
         block = describe_at_valuation(per_path, base, self.timeline.valuation_date, self.gap_days)
         state_date = getattr(self.inputs.market, "state_date", None) or self.timeline.valuation_date
@@ -123,6 +125,18 @@ class RunResult:
     @property
     def timeline(self):
         return timeline_of(self.inputs)
+
+    def drivers(self, method: str = "regression") -> DriversResult | None:
+        """What drives the spread of the NPV difference over this run's paths (None below 20 paths).
+
+        Contribution to its variance of each uncertain input and of the
+        market paths as one group (:func:`pivotsim.drivers.run_drivers`),
+        from the run's own draws: ``method`` ``"regression"`` or ``"rank"``.
+        """
+        if self.paths < MIN_DRIVER_PATHS:
+            return None
+        paths = [k.split(".", 1)[1] for k in self.metrics if k.startswith("input.")]
+        return run_drivers(self.metrics, method=method, labels=input_labels(paths, self.scenario))
 
     def summary(self) -> dict:
         """The run as a JSON-ready dict (the contract of ``summary.json``).
@@ -173,6 +187,9 @@ class RunResult:
             "breakeven_btc_price_multiplier": multiplier,
             "breakeven_btc_price_usd": self.breakeven_btc_price_usd,
         }
+        drivers = self.drivers()
+        if drivers is not None:
+            out["comparison"]["drivers"] = drivers.summary()
         out["monte_carlo"] = {"paths": self.paths, "block_paths": BLOCK_PATHS,
                               "sample_paths": int(next(iter(self.samples.values())).shape[0]) if self.samples else 0,
                               **self.convergence}

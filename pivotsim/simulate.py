@@ -62,9 +62,10 @@ from .models.market import (
     zero_shocks,
 )
 from .models.mining import mining_cash_flows
-from .models.spot import mining_cost_kpis
+from .models.path_summaries import market_path_summaries
 from .models.rollforward import (GAP_PREFIX, GAP_SHOCKS, draw_gap_shocks, gap_days, gap_steps, roll_forward,
                                  state_at_valuation)
+from .models.spot import mining_cost_kpis
 from .models.timeline import Timeline
 from .seeds import block_generator, gap_generator, stream_generator
 from .uncertainty import blocks_input_draws
@@ -346,9 +347,11 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
     dict of str -> ndarray
         ``<business>_<metric>`` and ``npv_difference_usd``, each
         ``(len(blocks) * BLOCK_PATHS,)``; each uncertain input's draws as
-        ``input.<dotted path>``; the market at the valuation date as
-        ``market.<name>`` (:func:`pivotsim.models.rollforward.state_at_valuation`);
-        plus the samples if asked.
+        ``input.<dotted path>``; one summary of each path's market as
+        ``market.<name>`` (:func:`pivotsim.models.path_summaries.market_path_summaries`,
+        what :mod:`pivotsim.drivers` regresses on); the market at the valuation
+        date as ``at_valuation.<name>``
+        (:func:`pivotsim.models.rollforward.state_at_valuation`); plus the samples if asked.
     """
     # The steps below (draws, inputs per path, market, cash flows, valuation)
     # are also what pivotsim.analysis.crn.CrnEngine calls, one at a
@@ -365,8 +368,10 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
     out["npv_difference_usd"] = out["ai_npv_usd"] - out["bitcoin_npv_usd"]
     for dotted, values in draws.inputs.items():
         out[f"input.{dotted}"] = values
-    for name, values in state_at_valuation(market, timeline.days, n).items():
+    for name, values in market_path_summaries(market, n).items():
         out[f"market.{name}"] = values
+    for name, values in state_at_valuation(market, timeline.days, n).items():
+        out[f"at_valuation.{name}"] = values
 
     first = blocks[0] * BLOCK_PATHS
     keep = min(max(0, sample_paths - first), n)

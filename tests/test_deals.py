@@ -22,7 +22,7 @@ from .conftest import SCENARIOS
 runner = CliRunner()
 SHIPPED = sorted(SCENARIOS.glob("*.yaml"))
 DEALS = ["cipher_aws", "cipher_fluidstack", "core_scientific_coreweave", "galaxy_coreweave", "iren",
-         "iren_mining", "terawulf_fluidstack"]
+         "iren_mining", "iren_timing", "terawulf_fluidstack"]
 
 
 def load(stem):

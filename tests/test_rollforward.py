@@ -200,7 +200,7 @@ def test_engine_roll_forward_is_the_same_for_any_chunking_and_threads(iren):
         assert set(other) == set(runs[0])
         for name, values in runs[0].items():
             np.testing.assert_array_equal(other[name], values, err_msg=name)
-    assert np.ptp(runs[0]["market.btc_price_usd"]) > 0  # month 0 is a distribution
+    assert np.ptp(runs[0]["at_valuation.btc_price_usd"]) > 0  # month 0 is a distribution
 
 
 def test_state_date_equal_to_the_valuation_date_changes_nothing(iren):
@@ -210,7 +210,7 @@ def test_state_date_equal_to_the_valuation_date_changes_nothing(iren):
     same_day = simulate(_gapped(iren, "2025-11-01"), 2000, 3).metrics
     for name, values in plain.items():
         np.testing.assert_array_equal(same_day[name], values, err_msg=name)
-    assert np.ptp(plain["market.btc_price_usd"]) == 0
+    assert np.ptp(plain["at_valuation.btc_price_usd"]) == 0
 
 
 def test_a_gap_moves_month_0_and_leaves_other_draws_alone(iren):

@@ -32,17 +32,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .. import simulate as engine
-from ..distributed import local_executor
+from ..distributed import default_threads, local_executor
+from ..errors import PivotsimError, ScenarioError
+from ..inputs import to_inputs
 from ..models import finance
 from ..models.conversion import (ConversionTerms, asic_resale_usd_per_mw, discount_factors, exercise_coefficients,
                                  mining_between_dates)
 from ..models.lease_market import LeaseIndex, draw_index_shocks, lease_index_generator, lease_index_paths
 from ..models.mining import mining_cash_flows
+from ..runs import DEFAULT_SEED
+from ..scenario import Scenario, load_scenario
 from .options import StoppingPolicy, apply_stopping_policy, check_basis, fit_stopping_policy, mean_and_se
 
 #: first block index of the pricing set (the fit set starts at block 0)
@@ -244,10 +249,12 @@ def _price_chunk(setup: _Setup, policies: list[StoppingPolicy], blocks: range) -
 def _boundary(setup: _Setup, policy: StoppingPolicy, fit: dict) -> pd.DataFrame:
     """Rent index above which block 1 converts, against hashprice, at the first decision date of each year.
 
-    Other states (the power price) at their fit-set median; hashprice over
-    its 5-95% range among the paths still able to convert; the rent
-    threshold is where the exercise value crosses the fitted continuation
-    value, on a grid from a tenth to four times the range of the index.
+    Read off the fitted rule inside the cloud of simulated states only (a
+    regression says nothing outside it): hashprice over its 5-95% range at
+    that date, the rent threshold searched between the 1% and 99% rent
+    quantiles (NaN when the crossing lies outside), other states (the power
+    price) at their median.  The threshold is where the exercise value
+    crosses the fitted continuation value (linear interpolation on a grid).
     """
     rows = []
     dates = setup.dates
@@ -257,7 +264,8 @@ def _boundary(setup: _Setup, policy: StoppingPolicy, fit: dict) -> pd.DataFrame:
             continue
         x = fit["features"][j].T
         hp_grid = np.quantile(x[:, 0], np.linspace(0.05, 0.95, BOUNDARY_POINTS))
-        rent_grid = np.linspace(0.1 * x[:, 1].min(), 4.0 * x[:, 1].max(), 400)
+        low, high = np.quantile(x[:, 1], [0.01, 0.99])
+        rent_grid = np.linspace(low, high, 400) if high > low else np.linspace(0.5 * low, 2.0 * low, 400)
         for hp in (hp_grid if np.ptp(x[:, 0]) > 0 else hp_grid[:1]):
             state = np.tile(np.median(x, axis=0), (len(rent_grid), 1))
             state[:, 0], state[:, 1] = hp, rent_grid
@@ -268,8 +276,6 @@ def _boundary(setup: _Setup, policy: StoppingPolicy, fit: dict) -> pd.DataFrame:
                 k = above[0]
                 threshold = float(rent_grid[k - 1] + (rent_grid[k] - rent_grid[k - 1]) * -gap[k - 1]
                                   / (gap[k] - gap[k - 1]))
-            elif above.size:
-                threshold = float(rent_grid[0])
             rows.append({"year": year, "decision_month": int(dates[j]), "hashprice_usd_per_ph_day": float(hp),
                          "rent_threshold_usd_per_kw_month": threshold})
     return pd.DataFrame(rows, columns=["year", "decision_month", "hashprice_usd_per_ph_day",
@@ -403,3 +409,76 @@ def value_timing(inputs, option: TimingOption, paths: int, seed: int, *, fit_pat
 def with_blocks(option: TimingOption, blocks) -> TimingOption:
     """The same option with other blocks."""
     return replace(option, blocks=tuple(blocks))
+
+
+DEFAULT_TIMING_PATHS = 20_000
+
+
+def option_from_inputs(inputs) -> TimingOption:
+    """The :class:`TimingOption` of a scenario's ``option:`` section (plain values, :func:`~pivotsim.inputs.to_inputs`)."""
+    o = inputs.option
+    index = o.rent_index
+    terms = ConversionTerms(
+        conversion_capex_usd_per_mw=float(o.conversion_capex_usd_per_mw), build_months=int(o.build_months),
+        term_months=int(o.term_months), rent_escalator_per_year=float(o.rent_escalator_per_year),
+        ai_pue=float(o.ai_pue), opex_usd_per_mw_year=float(o.opex_usd_per_mw_year),
+        tenant_funded_capex_share=float(o.tenant_funded_capex_share),
+        asic_resale_usd_per_mw=float(o.asic_resale_usd_per_mw),
+        asic_resale_decline_per_year=float(o.asic_resale_decline_per_year),
+        facility_years=float(inputs.finance.depreciation.facility_years))
+    rent = LeaseIndex(start=float(index.start_usd_per_kw_month), drift_per_year=float(index.drift_per_year),
+                      volatility_per_year=float(index.volatility_per_year),
+                      mean_reversion_per_year=float(index.mean_reversion_per_year),
+                      long_run=None if index.long_run_usd_per_kw_month is None
+                      else float(index.long_run_usd_per_kw_month),
+                      btc_rank_correlation=float(index.btc_rank_correlation))
+    return TimingOption(terms=terms, rent_index=rent, blocks=tuple(float(b.share) for b in o.blocks),
+                        decision_every_months=int(o.decision_every_months),
+                        deadline_month=None if o.deadline_month is None else int(o.deadline_month),
+                        basis_order=int(o.basis_order), basis=o.basis,
+                        discount_rate=None if o.discount_rate is None else float(o.discount_rate))
+
+
+def timing(scenario: Scenario | str | Path, paths: int = DEFAULT_TIMING_PATHS, seed: int = DEFAULT_SEED, *,
+           fit_paths: int | None = None, threads: int | None = None) -> TimingResult:
+    """Keep mining, convert now, or convert later: the switching option of a scenario's site.
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+        A scenario with an ``option:`` section.
+    paths : int
+        Pricing paths, >= 2 (the fit set has ``fit_paths``, default as many, independent).
+    seed : int
+    fit_paths : int, optional
+    threads : int, optional
+        Threads evaluating chunks of paths (default: the usable CPUs); never changes a number.
+
+    Returns
+    -------
+    TimingResult
+        ``.summary()`` (values of mining forever, converting now and the
+        optimal policy with its s.e., the option value of waiting, P(conversion
+        within 1/2/5 years)), ``.to_frame()`` (conversions by year and block),
+        ``.boundary`` (exercise boundary).
+
+    Examples
+    --------
+    >>> result = pivotsim.timing("scenarios/iren_timing.yaml", paths=20_000)  # doctest: +SKIP
+    >>> result.summary()["option_value_of_waiting_usd"]  # doctest: +SKIP
+    """
+    if isinstance(scenario, (str, Path)):
+        scenario = load_scenario(scenario)
+    if scenario.option is None:
+        raise ScenarioError("has no `option:` section; add one (see scenarios/iren_timing.yaml)",
+                            file=scenario.file, path="option")
+    if isinstance(paths, bool) or not isinstance(paths, int) or paths < 2:
+        raise PivotsimError(f"paths: {paths!r} is not allowed; must be a whole number >= 2")
+    inputs = to_inputs(scenario)
+    try:
+        option = option_from_inputs(inputs)
+        decision_months(option, int(inputs.scenario.horizon_months))
+    except ValueError as exc:
+        raise ScenarioError(str(exc), file=scenario.file, path="option") from None
+    return value_timing(inputs, option, paths, seed, fit_paths=fit_paths,
+                        threads=default_threads() if threads is None else int(threads), scenario_name=scenario.name)

@@ -11,7 +11,8 @@ from rich.table import Table
 
 from ..errors import PivotsimError
 from ..formatting import compact_money, metric_text  # same figures as the PDF
-from ..runs import DEFAULT_SEED
+from ..drivers import DRIVER_METHODS
+from ..runs import DEFAULT_PATHS, DEFAULT_SEED
 from ..scenario import load_scenario
 from .app import (
     app,
@@ -165,10 +166,48 @@ def indices_table(result) -> Table:
     return table
 
 
+def drivers_table(drivers, scenario_name: str) -> Table:
+    """Contribution to the variance of the NPV difference, from the run's paths, in the terminal."""
+    method = "rank regression" if drivers.method == "rank" else "regression"
+    table = Table(title=f"{scenario_name}: drivers of the NPV difference (AI minus mining), {method} on "
+                        f"{drivers.paths:,} Monte Carlo paths", title_justify="left",
+                  caption=f"R² {drivers.r_squared:.1%}; shares are Shapley values of R² (they add up to it); "
+                          f"{drivers.unexplained:.1%} not explained linearly. Coefficient: standardised, "
+                          "+ raises the AI advantage.")
+    for col in ("Driver", "Input", "Share of variance", "Coefficient"):
+        table.add_column(col, justify="right" if col in ("Share of variance", "Coefficient") else "left")
+    for d in drivers.drivers:
+        what = f"{len(d.members)} market summaries" if d.is_group else d.name
+        coefficient = "group" if d.is_group else f"{d.coefficient:+.3f}"
+        table.add_row(d.label, what, f"{d.contribution:.1%}", coefficient)
+    return table
+
+
+def _drivers_command(scenario: Path, method: str, set_, paths: int, seed: int, out: Path) -> None:
+    from ..output.sensitivity_folders import write_drivers
+    from ..runs import run
+
+    try:
+        loaded = load_scenario(scenario, set_ or ())
+        first_run_notice()
+        result = with_progress("Monte Carlo", stderr.is_terminal,
+                               lambda progress: run(loaded, paths=paths, seed=seed, progress=progress))
+        drivers = result.drivers(method)
+        if drivers is None:
+            raise PivotsimError(f"--paths: {paths:,} is too few for a regression on the paths; use at least 20")
+        folder = write_drivers(drivers, loaded, out, command=command_line())
+    except PivotsimError as exc:
+        fail(str(exc))
+    stdout.print(drivers_table(drivers, loaded.name))
+    stdout.print(f"Result folder: {folder}")
+
+
 @app.command()
 def sensitivity(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    method: Annotated[str, typer.Option("--method", help="tornado, sobol or morris.")] = "tornado",
+    method: Annotated[str, typer.Option(
+        "--method", help="tornado, sobol or morris (inputs moved), or regression / rank (drivers read from the "
+                         "Monte Carlo's own paths).")] = "tornado",
     factor: Annotated[Optional[List[str]], typer.Option(
         "--factor", help="path or path=low:high (repeatable); default: every number (tornado) "
                          "or the scenario's distributions (sobol, morris).")] = None,
@@ -178,18 +217,23 @@ def sensitivity(
     = "0.1:0.9",
     samples: Annotated[Optional[int], typer.Option(
         "--samples", help="Sobol' base sample (power of 2, default 256) or Morris trajectories (50).")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the Sobol'/Morris sample.")] = DEFAULT_SEED,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the Sobol'/Morris sample or of the run.")]
+    = DEFAULT_SEED,
+    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths (regression, rank).")] = DEFAULT_PATHS,
     out: Annotated[Path, typer.Option("--out", help="Parent folder of the result folder.")] = Path("runs"),
     set_: Annotated[Optional[List[str]], typer.Option("--set", help="Override a scenario value first.")] = None,
 ):
-    """Tornado and spider (one at a time) or Sobol'/Morris indices (global, SALib)."""
+    """Tornado and spider (one at a time), Sobol'/Morris indices (global, SALib), or drivers from the paths."""
     from ..analysis.parameters import parse_range
     from ..analysis.global_indices import sensitivity as run_sensitivity
     from ..output.sensitivity_folders import write_result  # matplotlib: only for analyses
 
+    if method in DRIVER_METHODS:
+        return _drivers_command(scenario, method, set_, paths, seed, out)
     try:
         if method not in ("tornado", "sobol", "morris"):
-            raise PivotsimError(f"--method {method!r} is not allowed; must be tornado, sobol or morris")
+            raise PivotsimError(f"--method {method!r} is not allowed; must be tornado, sobol, morris, "
+                                "regression or rank")
         q = parse_range(quantiles, option="--quantiles")
         loaded = load_scenario(scenario, set_ or ())
         result = with_progress(method, stderr.is_terminal, lambda progress: run_sensitivity(

@@ -13,6 +13,7 @@ from ..analysis.sweep import SweepResult
 from ..analysis.tornado import TornadoResult
 from ..errors import PivotsimError
 from .folders import write_folder
+from .note_figures import plot_drivers
 from .sensitivity_figures import plot_indices, plot_spider, plot_sweep, plot_tornado, save_figure
 
 
@@ -41,6 +42,14 @@ def write_indices(result: GlobalResult, out_dir: str | Path = "runs", *, command
         f"{result.method}.csv": lambda p: result.table.to_csv(p, index=False),
         f"{result.method}.png": lambda p: save_figure(plot_indices, result, p),
     }, {**result.summary(), "command": command})
+
+
+def write_drivers(drivers, scenario, out_dir: str | Path = "runs", *, command: str | None = None) -> Path:
+    """Write ``drivers.csv``, ``drivers.png`` (contribution to variance, from a run's paths) and a manifest."""
+    return write_folder(out_dir, scenario, drivers.method, {
+        "drivers.csv": lambda p: drivers.to_frame().to_csv(p, index=False),
+        "drivers.png": lambda p: save_figure(plot_drivers, drivers, p, size=(8, 0.32 * len(drivers.drivers) + 1.8)),
+    }, {**drivers.summary(), "command": command})
 
 
 def write_result(result: SweepResult | TornadoResult | GlobalResult, out_dir: str | Path = "runs", *,

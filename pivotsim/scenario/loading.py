@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, PrivateAttr, ValidationError, model_valid
 from ..errors import ScenarioError
 from .correlations import correlation_matrix
 from .market_data import market_from_data
+from .option import SwitchingOption
 from .yaml_text import read_yaml
 from .provenance import iter_quantities, plain_data
 from .schema import (
@@ -48,6 +49,9 @@ class Scenario(StrictModel):
         None, description="rank (Spearman) correlations between uncertain inputs: a list of "
                           "[path, path, rho] or {between: [path, path], rho: ..., assumption: ...}, "
                           "or {inputs: [...], matrix: [[...]]}")
+    option: SwitchingOption | None = Field(
+        None, description="the switching option: convert blocks of mining MW to AI colocation, now or later "
+                          "(`pivotsim timing`)")
 
     _file: str | None = PrivateAttr(default=None)
     _sha256: str | None = PrivateAttr(default=None)
@@ -71,6 +75,22 @@ class Scenario(StrictModel):
                 if source is not None and source not in self.sources:
                     where = f"correlations.{i}" if isinstance(self.correlations, list) else "correlations"
                     raise ValueError(f"{where}.source: {source!r} is not in `sources`")
+        return self
+
+    @model_validator(mode="after")
+    def _option_fits_the_horizon(self):
+        if self.option is None:
+            return self
+        horizon = int(self.scenario.horizon_months.value)
+        build = int(self.option.build_months.value)
+        if build >= horizon:
+            raise ValueError(f"option.build_months: {build} is not allowed; must be shorter than the horizon "
+                             f"(scenario.horizon_months = {horizon})")
+        deadline = self.option.deadline_month
+        if deadline is not None and int(deadline.value) + build >= horizon:
+            raise ValueError(f"option.deadline_month: {int(deadline.value)} is not allowed; a conversion decided "
+                             f"then would start its lease after the horizon ({horizon} months, build {build}); "
+                             f"must be at most {horizon - build - 1}")
         return self
 
     @model_validator(mode="after")

@@ -241,6 +241,11 @@ def _no_risk(value: float):
     return lambda: Quantity(value=value, assumption="pivotsim default (no risk)")
 
 
+def _risk(no_risk_value: float, description: str):
+    """A risk field that defaults to its "no risk" value."""
+    return Field(default_factory=_no_risk(no_risk_value), description=description)
+
+
 class AiRisks(StrictModel):
     """Risks of an AI-hosting deal; every default means "no risk".
 
@@ -248,43 +253,32 @@ class AiRisks(StrictModel):
     a distribution (whole-month fields round their draws).
     """
 
-    construction_delay_months: MonthsPerPath = Field(
-        default_factory=_no_risk(0.0),
-        description="delay of every tranche's go-live; shifts GPU delivery, facility spending and "
-                    "the revenue ramp [months]")
-    capex_overrun_multiplier: number_field(gt=0, le=10) = Field(
-        default_factory=_no_risk(1.0),
-        description="actual / budgeted data-centre (facility) capex [-]")
-    default_hazard_per_month: Share = Field(
-        default_factory=_no_risk(0.0),
-        description="monthly probability that the customer defaults, from t = 0: "
-                    "P(default by month t) = 1 - (1 - h)^t [-]")
-    default_recovery_share: Share = Field(
-        default_factory=_no_risk(0.0),
-        description="share of the claim left after the backstop recovered from the customer [-]")
-    default_recovery_months: MonthsPerPath = Field(
-        default_factory=_no_risk(12.0),
-        description="months from the default to the recovery payment [months]")
-    release_months: MonthsPerPath = Field(
-        default_factory=_no_risk(6.0),
-        description="months to re-lease the capacity after a default [months]")
-    release_price_share: number_field(ge=0, le=10) = Field(
-        default_factory=_no_risk(1.0),
-        description="re-lease price / original price (before the GPU age decline) [-]")
-    uncontracted_utilisation: Share = Field(
-        default_factory=_no_risk(0.0),
-        description="share of vacant capacity sold at the spot rate while it waits for a new tenant [-]")
-    renewal_probability: Share = Field(
-        default_factory=_no_risk(0.0),
-        description="probability the contract is renewed at term end (one renewal) [-]")
-    renewal_price_share: number_field(ge=0, le=10) = Field(
-        default_factory=_no_risk(1.0),
-        description="renewal price / original price (before the GPU age decline) [-]")
+    construction_delay_months: MonthsPerPath = _risk(
+        0.0, "delay of every tranche's go-live; shifts GPU delivery, facility spending and "
+        "the revenue ramp [months]")
+    capex_overrun_multiplier: number_field(gt=0, le=10) = _risk(
+        1.0, "actual / budgeted data-centre (facility) capex [-]")
+    default_hazard_per_month: Share = _risk(
+        0.0, "monthly probability that the customer defaults, from t = 0: "
+        "P(default by month t) = 1 - (1 - h)^t [-]")
+    default_recovery_share: Share = _risk(
+        0.0, "share of the claim left after the backstop recovered from the customer [-]")
+    default_recovery_months: MonthsPerPath = _risk(
+        12.0, "months from the default to the recovery payment [months]")
+    release_months: MonthsPerPath = _risk(
+        6.0, "months to re-lease the capacity after a default [months]")
+    release_price_share: number_field(ge=0, le=10) = _risk(
+        1.0, "re-lease price / original price (before the GPU age decline) [-]")
+    uncontracted_utilisation: Share = _risk(
+        0.0, "share of vacant capacity sold at the spot rate while it waits for a new tenant [-]")
+    renewal_probability: Share = _risk(
+        0.0, "probability the contract is renewed at term end (one renewal) [-]")
+    renewal_price_share: number_field(ge=0, le=10) = _risk(
+        1.0, "renewal price / original price (before the GPU age decline) [-]")
     renewal_term_months: Months | None = Field(
         None, description="term of the renewal; default: the original term [months]")
-    gpu_value_decline_per_year: Share = Field(
-        default_factory=_no_risk(0.0),
-        description="gpu_cloud: yearly fall of the rental rate and resale value of ageing GPUs [-]")
+    gpu_value_decline_per_year: Share = _risk(
+        0.0, "gpu_cloud: yearly fall of the rental rate and resale value of ageing GPUs [-]")
 
 
 class _AiCommon(StrictModel):

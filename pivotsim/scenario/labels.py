@@ -1,0 +1,190 @@
+"""Human labels of scenario inputs: "BTC price at the valuation date", not ``market.btc_price_usd``.
+
+A note names inputs in prose, tables and chart axes; dotted paths belong in
+the assumptions table only (where a reader copies them into ``--set``).
+The label of a path is, in order:
+
+1. a short label written here for the inputs a reader meets most (prices,
+   deal terms, risks), phrased as an analyst would;
+2. else the schema's own description of the field (its ``Field(description=)``),
+   without the unit in brackets, a model prefix such as ``merton:`` or a
+   formula after a colon;
+3. else the field name in words (``tenant_funded_capex_usd`` -> "Tenant
+   funded capex").
+
+Tranche fields read "Tranche 2: go-live month" (list indices count from 1
+for a reader), and the Monte Carlo's event draws have labels of their own.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel
+
+#: short labels by path pattern (``*`` stands for a list index)
+LABELS = {
+    "scenario.horizon_months": "Horizon",
+    "site.grid_power_mw": "Grid power",
+    "site.power_price_usd_per_kwh": "Power price",
+    "bitcoin.pue": "Mining PUE",
+    "bitcoin.fleet_efficiency_j_per_th": "Fleet efficiency",
+    "bitcoin.uptime": "Mining uptime",
+    "bitcoin.pool_fee_share": "Pool fee",
+    "bitcoin.opex_usd_per_mw_year": "Mining opex per MW",
+    "bitcoin.asic_price_usd_per_th": "ASIC price",
+    "bitcoin.refresh_months": "Fleet refresh cycle",
+    "bitcoin.new_asic_efficiency_j_per_th": "Efficiency of new ASICs",
+    "bitcoin.efficiency_improvement_per_year": "Yearly ASIC efficiency gain",
+    "bitcoin.infrastructure_capex_usd_per_mw": "Mining site capex per MW",
+    "market.btc_price_usd": "BTC price at the valuation date",
+    "market.btc_drift_per_year": "BTC price drift",
+    "market.btc_volatility_per_year": "BTC volatility",
+    "market.btc_jump_intensity_per_year": "BTC price jumps per year",
+    "market.btc_jump_mean_log": "Mean BTC jump size",
+    "market.btc_jump_volatility_log": "BTC jump size spread",
+    "market.difficulty": "Network difficulty",
+    "market.block_height": "Block height",
+    "market.fees_btc_per_block": "Fees per block",
+    "market.hashrate_volatility_per_year": "Hashrate volatility",
+    "market.hashrate_response_intercept_per_month": "Hashrate growth at zero margin",
+    "market.hashrate_response_slope_per_month": "Hashrate response to margins",
+    "market.hashrate_response_lag_months": "Hashrate response lag",
+    "market.marginal_miner_efficiency_j_per_th": "Marginal miner efficiency",
+    "market.efficiency_frontier_decline_per_year": "Efficiency frontier decline",
+    "market.marginal_miner_power_usd_per_kwh": "Marginal miner power price",
+    "market.difficulty_lag_days": "Difficulty lag",
+    "market.fee_long_run_btc_per_block": "Long-run fees per block",
+    "market.fee_mean_reversion_per_year": "Fee mean reversion",
+    "market.fee_volatility_per_year": "Fee volatility",
+    "market.fee_spike_probability_per_month": "Fee spike probability",
+    "market.fee_spike_mean_log": "Fee spike size",
+    "market.power_price_long_run_usd_per_kwh": "Long-run power price",
+    "market.power_price_mean_reversion_per_year": "Power price mean reversion",
+    "market.power_price_volatility_per_year": "Power price volatility",
+    "market.power_price_btc_correlation": "Power price / BTC correlation",
+    "ai.term_months": "Contract term",
+    "ai.prepayment_share": "Prepayment",
+    "ai.pue": "AI hall PUE",
+    "ai.phases.*.online_month": "go-live month",
+    "ai.phases.*.share": "share of capacity",
+    "ai.datacenter_capex_usd_per_mw": "Facility capex per MW",
+    "ai.construction_months": "Construction time",
+    "ai.opex_usd_per_mw_year": "AI opex per MW",
+    "ai.it_load_factor": "IT load factor",
+    "ai.contract_value_usd": "Contract value",
+    "ai.annual_revenue_usd": "Annual rent",
+    "ai.rent_usd_per_kw_month": "Rent per kW-month",
+    "ai.rent_escalator_per_year": "Rent escalator",
+    "ai.tenant_funded_capex_usd": "Tenant-funded capex",
+    "ai.backstop_usd": "Backstop guarantee",
+    "ai.gpu_capex_usd": "GPU capex",
+    "ai.gpu_residual_share": "GPU residual value",
+    "ai.risks.construction_delay_months": "Construction delay",
+    "ai.risks.capex_overrun_multiplier": "Capex overrun",
+    "ai.risks.default_hazard_per_month": "Tenant default hazard",
+    "ai.risks.default_recovery_share": "Recovery after default",
+    "ai.risks.default_recovery_months": "Time to recovery",
+    "ai.risks.release_months": "Time to re-lease",
+    "ai.risks.release_price_share": "Re-lease price",
+    "ai.risks.uncontracted_utilisation": "Spot sales while vacant",
+    "ai.risks.renewal_probability": "Renewal probability",
+    "ai.risks.renewal_price_share": "Renewal price",
+    "ai.risks.gpu_value_decline_per_year": "GPU value decline",
+    "ai.risks.default_event": "Default timing (random event)",
+    "ai.risks.renewal_event": "Renewal (random event)",
+    "finance.discount_rate": "Discount rate",
+    "finance.discount_rate_bitcoin": "Discount rate, mining",
+    "finance.discount_rate_ai": "Discount rate, AI",
+    "finance.tax_rate": "Tax rate",
+    "finance.depreciation.gpu_years": "GPU depreciation life",
+    "finance.depreciation.asic_years": "ASIC depreciation life",
+    "finance.depreciation.facility_years": "Facility depreciation life",
+}
+_UNIT_SUFFIXES = ("usd_per_kwh", "usd_per_mwh", "usd_per_mw_year", "usd_per_mw", "usd_per_th", "usd_per_kw_month",
+                  "usd", "mw", "eh_s", "j_per_th", "months", "month", "years", "per_year", "per_month", "share",
+                  "days", "log", "multiplier")
+_SHORT_WORDS = {"btc": "BTC", "ai": "AI", "gpu": "GPU", "asic": "ASIC", "pue": "PUE", "it": "IT", "mw": "MW"}
+
+
+def _pattern(path: str) -> str:
+    return re.sub(r"\.\d+(?=\.|$)", ".*", path)
+
+
+def _index(path: str) -> int | None:
+    m = re.search(r"\.(\d+)\.", path)
+    return int(m.group(1)) if m else None
+
+
+def _description(root: BaseModel, path: str) -> str | None:
+    """The schema's description of the field at ``path`` (walking the model instance, so unions resolve)."""
+    node, description = root, None
+    for part in path.split("."):
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                return None
+            node = node[int(part)]
+            continue
+        if not isinstance(node, BaseModel):
+            return None
+        info = type(node).model_fields.get(part)
+        if info is None:
+            return None
+        description = info.description
+        node = getattr(node, part, None)
+    return description
+
+
+def _from_description(description: str) -> str | None:
+    text = re.sub(r"\s*\[[^\]]*\]\s*$", "", description).strip()           # unit in brackets
+    text = re.sub(r"^(merton|bootstrap|response|gpu_cloud|colocation):\s*", "", text)  # model prefix
+    text = re.split(r"[;:]| \(", text)[0].strip()                            # formula or aside
+    if not text or len(text) > 48 or "=" in text:
+        return None
+    return text[0].upper() + text[1:]
+
+
+def _from_name(path: str) -> str:
+    name = path.rsplit(".", 1)[-1]
+    for suffix in _UNIT_SUFFIXES:
+        if name.endswith("_" + suffix) and name != suffix:
+            name = name[: -len(suffix) - 1]
+            break
+    words = [_SHORT_WORDS.get(w, w) for w in name.split("_")]
+    text = " ".join(words)
+    return text[0].upper() + text[1:]
+
+
+def input_label(path: str, scenario: BaseModel | None = None) -> str:
+    """Human label of a scenario input.
+
+    Parameters
+    ----------
+    path : str
+        Dotted path, as in ``--set`` (``ai.phases.1.online_month``).
+    scenario : Scenario, optional
+        Lets the label come from the schema's description of the field when
+        no short label is written here.
+
+    Returns
+    -------
+    str
+        No dots, no underscores: ``"Tranche 2: go-live month"``,
+        ``"Construction delay"``.
+    """
+    pattern = _pattern(path)
+    label = LABELS.get(pattern)
+    if label is None and scenario is not None:
+        description = _description(scenario, path)
+        label = _from_description(description) if description else None
+    if label is None:
+        label = _from_name(path)
+    index = _index(path)
+    if index is not None and pattern.startswith("ai.phases."):
+        return f"Tranche {index + 1}: {label}"
+    return label
+
+
+def input_labels(paths, scenario: BaseModel | None = None) -> dict[str, str]:
+    """:func:`input_label` of each path."""
+    return {path: input_label(path, scenario) for path in paths}
