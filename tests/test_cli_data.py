@@ -91,3 +91,34 @@ class _FixedNow(dt.datetime):
     @classmethod
     def now(cls, tz=None):
         return dt.datetime(2025, 9, 28, 12, 0, tzinfo=tz)
+
+
+def test_run_refuses_a_state_date_after_the_valuation_date(tmp_path):
+    from .conftest import SCENARIOS
+
+    out = tmp_path / "runs"
+    result = runner.invoke(app, ["run", str(SCENARIOS / "iren.yaml"), "--paths", "10", "--out", str(out),
+                                 "--set", "market.state_date=2025-11-02"])
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert "market.state_date: 2025-11-02 is not allowed; must be on or before scenario.valuation_date" \
+        in result.output
+    assert not out.exists()
+
+
+def test_run_from_data_latest_and_a_gapped_data_file(tmp_path):
+    from .conftest import SCENARIOS
+
+    out = tmp_path / "runs"
+    ok = runner.invoke(app, ["run", str(SCENARIOS / "iren.yaml"), "--paths", "10", "--out", str(out), "--json",
+                             "--no-figures", "--set", "market.from_data=latest", "--set", f"market.data_file={BTC_DAILY}"])
+    assert ok.exit_code == 0, ok.output
+    at = json.loads(ok.stdout)["market"]["at_valuation"]
+    assert at["state_date"] == "2025-09-26" and at["state_days_before_valuation"] == 36
+    lines = BTC_DAILY.read_text().splitlines()
+    gapped = tmp_path / "gapped.csv"
+    gapped.write_text("\n".join(lines[:-10] + lines[-9:]) + "\n")
+    bad_out = tmp_path / "bad"
+    bad = runner.invoke(app, ["run", str(SCENARIOS / "iren.yaml"), "--paths", "10", "--out", str(bad_out),
+                              "--set", "market.from_data=latest", "--set", f"market.data_file={gapped}"])
+    assert bad.exit_code == 2 and bad.output.count("\n") == 1 and "1 day(s) missing after 2025-09-16" in bad.output
+    assert not bad_out.exists()

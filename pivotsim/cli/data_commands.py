@@ -101,13 +101,19 @@ def hashprice(
     if as_json:
         typer.echo(json.dumps(figures.to_dict(), indent=2))
         return
-    stdout.print(f"Network on {figures.date} ({figures.source}):", highlight=False)
-    stdout.print(f"  BTC ${figures.btc_price_usd:,.0f}, difficulty {figures.difficulty:.4g} "
-                 f"({figures.network_hashrate_eh_s:,.0f} EH/s), height {figures.block_height:,}, fees "
-                 f"{figures.fees_btc_per_block:.4f} BTC/block, subsidy {figures.subsidy_btc_per_block:g} BTC"
-                 + (" (after the next halving)" if figures.after_halving else ""), highlight=False)
-    stdout.print(f"  hashprice ${figures.hashprice_usd_per_ph_day:,.2f} per PH/s per day; next halving "
-                 f"(block {figures.next_halving_height:,}) expected {figures.next_halving_date}", highlight=False)
+    lines = [
+        ("BTC price", f"${figures.btc_price_usd:,.0f}"),
+        ("difficulty", f"{figures.difficulty:.4g} ({figures.network_hashrate_eh_s:,.0f} EH/s)"),
+        ("block height", f"{figures.block_height:,} (subsidy {figures.subsidy_btc_per_block:g} BTC"
+                         + (", after the next halving)" if figures.after_halving else ")")),
+        ("fees", f"{figures.fees_btc_per_block:.4f} BTC/block"),
+        ("hashprice", f"${figures.hashprice_usd_per_ph_day:,.2f} per PH/s per day"),
+        ("next halving", f"block {figures.next_halving_height:,}, expected {figures.next_halving_date}"),
+    ]
+    stdout.print(f"Network on {figures.date}", highlight=False)
+    stdout.print(f"  from: {figures.source}", highlight=False, overflow="fold")
+    for label, text in lines:
+        stdout.print(f"  {label:<13s} {text}", highlight=False)
     table = Table(title=f"Per ASIC class (pool fee {figures.pool_fee_share:.1%})", title_justify="left")
     table.add_column("J/TH", justify="right")
     table.add_column("revenue $/kWh", justify="right")
