@@ -157,7 +157,8 @@ def gap_shocks(inputs, seed: int, blocks: Sequence[int]) -> dict[str, np.ndarray
     block's from :func:`pivotsim.seeds.gap_generator` (see
     :mod:`pivotsim.models.rollforward`).
     """
-    steps, _ = gap_steps(gap_days(getattr(inputs.market, "state_date", None), inputs.scenario.valuation_date))
+    valuation = getattr(inputs.scenario, "valuation_date", None)  # a bare market namespace has none: no gap
+    steps, _ = gap_steps(gap_days(getattr(inputs.market, "state_date", None), valuation) if valuation else 0)
     if not steps:
         return {}
     parts = [draw_gap_shocks(lambda name, b=block: gap_generator(seed, b, GAP_SHOCKS.index(name)), BLOCK_PATHS,

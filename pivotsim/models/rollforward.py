@@ -41,7 +41,6 @@ block interval); :mod:`pivotsim.models.market` for each driver's equations.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -143,6 +142,27 @@ class _GapTimeline:
         return np.arange(self.n_periods) / 12.0
 
 
+class _MarketView:
+    """The market with some fields replaced: reads everything else from the market it wraps.
+
+    A view, not a copy, so any read-only namespace (the CRN engine's
+    recorders included) can be rolled forward.
+    """
+
+    def __init__(self, base, **values):
+        object.__setattr__(self, "_base", base)
+        object.__setattr__(self, "_values", values)
+
+    def __getattr__(self, name):
+        values = object.__getattribute__(self, "_values")
+        if name in values:
+            return values[name]
+        return getattr(object.__getattribute__(self, "_base"), name)
+
+    def __setattr__(self, name, value):
+        object.__getattribute__(self, "_values")[name] = value
+
+
 def _scaled_share(rate, f: float):
     """A per-year (or per-month) compound rate over f periods: ``(1 + r)^f - 1`` with r = -rate for declines."""
     return -np.expm1(f * np.log1p(-np.asarray(rate, dtype=float)))
@@ -150,7 +170,7 @@ def _scaled_share(rate, f: float):
 
 def _gap_market(market, f: float):
     """The market with every rate rescaled to steps of f months (see the module docstring)."""
-    m = copy.copy(market)
+    m = _MarketView(market)
     root = math.sqrt(f)
     m.btc_drift_per_year = np.asarray(market.btc_drift_per_year, dtype=float) * f
     m.btc_volatility_per_year = np.asarray(market.btc_volatility_per_year, dtype=float) * root
@@ -230,7 +250,7 @@ def roll_forward(market, site, state_date, valuation_date, shocks: dict[str, np.
         if values.shape[1] != n_steps:
             raise ValueError(f"gap shock {name!r} has {values.shape[1]} steps; the gap of {days} days has {n_steps}")
     paths = simulate_market(gap_market, site, _GapTimeline(n_steps, step_days), shocks)
-    rolled = copy.copy(market)
+    rolled = _MarketView(market)
     n = max(n_paths, paths.btc_price_usd.shape[0])
 
     def state(x):
