@@ -54,7 +54,7 @@ def scenario_inputs():
     import pivotsim
     from pivotsim.inputs import to_inputs
 
-    return to_inputs(pivotsim.load_scenario(ROOT / "scenarios" / "iren.yaml", ["scenario.horizon_months=120"]))
+    return to_inputs(pivotsim.load_scenario(ROOT / "pivotsim" / "scenarios" / "iren.yaml", ["scenario.horizon_months=120"]))
 
 
 def single(paths: int, seed: int, as_worker: bool, threads: int = 1) -> dict:

@@ -40,7 +40,7 @@ def main():
     parser.add_argument("--paths", type=int, default=2_000, help="paths per point")
     parser.add_argument("--naive-points", type=int, default=5, help="points timed for the naive baseline")
     args = parser.parse_args()
-    scenario = pivotsim.load_scenario(ROOT / "scenarios" / "iren.yaml")
+    scenario = pivotsim.load_scenario(ROOT / "pivotsim" / "scenarios" / "iren.yaml")
     n = args.points
     print(f"grid {n} x {n} = {n * n} points, {args.paths:,} paths per point, metric comparison.npv_difference_usd")
 

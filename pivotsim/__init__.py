@@ -3,11 +3,11 @@
 Public API::
 
     import pivotsim
-    scenario = pivotsim.load_scenario("scenarios/iren.yaml")
+    scenario = pivotsim.load_scenario("iren.yaml")
     result = pivotsim.run(scenario, paths=10_000, seed=2025)
     result.summary(); result.cashflows(); result.path_metrics()
     pivotsim.write_run(result, "runs")          # the run folder (summary, tables, figures)
-    table = pivotsim.compare(["scenarios/iren.yaml", "scenarios/cipher_aws.yaml"])  # DataFrame
+    table = pivotsim.compare(["iren.yaml", "cipher_aws.yaml"])  # DataFrame
     pivotsim.report(result, "iren.pdf")        # the PDF research note
     timing = pivotsim.timing("scenarios/iren_timing.yaml", paths=20_000)   # keep mining or convert, when
     timing.summary(); timing.to_frame(); pivotsim.write_timing(timing, scenario, "runs")

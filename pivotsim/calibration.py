@@ -210,7 +210,7 @@ class Calibration:
         head = (f"# pivotsim calibrate: fitted on {self.data_file}, {self.start}..{self.end} "
                 f"({self.months} months); t = 0 is {self.valuation_date}\n"
                 "# cites sources CM (the daily network data) and ASIC (the ASIC tables next to it):\n"
-                "# define both in the scenario's `sources` (see scenarios/iren.yaml)\n")
+                "# define both in the scenario's `sources` (see pivotsim/scenarios/iren.yaml)\n")
         return head + yaml.safe_dump({"market": self.market_block(price_model)}, sort_keys=False,
                                      allow_unicode=True, width=120)
 

@@ -33,7 +33,7 @@ Examples
 >>> import pivotsim
 >>> from pivotsim.distributed import connect
 >>> with connect(workers=2) as client:                      # doctest: +SKIP
-...     result = pivotsim.run("scenarios/iren.yaml", paths=100_000, client=client)
+...     result = pivotsim.run("iren.yaml", paths=100_000, client=client)
 """
 
 from __future__ import annotations

@@ -43,6 +43,11 @@ def months(x) -> str:
     return "never" if missing(x) else f"{x:.0f} months"
 
 
+def ratio(x) -> str:
+    """A coverage ratio: 1.318 -> ``1.32x``."""
+    return "n/a" if missing(x) else f"{x:.2f}x"
+
+
 def number(x, digits: int = 0) -> str:
     """A plain number with thousands separators."""
     return "n/a" if missing(x) else f"{x:,.{digits}f}"

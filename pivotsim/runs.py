@@ -17,6 +17,8 @@ import pandas as pd
 from .distributed import as_executor, default_threads
 from .drivers import MIN_PATHS as MIN_DRIVER_PATHS, DriversResult, run_drivers
 from .errors import PivotsimError
+from .framing import framing_summary
+from .levered import base_blocks, base_debt, monte_carlo_blocks, schedule_columns
 from .inputs import to_inputs
 from .models.cashflows import CashFlows
 from .models.market import MarketPaths
@@ -36,10 +38,9 @@ from .simulate import (
     timeline_of,
     valuation,
 )
+from .defaults import DEFAULT_PATHS, DEFAULT_SEED  # noqa: F401  (re-exported)
 from .statistics import describe, json_safe, wilson_interval
 
-DEFAULT_PATHS = 10_000
-DEFAULT_SEED = 2025
 DEFAULT_SAMPLE_PATHS = 1_000
 MAX_PATHS = 100_000_000
 #: --paths auto: default tolerance on the standard error of the mean NPV
@@ -68,11 +69,17 @@ class RunResult:
     convergence : dict
         How the path count was set (fixed or auto) and the standard error of
         the mean NPV difference.
+    debt : dict of str -> DebtResult
+        The base case's debt of each levered business (schedule lines,
+        metrics, the equity's flows; :mod:`pivotsim.models.debt`).
     breakeven_btc_price_multiplier : float or None
         Constant multiplier on the base BTC price path at which bitcoin NPV
         equals AI NPV (None if none in 0.01..100;
         :func:`pivotsim.simulate.breakeven_btc_price_multiplier`, the one
         break-even BTC price of pivotsim).
+    framing : dict
+        Fleet framing and converted share of the site, with the base-case
+        mining NPV under each fleet framing (:func:`pivotsim.framing.framing_summary`).
     execution : dict
         Where the paths ran: ``{"backend": "local"}`` (plus ``threads`` when
         more than one), or the Dask scheduler, workers and threads (written to
@@ -91,6 +98,8 @@ class RunResult:
     convergence: dict = field(default_factory=dict)
     execution: dict = field(default_factory=lambda: {"backend": "local"})
     breakeven_btc_price_multiplier: float | None = None
+    framing: dict = field(default_factory=dict)
+    debt: dict = field(repr=False, default_factory=dict)
 
     @property
     def breakeven_btc_price_usd(self) -> float | None:
@@ -168,6 +177,10 @@ class RunResult:
                     "peak_funding_usd": describe(self.metrics[f"{business}_peak_funding_usd"]),
                 },
             }
+            if business in self.debt:
+                base = base_blocks(self.inputs, self.base[business], self.debt[business], business)
+                out[business]["base"].update(base)
+                out[business]["monte_carlo"].update(monte_carlo_blocks(self.metrics, business))
         spec = getattr(self.inputs, "uncertainty", None)
         if spec is not None:
             out["sampling"] = spec.sampling
@@ -190,6 +203,8 @@ class RunResult:
         drivers = self.drivers()
         if drivers is not None:
             out["comparison"]["drivers"] = drivers.summary()
+        if self.framing:
+            out["framing"] = dict(self.framing)
         out["monte_carlo"] = {"paths": self.paths, "block_paths": BLOCK_PATHS,
                               "sample_paths": int(next(iter(self.samples.values())).shape[0]) if self.samples else 0,
                               **self.convergence}
@@ -204,7 +219,10 @@ class RunResult:
 
         One row per business and month: ``business, month, date``, every cash
         line item [USD] (0 where a business has no such item), ``net_usd``,
-        then the non-cash quantities.
+        then the non-cash quantities, and for a levered business its debt
+        schedule (:data:`pivotsim.models.debt.LINE_NAMES`: draws, fees,
+        interest, principal, balance, tax saving, CFADS, DSCR, reserve,
+        lock-up cash and the equity's flow; not line items of the net).
         """
         frames = []
         timeline = self.timeline
@@ -215,6 +233,8 @@ class RunResult:
             data.update({k: np.asarray(v)[0] for k, v in flows.items.items()})
             data["net_usd"] = np.asarray(flows.net)[0]
             data.update({k: np.asarray(v)[0] for k, v in flows.quantities.items()})
+            if business in self.debt:
+                data.update(schedule_columns(self.debt[business]))
             frames.append(pd.DataFrame(data))
         df = pd.concat(frames, ignore_index=True)
         cash = [c for c in df.columns if c.endswith("_usd") and c not in ("ebitda_usd", "depreciation_usd")]
@@ -242,7 +262,7 @@ def _check_run_args(paths, seed):
 def check_seed(seed) -> None:
     """Raise a one-line PivotsimError unless ``seed`` is a whole number in [0, 2**63)."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 63:
-        raise PivotsimError(f"seed: {seed!r} is not allowed; must be a whole number >= 0")
+        raise PivotsimError(f"seed: {seed!r} is not allowed; must be a whole number from 0 to 2**63 - 1")
 
 
 def default_tolerance_usd(base: dict[str, CashFlows], inputs) -> float:
@@ -318,6 +338,7 @@ def run(scenario: Scenario | str | Path, paths: int | str | None = DEFAULT_PATHS
     scenario = resolve_scenario(scenario, overrides)
     inputs = to_inputs(scenario)
     flows, market = base_case(inputs)
+    debt = base_debt(inputs, flows)  # sized on the base case: bad terms stop here, before the paths
     if n_paths is None and tolerance_usd is None:
         tolerance_usd = default_tolerance_usd(flows, inputs)
     executor = None if client is None else as_executor(client)
@@ -331,7 +352,8 @@ def run(scenario: Scenario | str | Path, paths: int | str | None = DEFAULT_PATHS
     return RunResult(scenario=scenario, seed=int(seed), paths=mc.paths, base=flows,
                      base_market=market, metrics=mc.metrics, inputs=inputs, samples=mc.samples,
                      convergence=mc.convergence, market_horizon_months=market_horizon_months,
-                     execution=execution, breakeven_btc_price_multiplier=breakeven_btc_price_multiplier(inputs))
+                     execution=execution, breakeven_btc_price_multiplier=breakeven_btc_price_multiplier(inputs),
+                     framing=framing_summary(inputs), debt=debt)
 
 
 

@@ -46,9 +46,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .defaults import DEFAULT_MAX_AUTO_PATHS  # noqa: F401  (re-exported)
 from .distributed import as_executor, blocks_per_task, local_executor
 from .inputs import substitute
-from .models import finance
+from .errors import ScenarioError
+from .models import equity, finance
 from .models.cashflows import CashFlows
 from .models.hosting import contract_terms, hosting_cash_flows
 from .models.market import (
@@ -62,6 +64,7 @@ from .models.market import (
     zero_shocks,
 )
 from .models.mining import mining_cash_flows
+from .models.split_site import ai_side_cash_flows, remaining_mining_inputs, splits_site
 from .models.path_summaries import market_path_summaries
 from .models.rollforward import (GAP_PREFIX, GAP_SHOCKS, draw_gap_shocks, gap_days, gap_steps, roll_forward,
                                  state_at_valuation)
@@ -76,10 +79,10 @@ BUSINESSES = ("bitcoin", "ai")
 VALUATION_METRICS = ("npv_usd", "irr", "payback_months", "discounted_payback_months", "peak_funding_usd")
 #: monthly series kept for the first ``sample_paths`` paths (fan charts)
 SAMPLE_SERIES = ("btc_price_usd", "network_hashrate_eh_s", "hashprice_usd_per_ph_day", "fees_btc_per_block",
-                 "power_price_usd_per_kwh", "bitcoin_cumulative_cash_usd", "ai_cumulative_cash_usd")
+                 "power_price_usd_per_kwh", "bitcoin_cumulative_cash_usd", "ai_cumulative_cash_usd",
+                 "bitcoin_dscr", "ai_dscr")
 #: path counts at which ``--paths auto`` checks the standard error (1-2-5 series)
 AUTO_CHECKPOINTS = tuple(m * 10 ** e for e in range(4, 9) for m in (1, 2, 5))
-DEFAULT_MAX_AUTO_PATHS = 1_000_000
 
 
 _BLAS_CONTROLLER = None
@@ -198,7 +201,7 @@ def market_paths(inputs, timeline: Timeline, shocks: dict[str, np.ndarray]) -> M
 
 
 def business_cash_flows(business: str, inputs, market: MarketPaths, timeline: Timeline, *,
-                        with_quantities: bool = False, net_only: bool = False) -> CashFlows:
+                        with_quantities: bool = False, net_only: bool = False, financing: bool = False) -> CashFlows:
     """Cash flows of one business (``bitcoin`` or ``ai``) on given market paths.
 
     ``with_quantities``: mining's hashprice series too (hosting ignores it).
@@ -206,14 +209,23 @@ def business_cash_flows(business: str, inputs, market: MarketPaths, timeline: Ti
     numbers), items and quantities left empty.
     """
     if business == "bitcoin":
-        return mining_cash_flows(inputs, market, timeline, with_quantities=with_quantities, net_only=net_only)
+        return mining_cash_flows(inputs, market, timeline, with_quantities=with_quantities, net_only=net_only,
+                                 financing=financing)
     if business == "ai":
-        return hosting_cash_flows(inputs, market, timeline, net_only=net_only)
+        hosting = hosting_cash_flows(inputs, market, timeline, net_only=net_only, financing=financing)
+        if not splits_site(inputs):
+            return hosting
+        rest = None
+        if np.any(np.asarray(inputs.site.ai_share) != 1.0):
+            rest = mining_cash_flows(remaining_mining_inputs(inputs), market, timeline, net_only=net_only,
+                                     financing=financing)
+        return ai_side_cash_flows(hosting, rest, inputs, timeline)
     raise ValueError(f"business {business!r} is not allowed; must be one of {', '.join(BUSINESSES)}")
 
 
 def evaluate(inputs, timeline: Timeline, shocks: dict[str, np.ndarray], *, with_quantities: bool | None = None,
-             net_only: bool = False, release_shocks: bool = False) -> tuple[dict[str, CashFlows], MarketPaths]:
+             net_only: bool = False, release_shocks: bool = False,
+             financing: bool = True) -> tuple[dict[str, CashFlows], MarketPaths]:
     """Market paths and both businesses' cash flows for one set of shocks.
 
     ``with_quantities`` (mining's hashprice series): by default only for a
@@ -221,7 +233,8 @@ def evaluate(inputs, timeline: Timeline, shocks: dict[str, np.ndarray], *, with_
     the net cash flows (see :func:`business_cash_flows`).
     ``release_shocks``: empty the ``shocks`` dict once the market paths are
     made (only the market reads them), so a chunk's draws are freed before
-    its cash flows are built.
+    its cash flows are built.  ``financing``: a business with debt also keeps
+    the lines its debt reads (capex, taxable income before interest).
     """
     if with_quantities is None:
         with_quantities = max(np.shape(s)[0] for s in shocks.values()) == 1
@@ -229,7 +242,8 @@ def evaluate(inputs, timeline: Timeline, shocks: dict[str, np.ndarray], *, with_
     if release_shocks:
         shocks.clear()
     flows = {business: business_cash_flows(business, inputs, market, timeline, with_quantities=with_quantities,
-                                           net_only=net_only)
+                                           net_only=net_only,
+                                           financing=financing and equity.has_debt(inputs, business))
              for business in BUSINESSES}
     return flows, market
 
@@ -257,6 +271,20 @@ def base_case(inputs) -> tuple[dict[str, CashFlows], MarketPaths]:
     """One path at base values through the same engine as the Monte Carlo."""
     timeline = timeline_of(inputs)
     return evaluate(base_inputs(inputs), timeline, zero_shocks(timeline.horizon_months))
+
+
+def debt_terms(inputs) -> dict:
+    """Debt of each levered business sized on the base case of ``inputs`` (the tree without draws).
+
+    Bad terms: a one-line ScenarioError naming the field.  Each chunk sizes it
+    again (about a millisecond), so chunks and workers agree.
+    """
+    if not any(equity.has_debt(inputs, b) for b in BUSINESSES):
+        return {}
+    try:
+        return equity.all_debt_terms(base_case(inputs)[0], inputs)
+    except ValueError as error:
+        raise ScenarioError(str(error)) from None
 
 
 def valuation(flows: CashFlows, annual_discount_rate, names: Sequence[str] | None = None
@@ -362,10 +390,14 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
     draws = block_draws(inputs, seed, blocks, shock_horizon_months)
     n = draws.n_paths
     path_inputs = with_draws(inputs, draws)
+    terms = debt_terms(inputs)
     flows, market = evaluate(path_inputs, timeline, draws.shocks, net_only=True, release_shocks=True)
     out: dict[str, np.ndarray] = {}
     for business in BUSINESSES:
         out.update(business_metrics(business, flows[business], path_inputs, n))
+        if business in terms:
+            out.update(equity.levered_metrics(flows[business], terms[business], path_inputs, business,
+                                              discount_rate(path_inputs, business), n))
     out["npv_difference_usd"] = out["ai_npv_usd"] - out["bitcoin_npv_usd"]
     for dotted, values in draws.inputs.items():
         out[f"input.{dotted}"] = values
@@ -387,6 +419,10 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
         out["sample_power_price_usd_per_kwh"] = rows(market.power_price_usd_per_kwh)
         for business in BUSINESSES:
             out[f"sample_{business}_cumulative_cash_usd"] = np.cumsum(rows(flows[business].net), axis=1)
+            if business in terms:
+                sample = equity.levered(flows[business], terms[business], path_inputs, business, lines=True,
+                                        rows=keep)
+                out[f"sample_{business}_dscr"] = np.array(sample.lines["dscr"])
     return out
 
 

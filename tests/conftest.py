@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = ROOT / "scenarios"
+SCENARIOS = ROOT / "pivotsim" / "scenarios"
 # ../shared relative to the repo root; a git worktree one level deeper finds it
 # in the nearest ancestor that holds shared/data/btc.
 SHARED = next((p / "shared" for p in ROOT.parents if (p / "shared" / "data" / "btc").is_dir()),

@@ -105,7 +105,7 @@ BAD = [
     ("    value: \"20%\"", "    value: \"120%\"", ["ai.prepayment_share", "1.2", "<= 1"]),
     ("  term_months:\n    value: 60", "  term_months:\n    value: 0", ["ai.term_months", "0", "> 0"]),
     ("  pue:\n    value: 1.05", "  pue: [1.05\n", ["YAML syntax error"]),
-    ("  buy_fleet_at_start: true", "  buy_fleet_at_start: !!python/object/apply:os.system ['echo hi']",
+    ("  fleet: new", "  fleet: !!python/object/apply:os.system ['echo hi']",
      ["python/object", "not allowed"]),
 ]
 

@@ -207,7 +207,7 @@ def test_iren_mining_fleet_is_the_published_one():
     # IREN_TS2: 50 EH/s at ~15 J/TH on 810 MW; ASIC power = 810 MW / 1.08 = 750 MW
     fleet_eh_s = inputs.site.grid_power_mw / inputs.bitcoin.pue * 1e6 / inputs.bitcoin.fleet_efficiency_j_per_th / 1e6
     assert fleet_eh_s == pytest.approx(50.0)
-    assert inputs.bitcoin.buy_fleet_at_start is False
+    assert inputs.bitcoin.fleet == "existing"
     # the nominal AI side is the Cipher-AWS rent: $5.5B / (180 months x 300,000 kW) (001)
     assert inputs.ai.rent_usd_per_kw_month == pytest.approx(5.5e9 / (180 * 300e3), abs=0.01)
 

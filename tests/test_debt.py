@@ -18,7 +18,7 @@ from pivotsim.models import debt, finance
 N = 121  # month 0 .. 120
 
 
-def _run(tranches, cfads, capex=None, taxable=None, tax_rate=0.0, base_rate=0.0, coe=0.10, lines=True):
+def _run(tranches, cfads, capex=None, taxable=None, tax_rate=0.0, base_rate=0.0, lines=True):
     cfads = np.asarray(cfads, dtype=float)
     base = cfads if cfads.ndim == 1 else cfads[0]
     capex = np.zeros(base.size) if capex is None else np.asarray(capex, dtype=float)
@@ -28,7 +28,7 @@ def _run(tranches, cfads, capex=None, taxable=None, tax_rate=0.0, base_rate=0.0,
     terms = debt.size_debt(tranches, base, base_capex, base_taxable, tax_rate,
                            np.asarray(base_rate).reshape(-1)[0])
     return terms, debt.debt_cash_flows(terms, cfads, capex, taxable, tax_rate, base_rate_per_year=base_rate,
-                                       cost_of_equity_per_year=coe, lines=lines)
+                                       lines=lines)
 
 
 def _flat(level=3e6):
@@ -216,7 +216,7 @@ def test_modigliani_miller_debt_at_the_cost_of_equity_leaves_npv_unchanged(amort
     net = cfads - capex
     tranche = debt.Tranche(sizing="ltc", ltc_share=0.7, tenor_months=90, grace_months=8,
                            amortisation=amortisation, target_dscr=1.3, rate_per_year=coe, sweep_share=sweep)
-    _, res = _run([tranche], cfads, capex=np.broadcast_to(capex, cfads.shape).copy(), coe=coe, lines=False)
+    _, res = _run([tranche], cfads, capex=np.broadcast_to(capex, cfads.shape).copy(), lines=False)
     levered = debt.equity_metrics(res.equity_usd, coe)["npv_usd"]
     unlevered = finance.npv(finance.monthly_rate(coe), net)
     np.testing.assert_allclose(levered, unlevered, rtol=1e-9, atol=1e-3)
@@ -231,10 +231,10 @@ def test_equity_mirr_and_irr_equal_numpy_financial():
     cfads = _rising_cfads()
     tranche = debt.Tranche(sizing="ltc", ltc_share=0.6, tenor_months=80, grace_months=3, rate_per_year=0.07,
                            upfront_fee_share=0.01)
-    _, res = _run([tranche], cfads, capex=capex, coe=coe)
+    _, res = _run([tranche], cfads, capex=capex)
     equity = res.equity_usd[0]
     monthly = finance.monthly_rate(coe)
-    metrics = debt.equity_metrics(res.equity_usd, coe, res.metrics["equity_mirr"])
+    metrics = debt.equity_metrics(res.equity_usd, coe)
     assert metrics["mirr"][0] == pytest.approx(finance.annual_rate(npf.mirr(equity, monthly, monthly)), rel=1e-10)
     assert metrics["irr"][0] == pytest.approx(finance.annual_rate(npf.irr(equity)), rel=1e-9)
     assert metrics["npv_usd"][0] == pytest.approx(npf.npv(monthly, equity), rel=1e-10)
@@ -326,10 +326,9 @@ def test_same_numbers_whatever_the_chunking():
                            reserve_months=3, sweep_share=0.25)
     terms = debt.size_debt([tranche], cfads[0], capex[0], np.zeros(N), 0.0)
     base = rng.random(37) * 0.05
-    whole = debt.debt_cash_flows(terms, cfads, capex, 0.5 * cfads, 0.2, base_rate_per_year=base,
-                                 cost_of_equity_per_year=0.12)
-    parts = [debt.debt_cash_flows(terms, cfads[s], capex[s], 0.5 * cfads[s], 0.2, base_rate_per_year=base[s],
-                                  cost_of_equity_per_year=0.12) for s in (slice(0, 10), slice(10, 11), slice(11, 37))]
+    whole = debt.debt_cash_flows(terms, cfads, capex, 0.5 * cfads, 0.2, base_rate_per_year=base)
+    parts = [debt.debt_cash_flows(terms, cfads[s], capex[s], 0.5 * cfads[s], 0.2, base_rate_per_year=base[s])
+             for s in (slice(0, 10), slice(10, 11), slice(11, 37))]
     np.testing.assert_array_equal(whole.equity_usd, np.vstack([p.equity_usd for p in parts]))
     for name in debt.METRIC_NAMES:
         np.testing.assert_array_equal(whole.metrics[name], np.concatenate([p.metrics[name] for p in parts]))
@@ -366,8 +365,35 @@ def test_bad_terms_name_the_field(changes, field):
 
 def test_ltc_on_a_business_without_capex_is_refused():
     tranche = debt.Tranche(sizing="ltc", ltc_share=0.8, tenor_months=60, rate_per_year=0.07)
-    with pytest.raises(ValueError, match=r"^debt\.draw: .*without capex"):
+    with pytest.raises(ValueError, match=r"^debt\.ltc: 0.8 is not allowed on a business without capex"):
         debt.size_debt([tranche], _flat(), np.zeros(N), np.zeros(N), 0.0)
+    capex_later = np.zeros(N)
+    capex_later[20] = 1e7
     at_month = debt.Tranche(sizing="ltc", ltc_share=0.8, draw_month=0, tenor_months=60, rate_per_year=0.07)
-    with pytest.raises(ValueError, match=r"^debt\.ltc: 0.8 is not allowed; the business has no capex"):
-        debt.size_debt([at_month], _flat(), np.zeros(N), np.zeros(N), 0.0)
+    with pytest.raises(ValueError, match=r"^debt\.ltc: 0.8 is not allowed; the business has no capex in months 0..0"):
+        debt.size_debt([at_month], _flat(), capex_later, np.zeros(N), 0.0)
+    by_amount = debt.Tranche(sizing="amount", amount_usd=1e7, tenor_months=60, rate_per_year=0.07)
+    with pytest.raises(ValueError, match=r"^debt\.draw: 'capex' is not allowed on a business without capex"):
+        debt.size_debt([by_amount], _flat(), np.zeros(N), np.zeros(N), 0.0)
+
+
+def test_trailing_twelve_month_covenant_ignores_a_one_month_dip():
+    """Covenant on the trailing 12 months: a month at DSCR 0.5 among months at 2.0 averages
+    (11 x 2.0 + 0.5) / 12 = 1.875 > 1.05: no breach; tested monthly, it breaches that month."""
+    amount, annual = 6.0e7, 0.08
+    payment = -npf.pmt(finance.monthly_rate(annual), 60, amount)
+    cfads = np.full(N, 2.0 * payment)
+    cfads[0] = 0.0
+    cfads[30] = 0.5 * payment
+    terms = dict(sizing="amount", amount_usd=amount, draw_month=0, tenor_months=60, rate_per_year=annual,
+                 covenant_dscr=1.05, reserve_months=1.0)
+    _, monthly = _run([debt.Tranche(**terms)], cfads)
+    _, trailing = _run([debt.Tranche(**terms, covenant_test_months=12)], cfads)
+    assert monthly.metrics["first_breach_month"][0] == 30
+    assert trailing.metrics["covenant_breach"][0] == 0.0
+    assert trailing.metrics["min_dscr"][0] == pytest.approx(0.5, rel=1e-9)  # the monthly DSCR is still reported
+    # a run of bad months does breach the trailing covenant, once the window's average falls below it
+    cfads[30:42] = 0.5 * payment
+    _, long_dip = _run([debt.Tranche(**terms, covenant_test_months=12)], cfads)
+    # months 30..k at 0.5 and the rest at 2.0: (2.0 (41 - k) + 0.5 (k - 29)) / 12 < 1.05 first at k = 37
+    assert long_dip.metrics["first_breach_month"][0] == 37

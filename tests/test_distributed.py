@@ -153,7 +153,7 @@ def test_sweep_points_and_compare_through_scheduler_equal_local(dask_cluster, ir
     paths = BLOCK_PATHS + 10
     with connect(dask_cluster.address) as client:
         many = simulate_many([to_inputs(iren), to_inputs(dear)], paths, SEED, executor=client)
-        files = [ROOT / "scenarios" / "iren.yaml", ROOT / "scenarios" / "cipher_aws.yaml"]
+        files = [ROOT / "pivotsim" / "scenarios" / "iren.yaml", ROOT / "pivotsim" / "scenarios" / "cipher_aws.yaml"]
         remote_table = pivotsim.compare(files, paths=paths, seed=SEED, client=client)
     assert_same_metrics(many[0], simulate_paths(to_inputs(iren), paths, SEED))
     assert_same_metrics(many[1], simulate_paths(to_inputs(dear), paths, SEED))
@@ -187,7 +187,7 @@ def test_default_threads_are_the_usable_cpus_and_change_no_number(iren, local):
 
 def _cli_run(tmp_path, name, *extra):
     out = tmp_path / name
-    res = runner.invoke(app, ["run", str(ROOT / "scenarios" / "iren.yaml"), "--paths", str(PATHS),
+    res = runner.invoke(app, ["run", str(ROOT / "pivotsim" / "scenarios" / "iren.yaml"), "--paths", str(PATHS),
                               "--seed", str(SEED), "--out", str(out), "--json", *extra])
     assert res.exit_code == 0, res.output
     folder = next(out.iterdir())
@@ -278,7 +278,7 @@ def _free_port() -> int:
 def test_refused_scheduler_fails_at_once(tmp_path):
     address = f"tcp://127.0.0.1:{_free_port()}"
     start = time.monotonic()
-    res = runner.invoke(app, ["run", str(ROOT / "scenarios" / "iren.yaml"), "--paths", "100",
+    res = runner.invoke(app, ["run", str(ROOT / "pivotsim" / "scenarios" / "iren.yaml"), "--paths", "100",
                               "--out", str(tmp_path / "runs"), "--scheduler", address])
     assert res.exit_code == 2 and "Connection refused" in res.stderr, res.output
     assert time.monotonic() - start < 5  # a refused connection is not retried until the timeout
@@ -288,7 +288,7 @@ def test_unreachable_scheduler_exits_2_within_seconds(tmp_path):
     """Through a real process: no hang at exit either (a failed Client can block its interpreter)."""
     address = f"tcp://127.0.0.1:{_free_port()}"
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "pivotsim", "run", str(ROOT / "scenarios" / "iren.yaml"),
+    proc = subprocess.run([sys.executable, "-m", "pivotsim", "run", str(ROOT / "pivotsim" / "scenarios" / "iren.yaml"),
                            "--paths", "100", "--out", str(tmp_path / "runs"), "--scheduler", address],
                           capture_output=True, text=True, timeout=60, cwd=ROOT,
                           env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
@@ -320,7 +320,7 @@ def test_port_that_is_not_a_scheduler_times_out():
     (["--scheduler", "/nonexistent/sched.json"], "scheduler file /nonexistent/sched.json not found"),
 ])
 def test_bad_cluster_options(tmp_path, args, fragment):
-    res = runner.invoke(app, ["run", str(ROOT / "scenarios" / "iren.yaml"), "--paths", "10",
+    res = runner.invoke(app, ["run", str(ROOT / "pivotsim" / "scenarios" / "iren.yaml"), "--paths", "10",
                               "--out", str(tmp_path / "runs"), *args])
     assert res.exit_code == 2, res.output
     assert fragment in res.stderr and len(res.stderr.strip().splitlines()) == 1

@@ -79,9 +79,18 @@ def test_mining_base_identities(result, iren):
 
 def test_net_is_sum_of_items(result):
     cf = result.cashflows()
+    from pivotsim.models.debt import LINE_NAMES
+
+    # not items: the net, quantities, and the levered AI business's debt schedule (iren.yaml has debt)
     items = [c for c in cf.columns if c.endswith("_usd") and c not in
-             ("net_usd", "ebitda_usd", "depreciation_usd")]
+             ("net_usd", "ebitda_usd", "depreciation_usd", "taxable_income_usd", *LINE_NAMES)]
     assert np.allclose(cf[items].sum(axis=1), cf.net_usd)
+    ai = cf[cf.business == "ai"]
+    # the debt schedule: the equity's flow is the net plus the financing flows
+    financing = (ai.debt_draw_usd - ai.debt_fee_usd - ai.debt_interest_usd - ai.debt_principal_usd
+                 + ai.tax_shield_usd - ai.debt_reserve_usd.diff().fillna(ai.debt_reserve_usd)
+                 - ai.lockup_cash_usd.diff().fillna(ai.lockup_cash_usd))
+    assert np.allclose(ai.net_usd + financing, ai.equity_usd, rtol=1e-9, atol=1e-3)
 
 
 def test_base_npv_agrees_with_numpy_financial(result):

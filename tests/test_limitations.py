@@ -49,5 +49,5 @@ def test_default_risk_sentence_follows_the_hazard():
 
 def test_framing_existing_or_new_fleet():
     assert any("new fleet bought at replacement cost" in m for m in _statements().modelled)
-    s = _statements(overrides=["bitcoin.buy_fleet_at_start=false"])
+    s = _statements(overrides=["bitcoin.fleet=existing"])
     assert any("existing fleet" in m for m in s.modelled)

@@ -141,7 +141,7 @@ def test_compiled_months_match_the_numpy_reference(base, monkeypatch, curtail, t
     inputs = per_path_bitcoin(inputs, rng, N_PATHS) if per_path else copy.deepcopy(inputs)
     inputs.bitcoin.curtail_when_unprofitable = curtail
     inputs.bitcoin.refresh_months = refresh
-    inputs.bitcoin.buy_fleet_at_start = buy
+    inputs.bitcoin.fleet = "new" if buy else "existing"
     inputs.finance.terminal_value = terminal
     if not per_path:
         inputs.bitcoin.infrastructure_capex_usd_per_mw = 2e5

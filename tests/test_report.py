@@ -136,7 +136,7 @@ def test_assumptions_table_lists_every_input(iren):
     assert rows["ai.contract_value_usd"].value == "$9.70B"
     assert rows["ai.prepayment_share"].value == "20%"
     assert rows["site.grid_power_mw"].unit == "MW"
-    assert rows["bitcoin.buy_fleet_at_start"].value == "yes"
+    assert rows["bitcoin.fleet"].value == "new"
 
 
 def test_units_from_descriptions_and_names():

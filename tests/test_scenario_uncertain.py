@@ -122,8 +122,8 @@ def test_sample_inputs_api(iren):
     inputs = sample_inputs(iren, u)
     for j, (path, dist) in enumerate(dists.items()):
         node = inputs
-        for part in path.split("."):
-            node = getattr(node, part)
+        for part in path.split("."):  # (a list, such as ai.debt, is indexed by number)
+            node = node[int(part)] if isinstance(node, list) else getattr(node, part)
         assert node.shape == (500, 1)
         expected = dist.ppf(u[:, j])
         if path == "ai.risks.construction_delay_months":

@@ -195,7 +195,7 @@ def test_sweep_cli_two_parameters_heatmap(iren_path, tmp_path):
     (["--param", "market.btc_price_usd=-1000:1000:3"], "must be > 0"),
     (["--param", "market.btc_price_usd"], "expected path=start:stop:count"),
     (["--param", "market.btc_price_usd=1,1"], "values repeat"),
-    (["--param", "bitcoin.buy_fleet_at_start=0:1:2"], "not a number"),
+    (["--param", "bitcoin.fleet=0:1:2"], "not a number"),
     (["--param", "ai.construction_months=6:12:5"], "whole number"),
     (["--param", "market.btc_price_usd=1:2:2", "--param", "ai.pue=1:2:2", "--param", "bitcoin.pue=1:2:2"],
      "a sweep takes 1 or 2"),

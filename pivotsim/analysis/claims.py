@@ -26,6 +26,7 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from ..framing import framing_summary
 from ..runs import base_case_metrics
 from ..models.hosting import KW_PER_MW, contract_terms, critical_it_mw
 from ..scenario import Scenario, load_scenario
@@ -40,7 +41,8 @@ PER_KWH_COLUMNS = ("scenario", "deal", "kind", "ai_revenue_usd_per_kwh_critical_
                    "ai_revenue_usd_per_kwh_grid", "bitcoin_revenue_usd_per_kwh_grid",
                    "bitcoin_revenue_usd_per_kwh_asic", "bitcoin_revenue_usd_per_kwh_grid_avg", "horizon_months",
                    "ai_to_bitcoin_ratio_grid",
-                   "ai_to_bitcoin_ratio_best_case", "ai_verdict", "bitcoin_verdict")
+                   "ai_to_bitcoin_ratio_best_case", "ai_verdict", "bitcoin_verdict",
+                   "bitcoin_fleet", "bitcoin_npv_existing_minus_new_usd")
 
 # Claims and the figures they come with, as the sources state them.
 MINING_USD_PER_KWH_CLAIM = (0.17, 0.20)          # 004
@@ -193,6 +195,7 @@ def revenue_per_kwh(library: Mapping[str, Scenario]) -> pd.DataFrame:
     for stem, scenario in library.items():
         ai = base_case_metrics(scenario)["ai"]
         spot = spot_mining(scenario)
+        framing = framing_summary(to_inputs(scenario))
         ai_it = ai["revenue_usd_per_kwh_critical_it"]
         ai_grid = ai["revenue_usd_per_kwh"]
         rows.append({
@@ -207,6 +210,8 @@ def revenue_per_kwh(library: Mapping[str, Scenario]) -> pd.DataFrame:
             "ai_to_bitcoin_ratio_best_case": ai_it / spot["revenue_usd_per_kwh_grid"],
             "ai_verdict": verdict(ai_it, *AI_USD_PER_KWH_CLAIM),
             "bitcoin_verdict": verdict(spot["revenue_usd_per_kwh_asic"], *MINING_USD_PER_KWH_CLAIM),
+            "bitcoin_fleet": framing["bitcoin_fleet"],
+            "bitcoin_npv_existing_minus_new_usd": framing["existing_minus_new_usd"],
         })
     return pd.DataFrame(rows, columns=list(PER_KWH_COLUMNS))
 

@@ -40,6 +40,7 @@ COMPARE_COLUMNS = (
     "ai_npv_p5_usd", "ai_npv_p95_usd", "bitcoin_npv_p5_usd", "bitcoin_npv_p95_usd",
     "npv_difference_mean_usd", "npv_difference_p5_usd", "npv_difference_p50_usd",
     "prob_ai_beats_bitcoin",
+    "bitcoin_fleet", "ai_share", "bitcoin_npv_existing_minus_new_usd",
 )
 """Columns of :func:`compare`, in order (a stable contract: add, never rename)."""
 
@@ -87,6 +88,10 @@ def _row(scenario: Scenario, paths: int, seed: int, market_horizon_months: int, 
         "npv_difference_p5_usd": _nan(diff["p5"]),
         "npv_difference_p50_usd": _nan(diff["p50"]),
         "prob_ai_beats_bitcoin": _nan(summary["comparison"]["prob_ai_beats_bitcoin"]),
+        # the framing of each side (pivotsim.framing): existing or new fleet, share of the site converted
+        "bitcoin_fleet": summary["framing"]["bitcoin_fleet"],
+        "ai_share": summary["framing"]["ai_share"],
+        "bitcoin_npv_existing_minus_new_usd": summary["framing"]["existing_minus_new_usd"],
     }
 
 
@@ -122,7 +127,7 @@ def compare(scenarios: Sequence[Scenario | str | Path], paths: int = DEFAULT_PAT
     Examples
     --------
     >>> import glob, pivotsim
-    >>> table = pivotsim.compare(sorted(glob.glob("scenarios/*.yaml")), paths=2000)  # doctest: +SKIP
+    >>> table = pivotsim.compare(library_files(), paths=2000)  # doctest: +SKIP
     >>> table[["label", "ai_npv_usd_per_mw_grid", "prob_ai_beats_bitcoin"]]          # doctest: +SKIP
     """
     if isinstance(scenarios, (str, Path, Scenario)):

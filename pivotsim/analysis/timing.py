@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..defaults import DEFAULT_TIMING_PATHS  # noqa: F401  (re-exported)
 from .. import simulate as engine
 from ..distributed import default_threads, local_executor
 from ..errors import PivotsimError, ScenarioError
@@ -411,7 +412,6 @@ def with_blocks(option: TimingOption, blocks) -> TimingOption:
     return replace(option, blocks=tuple(blocks))
 
 
-DEFAULT_TIMING_PATHS = 20_000
 
 
 def option_from_inputs(inputs) -> TimingOption:

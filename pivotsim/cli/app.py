@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -14,6 +15,45 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from .._version import __version__
 from ..errors import PivotsimError
 
+def _plain_metavars() -> None:
+    """Help shows each option's metavar (``--paths N``, ``--set KEY=VALUE``) and nothing after a flag.
+
+    typer 0.2x labels every parameter with its Python type (``<bool>``,
+    ``<list[str]>``, ``{scenario}``); an analyst reads ``PATH`` and ``N``.
+    Options carry their metavar (set on each option); flags and arguments
+    (whose metavar is their name) get no type label; a required argument
+    reads ``PATH`` in the usage line, an optional one ``[PATH]``.  Without
+    these typer internals (another typer version) help keeps typer's labels.
+    """
+    try:
+        from typer import core
+    except ImportError:  # pragma: no cover
+        return
+    option, argument = getattr(core, "TyperOption", None), getattr(core, "TyperArgument", None)
+    if option is None or argument is None or not hasattr(option, "display_type_rich"):
+        return
+    typed = option.display_type_rich
+
+    plain = {"<int>": "N", "<float>": "NUMBER", "<str>": "TEXT", "<path>": "PATH", "<list[str]>": "TEXT",
+             "<list[int]>": "N", "<list[float]>": "NUMBER", "<list[path]>": "PATH"}
+
+    def option_label(self, ctx):
+        if self.is_flag or self.count:
+            return None
+        label = typed(self, ctx)
+        return plain.get(label, label.strip("<>") if isinstance(label, str) else label)
+
+    def usage_name(self):
+        name = self.display_name_raw + ("..." if self.nargs != 1 and "..." not in self.display_name_raw else "")
+        return name if self.required else f"[{name}]"
+
+    option.display_type_rich = option_label
+    argument.display_type_rich = lambda self, ctx: None
+    if hasattr(argument, "_usage_display_name"):
+        argument._usage_display_name = usage_name
+
+
+_plain_metavars()
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Bitcoin mining or AI hosting on the same megawatts: value both, path by path.")
 # Tables are wide (deals x metrics): when output goes to a file or a pipe,
@@ -25,7 +65,9 @@ EXIT_BAD_INPUT = 2
 
 def fail(message: str) -> None:
     """Print one line on stderr and exit with code 2."""
-    typer.echo(f"error: {message}", err=True)
+    from .checks import option_message
+
+    typer.echo(f"error: {option_message(message)}", err=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -41,6 +83,23 @@ def main(version: Annotated[Optional[bool], typer.Option(
     """pivotsim: should a miner keep mining on its megawatts, or host AI?"""
 
 
+
+
+def load(file, overrides=(), *, quiet: bool = False):
+    """:func:`~pivotsim.scenario.load_scenario`, saying on stderr when the bundled library's copy is used."""
+    from ..scenario.library import find_scenario
+    from ..scenario.yaml_text import read_yaml
+
+    found = find_scenario(file)
+    path = str(found.path) if found.bundled else str(file)
+    read = read_yaml(path)  # a broken file fails here, before pydantic, numpy and scipy are imported
+    from ..scenario.loading import scenario_from_yaml
+
+    scenario = scenario_from_yaml(path, *read, overrides=overrides, bundled=found.bundled)
+    if scenario.bundled and not quiet:
+        stderr.print(f"{file}: no such file here; using the bundled deal library's {Path(scenario.file).name} "
+                     "(`pivotsim scenarios` lists them)", highlight=False, soft_wrap=True)
+    return scenario
 
 
 def parse_paths(text: str):
@@ -94,7 +153,7 @@ WorkersOption = Annotated[Optional[int], typer.Option(
 SchedulerOption = Annotated[Optional[str], typer.Option(
     "--scheduler", help="Run the paths on the Dask scheduler at this address (tcp://host:8786) or "
                         "of this scheduler file (sched.json) [default: $PIVOTSIM_SCHEDULER unless "
-                        "--workers is given].")]
+                        "--workers is given].", metavar="ADDRESS")]
 ThreadsOption = Annotated[Optional[int], typer.Option(
     "--threads", help="Threads of this process evaluating chunks of paths (never changes the numbers) "
                       "[default: the CPUs available, at most 8].", show_default=False)]

@@ -19,13 +19,15 @@ from ..formatting import (  # same figures as the PDF
     pct,
     per_kwh_text,
 )
-from ..runs import DEFAULT_PATHS, DEFAULT_SEED
+from ..defaults import DEFAULT_PATHS, DEFAULT_SEED
+from .checks import check_output_file, check_output_folder, check_seed
 from .app import (
     SchedulerOption,
     WorkersOption,
     app,
     cluster,
     fail,
+    load,
     progress_bar,
     stderr,
     stdout,
@@ -34,15 +36,15 @@ from .app import (
 
 @app.command()
 def compare(
-    files: Annotated[List[Path], typer.Argument(help="Scenario YAML files, e.g. scenarios/*.yaml.")],
-    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per deal.")] = DEFAULT_PATHS,
+    files: Annotated[List[str], typer.Argument(help="Scenario YAML files or library deals (iren cipher_aws ...).", metavar="PATH...")],
+    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per deal.", metavar="N")] = DEFAULT_PATHS,
     seed: Annotated[int, typer.Option("--seed", help="One seed for every deal (common random numbers).")]
     = DEFAULT_SEED,
-    csv: Annotated[Optional[Path], typer.Option("--csv", help="Write the full table as CSV.")] = None,
+    csv: Annotated[Optional[str], typer.Option("--csv", help="Write the full table as CSV.", metavar="PATH")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full table as JSON only.")] = False,
-    plot: Annotated[Optional[Path], typer.Option(
+    plot: Annotated[Optional[str], typer.Option(
         "--plot", help="PNG chart of revenue per kWh and NPV per MW by deal "
-                       "[default: runs/compare-<UTC timestamp>.png].")] = None,
+                       "[default: runs/compare-<UTC timestamp>.png].", metavar="PATH")] = None,
     no_plot: Annotated[bool, typer.Option("--no-plot", help="Do not write the chart.")] = False,
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,
@@ -52,6 +54,14 @@ def compare(
     from ..analysis.compare import compare_records, plot_comparison
 
     try:
+        check_seed(seed)
+        if csv is not None:
+            check_output_file(csv, "--csv", ".csv")
+        if plot is not None and not no_plot:
+            check_output_file(plot, "--plot", ".png")
+        elif not no_plot:
+            check_output_folder("runs", "--plot (default folder runs)")
+        files = [load(file, quiet=as_json) for file in files]
         show_bar = not as_json and stderr.is_terminal
         bar, task = progress_bar(show_bar)
         with cluster(workers, scheduler, quiet=as_json) as client:
@@ -108,21 +118,29 @@ def compare(
                       pct(r["prob_ai_beats_bitcoin"]), money(r["npv_difference_p5_usd"]))
     value.caption = "NPV per MW of grid power; p5 NPV diff = 5th percentile of AI NPV minus mining NPV"
     stdout.print(value)
+    framing = Table(title="Framing of each side: mining on an existing fleet (ASICs sunk, resale to the AI side) "
+                          "or a new one (bought at t = 0)", title_justify="left")
+    for col in ("Deal", "Mining fleet", "AI share of the site", "Mining NPV: existing minus new fleet"):
+        framing.add_column(col, justify="left" if col in ("Deal", "Mining fleet") else "right")
+    for _, r in table.iterrows():
+        framing.add_row(r["label"], r["bitcoin_fleet"], pct(r["ai_share"]),
+                        money(r["bitcoin_npv_existing_minus_new_usd"]))
+    stdout.print(framing)
     for line in written:
         stdout.print(line)
 
 # ---------------------------------------------------------------- calibrate (market model)
 @app.command()
 def calibrate(
-    data_file: Annotated[Path, typer.Argument(help="Daily network CSV (Coin Metrics layout).")],
-    start: Annotated[str, typer.Option("--start", help="First day of the fitting window (YYYY-MM-DD).")],
-    end: Annotated[str, typer.Option("--end", help="Last day of the fitting window (YYYY-MM-DD).")],
+    data_file: Annotated[Path, typer.Argument(help="Daily network CSV (Coin Metrics layout).", metavar="PATH")],
+    start: Annotated[str, typer.Option("--start", help="First day of the fitting window (YYYY-MM-DD).", metavar="DATE")],
+    end: Annotated[str, typer.Option("--end", help="Last day of the fitting window (YYYY-MM-DD).", metavar="DATE")],
     price_model: Annotated[str, typer.Option(
-        "--price-model", help="Price model of the printed block: merton or gbm.")] = "merton",
+        "--price-model", help="Price model of the printed block: merton or gbm.", metavar="MODEL")] = "merton",
     fee_start: Annotated[Optional[str], typer.Option(
         "--fee-start", help="First day of the window the fee process is fitted on (YYYY-MM-DD; default: --start). "
                             "The library scenarios use the last 36 months, the window that forecast fees best "
-                            "(benchmarks/backtest_market.py --fees).")] = None,
+                            "(benchmarks/backtest_market.py --fees).", metavar="DATE")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print every fitted figure as JSON.")] = False,
 ):
     """Fit the market model on real data and print a YAML `market:` block to paste into a scenario."""

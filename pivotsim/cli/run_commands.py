@@ -12,12 +12,9 @@ import typer
 from rich.table import Table
 
 from ..errors import PivotsimError
-from ..formatting import BASE_METRIC_ROWS, money, months, pct  # same figures as the PDF
-from ..output.folders import write_run_folder
-from ..runs import DEFAULT_PATHS, DEFAULT_SEED
-from ..runs import run as run_scenario
-from ..scenario import load_scenario
-from ..simulate import DEFAULT_MAX_AUTO_PATHS
+from ..formatting import BASE_METRIC_ROWS, money, months, pct, ratio  # same figures as the PDF
+from ..defaults import DEFAULT_MAX_AUTO_PATHS, DEFAULT_PATHS, DEFAULT_SEED
+from .checks import check_output_file, check_output_folder, check_seed
 from .app import (
     SchedulerOption,
     ThreadsOption,
@@ -25,6 +22,7 @@ from .app import (
     app,
     cluster,
     fail,
+    load,
     parse_paths,
     progress_bar,
     stderr,
@@ -89,7 +87,34 @@ def summary_tables(summary: dict) -> list[Table]:
         dist.add_row(label, pct(m["irr"]["p5"]), pct(m["irr"]["p50"]), pct(m["irr"]["p95"]),
                      pct(m.get("prob_no_irr")), months(m["payback_months"]["p50"]),
                      pct(m.get("prob_never_pays_back")))
-    return [base, market_table(summary), mc, dist]
+    tables = [base, market_table(summary), mc, dist]
+    levered = [(b, label) for b, label in (("bitcoin", "Bitcoin mining"), ("ai", "AI hosting"))
+               if "debt" in summary[b]["base"]]
+    if levered:
+        tables.append(_debt_table(summary, levered))
+    return tables
+
+
+def _debt_table(summary: dict, levered) -> Table:
+    """Debt and equity of the levered businesses: base case, then the paths' DSCR and covenant risk."""
+    table = Table(title="Project debt and the equity (base case; Monte Carlo min DSCR and probabilities)",
+                  title_justify="left")
+    table.add_column("")
+    for col in ("debt", "cost", "min DSCR", "equity NPV", "equity IRR", "MIRR", "min DSCR p5", "p50",
+                "P(breach)", "P(default)", "equity NPV p50"):
+        table.add_column(col, justify="right")
+    for business, label in levered:
+        base, mc = summary[business]["base"], summary[business]["monte_carlo"]
+        debt, equity = base["debt"], base["equity"]
+        dscr = mc["debt"]["min_dscr"]
+        table.add_row(label, money(debt["amount_usd"]), pct(debt["cost_of_debt"]), ratio(debt["min_dscr"]),
+                      money(equity["npv_usd"]), pct(equity["irr"]), pct(equity["mirr"]),
+                      ratio(dscr["p5"]), ratio(dscr["p50"]), pct(mc["debt"]["prob_covenant_breach"]),
+                      pct(mc["debt"]["prob_payment_default"]), money(mc["equity"]["npv_usd"]["p50"]))
+    table.caption = ("equity NPV at the cost of equity; DSCR = CFADS / (interest + scheduled principal) in "
+                     "months of repayment; breach: DSCR below the covenant in any month")
+    table.caption_justify = "left"
+    return table
 
 
 def market_table(summary: dict) -> Table:
@@ -117,22 +142,26 @@ def market_table(summary: dict) -> Table:
     table.caption_justify = "left"
     return table
 
+
 @app.command()
 def run(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    scenario: Annotated[str, typer.Argument(help="Scenario YAML file, or a bundled deal (iren).", metavar="PATH")],
     paths: Annotated[str, typer.Option(
         "--paths", help="Monte Carlo paths, or 'auto': add paths until the standard error of the mean "
-                        "NPV difference is below --tolerance-usd.")] = str(DEFAULT_PATHS),
+                        "NPV difference is below --tolerance-usd.", metavar="N")] = str(DEFAULT_PATHS),
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same numbers).")] = DEFAULT_SEED,
-    out: Annotated[Path, typer.Option("--out", help="Parent folder of the run folder.")] = Path("runs"),
+    out: Annotated[str, typer.Option("--out", help="Parent folder of the run folder.", metavar="PATH")] = "runs",
     set_: Annotated[Optional[List[str]], typer.Option(
-        "--set", help="Override a scenario value: dotted.key=value (repeatable).")] = None,
+        "--set", help="Override a scenario value: dotted.key=value (repeatable).", metavar="KEY=VALUE")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON only.")] = False,
     pdf: Annotated[bool, typer.Option("--pdf", help="Also write the PDF report (report.pdf) in the run folder.")]
     = False,
+    xlsx: Annotated[bool, typer.Option(
+        "--xlsx", help="Also write the model workbook (model.xlsx: live NPV/IRR formulas) in the run folder.")]
+    = False,
     tolerance_usd: Annotated[Optional[float], typer.Option(
         "--tolerance-usd", help="--paths auto: target standard error of the mean NPV difference [USD] "
-                                "(default: 1% of the larger absolute base-case NPV).")] = None,
+                                "(default: 1% of the larger absolute base-case NPV).", metavar="USD")] = None,
     max_paths: Annotated[int, typer.Option(
         "--max-paths", help="--paths auto: cap on paths.")] = DEFAULT_MAX_AUTO_PATHS,
     figures: Annotated[bool, typer.Option(
@@ -142,9 +171,14 @@ def run(
     threads: ThreadsOption = None,
 ):
     """Value a scenario as bitcoin mining and as AI hosting; write a run folder."""
+    from ..output.folders import write_run_folder
+    from ..runs import run as run_scenario
+
     try:
         n_paths = parse_paths(paths)
-        loaded = load_scenario(scenario, set_ or ())
+        check_seed(seed)
+        check_output_folder(out, "--out")
+        loaded = load(scenario, set_ or (), quiet=as_json)
         show_bar = not as_json and stderr.is_terminal
         bar, task = progress_bar(show_bar)
 
@@ -160,11 +194,13 @@ def run(
             else:
                 result = run_scenario(loaded, client=client, **options)
         command = "pivotsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
-        folder = write_run_folder(result, out, command=command, figures=figures)
+        folder = write_run_folder(result, out, command=command, figures=figures, xlsx=xlsx)
         if pdf:
             _report_into_run_folder(result, folder)
     except PivotsimError as exc:
         fail(str(exc))
+    except OSError as exc:  # the folder changed between the check and the write
+        fail(f"--out: cannot write into {out}: {exc.strerror or exc}")
     summary = result.summary()
     if as_json:
         typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -177,6 +213,10 @@ def run(
         stdout.print(f"Uncertain inputs ({summary['sampling']} sampling"
                      + (f", {n_corr} rank correlation{'s' if n_corr > 1 else ''}" if n_corr else "")
                      + f"): {', '.join(summary['uncertain_inputs'])}", highlight=False)
+    if summary.get("framing"):
+        from ..framing import framing_text  # the engine is loaded by now
+
+        stdout.print(framing_text(summary["framing"]), highlight=False)
     stdout.print(f"Run folder: {folder}")
 
 
@@ -196,24 +236,27 @@ def _report_into_run_folder(result, folder: Path) -> None:
 
 @app.command()
 def report(
-    scenarios: Annotated[List[Path], typer.Argument(help="Scenario YAML file(s); several make a book.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="PDF file to write.")],
-    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per scenario.")] = DEFAULT_PATHS,
+    scenarios: Annotated[List[str], typer.Argument(help="Scenario YAML file(s); several make a book.", metavar="PATH...")],
+    output: Annotated[str, typer.Option("-o", "--output", help="PDF file to write.", metavar="PATH")],
+    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per scenario.", metavar="N")] = DEFAULT_PATHS,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same numbers).")] = DEFAULT_SEED,
     set_: Annotated[Optional[List[str]], typer.Option(
-        "--set", help="Override a value in every scenario: dotted.key=value (repeatable).")] = None,
-    paper: Annotated[str, typer.Option("--paper", help="Paper size: a4 or letter.")] = "a4",
+        "--set", help="Override a value in every scenario: dotted.key=value (repeatable).", metavar="KEY=VALUE")] = None,
+    paper: Annotated[str, typer.Option("--paper", help="Paper size: a4 or letter.", metavar="SIZE")] = "a4",
     sensitivity: Annotated[bool, typer.Option(
         "--sensitivity/--no-sensitivity", help="Include tornado and break-even when available.")] = True,
 ):
     """Write a PDF research note of a scenario (several scenarios: a book with a comparison first)."""
     from ..output.pdf import PAPERS, check_output_path
+    from ..runs import run as run_scenario
 
     try:
         if paper.lower() not in PAPERS:
             raise PivotsimError(f"--paper: {paper!r} is not allowed; must be one of {', '.join(PAPERS)}")
+        check_seed(seed)
+        check_output_file(output, "--output", ".pdf")
         check_output_path(output)
-        loaded = [load_scenario(file, set_ or ()) for file in scenarios]
+        loaded = [load(file, set_ or ()) for file in scenarios]
         # a book compares deals on the same market paths (as `pivotsim compare`)
         horizon = max(int(s.scenario.horizon_months.value) for s in loaded) if len(loaded) > 1 else None
         results = []
@@ -231,5 +274,7 @@ def report(
                             sensitivity=sensitivity)
     except PivotsimError as exc:
         fail(str(exc))
+    except OSError as exc:
+        fail(f"--output: cannot write {output}: {exc.strerror or exc}")
     kind = f"book of {len(results)} scenarios" if len(results) > 1 else "report"
     stdout.print(f"PDF {kind}: {written}")

@@ -10,19 +10,19 @@ import typer
 from rich.table import Table
 
 from ..errors import PivotsimError
-from ..formatting import missing, per_kwh_text, quantity_text  # same figures as the PDF
-from ..scenario import load_scenario, scenario_json_schema
-from .app import EXIT_BAD_INPUT, app, fail, stdout
+from ..formatting import missing, money, per_kwh_text, quantity_text  # same figures as the PDF
+from ..scenario.library import LIBRARY_DIR
+from .app import EXIT_BAD_INPUT, app, fail, load, stdout
 
 
 @app.command()
-def validate(files: Annotated[List[Path], typer.Argument(help="Scenario YAML files.")]):
+def validate(files: Annotated[List[str], typer.Argument(help="Scenario YAML files or bundled deals.", metavar="PATH...")]):
     """Check scenario files; exit 0 if all are valid, 2 otherwise."""
     bad = 0
     for file in files:
         try:
-            load_scenario(file)
-            typer.echo(f"ok: {file}")
+            scenario = load(file)
+            typer.echo(f"ok: {scenario.file if scenario.bundled else file}")
         except PivotsimError as exc:
             typer.echo(f"error: {exc}", err=True)
             bad += 1
@@ -33,9 +33,11 @@ def validate(files: Annotated[List[Path], typer.Argument(help="Scenario YAML fil
 @app.command()
 def schema():
     """Print the JSON Schema of the scenario format."""
+    from ..scenario import scenario_json_schema
+
     typer.echo(json.dumps(scenario_json_schema(), indent=2))
 
-DEFAULT_LIBRARY = Path("scenarios")
+DEFAULT_LIBRARY = LIBRARY_DIR
 
 
 
@@ -54,7 +56,7 @@ def _provenance_cell(row, scenario) -> str:
 
 @app.command()
 def sources(
-    files: Annotated[List[Path], typer.Argument(help="Scenario YAML files.")],
+    files: Annotated[List[str], typer.Argument(help="Scenario YAML files or bundled deals.", metavar="PATH...")],
     check: Annotated[bool, typer.Option(
         "--check", help="Only check: exit 2 listing every number with no source or assumption.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the provenance tables as JSON.")] = False,
@@ -66,7 +68,7 @@ def sources(
     out_json = {}
     for file in files:
         try:
-            scenario = load_scenario(file)
+            scenario = load(file)
         except PivotsimError as exc:
             typer.echo(f"error: {exc}", err=True)
             bad += 1
@@ -128,7 +130,7 @@ def sources(
 @app.command()
 def claims(
     files: Annotated[Optional[List[Path]], typer.Argument(
-        help="Scenario files or folders (default: scenarios/, without template.yaml).")] = None,
+        help="Scenario files or folders (default: the bundled deal library, without template.yaml).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the tables as JSON.")] = False,
 ):
     """Check the sources' claims against the model: claim vs model vs verdict."""
@@ -161,7 +163,8 @@ def claims(
                       "(spot, month 1; and its average over the horizon); claim (004): mining $0.17-0.20, AI $3-5",
                 title_justify="left")
     for col in ("Deal", "AI /kWh critical IT", "AI /kWh grid", "Mining /kWh grid (spot, month 1)",
-                "Mining /kWh ASIC (spot, month 1)", "Mining /kWh grid (average, months)", "AI / mining (grid, spot)"):
+                "Mining /kWh ASIC (spot, month 1)", "Mining /kWh grid (average, months)", "AI / mining (grid, spot)",
+                "Mining fleet", "Existing − new (mining NPV)"):
         kwh.add_column(col, justify="left" if col == "Deal" else "right")
     for _, row in per_kwh.iterrows():
         kwh.add_row(row["deal"], per_kwh_text(row["ai_revenue_usd_per_kwh_critical_it"]),
@@ -169,7 +172,8 @@ def claims(
                     per_kwh_text(row["bitcoin_revenue_usd_per_kwh_grid"]),
                     per_kwh_text(row["bitcoin_revenue_usd_per_kwh_asic"]),
                     f"{per_kwh_text(row['bitcoin_revenue_usd_per_kwh_grid_avg'])} ({row['horizon_months']})",
-                    f"{row['ai_to_bitcoin_ratio_grid']:.1f}x")
+                    f"{row['ai_to_bitcoin_ratio_grid']:.1f}x", row["bitcoin_fleet"],
+                    money(row["bitcoin_npv_existing_minus_new_usd"]))
     stdout.print(kwh)
 
 

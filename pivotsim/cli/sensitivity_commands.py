@@ -11,14 +11,14 @@ from rich.table import Table
 
 from ..errors import PivotsimError
 from ..formatting import compact_money, metric_text  # same figures as the PDF
-from ..drivers import DRIVER_METHODS
-from ..runs import DEFAULT_PATHS, DEFAULT_SEED
-from ..scenario import load_scenario
+from ..defaults import DEFAULT_PATHS, DEFAULT_SEED
+from .checks import check_output_folder, check_seed
 from .app import (
     app,
     command_line,
     fail,
     first_run_notice,
+    load,
     stderr,
     stdout,
     with_progress,
@@ -79,15 +79,15 @@ def sweep_table(result) -> Table:
 
 @app.command()
 def sweep(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    scenario: Annotated[str, typer.Argument(help="Scenario YAML file, or a bundled deal (iren).", metavar="PATH")],
     param: Annotated[List[str], typer.Option(
-        "--param", help="path=start:stop:count or path=a,b,c (once or twice).")],
+        "--param", help="path=start:stop:count or path=a,b,c (once or twice).", metavar="KEY=START:STOP:COUNT")],
     metric: Annotated[Optional[List[str]], typer.Option(
-        "--metric", help="Summary path, e.g. comparison.npv_difference_usd (repeatable).")] = None,
-    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per point.")] = 2_000,
+        "--metric", help="Summary path, e.g. comparison.npv_difference_usd (repeatable).", metavar="KEY")] = None,
+    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per point.", metavar="N")] = 2_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (the same draws at every point).")] = DEFAULT_SEED,
-    out: Annotated[Path, typer.Option("--out", help="Parent folder of the sweep folder.")] = Path("runs"),
-    set_: Annotated[Optional[List[str]], typer.Option("--set", help="Override a scenario value first.")] = None,
+    out: Annotated[str, typer.Option("--out", help="Parent folder of the sweep folder.", metavar="PATH")] = "runs",
+    set_: Annotated[Optional[List[str]], typer.Option("--set", help="Override a scenario value first.", metavar="KEY=VALUE")] = None,
 ):
     """Sweep one or two parameters on a grid with common random numbers; CSV, PNG and a table."""
     from ..analysis.metrics import NPV_DIFFERENCE
@@ -95,12 +95,16 @@ def sweep(
     from ..output.sensitivity_folders import write_result  # matplotlib: only for sweeps
 
     try:
-        loaded = load_scenario(scenario, set_ or ())
+        check_seed(seed)
+        check_output_folder(out, "--out")
+        loaded = load(scenario, set_ or ())
         result = with_progress("sweeping", stderr.is_terminal, lambda progress: run_sweep(
             loaded, param, metric or [NPV_DIFFERENCE], paths=paths, seed=seed, progress=progress))
         folder = write_result(result, out, command=command_line())
     except PivotsimError as exc:
         fail(str(exc))
+    except OSError as exc:  # the folder changed between the check and the write
+        fail(f"--out: cannot write into {out}: {exc.strerror or exc}")
     stdout.print(sweep_table(result))
     stdout.print(f"Sweep folder: {folder}")
 
@@ -183,12 +187,14 @@ def drivers_table(drivers, scenario_name: str) -> Table:
     return table
 
 
-def _drivers_command(scenario: Path, method: str, set_, paths: int, seed: int, out: Path) -> None:
+def _drivers_command(scenario: str, method: str, set_, paths: int, seed: int, out: str) -> None:
     from ..output.sensitivity_folders import write_drivers
     from ..runs import run
 
     try:
-        loaded = load_scenario(scenario, set_ or ())
+        check_seed(seed)
+        check_output_folder(out, "--out")
+        loaded = load(scenario, set_ or ())
         first_run_notice()
         result = with_progress("Monte Carlo", stderr.is_terminal,
                                lambda progress: run(loaded, paths=paths, seed=seed, progress=progress))
@@ -204,29 +210,33 @@ def _drivers_command(scenario: Path, method: str, set_, paths: int, seed: int, o
 
 @app.command()
 def sensitivity(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    scenario: Annotated[str, typer.Argument(help="Scenario YAML file, or a bundled deal (iren).", metavar="PATH")],
     method: Annotated[str, typer.Option(
         "--method", help="tornado, sobol or morris (inputs moved), or regression / rank (drivers read from the "
-                         "Monte Carlo's own paths).")] = "tornado",
+                         "Monte Carlo's own paths).", metavar="METHOD")] = "tornado",
     factor: Annotated[Optional[List[str]], typer.Option(
         "--factor", help="path or path=low:high (repeatable); default: every number (tornado) "
-                         "or the scenario's distributions (sobol, morris).")] = None,
-    metric: Annotated[str, typer.Option("--metric", help="Base-case metric.")] = "comparison.base.npv_difference_usd",
+                         "or the scenario's distributions (sobol, morris).", metavar="KEY[=LOW:HIGH]")] = None,
+    metric: Annotated[str, typer.Option("--metric", help="Base-case metric.", metavar="KEY")] = "comparison.base.npv_difference_usd",
     delta: Annotated[float, typer.Option("--delta", help="Relative move of plain numbers.")] = 0.2,
-    quantiles: Annotated[str, typer.Option("--quantiles", help="Tornado low:high quantiles of distributions.")]
+    quantiles: Annotated[str, typer.Option("--quantiles", help="Tornado low:high quantiles of distributions.", metavar="LOW:HIGH")]
     = "0.1:0.9",
     samples: Annotated[Optional[int], typer.Option(
         "--samples", help="Sobol' base sample (power of 2, default 256) or Morris trajectories (50).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the Sobol'/Morris sample or of the run.")]
     = DEFAULT_SEED,
-    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths (regression, rank).")] = DEFAULT_PATHS,
-    out: Annotated[Path, typer.Option("--out", help="Parent folder of the result folder.")] = Path("runs"),
-    set_: Annotated[Optional[List[str]], typer.Option("--set", help="Override a scenario value first.")] = None,
+    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths (regression, rank).", metavar="N")]
+    = DEFAULT_PATHS,
+    out: Annotated[str, typer.Option("--out", help="Parent folder of the result folder.", metavar="PATH")] = "runs",
+    set_: Annotated[Optional[List[str]], typer.Option("--set", help="Override a scenario value first.",
+                                                      metavar="KEY=VALUE")] = None,
 ):
     """Tornado and spider (one at a time), Sobol'/Morris indices (global, SALib), or drivers from the paths."""
     from ..analysis.parameters import parse_range
     from ..analysis.global_indices import sensitivity as run_sensitivity
     from ..output.sensitivity_folders import write_result  # matplotlib: only for analyses
+
+    from ..drivers import DRIVER_METHODS  # pandas: only for the commands that need it
 
     if method in DRIVER_METHODS:
         return _drivers_command(scenario, method, set_, paths, seed, out)
@@ -235,13 +245,17 @@ def sensitivity(
             raise PivotsimError(f"--method {method!r} is not allowed; must be tornado, sobol, morris, "
                                 "regression or rank")
         q = parse_range(quantiles, option="--quantiles")
-        loaded = load_scenario(scenario, set_ or ())
+        check_seed(seed)
+        check_output_folder(out, "--out")
+        loaded = load(scenario, set_ or ())
         result = with_progress(method, stderr.is_terminal, lambda progress: run_sensitivity(
             loaded, method, factors=factor, metric=metric, delta=delta, quantiles=q, samples=samples,
             seed=seed, progress=progress))
         folder = write_result(result, out, command=command_line())
     except PivotsimError as exc:
         fail(str(exc))
+    except OSError as exc:  # the folder changed between the check and the write
+        fail(f"--out: cannot write into {out}: {exc.strerror or exc}")
     if method == "tornado":
         stdout.print(tornado_table(result))
         for path, reason in result.skipped:
@@ -253,24 +267,25 @@ def sensitivity(
 
 @app.command()
 def breakeven(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    param: Annotated[str, typer.Option("--param", help="Dotted path of the number to solve for.")],
+    scenario: Annotated[str, typer.Argument(help="Scenario YAML file, or a bundled deal (iren).", metavar="PATH")],
+    param: Annotated[str, typer.Option("--param", help="Dotted path of the number to solve for.", metavar="KEY")],
     target: Annotated[str, typer.Option(
-        "--target", help="metric=value, e.g. comparison.npv_difference_usd=0.")],
+        "--target", help="metric=value, e.g. comparison.npv_difference_usd=0.", metavar="KEY=VALUE")],
     range_: Annotated[Optional[str], typer.Option(
-        "--range", help="Search range low:high (default: value/10 to 10 x value).")] = None,
+        "--range", help="Search range low:high (default: value/10 to 10 x value).", metavar="LOW:HIGH")] = None,
     stochastic: Annotated[bool, typer.Option(
         "--stochastic", help="Solve the Monte Carlo mean (common random numbers), not the base case.")] = False,
-    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths with --stochastic.")] = 2_000,
+    paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths with --stochastic.", metavar="N")] = 2_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed with --stochastic.")] = DEFAULT_SEED,
-    set_: Annotated[Optional[List[str]], typer.Option("--set", help="Override a scenario value first.")] = None,
+    set_: Annotated[Optional[List[str]], typer.Option("--set", help="Override a scenario value first.", metavar="KEY=VALUE")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")] = False,
 ):
     """Solve for the value of a parameter at which a metric reaches a target (brentq), then re-verify."""
     from ..analysis.breakeven import breakeven as solve
 
     try:
-        loaded = load_scenario(scenario, set_ or ())
+        check_seed(seed)
+        loaded = load(scenario, set_ or ())
         first_run_notice()
         result = solve(loaded, param, target, range_, stochastic=stochastic, paths=paths, seed=seed)
     except PivotsimError as exc:

@@ -9,13 +9,11 @@ from typing import Annotated, List, Optional
 import typer
 from rich.table import Table
 
-from ..analysis.timing import DEFAULT_TIMING_PATHS, timing as value_timing_option
+from ..defaults import DEFAULT_SEED, DEFAULT_TIMING_PATHS
 from ..errors import PivotsimError
 from ..formatting import money, pct
-from ..output.timing import write_timing_folder
-from ..runs import DEFAULT_SEED
-from ..scenario import load_scenario
-from .app import ThreadsOption, app, command_line, fail, first_run_notice, stdout
+from .app import ThreadsOption, app, command_line, fail, first_run_notice, load, stdout
+from .checks import check_output_folder, check_seed
 
 
 def timing_table(summary: dict) -> Table:
@@ -50,21 +48,26 @@ def timing_table(summary: dict) -> Table:
 
 @app.command()
 def timing(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file with an `option:` section.")],
-    paths: Annotated[int, typer.Option("--paths", help="Pricing paths (the fit set has as many, independent).")]
+    scenario: Annotated[str, typer.Argument(help="Scenario YAML file with an `option:` section.", metavar="PATH")],
+    paths: Annotated[int, typer.Option("--paths", help="Pricing paths (the fit set has as many, independent).", metavar="N")]
     = DEFAULT_TIMING_PATHS,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same numbers).")] = DEFAULT_SEED,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON only.")] = False,
-    out: Annotated[Path, typer.Option("--out", help="Parent folder of the timing folder.")] = Path("runs"),
+    out: Annotated[str, typer.Option("--out", help="Parent folder of the timing folder.", metavar="PATH")] = "runs",
     set_: Annotated[Optional[List[str]], typer.Option(
-        "--set", help="Override a scenario value: dotted.key=value (repeatable).")] = None,
+        "--set", help="Override a scenario value: dotted.key=value (repeatable).", metavar="KEY=VALUE")] = None,
     threads: ThreadsOption = None,
 ):
     """Value converting a mining site to AI hosting now, later or never (least-squares Monte Carlo)."""
+    from ..analysis.timing import timing as value_timing_option
+    from ..output.timing import write_timing_folder
+
     try:
         if paths < 2:
             raise PivotsimError(f"--paths: {paths} is not allowed; must be >= 2")
-        loaded = load_scenario(scenario, set_ or ())
+        check_seed(seed)
+        check_output_folder(out, "--out")
+        loaded = load(scenario, set_ or ())
         first_run_notice()
         result = value_timing_option(loaded, paths=paths, seed=seed, threads=threads)
         folder = write_timing_folder(result, loaded, out, command=command_line())

@@ -22,7 +22,7 @@ CFADS (cash flow available for debt service) is the operating cash flow after
 tax and before financing: the unlevered net cash flow plus capex, plus the tax
 saved by deducting interest.  The tax is recomputed with interest deducted,
 by the same loss carry-forward rule as
-:func:`~pivotsim.models.finance.tax_with_loss_carryforward`, so the interest
+:func:`~pivotsim.models.accounting.tax_with_loss_carryforward`, so the interest
 line reaches the tax step.
 
 Each month of repayment is a test month: ``DSCR = CFADS / (interest + scheduled
@@ -82,7 +82,9 @@ class Tranche:
         Share of the capex of the availability period it funds under
         ``sizing="ltc"`` [fraction, 0..1].
     target_dscr : float
-        Minimum DSCR the sizing (``"dscr"``) or sculpting aims at [ratio, >= 1].
+        Minimum DSCR the sizing (``"dscr"``) aims at [ratio, >= 1]; a
+        sculpted tranche sized otherwise only needs it under a senior one
+        (its service is ``CFADS / target`` less the senior service, scaled).
     draw_month : int or None
         Month of a single draw; None: draws follow the capex.
     grace_months : int
@@ -102,6 +104,10 @@ class Tranche:
         funded by the equity when the draws end, released at maturity [months].
     sweep_share : float
         Share of each test month's surplus that prepays the tranche [fraction].
+    covenant_test_months : int
+        Months over which the covenant and lock-up DSCR is measured: 1, each
+        month's own; 12, the trailing twelve months' CFADS over their debt
+        service (months of repayment only) [months].
     """
 
     sizing: str
@@ -119,6 +125,7 @@ class Tranche:
     lockup_dscr: float | None = None
     reserve_months: float = 0.0
     sweep_share: float = 0.0
+    covenant_test_months: int = 1
 
     @property
     def floating(self) -> bool:
@@ -156,9 +163,8 @@ def check_tranche(tranche: Tranche, n_periods: int, field: str = "debt") -> None
                          f"must end within the horizon ({horizon} months)")
     if t.target_dscr is not None and not t.target_dscr >= 1.0:
         raise ValueError(f"{field}.target_dscr: {t.target_dscr} is not allowed; must be at least 1")
-    if t.target_dscr is None and (t.sizing == "dscr" or t.amortisation == "sculpted"):
-        what = "sizing dscr" if t.sizing == "dscr" else "amortisation sculpted"
-        raise ValueError(f"{field}.target_dscr: missing; {what} needs a target DSCR (at least 1)")
+    if t.target_dscr is None and t.sizing == "dscr":
+        raise ValueError(f"{field}.target_dscr: missing; sizing dscr needs a target DSCR (at least 1)")
     if t.sizing == "ltc" and not 0.0 < t.ltc_share <= 1.0:
         raise ValueError(f"{field}.ltc: {t.ltc_share} is not allowed; must be above 0 and at most 1")
     if t.sizing == "amount" and not t.amount_usd > 0.0:
@@ -167,6 +173,9 @@ def check_tranche(tranche: Tranche, n_periods: int, field: str = "debt") -> None
         value = getattr(t, name)
         if not 0.0 <= value < 1.0:
             raise ValueError(f"{field}.{name}: {value} is not allowed; must be at least 0 and below 1")
+    if not 1 <= t.covenant_test_months <= 24:
+        raise ValueError(f"{field}.covenant_test_months: {t.covenant_test_months} is not allowed; "
+                         "must be from 1 to 24")
     if not t.reserve_months >= 0.0:
         raise ValueError(f"{field}.reserve_months: {t.reserve_months} is not allowed; must be at least 0")
     for name in ("covenant_dscr", "lockup_dscr"):
@@ -180,12 +189,12 @@ def check_tranche(tranche: Tranche, n_periods: int, field: str = "debt") -> None
 
 
 # columns of DebtTerms.terms (one row per tranche)
-_START, _LAST_DRAW, _LAST, _LTC, _FEE, _COVENANT, _LOCKUP, _RESERVE, _SWEEP, _BULLET = range(10)
-_N_TERMS = 10
+_START, _LAST_DRAW, _LAST, _LTC, _FEE, _COVENANT, _LOCKUP, _RESERVE, _SWEEP, _BULLET, _TEST_MONTHS = range(11)
+_N_TERMS = 11
 
 #: per-path outputs of :func:`debt_cash_flows` (columns of the kernel's metrics)
 METRIC_NAMES = ("debt_usd", "cost_of_debt", "min_dscr", "avg_dscr", "covenant_breach", "first_breach_month",
-                "payment_default", "first_default_month", "equity_cure_usd", "equity_mirr")
+                "payment_default", "first_default_month", "equity_cure_usd")
 _N_METRICS = len(METRIC_NAMES)
 
 #: monthly lines of :func:`debt_cash_flows` with ``lines=True`` (the base case's debt schedule)
@@ -213,10 +222,17 @@ class DebtTerms(NamedTuple):
 
 
 def monthly_debt_rates(tranches, base_rate_per_year, n_paths: int) -> np.ndarray:
-    """Monthly all-in rates (n_paths, n_tranches) of each tranche on each path [fraction per month]."""
+    """Monthly all-in rates (n_paths, n_tranches) of each tranche on each path [fraction per month].
+
+    ``base_rate_per_year``: one base rate for every floating tranche, or a
+    list with one per tranche; each a number or per-path values (n_paths,).
+    """
+    per_tranche = base_rate_per_year if isinstance(base_rate_per_year, (list, tuple)) else \
+        [base_rate_per_year] * len(tranches)
     rates = np.empty((n_paths, len(tranches)))
-    for j, tranche in enumerate(tranches):
-        rates[:, j] = per_path(finance.monthly_rate(tranche.annual_rate(base_rate_per_year)), n_paths)
+    for j, (tranche, base) in enumerate(zip(tranches, per_tranche)):
+        annual = tranche.annual_rate(np.asarray(base, dtype=float).reshape(-1))
+        rates[:, j] = per_path(finance.monthly_rate(annual), n_paths)
     return rates
 
 
@@ -319,6 +335,9 @@ def size_debt(tranches, cfads_usd, capex_usd, taxable_income_usd, tax_rate, base
     for j, (tranche, (start, last_draw, _)) in enumerate(zip(tranches, windows)):
         field = f"debt.{j}" if len(tranches) > 1 else "debt"
         check_tranche(tranche, n, field)
+        if tranche.sizing == "ltc" and not capex.sum() > 0.0:
+            raise ValueError(f"{field}.ltc: {tranche.ltc_share} is not allowed on a business without capex "
+                             "(nothing to fund); use sizing amount or dscr")
         if tranche.draw_month is None and start < 0:
             raise ValueError(f"{field}.draw: 'capex' is not allowed on a business without capex; give a draw month")
         if tranche.sizing == "ltc" and not capex[start:last_draw + 1].sum() > 0.0:
@@ -328,14 +347,14 @@ def size_debt(tranches, cfads_usd, capex_usd, taxable_income_usd, tax_rate, base
             raise ValueError(f"{field}.tenor_months: {tranche.tenor_months} from month {start} is not allowed; "
                              f"must end within the horizon ({n - 1} months)")
     drawn = [_draw_profile(t, w, capex) for t, w in zip(tranches, windows)]
-    unlevered_tax = finance.tax_with_loss_carryforward(taxable, tax_rate)
+    unlevered_tax = accounting.tax_with_loss_carryforward(taxable, tax_rate)
     shield = np.zeros(n)
     amounts = np.zeros(len(tranches))
     for _ in range(max_iter):
         previous = amounts.copy()
         shares, interests = _size_once(tranches, windows, drawn, rates, cfads + shield, capex, amounts)
         interest = sum(a * unit for a, unit in zip(amounts, interests))
-        shield = unlevered_tax - finance.tax_with_loss_carryforward(taxable - interest, tax_rate)
+        shield = unlevered_tax - accounting.tax_with_loss_carryforward(taxable - interest, tax_rate)
         if np.all(np.abs(amounts - previous) <= tol * np.maximum(np.abs(amounts), 1.0)):
             break
     terms = np.zeros((len(tranches), _N_TERMS))
@@ -350,6 +369,7 @@ def size_debt(tranches, cfads_usd, capex_usd, taxable_income_usd, tax_rate, base
         terms[j, _RESERVE] = tranche.reserve_months
         terms[j, _SWEEP] = tranche.sweep_share
         terms[j, _BULLET] = float(tranche.amortisation == "bullet")
+        terms[j, _TEST_MONTHS] = tranche.covenant_test_months
         if not follows_capex:
             draws[j] = amounts[j] * drawn[j]
     return DebtTerms(tuple(tranches), terms, draws, np.array(shares), amounts.copy())
@@ -380,9 +400,12 @@ def _size_once(tranches, windows, drawn, rates, cfads, capex, amounts):
         elif tranche.sizing == "amount":
             amounts[j] = tranche.amount_usd
         if tranche.amortisation == "sculpted":
-            headroom = np.where(test, np.maximum(np.maximum(cfads, 0.0) / tranche.target_dscr - senior, 0.0), 0.0)
+            target = tranche.target_dscr or 1.0  # sized otherwise, the service only takes CFADS's shape
+            headroom = np.where(test, np.maximum(np.maximum(cfads, 0.0) / target - senior, 0.0), 0.0)
             discount = (1.0 + rates[j]) ** -(months - last_draw).astype(float)
             capacity = float(np.sum(headroom * discount))  # PV at the debt rate, at the end of the draws
+            if capacity <= 1e-9 * float(np.max(np.abs(cfads))):  # rounding dust left by senior tranches
+                capacity = 0.0
             if tranche.sizing == "dscr":
                 amounts[j] = capacity
             unit = headroom / capacity if capacity > 0.0 else np.where(test, 1.0, 0.0) / max(test.sum(), 1)
@@ -403,7 +426,7 @@ def _size_once(tranches, windows, drawn, rates, cfads, capex, amounts):
 
 @kernel
 def _tax_step(taxable, cumulative, taxed, t, rate):
-    """One month of :func:`~pivotsim.models.finance.tax_with_loss_carryforward`: (tax, cumulative, taxed)."""
+    """One month of :func:`~pivotsim.models.accounting.tax_with_loss_carryforward`: (tax, cumulative, taxed)."""
     cumulative = taxable if t == 0 else cumulative + taxable
     level = accounting.not_below(cumulative, 0.0)
     now_taxed = level if t == 0 else accounting.not_below(taxed, level)
@@ -424,22 +447,6 @@ def _rate_of_flows(flows, guess):
         if abs(step) <= 1e-13:
             return math.expm1(x)
     return np.nan
-
-
-@kernel
-def _mirr_of_row(row, rate):
-    """numpy-financial's ``mirr(row, rate, rate)`` [per period]; NaN without a flow of each sign."""
-    positive = negative = 0.0
-    factor = 1.0
-    for t in range(row.shape[0]):
-        if row[t] > 0.0:
-            positive += row[t] * factor
-        elif row[t] < 0.0:
-            negative += row[t] * factor
-        factor /= 1.0 + rate
-    if positive == 0.0 or negative == 0.0:
-        return np.nan
-    return (abs(positive) / abs(negative)) ** (1.0 / (row.shape[0] - 1)) * (1.0 + rate) - 1.0
 
 
 @kernel
@@ -467,7 +474,7 @@ def _shortfall(gap, lockup, reserve):
 
 @kernel
 def _debt_path(i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, bounds, draw_usd, principal_share,
-               equity, flows, balance, amount, active, lines_out):
+               equity, flows, balance, amount, active, tested, lines_out):
     """One path of :func:`_debt_kernel`: writes ``equity`` and ``flows``; returns the path's metrics."""
     n, n_tr = equity.shape[0], terms.shape[0]
     final = bounds[:, 2].max()
@@ -476,9 +483,15 @@ def _debt_path(i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, b
     reserve = lockup = reserve_target = 0.0
     cum_u = taxed_u = cum_l = taxed_l = 0.0
     min_dscr, sum_dscr, n_test = np.inf, 0.0, 0
+    window = 1
+    for j in range(n_tr):
+        window = max(window, int(terms[j, _TEST_MONTHS]))
+    tested[:, :] = 0.0  # CFADS and service of the test months, for the covenant's trailing window
+    window_cfads = window_service = 0.0
     first_breach = first_default = np.nan
     cure = 0.0
     for t in range(n):
+        drawn_total = amount.sum()
         interest = tested_interest = tested_principal = repaid = draws = fees = covenant = lockup_level = 0.0
         for j in range(n_tr):
             start, last_draw, last = bounds[j, 0], bounds[j, 1], bounds[j, 2]
@@ -508,12 +521,18 @@ def _debt_path(i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, b
         service = tested_interest + tested_principal
         dscr = np.nan
         swept = 0.0
-        if service > 0.0:
+        test_month = service > 1e-9 * drawn_total  # (not a month that only repays rounding dust)
+        if test_month:
+            tested[0, t], tested[1, t] = cfads, service
+        window_cfads += tested[0, t] - (tested[0, t - window] if t >= window else 0.0)
+        window_service += tested[1, t] - (tested[1, t - window] if t >= window else 0.0)
+        if test_month:
             dscr = cfads / service
             n_test += 1
             sum_dscr += dscr
             min_dscr = min(min_dscr, dscr)
-            if dscr < covenant and first_breach != first_breach:
+            covenant_dscr = window_cfads / window_service if window > 1 else dscr
+            if covenant_dscr < covenant and first_breach != first_breach:
                 first_breach = float(t)
             if cfads < service:
                 unpaid, lockup, reserve = _shortfall(service - cfads, lockup, reserve)
@@ -526,7 +545,7 @@ def _debt_path(i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, b
                 refill = min(excess, max(reserve_target - reserve, 0.0))
                 reserve += refill
                 swept, excess = _sweep(active, excess - refill, balance, terms)
-                lockup = lockup + excess if dscr < lockup_level else 0.0
+                lockup = lockup + excess if covenant_dscr < lockup_level else 0.0
         for j in range(n_tr):
             if t == bounds[j, 1] and terms[j, _RESERVE] > 0.0:
                 # the first repayment month's service on this path's rate, times the reserve's months
@@ -551,7 +570,7 @@ def _debt_path(i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, b
 
 
 @kernel
-def _debt_kernel(cfads_unlevered, capex, taxable, tax_rate, debt_rate, equity_rate, terms, draw_usd, principal_share,
+def _debt_kernel(cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, draw_usd, principal_share,
                  equity_out, metrics_out, lines_out):
     """Debt service, waterfall and equity flow of each path (see the module docstring).
 
@@ -568,10 +587,11 @@ def _debt_kernel(cfads_unlevered, capex, taxable, tax_rate, debt_rate, equity_ra
     amount = np.zeros(n_tr)
     active = np.zeros(n_tr, dtype=np.bool_)
     flows = np.zeros(n)
+    tested = np.zeros((2, n))
     for i in range(n_paths):
         min_dscr, sum_dscr, n_test, first_breach, first_default, cure = _debt_path(
             i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, bounds, draw_usd, principal_share,
-            equity_out[i], flows, balance, amount, active, lines_out)
+            equity_out[i], flows, balance, amount, active, tested, lines_out)
         metrics = metrics_out[i]
         drawn = amount.sum()
         metrics[0] = drawn
@@ -583,7 +603,6 @@ def _debt_kernel(cfads_unlevered, capex, taxable, tax_rate, debt_rate, equity_ra
         metrics[6] = 1.0 if first_default == first_default else 0.0
         metrics[7] = first_default
         metrics[8] = cure
-        metrics[9] = math.expm1(12.0 * math.log1p(_mirr_of_row(equity_out[i], equity_rate[i])))
 
 
 class DebtResult(NamedTuple):
@@ -595,17 +614,19 @@ class DebtResult(NamedTuple):
     ``min_dscr``/``avg_dscr`` [ratio, NaN without a test month],
     ``covenant_breach``/``payment_default`` [0 or 1], ``first_breach_month``/
     ``first_default_month`` [month, NaN if none], ``equity_cure_usd`` [USD the
-    equity paid in for shortfalls], ``equity_mirr`` [effective annual]);
-    ``lines``: the monthly lines of :data:`LINE_NAMES` (or None).
+    equity paid in for shortfalls]);
+    ``lines``: the monthly lines of :data:`LINE_NAMES` (or None);
+    ``terms``: the :class:`DebtTerms` serviced.
     """
 
     equity_usd: np.ndarray
     metrics: dict
     lines: dict | None
+    terms: DebtTerms | None = None
 
 
 def debt_cash_flows(debt: DebtTerms, cfads_usd, capex_usd, taxable_income_usd, tax_rate, *, base_rate_per_year=0.0,
-                    cost_of_equity_per_year=0.0, lines: bool = False) -> DebtResult:
+                    lines: bool = False) -> DebtResult:
     """The debt of ``debt`` on every path: service, waterfall, covenants and the equity's cash flow.
 
     Parameters
@@ -619,8 +640,10 @@ def debt_cash_flows(debt: DebtTerms, cfads_usd, capex_usd, taxable_income_usd, t
         unlevered net cash flow).
     taxable_income_usd : ndarray broadcastable to (n_paths, n_periods)
         Taxable income before interest [USD].
-    tax_rate, base_rate_per_year, cost_of_equity_per_year : float or ndarray (n_paths,)
-        [fraction], [fraction per year], [fraction per year].
+    tax_rate : float or ndarray (n_paths,)
+        [fraction].
+    base_rate_per_year : float, ndarray (n_paths,), or a list of them (one per tranche)
+        Base rate of the floating tranches [fraction per year].
     lines : bool
         Also return the monthly lines (the base case's debt schedule).
 
@@ -635,20 +658,24 @@ def debt_cash_flows(debt: DebtTerms, cfads_usd, capex_usd, taxable_income_usd, t
     capex = rows_of(capex_usd, n_paths, n)
     taxable = rows_of(taxable_income_usd, n_paths, n)
     rates = monthly_debt_rates(debt.tranches, base_rate_per_year, n_paths)
-    equity_rate = per_path(finance.monthly_rate(cost_of_equity_per_year), n_paths)
     equity = np.empty((n_paths, n))
     metrics = np.empty((n_paths, _N_METRICS))
     line_rows = np.empty((_N_LINES, n_paths if lines else 0, n))
-    _debt_kernel(cfads, capex, taxable, per_path(tax_rate, n_paths), rates, equity_rate,
+    _debt_kernel(cfads, capex, taxable, per_path(tax_rate, n_paths), rates,
                  rows_of(debt.terms, *debt.terms.shape), rows_of(debt.draw_usd, *debt.draw_usd.shape),
                  rows_of(debt.principal_share, *debt.principal_share.shape), equity, metrics, line_rows)
     named = {name: np.ascontiguousarray(metrics[:, k]) for k, name in enumerate(METRIC_NAMES)}
     named_lines = {name: line_rows[k] for k, name in enumerate(LINE_NAMES)} if lines else None
-    return DebtResult(equity, named, named_lines)
+    return DebtResult(equity, named, named_lines, debt)
 
 
-def equity_metrics(equity_usd, cost_of_equity_per_year, mirr=None) -> dict[str, np.ndarray]:
+EQUITY_METRIC_NAMES = ("npv_usd", "irr", "mirr", "payback_months")
+
+
+def equity_metrics(equity_usd, cost_of_equity_per_year, names=EQUITY_METRIC_NAMES) -> dict[str, np.ndarray]:
     """NPV at the cost of equity, IRR, MIRR and payback of the equity's cash flows, per path.
+
+    One compiled valuation pass (:func:`~pivotsim.models.finance.valuation_metrics`).
 
     Parameters
     ----------
@@ -656,8 +683,8 @@ def equity_metrics(equity_usd, cost_of_equity_per_year, mirr=None) -> dict[str, 
         [USD], column 0 at t = 0.
     cost_of_equity_per_year : float or ndarray (n_paths,)
         [fraction per year]; also the finance and reinvestment rate of the MIRR.
-    mirr : ndarray (n_paths,), optional
-        The MIRR already computed by :func:`debt_cash_flows` (``equity_mirr``).
+    names : tuple of str
+        The metrics wanted (of :data:`EQUITY_METRIC_NAMES`).
 
     Returns
     -------
@@ -667,9 +694,4 @@ def equity_metrics(equity_usd, cost_of_equity_per_year, mirr=None) -> dict[str, 
     equity = np.asarray(equity_usd, dtype=float)
     equity = equity[None, :] if equity.ndim == 1 else equity
     rate = per_path(finance.monthly_rate(cost_of_equity_per_year), equity.shape[0])[:, None]
-    out = finance.valuation_metrics(equity, rate, ("npv_usd", "irr", "payback_months"))
-    if mirr is None:
-        mirr = np.array([math.expm1(12.0 * math.log1p(_mirr_of_row(rows_of(row, 1, row.size)[0], r)))
-                         for row, r in zip(equity, rate[:, 0])])
-    out["mirr"] = np.asarray(mirr, dtype=float)
-    return out
+    return finance.valuation_metrics(equity, rate, names) if names else {}

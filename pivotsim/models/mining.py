@@ -11,7 +11,8 @@ For month m (arrays ``(n_paths, n_periods)``)::
     power cost [USD]      = grid energy * power price
     opex [USD]            = opex_usd_per_mw_year * grid_power_mw / 12
 
-The fleet is bought at t = 0 (optional) and replaced every ``refresh_months``
+The fleet is bought at t = 0 (``fleet: new``; an ``existing`` fleet is sunk)
+and replaced every ``refresh_months``
 by ASICs whose J/TH falls by ``efficiency_improvement_per_year`` per year;
 a refresh costs the same per watt as new ASICs at t = 0 (the price per TH/s
 falls with J/TH, see :func:`fleet_schedule`).
@@ -80,7 +81,7 @@ def fleet_schedule(bitcoin, grid_power_mw, timeline: Timeline):
     purchased = np.zeros(np.broadcast_shapes(efficiency.shape, np.shape(asic_w)))
     asic_price = np.asarray(bitcoin.asic_price_usd_per_th, dtype=float).reshape(-1, 1)
     price = np.zeros((1, n)) + asic_price
-    if bitcoin.buy_fleet_at_start:
+    if bitcoin.fleet == "new":  # an existing fleet is sunk: nothing is bought at t = 0
         purchased[:, 0:1] = asic_w / fleet_eff.reshape(-1, 1)
     if bitcoin.refresh_months is not None:
         new_eff = bitcoin.new_asic_efficiency_j_per_th
@@ -105,7 +106,7 @@ def asic_power_w(bitcoin, grid_power_mw):
 
 
 def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline, *,
-                      with_quantities: bool = True, net_only: bool = False) -> CashFlows:
+                      with_quantities: bool = True, net_only: bool = False, financing: bool = False) -> CashFlows:
     """Monthly cash flows of mining on the site's grid power.
 
     Parameters
@@ -121,6 +122,10 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline, *,
         Only the net cash flow (what a valuation reads): ``items`` and
         ``quantities`` are left empty, and the per-path lines are never
         written out to memory (about half the memory traffic).
+    financing : bool
+        Also keep what project debt reads (:mod:`pivotsim.models.debt`),
+        even with ``net_only``: the item ``capex_usd`` and the quantity
+        ``taxable_income_usd`` (before interest).
 
     Returns
     -------
@@ -173,6 +178,8 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline, *,
     # Lines of the result are (n_paths, n_periods); scratch lines (the taxable income, and
     # all but the net with net_only) hold one pass of paths and are reused.
     kept = {} if net_only else {name: np.empty(shape) for name in written}
+    if financing:
+        kept["taxable"] = np.empty(shape)
     scratch = {name: np.empty((scratch_rows(n_paths), n_periods))
                for name in written + ("taxable",) if name not in kept}
     net = np.empty(shape)
@@ -189,7 +196,8 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline, *,
         _net_and_negated_tax(line["ebitda"], _series(tax, n_periods), pass_rows(terminal_less_capex, rows),
                              net[rows], line["tax"])
     if net_only:
-        return CashFlows(timeline=timeline, items={}, quantities={}, net_usd=net)
+        return CashFlows(timeline=timeline, items={"capex_usd": np.broadcast_to(-capex, shape)} if financing else {},
+                         quantities={"taxable_income_usd": kept["taxable"]} if financing else {}, net_usd=net)
     revenue, power, btc_mined, ebitda, tax = (kept[name] for name in ("revenue", "power", "btc_mined", "ebitda", "tax"))
     grid_kwh = kept["grid_kwh"] if curtail else np.broadcast_to(kwh_if_on, shape)
     items = {
@@ -207,6 +215,8 @@ def mining_cash_flows(inputs, market: MarketPaths, timeline: Timeline, *,
         "depreciation_usd": np.broadcast_to(depreciation, shape),
         "fleet_hashrate_th_s": np.broadcast_to(fleet_th_s, shape),
     }
+    if financing:
+        quantities["taxable_income_usd"] = kept["taxable"]
     if with_quantities:
         quantities["hashprice_usd_per_ph_day"] = np.broadcast_to(market.hashprice_usd_per_ph_day, shape)
     return CashFlows(timeline=timeline, items=items, quantities=quantities, net_usd=net)

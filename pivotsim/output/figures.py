@@ -186,6 +186,38 @@ def plot_npv_cdf(result, ax: Axes | None = None) -> Axes:
     return ax
 
 
+def plot_dscr_fan(result, ax: Axes | None = None) -> Axes:
+    """Fan charts of the monthly DSCR of each levered business, with its covenant and the base case.
+
+    The DSCR is CFADS / (interest + scheduled principal) in the months of
+    repayment (blank elsewhere); the dotted line is the tightest covenant.
+    """
+    ax = _axes(ax)
+    dates = result.timeline.dates
+    levered = [b for b in ("bitcoin", "ai") if b in result.debt]
+    if not levered:
+        raise ValueError("result: no business with debt; a DSCR fan needs ai.debt or bitcoin.debt")
+    top = 0.0
+    for business in levered:
+        samples = _need_samples(result, f"{business}_dscr")
+        base = np.asarray(result.debt[business].lines["dscr"], dtype=float).ravel()
+        tested = np.any(np.isfinite(samples), axis=0)
+        plot_fan(dates[tested], samples[:, tested], ax, color=COLORS[business], label=LABELS[business],
+                 base=base[tested])
+        top = max(top, float(np.nanpercentile(samples[:, tested], 95)), float(np.nanmax(base)))
+        covenants = [t.covenant_dscr for t in result.debt[business].terms.tranches if t.covenant_dscr]
+        if covenants:
+            ax.axhline(max(covenants), color=COLORS[business], linewidth=1.2, linestyle=":",
+                       label=f"{LABELS[business]}: covenant {max(covenants):.2f}x")
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_ylim(min(0.0, ax.get_ylim()[0]), max(2.0, 1.1 * top))
+    ax.set_ylabel("DSCR = CFADS / debt service [-]")
+    ax.set_xlabel("date")
+    ax.set_title(f"Debt service coverage ({_sample_note(result)})")
+    ax.legend(loc="upper left", fontsize="x-small", ncol=2)
+    return ax
+
+
 RUN_FIGURES = {
     "fan_btc_price.png": plot_btc_price_fan,
     "fan_network_hashrate.png": plot_network_hashrate_fan,
@@ -193,6 +225,7 @@ RUN_FIGURES = {
     "fan_cumulative_cash.png": plot_cumulative_cash_fan,
     "npv_histogram.png": plot_npv_histogram,
     "npv_cdf.png": plot_npv_cdf,
+    "dscr_fan.png": plot_dscr_fan,
 }
 
 
@@ -206,6 +239,8 @@ def write_run_figures(result, folder: str | Path, dpi: int = 120) -> list[Path]:
     written = []
     for name, plot in RUN_FIGURES.items():
         if name.startswith("fan_") and not result.samples:
+            continue
+        if name == "dscr_fan.png" and not (result.debt and result.samples):
             continue
         ax = plot(result)
         ax.figure.savefig(folder / name, dpi=dpi)

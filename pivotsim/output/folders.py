@@ -101,7 +101,7 @@ def write_path_metrics(result, path: Path) -> None:
 
 
 def write_run_folder(result, out_dir: str | Path = "runs", *, command: str | None = None,
-                     figures: bool = True) -> Path:
+                     figures: bool = True, xlsx: bool = False) -> Path:
     """Write a run's folder and return its path.
 
     The folder holds ``summary.json``, ``cashflows_base.csv``,
@@ -117,6 +117,8 @@ def write_run_folder(result, out_dir: str | Path = "runs", *, command: str | Non
     command : str, optional
         The command line, for the manifest.
     figures : bool
+    xlsx : bool
+        Also write ``model.xlsx``, the model workbook (:mod:`pivotsim.output.excel`).
     """
     files = {
         "summary.json": lambda p: p.write_text(result.to_json() + "\n", encoding="utf-8"),
@@ -127,6 +129,10 @@ def write_run_folder(result, out_dir: str | Path = "runs", *, command: str | Non
         from .figures import write_run_figures  # matplotlib only when figures are drawn
 
         files["."] = lambda folder: write_run_figures(result, folder)  # into the folder itself
+    if xlsx:
+        from .excel import write_workbook  # XlsxWriter only when a workbook is asked for
+
+        files["model.xlsx"] = lambda p: write_workbook(result, p)
     manifest = {"seed": result.seed, "paths": result.paths,
                 "command": command or "pivotsim.run (Python API)",
                 "python": platform.python_version(), "numpy": np.__version__,

@@ -95,10 +95,11 @@ def _mining_sentences(bitcoin) -> tuple[list[str], list[str]]:
         modelled.append("Mining switches off in months whose revenue per kWh is below the power price.")
     else:
         not_modelled.append("Economic curtailment: the fleet mines in every month, profitable or not.")
-    if bitcoin.buy_fleet_at_start:
+    if bitcoin.fleet == "new":
         modelled.append("Mining is valued as a new fleet bought at replacement cost at the valuation date.")
     else:
-        modelled.append("Mining is valued on the existing fleet (its ASICs are sunk; only refreshes are bought).")
+        modelled.append("Mining is valued on the existing fleet (its ASICs are sunk; only refreshes are bought; "
+                        "the AI side collects their resale value when it converts the site).")
     refresh = getattr(bitcoin, "refresh_months", None)
     if refresh:
         modelled.append(f"The fleet is replaced every {_value(refresh):.0f} months at the efficiency frontier.")

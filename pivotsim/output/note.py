@@ -113,8 +113,8 @@ def key_assumptions(result) -> list[tuple[str, str]]:
     rb = finance.discount_rate if finance.discount_rate_bitcoin is None else finance.discount_rate_bitcoin
     ra = finance.discount_rate if finance.discount_rate_ai is None else finance.discount_rate_ai
     rows.append(("Discount rates", f"{pct(rb)} for both" if rb == ra else f"mining {pct(rb)}, AI {pct(ra)}"))
-    fleet = ("new fleet bought at replacement cost" if inputs.bitcoin.buy_fleet_at_start
-             else "existing fleet (ASICs sunk)")
+    fleet = ("new fleet bought at replacement cost" if inputs.bitcoin.fleet == "new"
+             else "existing fleet (ASICs sunk, resale to the AI side)")
     site_capex = inputs.bitcoin.infrastructure_capex_usd_per_mw
     rows.append(("Framing", f"mining on a {fleet}, " + ("on the existing site" if not site_capex else
                                                         f"site built at {money(site_capex)}/MW")))

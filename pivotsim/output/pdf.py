@@ -46,6 +46,7 @@ from .._version import __version__  # noqa: E402
 from ..errors import PivotsimError  # noqa: E402
 from ..simulate import BLOCK_PATHS, discount_rate  # noqa: E402
 from . import charts  # noqa: E402
+from ..framing import framing_text  # noqa: E402
 from ..formatting import BASE_METRIC_ROWS, money, months, pct, per_kwh  # noqa: E402
 from .narrative import Summary, comparison_summary, executive_summary  # noqa: E402
 from .tornado_table import tornado_for  # noqa: E402
@@ -490,6 +491,8 @@ def scenario_story(result, styles, width, generated: dt.datetime, *, chapter: in
     story += _title_block(result, styles, generated, chapter=chapter)
     story.append(Paragraph("Executive summary", styles["H2"]))
     story += _summary_flowables(executive_summary(result, tornado, breakeven), styles)
+    if result.framing:  # which fleet each side assumes, and what the other framing would change
+        story.append(Paragraph(text(framing_text(result.framing)), styles["body"]))
     tables = metrics_tables(result, styles, width)
     story.append(KeepTogether([Paragraph("Key metrics", styles["H2"]), tables[0]]))
     story += tables[1:]

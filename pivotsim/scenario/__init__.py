@@ -9,7 +9,8 @@ be written
   ``{value: 12e6, assumption: "one-line reason"}``, optionally with ``note``.
 
 Numbers are held as :class:`Quantity` (value plus provenance).  Reading uses
-``yaml.safe_load`` semantics (no Python tags), validation uses pydantic v2
+``yaml.safe_load`` semantics (no Python tags) within bounds of size, nesting
+and alias expansion, refusing duplicate keys (:mod:`.yaml_text`), validation uses pydantic v2
 with ``extra="forbid"``, and every error names the file, the YAML line, the
 dotted path, the bad value and what is allowed.
 
@@ -22,16 +23,29 @@ Modules: :mod:`.quantity` (number types), :mod:`.schema` (the sections),
 (every number with its source), :mod:`.correlations`, :mod:`.distributions`.
 """
 
-from .loading import (
-           Scenario,
-           load_scenario,
-           parse_scenario,
-           read_yaml,
-           resolve_scenario,
-           scenario_json_schema,
-)
-from .provenance import iter_quantities
-from .quantity import Quantity
+# Imported on first use (PEP 562): `pivotsim.scenario.library` and the
+# YAML reader stay light for the CLI's quick commands (no pydantic, numpy or
+# scipy until a scenario is validated).
+_EXPORTS = {
+    "Scenario": "loading", "load_scenario": "loading", "parse_scenario": "loading", "read_yaml": "loading",
+    "resolve_scenario": "loading", "scenario_json_schema": "loading",
+    "iter_quantities": "provenance", "Quantity": "quantity",
+}
 
-__all__ = ["Scenario", "load_scenario", "parse_scenario", "read_yaml", "resolve_scenario",
-           "scenario_json_schema", "iter_quantities", "Quantity"]
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'pivotsim.scenario' has no attribute {name!r}") from None
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

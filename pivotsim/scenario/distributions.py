@@ -67,7 +67,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special, stats
 
-from ..compiled import kernel
 
 KINDS = ("normal", "lognormal", "triangular", "uniform", "pert", "bernoulli", "discrete", "empirical")
 FINITE_KINDS = ("bernoulli", "discrete", "empirical")
@@ -302,8 +301,10 @@ class _InverseCdf:
             c = self.shape[0]
             y = np.where(q < c, np.sqrt(c * q), 1 - np.sqrt((1 - c) * (1 - q)))
         else:
+            from .beta_quantile import beta_quantile  # numba: imported when a PERT is drawn, not to validate
+
             y = np.empty(q.shape)
-            _beta_quantile(np.ascontiguousarray(q).reshape(-1), self.beta_pieces, y.reshape(-1))
+            beta_quantile(np.ascontiguousarray(q).reshape(-1), self.beta_pieces, y.reshape(-1))
             exact = np.isnan(y)
             if exact.any():
                 y[exact] = special.betaincinv(*self.shape, q[exact])
@@ -338,36 +339,6 @@ def _beta_quantile_pieces(alpha: float, beta: float) -> np.ndarray:
                 np.max(np.abs(coefficients[-3:])) <= 1e-14 * np.min(np.abs(y))
             out[half, k] = coefficients if converged else np.nan
     return out
-
-
-@kernel
-def _beta_quantile(q, pieces, out):
-    """Beta inverse CDF at each ``q`` from the pieces of :func:`_beta_quantile_pieces`.
-
-    NaN where ``q`` is within 2^-20 of 0 or 1 (or not a number) or its piece
-    was not accepted: the caller computes those exactly.
-    """
-    n_pieces = pieces.shape[1]
-    degree = pieces.shape[2] - 1
-    for i in range(q.shape[0]):
-        if q[i] < 0.5:
-            half = 0
-            z = q[i]
-        else:
-            half = 1
-            z = 1.0 - q[i]  # exact for q >= 0.5
-        e = math.frexp(z)[1]  # 2^(e-1) <= z < 2^e
-        k = max(-e - 1, 0)  # z = 0.5 belongs to piece 0, as its right end
-        if not (z > 0.0) or k >= n_pieces:
-            out[i] = np.nan
-            continue
-        s = math.ldexp(z, k + 3) - 3.0
-        c = pieces[half, k]
-        b1 = 0.0
-        b2 = 0.0
-        for j in range(degree, 0, -1):  # Clenshaw
-            b1, b2 = c[j] + 2.0 * s * b1 - b2, b1
-        out[i] = c[0] + s * b1 - b2
 
 
 def _numbers(name: str, raw, kind: str) -> list[float]:

@@ -15,8 +15,10 @@ from pydantic import BaseModel, Field, PrivateAttr, ValidationError, model_valid
 from ..errors import ScenarioError
 from .correlations import correlation_matrix
 from .market_data import market_from_data
+from .debt import check_debt_horizon
+from .library import find_scenario
 from .option import SwitchingOption
-from .yaml_text import read_yaml
+from .yaml_text import YamlSyntaxError, load_text, read_yaml
 from .provenance import iter_quantities, plain_data
 from .schema import (
     Bitcoin,
@@ -56,6 +58,7 @@ class Scenario(StrictModel):
     _file: str | None = PrivateAttr(default=None)
     _sha256: str | None = PrivateAttr(default=None)
     _overrides: tuple[str, ...] = PrivateAttr(default=())
+    _bundled: bool = PrivateAttr(default=False)
 
     @model_validator(mode="after")
     def _sources_exist(self):
@@ -112,6 +115,13 @@ class Scenario(StrictModel):
                              f"scenario.valuation_date ({valuation}): the market state cannot come from the future")
         return self
 
+    @model_validator(mode="after")
+    def _debt_within_horizon(self):
+        horizon = int(self.scenario.horizon_months.value)
+        for business in ("bitcoin", "ai"):
+            check_debt_horizon(business, getattr(self, business).debt, horizon)
+        return self
+
     @property
     def name(self) -> str:
         return self.scenario.name
@@ -120,6 +130,11 @@ class Scenario(StrictModel):
     def file(self) -> str | None:
         """Path of the YAML file this scenario was read from."""
         return self._file
+
+    @property
+    def bundled(self) -> bool:
+        """True when the file is the bundled deal library's copy (the name was no file here)."""
+        return self._bundled
 
     @property
     def sha256(self) -> str | None:
@@ -142,6 +157,7 @@ class Scenario(StrictModel):
         data = plain_data(data)
         scenario = parse_scenario(apply_overrides(data, overrides), file=self._file, overrides=overrides)
         scenario._sha256 = self._sha256
+        scenario._bundled = self._bundled
         scenario._overrides = self._overrides + tuple(overrides)
         return scenario
 
@@ -152,24 +168,39 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     Parameters
     ----------
     path : str or Path
-        YAML scenario file.
+        YAML scenario file; a name that is no file here (``iren.yaml``,
+        ``iren``) is looked up in the bundled deal library
+        (:func:`pivotsim.scenario.library.find_scenario`).
     overrides : sequence of str
         ``dotted.key=value`` settings applied before validation, as ``--set``.
 
     Returns
     -------
     Scenario
-        Validated and immutable.
+        Validated and immutable; ``bundled`` says whether it came from the
+        library.
 
     Raises
     ------
     ScenarioError
         With the file, line, dotted path, bad value and what is allowed.
     """
-    data, lines, raw = read_yaml(path)
+    found = find_scenario(path)
+    file = str(found.path) if found.bundled else str(path)
+    return scenario_from_yaml(file, *read_yaml(file), overrides=overrides, bundled=found.bundled)
+
+
+def scenario_from_yaml(file: str, data: dict, lines: dict[tuple, int], raw: bytes, *,
+                       overrides: Sequence[str] = (), bundled: bool = False) -> Scenario:
+    """Validate what :func:`~pivotsim.scenario.yaml_text.read_yaml` read from ``file`` (see :func:`load_scenario`).
+
+    The CLI reads the file first, with the light YAML reader only, so a
+    broken file is refused before the validation machinery is imported.
+    """
     data = apply_overrides(data, overrides)
-    scenario = parse_scenario(data, file=str(path), lines=lines, overrides=overrides)
+    scenario = parse_scenario(data, file=file, lines=lines, overrides=overrides)
     scenario._sha256 = hashlib.sha256(raw).hexdigest()
+    scenario._bundled = bundled
     return scenario
 
 
@@ -337,7 +368,10 @@ def apply_overrides(data: dict, overrides: Sequence[str]) -> dict:
 
     Values are read as YAML scalars (``0.05``, ``20%``, ``true``).  Where the
     target holds ``{value: ..., source: ...}`` only the value is replaced and
-    a note records the override, so provenance is not lost silently.
+    a note records the override, so provenance is not lost silently.  A key
+    that names a field under a list of mappings without an index sets it in
+    every item: ``ai.debt.sizing=dscr`` on two tranches sets both
+    (``ai.debt.0.sizing`` sets the first).
     """
     if not overrides:
         return data
@@ -350,52 +384,81 @@ def apply_overrides(data: dict, overrides: Sequence[str]) -> dict:
         if not key or any(not part for part in key.split(".")):
             raise ScenarioError("empty key; expected dotted.key=value", file=f"--set {item}")
         try:
-            value = yaml.safe_load(text) if text else None
-        except yaml.YAMLError:
+            value = load_text(text, file=f"--set {item}")[0] if text else None
+        except YamlSyntaxError:
             value = text
+        except ScenarioError as exc:  # an invalid date, an overlong integer: no line to name
+            raise ScenarioError(exc.message, file=f"--set {item}") from None
         if value is None:
             raise ScenarioError("missing value; expected dotted.key=value", file=f"--set {item}")
-        parts = key.split(".")
-        node = data
-        for depth, part in enumerate(parts[:-1]):
-            if isinstance(node, list):
-                if not part.isdigit() or int(part) >= len(node):
-                    raise ScenarioError(f"index {part!r} is out of range (0..{len(node) - 1})",
-                                        file=f"--set {item}", path=".".join(parts[: depth + 1]))
-                node = node[int(part)]
-                continue
-            if not isinstance(node, dict):
-                raise ScenarioError("cannot set a field inside a number", file=f"--set {item}",
-                                    path=".".join(parts[:depth + 1]))
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            node = child
-        last = parts[-1]
+        for concrete in _every_item(data, key.split(".")):
+            _apply_override(data, ".".join(concrete), value, text, item)
+    return data
+
+
+def _every_item(data, parts: list[str]) -> list[list[str]]:
+    """``parts`` with an index inserted, for each item, wherever it names a field under a list of mappings."""
+    node = data
+    for depth, part in enumerate(parts[:-1]):
+        if isinstance(node, list) and not part.isdigit() and node and all(isinstance(x, dict) for x in node):
+            head, rest = parts[:depth], parts[depth:]
+            return [concrete for i, element in enumerate(node)
+                    for concrete in ([head + [str(i)] + tail for tail in _every_item(element, rest)])]
         if isinstance(node, list):
-            if not last.isdigit() or int(last) >= len(node):
-                raise ScenarioError(f"index {last!r} is out of range (0..{len(node) - 1})",
-                                    file=f"--set {item}", path=key)
-            node[int(last)] = value
+            node = node[int(part)] if part.isdigit() and int(part) < len(node) else None
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            node = None
+        if node is None:
+            break
+    if isinstance(node, list) and not parts[-1].isdigit() and node and all(isinstance(x, dict) for x in node):
+        return [parts[:-1] + [str(i), parts[-1]] for i in range(len(node))]
+    return [parts]
+
+
+def _apply_override(data: dict, key: str, value, text: str, item: str) -> None:
+    """Set one dotted ``key`` of ``data`` to ``value`` (see :func:`apply_overrides`)."""
+    parts = key.split(".")
+    node = data
+    for depth, part in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ScenarioError(f"index {part!r} is out of range (0..{len(node) - 1})",
+                                    file=f"--set {item}", path=".".join(parts[: depth + 1]))
+            node = node[int(part)]
             continue
         if not isinstance(node, dict):
-            raise ScenarioError("cannot set a field inside a number", file=f"--set {item}", path=key)
-        current = node.get(last)
-        if isinstance(current, dict) and "dist" in current and not isinstance(value, dict):
-            # a plain number replaces a distribution: the input becomes fixed
-            kept = {k: current[k] for k in ("source", "assumption") if k in current}
-            node[last] = {"value": value, **kept,
-                          "note": f"set to {text} on the command line (file: dist {current['dist']})"}
-            _drop_correlations(data, key)
-        elif isinstance(current, dict) and "value" in current and not isinstance(value, dict):
-            current = dict(current)
-            old = current["value"]
-            current["value"] = value
-            current["note"] = f"set to {text} on the command line (file value: {old})"
-            node[last] = current
-        else:
-            node[last] = value
-    return data
+            raise ScenarioError("cannot set a field inside a number", file=f"--set {item}",
+                                path=".".join(parts[:depth + 1]))
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        node = child
+    last = parts[-1]
+    if isinstance(node, list):
+        if not last.isdigit() or int(last) >= len(node):
+            raise ScenarioError(f"index {last!r} is out of range (0..{len(node) - 1})",
+                                file=f"--set {item}", path=key)
+        node[int(last)] = value
+        return
+    if not isinstance(node, dict):
+        raise ScenarioError("cannot set a field inside a number", file=f"--set {item}", path=key)
+    current = node.get(last)
+    if isinstance(current, dict) and "dist" in current and not isinstance(value, dict):
+        # a plain number replaces a distribution: the input becomes fixed
+        kept = {k: current[k] for k in ("source", "assumption") if k in current}
+        node[last] = {"value": value, **kept,
+                      "note": f"set to {text} on the command line (file: dist {current['dist']})"}
+        _drop_correlations(data, key)
+    elif isinstance(current, dict) and "value" in current and not isinstance(value, dict):
+        current = dict(current)
+        old = current["value"]
+        current["value"] = value
+        current["note"] = f"set to {text} on the command line (file value: {old})"
+        node[last] = current
+    else:
+        node[last] = value
 
 
 def _drop_correlations(data: dict, path: str) -> None:

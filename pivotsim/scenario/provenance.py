@@ -40,6 +40,8 @@ _UNIT_NAMES = {
     "share": "fraction", "uptime": "fraction", "it_load_factor": "fraction", "tax_rate": "fraction",
     "pue": "ratio", "difficulty": "-", "block_height": "blocks",
     "default_hazard_per_month": "per month",
+    "ltc": "fraction", "target_dscr": "ratio", "covenant_dscr": "ratio", "lockup_dscr": "ratio",
+    "draw": "month index", "cost_of_equity_per_year_ai": "per year", "cost_of_equity_per_year_bitcoin": "per year",
 }
 _BRACKET = re.compile(r"\[([^\]]+)\]\s*$")
 #: what the walk of inputs leaves out: the scenario's own name and text, the source list, correlations

@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from .debt import DebtTranches
 from .quantity import (
     QUANTITY_JSON_SCHEMA,
     AnnualRate,
@@ -73,6 +74,10 @@ class Site(StrictModel):
 
     grid_power_mw: Positive = Field(description="grid power available to the site [MW]")
     power_price_usd_per_kwh: NonNegative = Field(description="all-in power price [USD/kWh]")
+    ai_share: Share = Field(
+        default_factory=lambda: default_quantity(1.0, "the AI side converts the whole site"),
+        description="share of the grid MW the AI side converts at t = 0; the rest keeps mining on the AI side "
+                    "[fraction]")
 
 
 class Bitcoin(StrictModel):
@@ -84,7 +89,14 @@ class Bitcoin(StrictModel):
     pool_fee_share: Share = Field(description="pool fee as a share of mining revenue [-]")
     opex_usd_per_mw_year: NonNegative = Field(description="fixed opex per MW of grid power [USD/MW/yr]")
     asic_price_usd_per_th: NonNegative = Field(description="price of new ASICs [USD per TH/s]")
-    buy_fleet_at_start: bool = Field(True, description="pay for the initial fleet at t = 0")
+    fleet: Literal["existing", "new"] = Field(
+        "new", description="existing: the ASICs on site are sunk (their resale value, asic_resale_usd_per_th, "
+                           "goes to the AI side when the site converts); new: the fleet is bought at t = 0 "
+                           "at asic_price_usd_per_th (replacement cost)")
+    asic_resale_usd_per_th: NonNegative = Field(
+        default_factory=lambda: default_quantity(0.0, "the existing ASICs are sold for nothing"),
+        description="existing fleet: resale value of its ASICs at t = 0, collected by the AI side on the MW "
+                    "it converts [USD per TH/s]")
     refresh_months: Months | None = Field(None, description="replace the fleet every N months")
     new_asic_efficiency_j_per_th: Positive | None = Field(
         None, description="efficiency of ASICs bought at t = 0 and at refreshes [J/TH]")
@@ -96,6 +108,17 @@ class Bitcoin(StrictModel):
         description="mining site build cost per MW of grid power, at t = 0 [USD/MW]")
     curtail_when_unprofitable: bool = Field(
         False, description="switch off in months whose revenue per kWh is below the power price")
+    debt: DebtTranches | None = Field(
+        None, description="project debt of the mining business: one tranche (a mapping) or several (a list, "
+                          "most senior first); absent: valued unlevered")
+
+    @model_validator(mode="after")
+    def _resale_of_an_existing_fleet(self):
+        resale = self.asic_resale_usd_per_th
+        if self.fleet == "new" and (resale.dist is not None or resale.value != 0):
+            raise ValueError("bitcoin.asic_resale_usd_per_th: applies to fleet: existing only "
+                             "(a new fleet is bought at t = 0, there is nothing to sell); remove it")
+        return self
 
 
 class Market(StrictModel):
@@ -294,6 +317,9 @@ class _AiCommon(StrictModel):
                                   description="average IT draw / critical IT capacity [-]")
     risks: AiRisks = Field(default_factory=AiRisks,
                            description="construction, counterparty, renewal and residual-value risks")
+    debt: DebtTranches | None = Field(
+        None, description="project debt of the AI business: one tranche (a mapping) or several (a list, "
+                          "most senior first); absent: valued unlevered")
 
     @field_validator("phases")
     @classmethod
@@ -360,6 +386,11 @@ class Finance(StrictModel):
     discount_rate: AnnualRate = Field(description="default rate for both businesses (WACC) [per year]")
     discount_rate_bitcoin: AnnualRate | None = None
     discount_rate_ai: AnnualRate | None = None
+    cost_of_equity_per_year: AnnualRate | None = Field(
+        None, description="rate the equity's cash flows of a levered business are valued at [per year]; "
+                          "default: the business's discount rate")
+    cost_of_equity_per_year_bitcoin: AnnualRate | None = None
+    cost_of_equity_per_year_ai: AnnualRate | None = None
     tax_rate: Share
     depreciation: Depreciation
     terminal_value: Literal["book_value", "none"] = Field(

@@ -1,0 +1,80 @@
+"""Levered businesses in a run: the base case's debt schedule and equity, and their summary blocks.
+
+A business with ``debt`` in its scenario section gets, next to its
+unlevered valuation, ``base.debt`` / ``base.equity`` (the base case) and
+``monte_carlo.debt`` / ``monte_carlo.equity`` (the paths) in
+``summary.json``; the base case's schedule joins ``cashflows_base.csv``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .models import debt as project_debt
+from .models import equity, finance
+from .models.cashflows import CashFlows
+from .simulate import debt_terms, discount_rate
+from .statistics import describe
+
+
+def base_debt(inputs, base: dict[str, CashFlows]) -> dict[str, project_debt.DebtResult]:
+    """The base case's debt of each levered business, with its monthly lines (ScenarioError on bad terms)."""
+    terms = debt_terms(inputs)
+    return {business: equity.levered(base[business], t, inputs, business, lines=True)
+            for business, t in terms.items()}
+
+
+def _first(values) -> float:
+    return float(np.asarray(values, dtype=float).reshape(-1)[0])
+
+
+def base_blocks(inputs, flows: CashFlows, result: project_debt.DebtResult, business: str) -> dict:
+    """``base.debt`` and ``base.equity`` of a levered business.
+
+    ``financing_usd`` is the value the debt adds at the business's discount
+    rate: the NPV of the equity's flows less that of the unlevered flows
+    (draws, interest, principal, fees, reserve, tax saving), the part of the
+    value bridge that financing contributes.
+    """
+    rate = discount_rate(inputs, business)
+    coe = _first(equity.cost_of_equity(inputs, business, rate))
+    m = {name: _first(v) for name, v in result.metrics.items()}
+    eq = {name: _first(v) for name, v in project_debt.equity_metrics(result.equity_usd, coe).items()}
+    monthly = finance.monthly_rate(rate)
+    financing = result.equity_usd - np.asarray(flows.net, dtype=float)
+    bridge = finance.value_bridge(result.equity_usd, {**flows.bridge_usd, "financing_usd": financing}, monthly)
+    return {
+        "debt": {"amount_usd": m["debt_usd"], "min_dscr": m["min_dscr"], "avg_dscr": m["avg_dscr"],
+                 "cost_of_debt": m["cost_of_debt"], "covenant_breach": bool(m["covenant_breach"]),
+                 "first_breach_month": m["first_breach_month"], "payment_default": bool(m["payment_default"]),
+                 "financing_usd": _first(bridge["financing_usd"])},
+        "equity": {"cost_of_equity": coe, **eq,
+                   "value_bridge_at_discount_rate": {k: _first(v) for k, v in bridge.items()}},
+    }
+
+
+def monte_carlo_blocks(metrics: dict[str, np.ndarray], business: str) -> dict:
+    """``monte_carlo.debt`` and ``monte_carlo.equity`` of a levered business."""
+    def of(name):
+        return metrics[f"{business}_{name}"]
+
+    min_dscr = of("min_dscr")
+    first_breach = of("first_breach_month")
+    npv = of("equity_npv_usd")
+    irr = of("equity_irr")
+    return {
+        "debt": {"amount_usd": describe(of("debt_usd")), "cost_of_debt": describe(of("cost_of_debt")),
+                 "min_dscr": describe(min_dscr), "avg_dscr": describe(of("avg_dscr")),
+                 "prob_covenant_breach": float(np.mean(of("covenant_breach"))),
+                 "prob_payment_default": float(np.mean(of("payment_default"))),
+                 "first_breach_month": describe(first_breach[np.isfinite(first_breach)]),
+                 "equity_cure_usd": describe(of("equity_cure_usd"))},
+        "equity": {"npv_usd": describe(npv, tail=True), "prob_npv_negative": float(np.mean(npv < 0)),
+                   "irr": describe(irr), "prob_no_irr": float(np.mean(~np.isfinite(irr))),
+                   "mirr": describe(of("equity_mirr")), "payback_months": describe(of("equity_payback_months"))},
+    }
+
+
+def schedule_columns(result: project_debt.DebtResult) -> dict[str, np.ndarray]:
+    """The base case's debt schedule as columns of ``cashflows_base.csv`` (one path)."""
+    return {name: np.asarray(values)[0] for name, values in result.lines.items()}

@@ -1,0 +1,47 @@
+"""The CLI answers at once: importing it (what --version and --help do) loads none of the heavy libraries.
+
+Origin: issue 18's list of modules that only the commands needing them may
+import; each is checked in a fresh interpreter, so no other test's imports count.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+# pydantic is not in the list: typer (>= 0.2x) itself converts option values with it
+HEAVY = ["scipy", "scipy.stats", "pandas", "matplotlib", "numba", "dask", "distributed", "reportlab", "SALib",
+         "pyarrow", "numpy"]
+
+
+def loaded_after(code: str) -> list[str]:
+    probe = f"import sys\n{code}\nimport json\nprint(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    return json.loads(out.splitlines()[-1])
+
+
+def test_importing_the_cli_loads_no_heavy_module():
+    assert loaded_after("import pivotsim.cli") == []
+
+
+def test_version_and_help_load_no_heavy_module():
+    for args in (["--version"], ["--help"], ["run", "--help"], ["scenarios", "--help"]):
+        code = ("from typer.testing import CliRunner\nfrom pivotsim.cli import app\n"
+                f"assert CliRunner().invoke(app, {args!r}).exit_code == 0")
+        assert loaded_after(code) == [], args
+
+
+def test_broken_yaml_is_refused_before_validation_machinery(tmp_path):
+    bad = tmp_path / "dup.yaml"
+    bad.write_text("a: 1\na: 2\n")
+    code = ("from typer.testing import CliRunner\nfrom pivotsim.cli import app\n"
+            f"assert CliRunner().invoke(app, ['validate', {str(bad)!r}]).exit_code == 2")
+    assert loaded_after(code) == []
+
+
+def test_validate_does_not_load_the_engine_or_the_output():
+    code = ("from typer.testing import CliRunner\nfrom pivotsim.cli import app\n"
+            "assert CliRunner().invoke(app, ['validate', 'iren']).exit_code == 0")
+    loaded = set(loaded_after(code))
+    assert not loaded & {"pandas", "matplotlib", "numba", "dask", "distributed", "reportlab", "SALib", "pyarrow"}
