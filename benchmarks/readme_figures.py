@@ -41,7 +41,7 @@ from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-IREN = "scenarios/iren.yaml"
+IREN = "pivotsim/scenarios/iren.yaml"
 SEED = 2025
 
 FIGURE = re.compile(r"<!--fig:(?P<name>[\w.-]+)-->(?P<text>.*?)<!--/fig-->", re.S)
@@ -49,7 +49,8 @@ BLOCK = re.compile(r"(?P<open><!--figblock:(?P<name>[\w.-]+)-->\n)(?P<body>.*?)(
                    re.S | re.M)
 ELSEWHERE = re.compile(r"<!--(?P<kind>timings|printed-by): *(?P<script>[^ >]+)[^>]*-->")
 #: lines of a terminal excerpt refreshed from the command's output (the rest is kept as written)
-RESULT_LINE = re.compile(r"^(?P<label>P\(AI NPV > bitcoin NPV\)|break-even BTC price|Monte Carlo [A-Za-z ]+:)")
+RESULT_LINE = re.compile(r"^(?P<label>P\(AI NPV > bitcoin NPV\)|break-even BTC price|Monte Carlo [A-Za-z ]+:"
+                         r"|Market at [0-9-]+:|next halving expected)")
 
 
 @dataclass(frozen=True)
@@ -103,13 +104,13 @@ class Model:
     def claims(self):
         from pivotsim.analysis.claims import check_claims, load_library
 
-        return check_claims(load_library([ROOT / "scenarios"])).set_index("claim_id")
+        return check_claims(load_library([ROOT / "pivotsim" / "scenarios"])).set_index("claim_id")
 
     @cached_property
     def revenue_per_kwh(self):
         from pivotsim.analysis.claims import load_library, revenue_per_kwh
 
-        return revenue_per_kwh(load_library([ROOT / "scenarios"]))
+        return revenue_per_kwh(load_library([ROOT / "pivotsim" / "scenarios"]))
 
     def scenario_value(self, path: str) -> float:
         value = self.iren
