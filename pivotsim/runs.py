@@ -103,17 +103,15 @@ class RunResult:
 
     @property
     def breakeven_btc_price_usd(self) -> float | None:
-        """BTC price at t = 0 [USD] of :attr:`breakeven_btc_price_multiplier` (None when there is none).
+        """``market.btc_price_usd`` [USD] at which bitcoin NPV equals AI NPV (None when there is none).
 
-        With a market state dated before the valuation date, t = 0 is the
-        base case's price after the gap (the multiplier scales the whole path).
+        :attr:`breakeven_btc_price_multiplier` times the scenario's price, the
+        value ``pivotsim breakeven --param market.btc_price_usd`` finds: the
+        price on the market state's date (t = 0 when there is no gap; the
+        multiplier scales the whole path, the gap included).
         """
         k = self.breakeven_btc_price_multiplier
-        if k is None:
-            return None
-        if self.gap_days:
-            return k * float(np.asarray(self.base_market.btc_price_usd)[0, 0])
-        return k * float(np.asarray(self.inputs.market.btc_price_usd).ravel()[0])
+        return None if k is None else k * float(np.asarray(self.inputs.market.btc_price_usd).ravel()[0])
 
     @property
     def gap_days(self) -> int:

@@ -13,11 +13,11 @@ from typing import Annotated, List, Optional
 import typer
 from rich.table import Table
 
-from .. import data_refresh
-from ..analysis.hashprice import hashprice as spot_hashprice
 from ..errors import PivotsimError
-from ..models.spot import DEFAULT_POOL_FEE_SHARE
 from .app import app, fail, stdout
+
+# The modules behind these commands (httpx, pandas, the compiled models) are imported by the commands
+# themselves: importing the CLI stays light (tests/test_cli_imports.py).
 
 data_app = typer.Typer(no_args_is_help=True, help="The daily bitcoin network data: fetch new days, show the file.")
 app.add_typer(data_app, name="data")
@@ -31,6 +31,8 @@ def update(to: Annotated[Optional[Path], typer.Option(
     The only command that uses the network.  The file is written atomically:
     on any failure it is left as it was.
     """
+    from .. import data_refresh
+
     try:
         report = data_refresh.update(to)
     except PivotsimError as exc:
@@ -43,6 +45,8 @@ def status(file: Annotated[Optional[Path], typer.Option(
         "--file", help="Data file or its folder (default: the user data folder's).")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False):
     """Show the data file, its first and last day, and where it came from."""
+    from .. import data_refresh
+
     try:
         state = data_refresh.status(file)
     except PivotsimError as exc:
@@ -82,11 +86,15 @@ def hashprice(
         "--efficiency-j-per-th", help="An ASIC class to add [J/TH] (repeatable).")] = None,
     power_price: Annotated[Optional[float], typer.Option(
         "--power-price", help="Power price [USD/kWh]: adds each class's break-even BTC price.")] = None,
-    pool_fee: Annotated[float, typer.Option("--pool-fee", help="Pool fee [share].")] = DEFAULT_POOL_FEE_SHARE,
+    pool_fee: Annotated[Optional[float], typer.Option(
+        "--pool-fee", help="Pool fee [share] (default 0.01, the library scenarios' FPPS assumption).")] = None,
     data: Annotated[Optional[Path], typer.Option(
         "--data", help="Daily data file (default: the user data folder's, see `pivotsim data status`).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ):
+    from ..analysis.hashprice import hashprice as spot_hashprice
+    from ..models.spot import DEFAULT_POOL_FEE_SHARE
+
     try:
         if difficulty is not None and not difficulty > 0:
             raise PivotsimError(f"--difficulty: {difficulty:g} is not allowed; must be > 0")
@@ -94,7 +102,8 @@ def hashprice(
             raise PivotsimError(f"--btc-price: {btc_price:g} is not allowed; must be > 0")
         figures = spot_hashprice(data_file=data, btc_price_usd=btc_price, difficulty=difficulty,
                                  fees_btc_per_block=fees, block_height=block_height, after_halving=after_halving,
-                                 efficiencies_j_per_th=tuple(efficiency or ()), pool_fee_share=pool_fee,
+                                 efficiencies_j_per_th=tuple(efficiency or ()),
+                                 pool_fee_share=DEFAULT_POOL_FEE_SHARE if pool_fee is None else pool_fee,
                                  power_price_usd_per_kwh=power_price)
     except PivotsimError as exc:
         fail(str(exc))

@@ -65,8 +65,10 @@ def summary_tables(summary: dict) -> list[Table]:
                + (f" (95% CI {pct(lo)}-{pct(hi)})" if lo is not None else "")]
     k = comparison.get("breakeven_btc_price_multiplier")
     if k is not None:
+        at = summary["market"]["at_valuation"]
+        when = f"on {at['state_date']}" if at["state_days_before_valuation"] else "at t=0"
         caption.append(f"break-even BTC price: {k:.2f} x the base path ({money(comparison['breakeven_btc_price_usd'])} "
-                       "at t=0) makes mining's NPV equal AI's")
+                       f"{when}) makes mining's NPV equal AI's")
     else:
         caption.append("break-even BTC price: none between 0.01x and 100x the base path")
     conv = summary.get("monte_carlo", {})

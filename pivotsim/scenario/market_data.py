@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from .. import btc_data
 from ..errors import PivotsimError, ScenarioError
 
 SOURCE_ID = "CM-latest"
@@ -25,6 +24,8 @@ FROM_DATA_FIELDS = ("btc_price_usd", "difficulty", "block_height", "fees_btc_per
 
 def data_path(market: dict, file: str | None) -> Path:
     """The data file of ``from_data``: ``market.data_file`` (relative to the scenario) or the user's."""
+    from .. import btc_data  # pandas and the compiled timeline: only for a scenario that reads data
+
     name = market.get("data_file")
     if name is None:
         return btc_data.data_file()
@@ -41,6 +42,8 @@ def market_from_data(data: dict, file: str | None, lines: dict[tuple, int]) -> d
         return data
     if market["from_data"] != "latest":
         return data  # the schema names the allowed values
+    from .. import btc_data  # pandas and the compiled timeline: only for a scenario that reads data
+
     path = data_path(market, file)
     line = lines.get(("market", "from_data"))
     if not path.is_file():
