@@ -330,14 +330,16 @@ def test_bad_input_exits_2_and_writes_nothing(iren_path, tmp_path, args, message
 
 
 def test_bad_output_paths_exit_2(iren_path, tmp_path):
+    folder = tmp_path / "notes.pdf"  # a folder, even with a .pdf name
+    folder.mkdir()
     for target, message in ((tmp_path / "missing" / "x.pdf", "does not exist"),
                             (tmp_path / "x.txt", "must end in .pdf"),
-                            (tmp_path, "is a folder")):
+                            (folder, "is a folder")):
         res = runner.invoke(app, ["report", str(iren_path), "-o", str(target)])
         assert res.exit_code == 2 and message in res.output
     res = runner.invoke(app, ["report", str(tmp_path / "nope.yaml"), "-o", str(tmp_path / "x.pdf")])
     assert res.exit_code == 2 and "file not found" in res.output
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.pdf"] and not list(folder.iterdir())
 
 
 def test_failure_while_building_leaves_no_partial_pdf(iren_result, tmp_path, monkeypatch):
