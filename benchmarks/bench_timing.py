@@ -16,7 +16,7 @@ Figures:
   mining and AI cash flows and valuation, two threads) and the ratio;
 * a convergence table: optimal value and its standard error by paths
   (fit = pricing) and basis order, the same path sets reused across orders;
-* the README's IREN figures: ``pivotsim timing scenarios/iren_timing.yaml
+* the README's IREN figures: ``pivotsim timing iren_timing.yaml
   --paths 50000`` (seed 2025), as ``pivotsim.timing`` gives them.
 
 Times are the best of a few repeats (the machine is shared).
@@ -101,9 +101,9 @@ def main() -> None:
           f" M, optimal {s['value_optimal_usd'] / 1e6:,.1f} M (s.e. {s['value_optimal_se_usd'] / 1e6:.1f} M), "
           f"option value of waiting {s['option_value_of_waiting_usd'] / 1e6:,.1f} M; "
           f"P(convert within 1/2/5 y) {s['prob_convert_within_years']}")
-    iren = pivotsim.timing(ROOT / "scenarios" / "iren_timing.yaml", paths=50_000, seed=2025, threads=THREADS)
+    iren = pivotsim.timing(ROOT / "pivotsim" / "scenarios" / "iren_timing.yaml", paths=50_000, seed=2025, threads=THREADS)
     t = iren.summary()
-    print(f"\nscenarios/iren_timing.yaml, 50,000 + 50,000 paths, seed 2025 (USD M): mine forever "
+    print(f"\niren_timing.yaml, 50,000 + 50,000 paths, seed 2025 (USD M): mine forever "
           f"{t['value_mine_forever_usd'] / 1e6:,.2f} (s.e. {t['value_mine_forever_se_usd'] / 1e6:.2f}), convert now "
           f"{t['value_convert_now_usd'] / 1e6:,.2f}, optimal {t['value_optimal_usd'] / 1e6:,.2f} "
           f"(s.e. {t['value_optimal_se_usd'] / 1e6:.2f}), option value of waiting "

@@ -40,8 +40,11 @@ from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's pivotsim, also when run as a script
+
+from pivotsim.scenario.library import LIBRARY_DIR  # noqa: E402  (the bundled deal library)
 README = ROOT / "README.md"
-IREN = "pivotsim/scenarios/iren.yaml"
+IREN = "iren.yaml"  # the bundled deal, as the README writes it
 SEED = 2025
 
 FIGURE = re.compile(r"<!--fig:(?P<name>[\w.-]+)-->(?P<text>.*?)<!--/fig-->", re.S)
@@ -68,7 +71,7 @@ class Model:
     def iren(self):
         import pivotsim
 
-        return pivotsim.load_scenario(ROOT / IREN)
+        return pivotsim.load_scenario(IREN)
 
     def breakeven(self, param: str, target: str, range_: tuple[float, float], **options) -> float:
         from pivotsim.analysis.breakeven import breakeven
@@ -104,13 +107,13 @@ class Model:
     def claims(self):
         from pivotsim.analysis.claims import check_claims, load_library
 
-        return check_claims(load_library([ROOT / "pivotsim" / "scenarios"])).set_index("claim_id")
+        return check_claims(load_library([LIBRARY_DIR])).set_index("claim_id")
 
     @cached_property
     def revenue_per_kwh(self):
         from pivotsim.analysis.claims import load_library, revenue_per_kwh
 
-        return revenue_per_kwh(load_library([ROOT / "pivotsim" / "scenarios"]))
+        return revenue_per_kwh(load_library([LIBRARY_DIR]))
 
     def scenario_value(self, path: str) -> float:
         value = self.iren
@@ -120,7 +123,7 @@ class Model:
 
     @cached_property
     def run_output(self) -> str:
-        """``pivotsim run scenarios/iren.yaml`` as a pipe at 100 columns sees it (figures off: same numbers)."""
+        """``pivotsim run iren.yaml`` as a pipe at 100 columns sees it (figures off: same numbers)."""
         with tempfile.TemporaryDirectory() as out:
             done = subprocess.run([sys.executable, "-m", "pivotsim", "run", IREN, "--no-figures", "--out", out],
                                   cwd=ROOT, capture_output=True, text=True, timeout=600,
@@ -163,7 +166,7 @@ def _framing_gap(model: Model) -> str:
     return _money(framing_summary(to_inputs(model.iren))["existing_minus_new_usd"])
 
 
-SWEEP = "pivotsim breakeven scenarios/iren.yaml"
+SWEEP = "pivotsim breakeven iren.yaml"
 FIGURES: dict[str, Figure] = {
     "btc_breakeven_base": Figure(f"{SWEEP} --param market.btc_price_usd --target "
                                  "comparison.npv_difference_usd=0 --range 20000:500000",
@@ -171,18 +174,18 @@ FIGURES: dict[str, Figure] = {
     "btc_breakeven_monte_carlo": Figure(f"{SWEEP} --param market.btc_price_usd --target "
                                         "comparison.npv_difference_usd=0 --range 20000:500000 --stochastic",
                                         lambda m: _money(m.btc_breakeven_monte_carlo)),
-    "btc_price_scenario": Figure("market.btc_price_usd of scenarios/iren.yaml",
+    "btc_price_scenario": Figure("market.btc_price_usd of iren.yaml",
                                  lambda m: _money(m.scenario_value("market.btc_price_usd"))),
     "power_breakeven_long_run": Figure(f"{SWEEP} --param market.power_price_long_run_usd_per_kwh "
                                        "--target bitcoin.base.npv_usd=0 --range 0.001:0.2",
                                        lambda m: f"${m.power_breakeven:.4f}/kWh"),
     "power_price_long_run_scenario": Figure(
-        "market.power_price_long_run_usd_per_kwh of scenarios/iren.yaml",
+        "market.power_price_long_run_usd_per_kwh of iren.yaml",
         lambda m: f"${m.scenario_value('market.power_price_long_run_usd_per_kwh'):.3f}"),
     "overrun_breakeven": Figure(f"{SWEEP} --param ai.risks.capex_overrun_multiplier --target ai.base.npv_usd=0 "
                                 "--range 0.5:5", lambda m: f"{m.overrun_breakeven:.3f}"),
     "overrun_breakeven_share": Figure("the same, as an overrun", lambda m: f"{m.overrun_breakeven - 1:.1%}"),
-    "delay_breakeven": Figure("pivotsim sweep scenarios/iren.yaml --param ai.risks.construction_delay_months=0:24:25 "
+    "delay_breakeven": Figure("pivotsim sweep iren.yaml --param ai.risks.construction_delay_months=0:24:25 "
                               "--metric ai.base.npv_usd (a sign change of the AI NPV)", _delay_root),
     "ai_npv_delay_0": Figure("the same sweep at 0 months", lambda m: _compact(m.ai_npv_by_delay[0])),
     "ai_npv_delay_9": Figure("the same sweep at 9 months", lambda m: _compact(m.ai_npv_by_delay[9])),
@@ -194,10 +197,10 @@ FIGURES: dict[str, Figure] = {
                                            _colocation_range),
     "claim_iren_gpu_payback": Figure("pivotsim claims: iren_gpu_payback",
                                      lambda m: f"{m.claims.loc['iren_gpu_payback', 'model']:.1f} years"),
-    "framing_iren_existing_minus_new": Figure("pivotsim run scenarios/iren.yaml: the Framing line", _framing_gap),
+    "framing_iren_existing_minus_new": Figure("pivotsim run iren.yaml: the Framing line", _framing_gap),
 }
 BLOCKS: dict[str, tuple[str, Callable[[Model], str]]] = {
-    "run_iren": ("pivotsim run scenarios/iren.yaml", lambda m: m.run_output),
+    "run_iren": ("pivotsim run iren.yaml", lambda m: m.run_output),
 }
 
 

@@ -9,7 +9,7 @@ Public API::
     pivotsim.write_run(result, "runs")          # the run folder (summary, tables, figures)
     table = pivotsim.compare(["iren.yaml", "cipher_aws.yaml"])  # DataFrame
     pivotsim.report(result, "iren.pdf")        # the PDF research note
-    timing = pivotsim.timing("scenarios/iren_timing.yaml", paths=20_000)   # keep mining or convert, when
+    timing = pivotsim.timing("iren_timing.yaml", paths=20_000)   # keep mining or convert, when
     timing.summary(); timing.to_frame(); pivotsim.write_timing(timing, scenario, "runs")
     fitted = pivotsim.calibrate("../shared/data/btc/btc_network_daily_coinmetrics.csv",
                                 "2016-01-01", "2022-12-31")   # market parameters

@@ -42,6 +42,23 @@ def kernel(function):
     return compiled
 
 
+def uncompiled_kernels() -> list:
+    """Kernels of the imported modules that have no compiled copy in numba's cache yet (in definition order).
+
+    Empty when numba's cache layout is not the one expected: the CLI's
+    compile bar is only a courtesy.
+    """
+    try:
+        return [k for k in _KERNELS if not os.path.exists(k._cache._cache_file._index_path)]
+    except AttributeError:
+        return []
+
+
+def is_kernel(dispatcher) -> bool:
+    """Whether ``dispatcher`` is one of pivotsim's kernels (not a numba-internal function)."""
+    return any(dispatcher is k for k in _KERNELS)
+
+
 def needs_compiling() -> bool:
     """True when most kernels of the imported modules have no compiled copy in numba's cache yet.
 

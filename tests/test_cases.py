@@ -1,5 +1,7 @@
 """Named cases (pivotsim.analysis.cases): a case is exactly `pivotsim run --set ...` with the same seed."""
 
+from pathlib import Path
+
 import pytest
 
 from pivotsim.analysis.cases import BASE_CASE, Case, evaluate_cases, ordered, parse_cases
@@ -78,3 +80,38 @@ def test_base_summary_is_reused_not_rerun():
 
     evaluate_cases(scenario, {"bull": CASES["bull"]}, run=counting_run, paths=2000, seed=7, base_summary=base)
     assert len(calls) == 1
+
+
+def _scenario_with_cases(tmp_path, cases_yaml: str):
+    text = Path(load_scenario(IREN).file).read_text(encoding="utf-8").split("\ncases:")[0]  # the file's own cases out
+    text = text.rsplit("\n# Named cases", 1)[0] + "\n" + cases_yaml
+    path = tmp_path / "iren_cases.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_cases_in_the_scenario_file(tmp_path):
+    path = _scenario_with_cases(tmp_path, """cases:
+  bull:
+    overrides: ["market.btc_price_usd=123443"]
+    assumption: "BTC at its 2025 high"
+    source: CM
+""")
+    scenario = load_scenario(path)
+    assert scenario.cases["bull"].overrides == ["market.btc_price_usd=123443"]
+    results = evaluate_cases(scenario, run=run, paths=2000, seed=1)
+    assert [r.name for r in results] == [BASE_CASE, "bull"]
+    assert results[1].assumption == "BTC at its 2025 high"
+
+
+@pytest.mark.parametrize("cases_yaml, where, message", [
+    ("cases:\n  bear:\n    overrides: ['market.btc_price_usd=-1']\n    assumption: x\n",
+     "cases.bear.overrides.0", "'market.btc_price_usd=-1'"),
+    ("cases:\n  base:\n    overrides: ['market.btc_price_usd=1']\n    assumption: x\n", "cases.base", "'base' is"),
+    ("cases:\n  bull:\n    overrides: ['market.btc_price_usd=1']\n    assumption: x\n    source: NOPE\n",
+     "cases.bull.source", "'NOPE'"),
+])
+def test_a_bad_case_in_the_file_is_named_at_load(tmp_path, cases_yaml, where, message):
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(_scenario_with_cases(tmp_path, cases_yaml))
+    assert where in str(info.value) and message in str(info.value)

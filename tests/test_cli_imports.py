@@ -45,3 +45,15 @@ def test_validate_does_not_load_the_engine_or_the_output():
             "assert CliRunner().invoke(app, ['validate', 'iren']).exit_code == 0")
     loaded = set(loaded_after(code))
     assert not loaded & {"pandas", "matplotlib", "numba", "dask", "distributed", "reportlab", "SALib", "pyarrow"}
+
+
+def test_compile_bar_counts_pivotsim_kernels_only():
+    """The first-run bar counts pivotsim's kernels (compiled._KERNELS), not numba's internal functions."""
+    import numba
+
+    from pivotsim import compiled
+    from pivotsim.models import finance  # noqa: F401  (registers kernels)
+
+    assert compiled.is_kernel(compiled._KERNELS[0])
+    assert not compiled.is_kernel(numba.njit(lambda x: x))
+    assert all(compiled.is_kernel(k) for k in compiled.uncompiled_kernels())

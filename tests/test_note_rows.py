@@ -8,12 +8,12 @@ from pivotsim.output.note import answer_sentence, axis_value, cases_rows, headli
 SUMMARY = {
     "paths": 10_000,
     "bitcoin": {"base": {"npv_usd": -127.06e6, "irr": -0.165, "payback_months": None, "peak_funding_usd": 323.17e6},
-                "monte_carlo": {"npv_usd": {"mean": -152.64e6, "p5": -407.14e6, "p95": 179.68e6},
+                "monte_carlo": {"npv_usd": {"mean": -152.64e6, "p5": -407.14e6, "p50": -174.61e6, "p95": 179.68e6},
                                 "prob_npv_negative": 0.818}},
     "ai": {"base": {"npv_usd": 141.10e6, "irr": 0.131, "payback_months": 63.1, "peak_funding_usd": 5.37e9},
-           "monte_carlo": {"npv_usd": {"mean": 127.20e6, "p5": -145.76e6, "p95": 408.95e6},
+           "monte_carlo": {"npv_usd": {"mean": 127.20e6, "p5": -145.76e6, "p50": 123.65e6, "p95": 408.95e6},
                            "prob_npv_negative": 0.235}},
-    "comparison": {"npv_difference_usd": {"mean": 279.84e6, "p5": -139.48e6, "p95": 656.59e6},
+    "comparison": {"npv_difference_usd": {"mean": 279.84e6, "p5": -139.48e6, "p50": 291.68e6, "p95": 656.59e6},
                    "prob_ai_beats_bitcoin": 0.877, "breakeven_btc_price_usd": 330_780.49},
 }
 
@@ -40,8 +40,10 @@ def test_headline_rows_add_financing_and_timing_only_when_present():
     assert rows[1] == ["NPV, base case", "-$127.06M", "$141.10M", "$268.16M"]
     assert "Equity IRR, base case" not in labels and "Option value of waiting" not in labels
     assert rows[-1] == ["Break-even BTC price (mining = AI)", "$330,780", "", ""]
-    extras = {"financing": {"ai": {"equity_irr": 0.182, "min_dscr": 1.31}}, "timing": {"option_value_usd": 42e6}}
-    rows = headline_rows(SUMMARY, extras)
+    s = copy.deepcopy(SUMMARY)
+    s["ai"]["base"]["equity"] = {"irr": 0.182}
+    s["ai"]["base"]["debt"] = {"min_dscr": 1.31}
+    rows = headline_rows(s, {"timing": {"option_value_usd": 42e6}})
     by_label = {r[0]: r for r in rows}
     assert by_label["Equity IRR, base case"][2] == "18.2%"
     assert by_label["Minimum DSCR, base case"][2] == "1.31x"

@@ -13,6 +13,7 @@ from pypdf import PdfReader  # noqa: E402
 from pivotsim.scenario.labels import input_label, input_labels  # noqa: E402
 from pivotsim.output.safe_text import generation_time, mpl_text, stamp_pdf_time  # noqa: E402
 from pivotsim.scenario import iter_quantities, load_scenario  # noqa: E402
+from pivotsim.output.scenario_table import assumption_rows  # noqa: E402
 from pivotsim.uncertainty import uncertain_inputs  # noqa: E402
 
 LIBRARY = ["iren", "iren_mining", "cipher_aws", "cipher_fluidstack", "core_scientific_coreweave",
@@ -23,6 +24,8 @@ LIBRARY = ["iren", "iren_mining", "cipher_aws", "cipher_fluidstack", "core_scien
 def test_every_input_of_every_library_scenario_has_a_human_label(name):
     scenario = load_scenario(f"scenarios/{name}.yaml")
     paths = [p for p, _ in iter_quantities(scenario)] + list(uncertain_inputs(scenario))
+    paths += [row.path for row in assumption_rows(scenario)
+              if not row.path.startswith(("cases.", "correlations"))]  # switches too (the assumptions table)
     for path, label in input_labels(paths, scenario).items():
         assert "." not in label and "_" not in label, (path, label)
         assert label[0].isupper(), (path, label)

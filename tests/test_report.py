@@ -24,7 +24,7 @@ pypdf = pytest.importorskip("pypdf")
 import pivotsim  # noqa: E402
 from pivotsim.cli import app  # noqa: E402
 from pivotsim.errors import PivotsimError  # noqa: E402
-from pivotsim.output import charts, tornado_table  # noqa: E402
+from pivotsim.output import charts  # noqa: E402
 from pivotsim.formatting import money, pct  # noqa: E402
 from pivotsim.output.scenario_table import assumption_rows  # noqa: E402
 from pivotsim.scenario.provenance import unit_of  # noqa: E402
@@ -85,16 +85,17 @@ def test_iren_pdf_pages_name_and_npv(iren_pdf, iren_result):
         assert money(summary["comparison"]["npv_difference_usd"][q]) in text
     assert pct(summary["comparison"]["prob_ai_beats_bitcoin"]) in text
     # sections
-    for heading in ("Executive summary", "Key metrics", "Assumptions", "Methods and limitations"):
+    for heading in ("Key assumptions", "Headline", "Cases: bear, base, bull", "What drives the spread",
+                    "Assumptions", "Method and limitations", "Reproduce"):
         assert heading in text
 
 
 def test_formatting_matches_the_terminal():
     # the report's rules are the CLI's: one set of formatters, the same functions in both
     from pivotsim.cli import compare_commands, run_commands
-    from pivotsim.output import narrative, pdf as pdf_module
+    from pivotsim.output import book, note
 
-    for module in (run_commands, compare_commands, narrative, pdf_module):
+    for module in (run_commands, compare_commands, note, book):
         assert module.money is money and module.pct is pct
     assert money(1.94e9) == "$1.94B" and pct(0.182) == "18.2%"
     assert money(-134.68e6) == "-$134.68M" and money(999.994) == "$999.99" and money(1e3) == "$1.00k"
@@ -104,9 +105,10 @@ def test_headline_is_written_from_the_numbers(iren_pdf, iren_result):
     s = iren_result.summary()
     diff = s["ai"]["base"]["npv_usd"] - s["bitcoin"]["base"]["npv_usd"]
     text = flat(pdf_pages(iren_pdf)[0])
-    winner = "AI hosting" if diff > 0 else "bitcoin mining"
+    winner = "AI hosting" if diff > 0 else "Bitcoin mining"
     assert f"{winner} is worth {money(abs(diff))} more" in text
-    assert f"AI hosting has the higher NPV on {pct(s['comparison']['prob_ai_beats_bitcoin'])} of paths" in text
+    prob = s["comparison"]["prob_ai_beats_bitcoin"]
+    assert f"comes out ahead on {pct(prob if diff > 0 else 1 - prob)} of {PATHS:,} Monte Carlo paths" in text
 
 
 def test_every_page_has_header_and_footer(iren_pdf, iren_result, iren_path):
@@ -214,10 +216,10 @@ def captions_only(monkeypatch):
     """Skip drawing charts (their captions stay): these tests are about the text."""
     from reportlab.platypus import Paragraph
 
-    from pivotsim.output import pdf
+    from pivotsim.output import chapter, layout
 
-    monkeypatch.setattr(pdf, "_chart", lambda draw, width, height, styles, caption, **kw:
-                        Paragraph(pdf.text(caption), styles["caption"]))
+    monkeypatch.setattr(chapter, "chart", lambda draw, width, height, styles, caption, **kw:
+                        Paragraph(layout.text(caption), styles["caption"]))
 
 
 def test_plot_tornado_orders_bars():
@@ -237,41 +239,22 @@ def test_plot_tornado_orders_bars():
     plt.close(fig)
 
 
-def test_sensitivity_and_breakeven_when_available(iren_result, tmp_path, monkeypatch):
-    calls = {}
-
-    def fake_tornado(scenario, metric, spider_points):
-        calls["tornado"] = (metric, spider_points)
-        return SimpleNamespace(table=pd.DataFrame({
-            "input": ["market.btc_price_usd", "site.power_price_usd_per_kwh"],
-            "low_value": [80_000.0, 0.028], "high_value": [140_000.0, 0.042],
-            "metric_low": [9.0e8, 2.0e8], "metric_high": [-4.0e8, 3.5e8],
-            "metric_base": [2.76e8, 2.76e8], "swing": [13.0e8, 1.5e8]}))
-
-    monkeypatch.setattr(tornado_table, "tornado", fake_tornado)
+def test_breakeven_sentence_is_the_runs_own(iren_result, tmp_path, monkeypatch):
     # the note's break-even BTC price is the run's own (the one of summary.json)
-    monkeypatch.setattr(iren_result, "breakeven_btc_price_multiplier", 150_000.0 / 109_669.0)  # iren.yaml: BTC at $109,669
+    monkeypatch.setattr(iren_result, "breakeven_btc_price_multiplier", 150_000.0 / 109_669.0)  # iren.yaml: $109,669
     captions_only(monkeypatch)
-    path = pivotsim.report(iren_result, tmp_path / "s.pdf", generated=FIXED_TIME)
+    path = pivotsim.report(iren_result, tmp_path / "s.pdf", generated=FIXED_TIME, sensitivity=False)
     text = flat(" ".join(pdf_pages(path)))
-    assert calls["tornado"] == ("comparison.base.npv_difference_usd", 0)
-    assert "Key driver: market.btc_price_usd" in text  # the widest bar
-    assert "Figure 6." in text
     assert "$150,000" in text and "36.8% above the $109,669" in text  # 150000/109669 - 1 = 0.3678
 
 
-def test_sensitivity_failure_degrades_to_a_note(iren_result, tmp_path, monkeypatch):
-    def failing(*args, **kwargs):
-        raise PivotsimError("range: no sign change between 20000 and 500000")
-
-    monkeypatch.setattr(tornado_table, "tornado", failing)
+def test_no_breakeven_is_said_in_words(iren_result, tmp_path, monkeypatch):
     monkeypatch.setattr(iren_result, "breakeven_btc_price_multiplier", None)
     captions_only(monkeypatch)
-    path = pivotsim.report(iren_result, tmp_path / "f.pdf", generated=FIXED_TIME)
+    path = pivotsim.report(iren_result, tmp_path / "f.pdf", generated=FIXED_TIME, sensitivity=False)
     text = flat(" ".join(pdf_pages(path)))
-    assert "No tornado chart: sensitivity failed: range: no sign change" in text
-    assert "No break-even BTC price: the two NPVs do not cross" in text
-    assert "Figure 6." not in text
+    assert "no break-even price in that range" in text
+    assert "breakeven:" not in text and "comparison.base" not in text  # no machine text
 
 
 # --------------------------------------------------------------------------- CLI
@@ -302,7 +285,8 @@ def test_odd_name_is_escaped(book_pdf):
     pages = pdf_pages(book_pdf)
     start = next(i for i, page in enumerate(pages) if "Chapter 2" in page)
     assert f"Chapter 2 {ODD_NAME}" in flat(pages[start])  # the chapter title, unharmed
-    assert all(ODD_NAME in page for page in pages[start:])  # and every page header of the chapter
+    end = next((i for i, page in enumerate(pages) if i > start and "Appendix: common market" in page), len(pages))
+    assert all(ODD_NAME in page for page in pages[start:end])  # and every page header of the chapter
     text = " ".join(pages)
     assert "&amp;" not in text and "&lt;" not in text and "&gt;" not in text
 
@@ -310,9 +294,10 @@ def test_odd_name_is_escaped(book_pdf):
 def test_book_has_comparison_then_chapters(book_pdf):
     pages = pdf_pages(book_pdf)
     first = flat(pages[0])
-    assert "Deal comparison: 2 scenarios" in first and "Comparison" in first
+    assert "Deal comparison: 2 scenarios" in first
     assert "AI hosting has the higher base-case NPV in" in first
-    assert "All deals draw the same random market shocks" in first  # CRN across the book
+    assert "Each chapter is its deal's own note" in first  # the rule tying a chapter to its single note
+    assert "see the same market paths month by month" in first  # equal horizons: common random numbers
     assert ODD_NAME in first and "IREN–Microsoft" in first
     text = flat(" ".join(pages))
     assert text.index("Chapter 1") < text.index("Chapter 2")
@@ -346,14 +331,16 @@ def test_bad_input_exits_2_and_writes_nothing(iren_path, tmp_path, args, message
 
 
 def test_bad_output_paths_exit_2(iren_path, tmp_path):
+    folder = tmp_path / "notes.pdf"  # a folder, even with a .pdf name
+    folder.mkdir()
     for target, message in ((tmp_path / "missing" / "x.pdf", "does not exist"),
                             (tmp_path / "x.txt", "must end in .pdf"),
-                            (tmp_path, "is a folder")):
+                            (folder, "is a folder")):
         res = runner.invoke(app, ["report", str(iren_path), "-o", str(target)])
         assert res.exit_code == 2 and message in res.output
     res = runner.invoke(app, ["report", str(tmp_path / "nope.yaml"), "-o", str(tmp_path / "x.pdf")])
     assert res.exit_code == 2 and "file not found" in res.output
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.pdf"] and not list(folder.iterdir())
 
 
 def test_failure_while_building_leaves_no_partial_pdf(iren_result, tmp_path, monkeypatch):
@@ -367,7 +354,7 @@ def test_failure_while_building_leaves_no_partial_pdf(iren_result, tmp_path, mon
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(pdf.ReportDocument, "build", boom)
-    monkeypatch.setattr(pdf, "scenario_story", lambda *a, **k: [])  # no charts needed here
+    monkeypatch.setattr(pdf, "chapter_story", lambda *a, **k: [])  # no charts needed here
     with pytest.raises(RuntimeError):
         pivotsim.report(iren_result, target)
     assert target.read_bytes() == b"%PDF previous version"
@@ -379,14 +366,3 @@ def test_api_rejects_bad_arguments(iren_result, tmp_path):
         pivotsim.report(iren_result, tmp_path / "x.pdf", paper="A3")
     with pytest.raises(PivotsimError, match="expected a RunResult"):
         pivotsim.report([], tmp_path / "x.pdf")
-
-
-def test_real_tornado_and_breakeven_reach_the_report(iren_result):
-    # The report's tornado is pivotsim.sensitivity's; its break-even BTC price is pivotsim.breakeven's.
-    table, reason = tornado_table.tornado_for(iren_result)
-    assert reason is None and list(table.columns[:4]) == ["input", "metric_low", "metric_high", "base"]
-    direct = pivotsim.sensitivity(iren_result.scenario, "tornado", spider_points=0).table
-    assert table["input"].iloc[0] == direct["input"].iloc[0]
-    assert table["base"].iloc[0] == direct["metric_base"].iloc[0]
-    solved = pivotsim.breakeven(iren_result.scenario, "market.btc_price_usd", "comparison.npv_difference_usd=0")
-    assert iren_result.breakeven_btc_price_usd == pytest.approx(solved.value, rel=1e-6)

@@ -68,8 +68,11 @@ def test_engine_matches_the_monte_carlo_engine(iren):
                        path_metrics={b: VALUATION_METRICS for b in ("bitcoin", "ai")}, base=False)
     point = engine.evaluate({"ai.gpu_capex_usd": 5.8e9})
     reference = simulate_paths(to_inputs(iren), paths, seed)
-    assert set(reference) == set(point.paths)
-    for name, values in reference.items():
+    # the Monte Carlo also keeps each path's market summary (market.*, for the drivers of the NPV
+    # difference) and the equity and debt metrics; the sweep engine keeps the valuation metrics asked
+    valuation = {f"{b}_{m}": reference[f"{b}_{m}"] for b in ("bitcoin", "ai") for m in VALUATION_METRICS}
+    assert set(valuation) <= set(point.paths) <= set(reference)
+    for name, values in valuation.items():
         np.testing.assert_array_equal(point.paths[name], values, err_msg=name)
 
 
@@ -399,10 +402,11 @@ def test_sobol_on_the_scenario_through_the_same_wrapper(iren, tmp_path):
 
 @pytest.mark.parametrize("args,fragment", [
     (["--method", "sobol", "--set", "site.power_price_usd_per_kwh=0.035", "--set", "ai.gpu_residual_share=0.15",
-      "--set", "ai.risks.construction_delay_months=0", "--set", "ai.risks.capex_overrun_multiplier=1"],
+      "--set", "ai.risks.construction_delay_months=0", "--set", "ai.risks.capex_overrun_multiplier=1",
+      "--set", "ai.debt.0.base_rate_per_year=0.037"],
      "has no distributions; give factors"),
     (["--method", "sobol", "--factor", "ai.gpu_capex_usd", "--samples", "100"], "power of 2"),
-    (["--method", "anova"], "must be tornado, sobol or morris"),
+    (["--method", "anova"], "must be tornado, sobol, morris, regression or rank"),
     (["--factor", "ai.gpu_capex=1:2"], "did you mean 'ai.gpu_capex_usd'"),
     (["--method", "morris", "--factor", "ai.gpu_capex_usd", "--metric", "ai.monte_carlo.npv_usd"],
      "use e.g. ai.base.npv_usd"),
@@ -426,7 +430,8 @@ def test_scenario_distributions_drive_tornado_and_sobol(iren):
                                                             rel=1e-9)
     assert table.loc["ai.gpu_capex_usd", "how"] == "-20%/+20%"
     # Sobol' over the scenario's own distributions (the default factors): mining reads only the power price
-    sobol = sensitivity(iren, "sobol", metric="bitcoin.base.npv_usd", samples=16, seed=1)
+    # (true ST = 1; 64 Saltelli samples keep the estimate above 0.9 with five inputs, 16 do not)
+    sobol = sensitivity(iren, "sobol", metric="bitcoin.base.npv_usd", samples=64, seed=1)
     frame = sobol.to_frame().set_index("factor")
     assert set(frame.index) == set(pivotsim.uncertainty.uncertain_inputs(iren))
     assert all(f.source == "distribution" for f in sobol.factors)
@@ -444,7 +449,7 @@ def test_vectorised_model_equals_one_run_per_sample(iren):
     dists = scenario_distributions(iren)
     factors = [Factor(p, d, "distribution") for p, d in dists.items()]
     model = scenario_model(iren, factors, parse_metric("comparison.base.npv_difference_usd"))
-    u = np.array([[0.2, 0.7, 0.5, 0.9], [0.8, 0.1, 0.95, 0.3], [0.5, 0.5, 0.05, 0.6]])
+    u = np.random.default_rng(3).uniform(0.05, 0.95, (3, len(factors)))  # one column per distribution
     columns = {f.path: np.asarray(f.dist.ppf(u[:, j])) for j, f in enumerate(factors)}
     values = model(columns)
     for i in range(len(u)):

@@ -34,7 +34,7 @@ def option(rent=130.0, volatility=0.0, drift=0.0, blocks=(1.0,), **terms):
 
 
 def brute_force_values(mining_usd_per_mw, rent, H=HORIZON, capex=9e6, B=12, T=180, pue=1.2, opex=215_000,
-                       resale=300_000, decline=0.3, life=20):
+                       resale=300_000, decline=0.3, life=20, prepayment=0.0):
     """Value per grid MW of converting at each month d, month by month (independent of the model code)."""
     v = lambda t: (1 + RATE) ** (-t / 12)  # noqa: E731  ((1+r)^(1/12))^-t
     values = []
@@ -43,7 +43,10 @@ def brute_force_values(mining_usd_per_mw, rent, H=HORIZON, capex=9e6, B=12, T=18
         total += resale * (1 - decline) ** (d / 12) * v(d)
         total -= sum(capex / pue / B * v(t) for t in range(d + 1, d + B + 1))
         start = d + B + 1
-        total += sum((rent * 1000 / pue - opex / 12 / pue) * v(m) for m in range(start, min(d + B + T, H) + 1))
+        total += sum(((1 - prepayment) * rent * 1000 / pue - opex / 12 / pue) * v(m)
+                     for m in range(start, min(d + B + T, H) + 1))
+        # prepayment: a share of the whole term's rent at signing, credited evenly; credits owed past H
+        total += prepayment * rent * 1000 / pue * (T * v(d) - sum(v(H) for m in range(start, d + B + T + 1) if m > H))
         total += capex / pue * max(0.0, 1 - (H - (d + B)) / (12 * life)) * v(H)
         values.append(total)
     never = sum(mining_usd_per_mw[t] * v(t) for t in range(1, H + 1)) + resale * (1 - decline) ** (H / 12) * v(H)
@@ -70,6 +73,21 @@ def test_deterministic_case_finds_the_known_optimal_month(mining_inputs):
     assert summary["value_optimal_usd"] == pytest.approx(810 * values[best], rel=1e-9)
     assert summary["value_mine_forever_usd"] == pytest.approx(810 * never, rel=1e-9)
     assert summary["value_convert_now_usd"] == pytest.approx(810 * values[0], rel=1e-9)
+
+
+def test_prepayment_is_valued_month_by_month(mining_inputs):
+    # 20% of the term's rent at signing, credited evenly (as ai.prepayment_share); the lease runs past the
+    # 120-month horizon, so the credits still owed there are a liability (brute force above)
+    base = base_inputs(mining_inputs)
+    timeline = timeline_of(base)
+    market = market_paths(base, timeline, zero_shocks(HORIZON))
+    items = mining_cash_flows(base, market, timeline).items
+    mining = (items["revenue_usd"] + items["power_usd"] + items["opex_usd"] + items["capex_usd"])[0] / 810
+    values, _ = brute_force_values(mining, 130.0, prepayment=0.2)
+    plain, _ = brute_force_values(mining, 130.0)
+    assert values[0] > plain[0]  # an interest-free loan from the tenant is worth something at 12%
+    s = value_timing(base, option(130.0, prepayment_share=0.2), paths=2000, seed=3).summary()
+    assert s["value_convert_now_usd"] == pytest.approx(810 * values[0], rel=1e-9)
 
 
 def test_corner_convert_now(mining_inputs):

@@ -94,5 +94,12 @@ def test_scenario_without_option_is_refused(tmp_path):
     assert result.exit_code == 2 and "option: has no `option:` section" in result.stderr
 
 
+def test_a_new_fleet_is_refused(tmp_path):
+    result = runner.invoke(app, ["timing", str(_variant(tmp_path, "  fleet: existing", "  fleet: new")),
+                                 "--paths", "2000", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "bitcoin.fleet: 'new' is not allowed with the switching option" in result.stderr
+
+
 def test_schema_and_engine_agree_on_the_highest_basis_order():
     assert SCHEMA_MAX_BASIS_ORDER == MAX_BASIS_ORDER == 6

@@ -21,28 +21,16 @@ numbers).  ``base`` is the scenario as written and cannot be redefined.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from ..errors import ScenarioError
+from ..scenario.cases import BASE_CASE, CASE_NAME, Case, check_case_overrides
 
-BASE_CASE = "base"
-CASE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 #: cases shown in this order when present, the others after them in the file's order
 CASE_ORDER = ("bear", BASE_CASE, "bull")
-
-
-class Case(BaseModel):
-    """One named case: overrides and the one-line reason for them."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    overrides: list[str] = Field(min_length=1, description="dotted.key=value settings, as --set")
-    assumption: str = Field(min_length=1, description="one-line rationale of the case's numbers")
-    source: str | None = Field(None, description="id of a source in the scenario's sources, if any")
 
 
 def parse_cases(data: Mapping | None) -> dict[str, Case]:
@@ -90,18 +78,7 @@ def check_cases(scenario, cases: Mapping[str, Case]) -> dict[str, object]:
     ScenarioError
         ``cases.<name>.overrides.<i>: ...`` for an override the scenario rejects.
     """
-    out = {}
-    for name, case in cases.items():
-        for i, item in enumerate(case.overrides):
-            try:
-                scenario.with_overrides([item])
-            except ScenarioError as exc:
-                raise ScenarioError(f"{item!r}: {exc.message}", path=f"cases.{name}.overrides.{i}") from None
-        if case.source is not None and case.source not in (scenario.sources or {}):
-            raise ScenarioError(f"source {case.source!r} is not in the scenario's sources",
-                                path=f"cases.{name}.source")
-        out[name] = scenario.with_overrides(case.overrides)
-    return out
+    return check_case_overrides(scenario, dict(cases))
 
 
 @dataclass(frozen=True)
@@ -147,18 +124,12 @@ class CaseResult:
 
 
 def equity_irr_of(summary: dict) -> dict:
-    """Base-case equity IRR by business from a run summary, where financing gives one."""
+    """Base-case equity IRR by business from a run summary, where project debt gives one."""
     out = {}
     for business in ("bitcoin", "ai"):
-        base = summary.get(business, {}).get("base", {})
-        for key in ("equity_irr", "irr_equity"):
-            if key in base:
-                out[business] = base[key]
-                break
-        else:
-            financing = summary.get(business, {}).get("financing") or {}
-            if "equity_irr" in financing:
-                out[business] = financing["equity_irr"]
+        equity = summary.get(business, {}).get("base", {}).get("equity") or {}
+        if equity.get("irr") is not None:
+            out[business] = equity["irr"]
     return out
 
 
@@ -210,7 +181,7 @@ def evaluate_cases(scenario, cases: Mapping[str, Case] | None = None, *, run: Ca
         A bad case (see :func:`parse_cases`, :func:`check_cases`), before any run.
     """
     if cases is None:
-        cases = parse_cases(getattr(scenario, "cases", None))
+        cases = dict(scenario.cases or {})
     elif not all(isinstance(c, Case) for c in cases.values()):
         cases = parse_cases(cases)
     scenarios = check_cases(scenario, cases)

@@ -423,6 +423,7 @@ def option_from_inputs(inputs) -> TimingOption:
         term_months=int(o.term_months), rent_escalator_per_year=float(o.rent_escalator_per_year),
         ai_pue=float(o.ai_pue), opex_usd_per_mw_year=float(o.opex_usd_per_mw_year),
         tenant_funded_capex_share=float(o.tenant_funded_capex_share),
+        prepayment_share=float(o.prepayment_share),
         asic_resale_usd_per_mw=float(o.asic_resale_usd_per_mw),
         asic_resale_decline_per_year=float(o.asic_resale_decline_per_year),
         facility_years=float(inputs.finance.depreciation.facility_years))
@@ -464,14 +465,17 @@ def timing(scenario: Scenario | str | Path, paths: int = DEFAULT_TIMING_PATHS, s
 
     Examples
     --------
-    >>> result = pivotsim.timing("scenarios/iren_timing.yaml", paths=20_000)  # doctest: +SKIP
+    >>> result = pivotsim.timing("iren_timing.yaml", paths=20_000)  # doctest: +SKIP
     >>> result.summary()["option_value_of_waiting_usd"]  # doctest: +SKIP
     """
     if isinstance(scenario, (str, Path)):
         scenario = load_scenario(scenario)
     if scenario.option is None:
-        raise ScenarioError("has no `option:` section; add one (see scenarios/iren_timing.yaml)",
+        raise ScenarioError("has no `option:` section; add one (see the library deal iren_timing.yaml)",
                             file=scenario.file, path="option")
+    if scenario.bitcoin.fleet != "existing":
+        raise ScenarioError(f"{scenario.bitcoin.fleet!r} is not allowed with the switching option; it values a "
+                            "site that already mines: use fleet: existing", file=scenario.file, path="bitcoin.fleet")
     if isinstance(paths, bool) or not isinstance(paths, int) or paths < 2:
         raise PivotsimError(f"paths: {paths!r} is not allowed; must be a whole number >= 2")
     inputs = to_inputs(scenario)

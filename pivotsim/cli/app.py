@@ -118,24 +118,61 @@ def parse_paths(text: str):
 _NOTICE_SHOWN = False
 
 
-def first_run_notice() -> None:
-    """Say on a terminal's stderr, once, that the kernels are being compiled (first run after installing)."""
-    global _NOTICE_SHOWN
-    from ..compiled import needs_compiling
+def first_run_notice(bar: Progress | None = None) -> None:
+    """Say on a terminal's stderr, once, that the kernels are being compiled (first run after installing).
 
-    if not _NOTICE_SHOWN and stderr.is_terminal and needs_compiling():
-        stderr.print("Compiling pivotsim's kernels (first run after installing, about 30 s once)",
-                     highlight=False, soft_wrap=True)
+    With a progress ``bar``, a second line of it counts the kernels as numba
+    compiles them and names the one in progress (numba's compile events);
+    without, one line says why the first run is slow.
+    """
+    global _NOTICE_SHOWN
+    if _NOTICE_SHOWN or not stderr.is_terminal:
+        _NOTICE_SHOWN = True
+        return
     _NOTICE_SHOWN = True
+    from ..compiled import needs_compiling, uncompiled_kernels
+
+    if not needs_compiling():
+        return
+    if bar is None:
+        stderr.print("Compiling pivotsim's kernels (first run after installing; cached for later runs)",
+                     highlight=False, soft_wrap=True)
+        return
+    task = bar.add_task("compiling kernels", total=len(uncompiled_kernels()),
+                        unit="kernels (first run only)")
+    _watch_compiles(bar, task)
+
+
+def _watch_compiles(bar: Progress, task) -> None:
+    """Advance ``task`` of ``bar`` as numba finishes compiling each pivotsim kernel, naming the current one."""
+    from numba.core import event
+
+    from ..compiled import is_kernel
+
+    class CompileBar(event.Listener):
+        def on_start(self, ev):
+            dispatcher = ev.data.get("dispatcher") if isinstance(ev.data, dict) else None
+            if dispatcher is not None and is_kernel(dispatcher):
+                bar.update(task, description=f"compiling {dispatcher.py_func.__name__.lstrip('_')}")
+
+        def on_end(self, ev):
+            dispatcher = ev.data.get("dispatcher") if isinstance(ev.data, dict) else None
+            if dispatcher is not None and is_kernel(dispatcher):
+                bar.advance(task)
+
+    event.register("numba:compile", CompileBar())
 
 
 def progress_bar(enabled: bool):
-    first_run_notice()
     if not enabled:
+        first_run_notice()
         return None, None
-    bar = Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} paths"),
+    bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                   TextColumn("{task.completed:,}/{task.total:,} {task.fields[unit]}"),
                    TimeElapsedColumn(), console=stderr, transient=True)
-    return bar, bar.add_task("paths", total=1)
+    task = bar.add_task("simulating", total=1, unit="paths")
+    first_run_notice(bar)
+    return bar, task
 
 
 # ---------------------------------------------------------------- Dask cluster options

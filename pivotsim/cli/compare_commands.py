@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ..errors import PivotsimError
 from ..formatting import (  # same figures as the PDF
+    compact_money,
     missing,
     money,
     money_per_mw,
@@ -21,6 +22,7 @@ from ..formatting import (  # same figures as the PDF
 )
 from ..defaults import DEFAULT_PATHS, DEFAULT_SEED
 from .checks import check_output_file, check_output_folder, check_seed
+from .tables import print_table
 from .app import (
     SchedulerOption,
     WorkersOption,
@@ -32,6 +34,10 @@ from .app import (
     stderr,
     stdout,
 )
+
+
+def _short_money(x) -> str:
+    return compact_money(x) or "n/a"
 
 
 @app.command()
@@ -91,33 +97,41 @@ def compare(
     if as_json:
         typer.echo(json.dumps(compare_records(table), indent=2, ensure_ascii=False))
         return
+    # compact money keeps seven deals on 120 columns with whole names and figures; --csv/--json hold every digit
     terms = Table(title=f"Deal terms ({len(table)} deals)", title_justify="left")
-    for col in ("Deal", "Kind", "Grid MW", "Critical IT MW", "Term", "Contract value", "ARR",
-                "$/kW-month", "AI $/kWh IT", "AI $/kWh grid", "Mining $/kWh grid (t=0)"):
-        terms.add_column(col, justify="left" if col in ("Deal", "Kind") else "right")
+    # headers broken by hand: rich sizes a column by its unbroken header, then cuts cells to fit
+    for col in ("Deal", "Kind", "Grid /\nIT MW", "Term", "Contract\nvalue", "ARR", "$/kW-\nmonth", "AI $/kWh\nIT",
+                "AI $/kWh\ngrid", "Mining\n$/kWh grid\n(t=0)"):
+        terms.add_column(col, justify="left" if col in ("Deal", "Kind") else "right",
+                        no_wrap=col in ("Deal", "Kind"))
     for _, r in table.iterrows():
-        terms.add_row(r["label"], r["kind"], f"{r['grid_power_mw']:,.0f}", f"{r['critical_it_mw']:,.0f}",
-                      f"{r['term_months'] / 12:g} yr", money(r["contract_value_usd"]), money(r["annual_revenue_usd"]),
-                      f"${r['rent_usd_per_kw_month']:,.0f}", per_kwh_text(r["ai_revenue_usd_per_kwh_critical_it"]),
+        terms.add_row(r["label"], str(r["kind"]).replace("gpu_cloud", "GPU cloud"),
+                      f"{r['grid_power_mw']:,.0f}/{r['critical_it_mw']:,.0f}",
+                      f"{r['term_months'] / 12:g} yr", _short_money(r["contract_value_usd"]),
+                      _short_money(r["annual_revenue_usd"]), f"${r['rent_usd_per_kw_month']:,.0f}",
+                      per_kwh_text(r["ai_revenue_usd_per_kwh_critical_it"]),
                       per_kwh_text(r["ai_revenue_usd_per_kwh_grid"]),
                       per_kwh_text(r["bitcoin_revenue_usd_per_kwh_grid_spot"]))
-    stdout.print(terms)
+    print_table(stdout, terms)
     value = Table(title=f"Valuation on the same grid power: base case and Monte Carlo "
                         f"({table.attrs['paths']:,} paths, seed {table.attrs['seed']}, market drawn over "
                         f"{table.attrs['market_horizon_months']} months for every deal)",
                   title_justify="left")
-    for col in ("Deal", "AI NPV", "Mining NPV", "AI NPV/MW", "Mining NPV/MW", "AI IRR", "Mining IRR",
-                "AI payback", "P(AI > mining)", "p5 NPV diff"):
-        value.add_column(col, justify="left" if col == "Deal" else "right")
+    for col in ("Deal", "AI NPV", "Mining\nNPV", "AI\nNPV/MW", "Mining\nNPV/MW", "AI IRR", "Mining\nIRR",
+                "AI\npayback", "P(AI >\nmining)", "p5 NPV\ndiff"):
+        value.add_column(col, justify="left" if col == "Deal" else "right", no_wrap=col == "Deal")
     for _, r in table.iterrows():
-        value.add_row(r["label"], money(r["ai_npv_usd"]), money(r["bitcoin_npv_usd"]),
-                      money_per_mw(r["ai_npv_usd_per_mw_grid"]), money_per_mw(r["bitcoin_npv_usd_per_mw_grid"]),
+        payback = None if missing(r["ai_payback_months"]) else r["ai_payback_months"]
+        value.add_row(r["label"], _short_money(r["ai_npv_usd"]), _short_money(r["bitcoin_npv_usd"]),
+                      _short_money(r["ai_npv_usd_per_mw_grid"]) + "/MW",
+                      _short_money(r["bitcoin_npv_usd_per_mw_grid"]) + "/MW",
                       pct(None if missing(r["ai_irr"]) else r["ai_irr"]),
                       pct(None if missing(r["bitcoin_irr"]) else r["bitcoin_irr"]),
-                      months(None if missing(r["ai_payback_months"]) else r["ai_payback_months"]),
-                      pct(r["prob_ai_beats_bitcoin"]), money(r["npv_difference_p5_usd"]))
-    value.caption = "NPV per MW of grid power; p5 NPV diff = 5th percentile of AI NPV minus mining NPV"
-    stdout.print(value)
+                      "never" if payback is None else f"{payback:.0f} mo",
+                      pct(r["prob_ai_beats_bitcoin"]), _short_money(r["npv_difference_p5_usd"]))
+    value.caption = ("NPV per MW of grid power; p5 NPV diff = 5th percentile of AI NPV minus mining NPV; "
+                     "--csv or --json for every digit")
+    print_table(stdout, value)
     framing = Table(title="Framing of each side: mining on an existing fleet (ASICs sunk, resale to the AI side) "
                           "or a new one (bought at t = 0)", title_justify="left")
     for col in ("Deal", "Mining fleet", "AI share of the site", "Mining NPV: existing minus new fleet"):
@@ -125,7 +139,7 @@ def compare(
     for _, r in table.iterrows():
         framing.add_row(r["label"], r["bitcoin_fleet"], pct(r["ai_share"]),
                         money(r["bitcoin_npv_existing_minus_new_usd"]))
-    stdout.print(framing)
+    print_table(stdout, framing)
     for line in written:
         stdout.print(line)
 

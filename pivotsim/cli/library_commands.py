@@ -11,6 +11,7 @@ from rich.table import Table
 from ..errors import PivotsimError
 from ..formatting import compact_money, pct
 from ..scenario.library import LIBRARY_DIR, TEMPLATE, key_terms, library_files, write_copy
+from .tables import print_table
 from .app import app, fail, load, stdout
 
 
@@ -43,7 +44,7 @@ def scenarios():
     table.caption = ("pivotsim run iren.yaml (or: run iren) values one; pivotsim init my_deal.yaml --from iren "
                      "copies one to edit")
     table.caption_justify = "left"
-    stdout.print(table)
+    print_table(stdout, table)
 
 
 @app.command()

@@ -15,6 +15,7 @@ from ..errors import PivotsimError
 from ..formatting import BASE_METRIC_ROWS, money, months, pct, ratio  # same figures as the PDF
 from ..defaults import DEFAULT_MAX_AUTO_PATHS, DEFAULT_PATHS, DEFAULT_SEED
 from .checks import check_output_file, check_output_folder, check_seed
+from .tables import print_table
 from .app import (
     SchedulerOption,
     ThreadsOption,
@@ -208,7 +209,7 @@ def run(
         typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
         return
     for table in summary_tables(summary):
-        stdout.print(table)
+        print_table(stdout, table)
     # --- uncertain inputs (mc-inputs) ---
     if summary.get("uncertain_inputs"):
         n_corr = len(summary.get("rank_correlations", []))
@@ -246,7 +247,7 @@ def report(
         "--set", help="Override a value in every scenario: dotted.key=value (repeatable).", metavar="KEY=VALUE")] = None,
     paper: Annotated[str, typer.Option("--paper", help="Paper size: a4 or letter.", metavar="SIZE")] = "a4",
     sensitivity: Annotated[bool, typer.Option(
-        "--sensitivity/--no-sensitivity", help="Include tornado and break-even when available.")] = True,
+        "--sensitivity/--no-sensitivity", help="Include the cases and sensitivity grids (more runs).")] = True,
 ):
     """Write a PDF research note of a scenario (several scenarios: a book with a comparison first)."""
     from ..output.pdf import PAPERS, check_output_path
@@ -259,17 +260,17 @@ def report(
         check_output_file(output, "--output", ".pdf")
         check_output_path(output)
         loaded = [load(file, set_ or ()) for file in scenarios]
-        # a book compares deals on the same market paths (as `pivotsim compare`)
-        horizon = max(int(s.scenario.horizon_months.value) for s in loaded) if len(loaded) > 1 else None
+        # a book's chapter is its deal's own note: each deal runs alone, on its own horizon's market
+        # (pivotsim.output.book states the rule), so a chapter equals `pivotsim report <deal>.yaml`
         results = []
         for scenario in loaded:
             bar, task = progress_bar(stderr.is_terminal)
             if bar is not None:
                 with bar:
-                    results.append(run_scenario(scenario, paths=paths, seed=seed, market_horizon_months=horizon,
+                    results.append(run_scenario(scenario, paths=paths, seed=seed,
                                                 progress=lambda d, t: bar.update(task, completed=d, total=t)))
             else:
-                results.append(run_scenario(scenario, paths=paths, seed=seed, market_horizon_months=horizon))
+                results.append(run_scenario(scenario, paths=paths, seed=seed))
         from ..output.pdf import write_report as write_pdf
 
         written = write_pdf(results if len(results) > 1 else results[0], output, paper=paper,

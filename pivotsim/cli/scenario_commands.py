@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ..errors import PivotsimError
 from ..formatting import missing, money, per_kwh_text, quantity_text  # same figures as the PDF
-from ..scenario.library import LIBRARY_DIR
+from ..scenario.library import LIBRARY_DIR, cited_file
 from .app import EXIT_BAD_INPUT, app, fail, load, stdout
 
 
@@ -110,7 +110,7 @@ def sources(
                         ("Date", {"max_width": 14}), ("URL or file", {"ratio": 3, "overflow": "fold"})):
             docs.add_column(col, **kw)
         for sid, src in scenario.sources.items():
-            docs.add_row(sid, src.title, src.publisher or "", str(src.date or ""), src.url or src.file or "")
+            docs.add_row(sid, src.title, src.publisher or "", str(src.date or ""), src.url or cited_file(src.file, scenario.file) or "")
         stdout.print(docs)
         counts = table["kind"].value_counts()
         stdout.print(f"{len(table)} numbers: {counts.get('source', 0)} from sources, "

@@ -13,7 +13,9 @@ from ..errors import PivotsimError
 from ..formatting import compact_money, metric_text  # same figures as the PDF
 from ..defaults import DEFAULT_PATHS, DEFAULT_SEED
 from .checks import check_output_folder, check_seed
+from .tables import print_table
 from .app import (
+    ThreadsOption,
     app,
     command_line,
     fail,
@@ -88,6 +90,7 @@ def sweep(
     seed: Annotated[int, typer.Option("--seed", help="Random seed (the same draws at every point).")] = DEFAULT_SEED,
     out: Annotated[str, typer.Option("--out", help="Parent folder of the sweep folder.", metavar="PATH")] = "runs",
     set_: Annotated[Optional[List[str]], typer.Option("--set", help="Override a scenario value first.", metavar="KEY=VALUE")] = None,
+    threads: ThreadsOption = None,
 ):
     """Sweep one or two parameters on a grid with common random numbers; CSV, PNG and a table."""
     from ..analysis.metrics import NPV_DIFFERENCE
@@ -99,13 +102,13 @@ def sweep(
         check_output_folder(out, "--out")
         loaded = load(scenario, set_ or ())
         result = with_progress("sweeping", stderr.is_terminal, lambda progress: run_sweep(
-            loaded, param, metric or [NPV_DIFFERENCE], paths=paths, seed=seed, progress=progress))
+            loaded, param, metric or [NPV_DIFFERENCE], paths=paths, seed=seed, progress=progress, threads=threads))
         folder = write_result(result, out, command=command_line())
     except PivotsimError as exc:
         fail(str(exc))
     except OSError as exc:  # the folder changed between the check and the write
         fail(f"--out: cannot write into {out}: {exc.strerror or exc}")
-    stdout.print(sweep_table(result))
+    print_table(stdout, sweep_table(result))
     stdout.print(f"Sweep folder: {folder}")
 
 
@@ -204,7 +207,7 @@ def _drivers_command(scenario: str, method: str, set_, paths: int, seed: int, ou
         folder = write_drivers(drivers, loaded, out, command=command_line())
     except PivotsimError as exc:
         fail(str(exc))
-    stdout.print(drivers_table(drivers, loaded.name))
+    print_table(stdout, drivers_table(drivers, loaded.name))
     stdout.print(f"Result folder: {folder}")
 
 
@@ -257,11 +260,11 @@ def sensitivity(
     except OSError as exc:  # the folder changed between the check and the write
         fail(f"--out: cannot write into {out}: {exc.strerror or exc}")
     if method == "tornado":
-        stdout.print(tornado_table(result))
+        print_table(stdout, tornado_table(result))
         for path, reason in result.skipped:
             stdout.print(f"[dim]skipped {path}: {reason}[/dim]")
     else:
-        stdout.print(indices_table(result))
+        print_table(stdout, indices_table(result))
     stdout.print(f"Result folder: {folder}")
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from ..defaults import DEFAULT_SEED, DEFAULT_TIMING_PATHS
 from ..errors import PivotsimError
 from ..formatting import money, pct
+from .tables import print_table
 from .app import ThreadsOption, app, command_line, fail, first_run_notice, load, stdout
 from .checks import check_output_folder, check_seed
 
@@ -77,5 +78,5 @@ def timing(
     if as_json:
         typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
         return
-    stdout.print(timing_table(summary))
+    print_table(stdout, timing_table(summary))
     stdout.print(f"Timing folder: {folder}")

@@ -12,11 +12,13 @@ decision month d it may convert a block of its MW, irreversibly:
   month R_d [USD per kW-month]; it earns from month s = d + B + 1, the rent
   escalating by ``rent_escalator_per_year`` every 12 lease months, with
   ``opex_usd_per_mw_year`` per MW of critical IT while it runs; power is
-  passed through to the tenant (colocation);
+  passed through to the tenant (colocation); a ``prepayment_share`` of the
+  total rent is paid at signing and credited evenly against the invoices;
 * everything is valued to the horizon H (the last simulated month): lease
   months after H are not counted, and the conversion capex is worth its
   straight-line book value (over ``facility_years`` from the lease start)
-  at H.  A block that never converts sells its ASICs at H.
+  at H (prepayment credits still owed at H are a liability there).  A block
+  that never converts sells its ASICs at H.
 
 Values are present values at t = 0 [USD per grid MW] at the monthly rate
 ``(1 + r)^(1/12) - 1``, pre-tax (taxes and financing are left out of the
@@ -68,6 +70,9 @@ class ConversionTerms:
         Yearly fall of that resale value [fraction], in [0, 1).
     facility_years : float
         Straight-line life of the conversion capex for its book value at the horizon [years], > 0.
+    prepayment_share : float
+        Share of the lease's total rent the tenant pays at signing, credited
+        evenly against its invoices over the term, in [0, 1].
     """
 
     conversion_capex_usd_per_mw: float
@@ -80,6 +85,7 @@ class ConversionTerms:
     asic_resale_usd_per_mw: float = 0.0
     asic_resale_decline_per_year: float = 0.0
     facility_years: float = 20.0
+    prepayment_share: float = 0.0
 
     def __post_init__(self):
         checks = (
@@ -94,6 +100,7 @@ class ConversionTerms:
             ("asic_resale_usd_per_mw", self.asic_resale_usd_per_mw >= 0, ">= 0"),
             ("asic_resale_decline_per_year", 0 <= self.asic_resale_decline_per_year < 1, "in [0, 1)"),
             ("facility_years", self.facility_years > 0, "> 0"),
+            ("prepayment_share", 0 <= self.prepayment_share <= 1, "in [0, 1]"),
         )
         for name, ok, allowed in checks:
             if not ok:
@@ -149,7 +156,14 @@ def exercise_coefficients(terms: ConversionTerms, decision_months: np.ndarray, h
         start, stop = d + build + 1, min(d + build + term, horizon_months)
         lease = np.arange(start, stop + 1)
         escalation = (1.0 + terms.rent_escalator_per_year) ** ((lease - start) // 12)
-        rent_factor[j] = kw_it * float(np.sum(v[lease] * escalation))
+        months = np.arange(start, d + build + term + 1)  # the whole term, past the horizon too
+        rent_all = (1.0 + terms.rent_escalator_per_year) ** ((months - start) // 12)
+        p = terms.prepayment_share
+        # invoices less the prepayment credited evenly; the prepayment at signing; credits still
+        # owed at the horizon (months past it) a liability there
+        rent_factor[j] = kw_it * ((1.0 - p) * float(np.sum(v[lease] * escalation))
+                                  + p * float(rent_all.sum()) * v[d]
+                                  - p * float(rent_all[months > horizon_months].sum()) * v[horizon_months])
         capex_pv = capex * (v[d] if build == 0 else float(np.mean(v[d + 1:d + build + 1])))
         book = capex * max(0.0, 1.0 - (horizon_months - (d + build)) / life_months) * v[horizon_months]
         resale = float(asic_resale_usd_per_mw(terms, d)) * v[d]

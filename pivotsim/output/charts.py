@@ -9,6 +9,7 @@ made by :func:`market_sample`.
 
 from __future__ import annotations
 
+import textwrap
 import warnings
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..models.cashflows import CashFlows
+from .safe_text import mpl_text
 from ..models.market import MarketPaths
 from ..models.timeline import next_halving_height
 from ..simulate import BLOCK_PATHS, BUSINESSES, chunk_shocks, evaluate, timeline_of
@@ -486,7 +488,7 @@ def plot_tornado(table: pd.DataFrame, ax: Axes | None = None, *, metric_label: s
         label = str(row["input"])
         if "low_value" in t and "high_value" in t and pd.notna(row["low_value"]):
             label += f"\n({_input_value(row['input'], row['low_value'])} → {_input_value(row['input'], row['high_value'])})"
-        labels.append(label)
+        labels.append(mpl_text(label))
     ax.set_yticks(y, labels, fontsize=7)
     ax.grid(axis="y", visible=False)
     ax.xaxis.set_major_formatter(MONEY_FORMATTER)
@@ -513,7 +515,7 @@ def plot_deal_comparison(results, ax: Axes | None = None) -> Axes:
                     label="median" if yi == y[0] else None)
         ax.plot([base], [yi], marker="x", color=INK, ms=6, label="base case" if yi == y[0] else None)
     ax.axvline(0, color=INK, lw=0.8)
-    ax.set_yticks(y, [_short(r.scenario.name, 30) for r in results])
+    ax.set_yticks(y, [mpl_text(textwrap.fill(_short(r.scenario.name, 84), 30)) for r in results], fontsize=7)
     ax.grid(axis="y", visible=False)
     ax.xaxis.set_major_locator(MaxNLocator(6))
     ax.xaxis.set_major_formatter(MONEY_FORMATTER)

@@ -9,36 +9,12 @@ dotted input paths (inputs are named by :func:`pivotsim.input_labels.input_label
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
-from ..scenario.labels import input_label
+from ..scenario.labels import in_sentence, input_label
+from ..framing import framing_text
 from ..formatting import money, months, pct, per_kwh, usd_price
 
 LABEL = {"bitcoin": "bitcoin mining", "ai": "AI hosting"}
-
-
-@dataclass
-class NoteData:
-    """What the decision pages read, computed before layout.
-
-    Attributes
-    ----------
-    summary : dict
-        ``RunResult.summary()``.
-    drivers : DriversResult or None
-    cases : list of CaseResult
-        Bear, base, bull (and any other named case); empty without cases.
-    grids : list of SensitivityGrid
-    extras : dict
-        Sections other analyses add when the run has them: ``value_bridge``,
-        ``financing``, ``timing``, ``market_now`` (summary sub-dicts).
-    """
-
-    summary: dict
-    drivers: object = None
-    cases: list = field(default_factory=list)
-    grids: list = field(default_factory=list)
-    extras: dict = field(default_factory=dict)
 
 
 def _base_npv(summary: dict, business: str) -> float:
@@ -50,8 +26,7 @@ def driver_phrase(drivers) -> str | None:
     if drivers is None or drivers.key_driver is None:
         return None
     key = drivers.key_driver
-    label = key.label[0].lower() + key.label[1:] if not key.label[:3].isupper() else key.label
-    return f"{label} ({pct(key.contribution, 0)} of its variance)"
+    return f"{in_sentence(key.label)} ({pct(key.contribution, 0)} of its variance)"
 
 
 def answer_sentence(summary: dict, grid_mw: float, drivers=None) -> str:
@@ -113,11 +88,13 @@ def key_assumptions(result) -> list[tuple[str, str]]:
     rb = finance.discount_rate if finance.discount_rate_bitcoin is None else finance.discount_rate_bitcoin
     ra = finance.discount_rate if finance.discount_rate_ai is None else finance.discount_rate_ai
     rows.append(("Discount rates", f"{pct(rb)} for both" if rb == ra else f"mining {pct(rb)}, AI {pct(ra)}"))
-    fleet = ("new fleet bought at replacement cost" if inputs.bitcoin.fleet == "new"
-             else "existing fleet (ASICs sunk, resale to the AI side)")
-    site_capex = inputs.bitcoin.infrastructure_capex_usd_per_mw
-    rows.append(("Framing", f"mining on a {fleet}, " + ("on the existing site" if not site_capex else
-                                                        f"site built at {money(site_capex)}/MW")))
+    if getattr(result, "framing", None):
+        text = framing_text(result.framing)
+        rows.append(("Framing", text[len("Framing: "):] if text.startswith("Framing: ") else text))
+    else:
+        fleet = ("new fleet bought at replacement cost" if inputs.bitcoin.fleet == "new"
+                 else "existing fleet (ASICs sunk, resale to the AI side)")
+        rows.append(("Framing", f"mining on a {fleet}"))
     return rows
 
 
@@ -132,6 +109,7 @@ def headline_rows(summary: dict, extras: dict | None = None) -> list[list[str]]:
         d = summary["comparison"]["npv_difference_usd"]
         bm, am = b["monte_carlo"]["npv_usd"], a["monte_carlo"]["npv_usd"]
         rows.append(["NPV, Monte Carlo mean", money(bm["mean"]), money(am["mean"]), money(d["mean"])])
+        rows.append(["NPV, Monte Carlo median", money(bm["p50"]), money(am["p50"]), money(d["p50"])])
         rows.append(["NPV, p5 to p95", f"{money(bm['p5'])} to {money(bm['p95'])}",
                      f"{money(am['p5'])} to {money(am['p95'])}", f"{money(d['p5'])} to {money(d['p95'])}"])
         rows.append(["P(NPV < 0)", pct(b["monte_carlo"]["prob_npv_negative"]),
@@ -140,11 +118,17 @@ def headline_rows(summary: dict, extras: dict | None = None) -> list[list[str]]:
     rows.append(["Project IRR, base case", pct(b["base"]["irr"]), pct(a["base"]["irr"]), ""])
     rows.append(["Payback, base case", months(b["base"]["payback_months"]), months(a["base"]["payback_months"]), ""])
     rows.append(["Peak funding need", money(b["base"]["peak_funding_usd"]), money(a["base"]["peak_funding_usd"]), ""])
-    for name, label in (("equity_irr", "Equity IRR, base case"), ("min_dscr", "Minimum DSCR, base case")):
-        values = {k: (extras.get("financing", {}).get(k) or {}).get(name) for k in ("bitcoin", "ai")}
-        if any(v is not None for v in values.values()):
-            fmt = pct if name == "equity_irr" else (lambda x: "n/a" if x is None else f"{x:.2f}x")
-            rows.append([label, fmt(values["bitcoin"]), fmt(values["ai"]), ""])
+    equity = {k: (summary[k]["base"].get("equity") or {}) for k in ("bitcoin", "ai")}
+    debt = {k: (summary[k]["base"].get("debt") or {}) for k in ("bitcoin", "ai")}
+    if any(e.get("irr") is not None for e in equity.values()):
+        rows.append(["Equity IRR, base case", pct(equity["bitcoin"].get("irr")) if equity["bitcoin"] else "",
+                     pct(equity["ai"].get("irr")) if equity["ai"] else "", ""])
+    if any(d.get("min_dscr") is not None for d in debt.values()):
+        def times(x):
+            return "n/a" if x is None else f"{x:.2f}x"
+
+        rows.append(["Minimum DSCR, base case", times(debt["bitcoin"].get("min_dscr")) if debt["bitcoin"] else "",
+                     times(debt["ai"].get("min_dscr")) if debt["ai"] else "", ""])
     timing = extras.get("timing") or {}
     if timing.get("option_value_usd") is not None:
         rows.append(["Option value of waiting", "", "", money(timing["option_value_usd"])])

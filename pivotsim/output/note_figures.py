@@ -25,7 +25,7 @@ def _axes(ax: Axes | None, height_in: float) -> Axes:
     return ax
 
 
-def plot_drivers(drivers, ax: Axes | None = None, *, output_label: str = "NPV difference (AI minus mining)",
+def plot_drivers(drivers, ax: Axes | None = None, *, output_label: str = "AI minus mining NPV",
                  top: int = 10) -> Axes:
     """Contribution of each input to the variance of the output, from the run's paths.
 
@@ -67,9 +67,8 @@ def plot_drivers(drivers, ax: Axes | None = None, *, output_label: str = "NPV di
     ax.grid(axis="y", visible=False)
     ax.grid(axis="x", color=GRID)
     method = "rank regression" if drivers.method == "rank" else "regression"
-    ax.set_xlabel(mpl_text(f"Share of the variance of the {output_label} over {drivers.paths:,} paths "
-                           f"({method}, R² {drivers.r_squared:.0%})"))
-    ax.set_title(mpl_text("What drives the difference: contribution to variance, from the Monte Carlo paths"))
+    ax.set_xlabel(mpl_text(f"Share of its variance over {drivers.paths:,} paths ({method}, R² {drivers.r_squared:.0%})"))
+    ax.set_title(mpl_text(f"What drives the {output_label}"))
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in (AI_COLOR, BITCOIN_COLOR, GROUP_COLOR)]
     ax.legend(handles, ["raises the AI advantage", "lowers it", "group (market paths)"], loc="lower right",
               fontsize=7)

@@ -24,7 +24,24 @@ from pydantic import BaseModel
 
 #: short labels by path pattern (``*`` stands for a list index)
 LABELS = {
+    "scenario.valuation_date": "Valuation date",
     "scenario.horizon_months": "Horizon",
+    "sampling": "Sampling of uncertain inputs",
+    "bitcoin.fleet": "Mining fleet (existing or new)",
+    "bitcoin.asic_resale_usd_per_th": "ASIC resale value",
+    "site.ai_share": "Share of the site converted to AI",
+    "bitcoin.curtail_when_unprofitable": "Curtail in unprofitable months",
+    "market.price_model": "BTC price model",
+    "market.hashrate_model": "Hashrate model",
+    "market.hashrate_growth_per_year": "Hashrate growth",
+    "market.network_hashrate_eh_s": "Network hashrate",
+    "market.bootstrap_file": "Bootstrap history file",
+    "market.bootstrap_start": "Bootstrap history start",
+    "market.bootstrap_end": "Bootstrap history end",
+    "market.bootstrap_block_months": "Bootstrap block length",
+    "ai.kind": "Deal kind",
+    "ai.power_pass_through": "Power passed through to the customer",
+    "finance.terminal_value": "Terminal value",
     "site.grid_power_mw": "Grid power",
     "site.power_price_usd_per_kwh": "Power price",
     "bitcoin.pue": "Mining PUE",
@@ -97,6 +114,44 @@ LABELS = {
     "finance.discount_rate_bitcoin": "Discount rate, mining",
     "finance.discount_rate_ai": "Discount rate, AI",
     "finance.tax_rate": "Tax rate",
+    "finance.cost_of_equity_per_year": "Cost of equity",
+    "finance.cost_of_equity_per_year_ai": "Cost of equity, AI",
+    "ai.debt.*.name": "name",
+    "ai.debt.*.sizing": "sizing rule",
+    "ai.debt.*.amount_usd": "principal",
+    "ai.debt.*.ltc": "loan to cost",
+    "ai.debt.*.target_dscr": "target DSCR",
+    "ai.debt.*.draw": "drawn against",
+    "ai.debt.*.rate_per_year": "fixed rate",
+    "ai.debt.*.base_rate_per_year": "base rate (floating)",
+    "ai.debt.*.margin_per_year": "margin over the base rate",
+    "ai.debt.*.tenor_months": "tenor",
+    "ai.debt.*.grace_months": "interest-only months",
+    "ai.debt.*.amortisation": "amortisation",
+    "ai.debt.*.upfront_fee_share": "upfront fee",
+    "ai.debt.*.covenant_dscr": "covenant DSCR",
+    "ai.debt.*.covenant_test_months": "covenant test period",
+    "ai.debt.*.reserve_months": "debt service reserve",
+    "ai.debt.*.sweep_share": "cash sweep",
+    "option.ai_pue": "Option: AI PUE",
+    "option.asic_resale_decline_per_year": "Option: ASIC resale decline",
+    "option.asic_resale_usd_per_mw": "Option: ASIC resale per MW",
+    "option.basis": "Option: regression basis",
+    "option.basis_order": "Option: regression basis degree",
+    "option.blocks.*.share": "share of the site",
+    "option.build_months": "Option: build time",
+    "option.conversion_capex_usd_per_mw": "Option: conversion capex per MW",
+    "option.deadline_month": "Option: last decision month",
+    "option.decision_every_months": "Option: months between decisions",
+    "option.opex_usd_per_mw_year": "Option: host opex per MW",
+    "option.rent_escalator_per_year": "Option: rent escalator",
+    "option.rent_index.btc_rank_correlation": "Option: rent index / BTC correlation",
+    "option.rent_index.drift_per_year": "Option: rent index drift",
+    "option.rent_index.mean_reversion_per_year": "Option: rent index mean reversion",
+    "option.rent_index.start_usd_per_kw_month": "Option: rent index at the valuation date",
+    "option.rent_index.volatility_per_year": "Option: rent index volatility",
+    "option.tenant_funded_capex_share": "Option: tenant-funded capex share",
+    "option.term_months": "Option: lease term",
     "finance.depreciation.gpu_years": "GPU depreciation life",
     "finance.depreciation.asic_years": "ASIC depreciation life",
     "finance.depreciation.facility_years": "Facility depreciation life",
@@ -182,7 +237,19 @@ def input_label(path: str, scenario: BaseModel | None = None) -> str:
     index = _index(path)
     if index is not None and pattern.startswith("ai.phases."):
         return f"Tranche {index + 1}: {label}"
+    if index is not None and pattern.startswith("ai.debt."):
+        return f"Debt tranche {index + 1}: {label}"
+    if index is not None and pattern.startswith("option.blocks."):
+        return f"Option block {index + 1}: {label}"
     return label
+
+
+def in_sentence(label: str) -> str:
+    """A label inside a sentence: first letter lower-cased unless the first word is an acronym (BTC, GPU)."""
+    first = label.split(" ", 1)[0]
+    if sum(ch.isupper() for ch in first) >= 2:
+        return label
+    return label[:1].lower() + label[1:]
 
 
 def input_labels(paths, scenario: BaseModel | None = None) -> dict[str, str]:

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, model_validator
 
 from ..errors import ScenarioError
+from .cases import Case, check_case_names, check_case_overrides
 from .correlations import correlation_matrix
 from .market_data import market_from_data
 from .debt import check_debt_horizon
@@ -51,6 +52,9 @@ class Scenario(StrictModel):
         None, description="rank (Spearman) correlations between uncertain inputs: a list of "
                           "[path, path, rho] or {between: [path, path], rho: ..., assumption: ...}, "
                           "or {inputs: [...], matrix: [[...]]}")
+    cases: dict[str, Case] | None = Field(
+        None, description="named cases (bull, bear, ...): {name: {overrides: [dotted.key=value, ...], "
+                          "assumption: one-line reason, source: id}}; the note shows them next to the base")
     option: SwitchingOption | None = Field(
         None, description="the switching option: convert blocks of mining MW to AI colocation, now or later "
                           "(`pivotsim timing`)")
@@ -66,6 +70,11 @@ class Scenario(StrictModel):
             if q.source is not None and q.source not in self.sources:
                 known = ", ".join(sorted(self.sources)) or "none defined"
                 raise ValueError(f"{path}: source {q.source!r} is not in `sources` (known: {known})")
+        return self
+
+    @model_validator(mode="after")
+    def _cases_valid(self):
+        check_case_names(self.cases, self.sources)
         return self
 
     @model_validator(mode="after")
@@ -201,6 +210,7 @@ def scenario_from_yaml(file: str, data: dict, lines: dict[tuple, int], raw: byte
     scenario = parse_scenario(data, file=file, lines=lines, overrides=overrides)
     scenario._sha256 = hashlib.sha256(raw).hexdigest()
     scenario._bundled = bundled
+    check_case_overrides(scenario)
     return scenario
 
 

@@ -64,6 +64,9 @@ class SwitchingOption(StrictModel):
         default_factory=lambda: default_quantity(0.0, "flat rent"), description="[-]")
     ai_pue: number_field(ge=1, le=5, fixed=True) = Field(description="grid MW per MW of critical IT [ratio]")
     opex_usd_per_mw_year: FixedNonNegative = Field(description="host's opex per MW of critical IT [USD/MW/yr]")
+    prepayment_share: FixedShare = Field(
+        default_factory=lambda: default_quantity(0.0, "no prepayment"),
+        description="share of the lease's total rent paid at signing, credited evenly over the term [-]")
     tenant_funded_capex_share: FixedShare = Field(
         default_factory=lambda: default_quantity(0.0, "the host funds the conversion"), description="[-]")
     asic_resale_usd_per_mw: FixedNonNegative = Field(

@@ -115,7 +115,8 @@ class Bitcoin(StrictModel):
     @model_validator(mode="after")
     def _resale_of_an_existing_fleet(self):
         resale = self.asic_resale_usd_per_th
-        if self.fleet == "new" and (resale.dist is not None or resale.value != 0):
+        dist = resale.distribution
+        if self.fleet == "new" and (resale.value != 0 or (dist is not None and dist.support()[1] > 0)):
             raise ValueError("bitcoin.asic_resale_usd_per_th: applies to fleet: existing only "
                              "(a new fleet is bought at t = 0, there is nothing to sell); remove it")
         return self
