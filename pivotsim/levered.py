@@ -20,7 +20,7 @@ from .statistics import describe
 def base_debt(inputs, base: dict[str, CashFlows]) -> dict[str, project_debt.DebtResult]:
     """The base case's debt of each levered business, with its monthly lines (ScenarioError on bad terms)."""
     terms = debt_terms(inputs)
-    return {business: equity.levered(base[business], t, inputs, business, lines=True)
+    return {business: equity.levered(base[business], t, inputs, business, discount_rate(inputs, business), lines=True)
             for business, t in terms.items()}
 
 

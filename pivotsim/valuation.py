@@ -16,6 +16,7 @@ import numpy as np
 from .models import finance
 from .models.cashflows import CashFlows
 from .models.hosting import contract_terms
+from .models.spot import mining_cost_kpis
 
 VALUATION_METRICS = ("npv_usd", "irr", "mirr", "payback_months", "discounted_payback_months", "peak_funding_usd")
 #: the value bridge of each path: ``<business>_value_bridge_<part>`` (:data:`finance.BRIDGE_PARTS`)
@@ -92,15 +93,7 @@ def base_case_kpis(inputs, flows: CashFlows, business: str) -> dict:
            "ebitda_margin": ebitda / revenue if revenue else math.nan,
            "revenue_usd_per_kwh": revenue / kwh if kwh else math.nan}
     if business == "bitcoin":
-        btc = float(flows.quantities["btc_mined"].sum())
-        cash_cost = -float((flows.items["power_usd"] + flows.items["opex_usd"]).sum())
-        all_in = cash_cost - float(flows.items["capex_usd"].sum())
-        out.update({
-            "hashprice_usd_per_ph_day": float(flows.quantities["hashprice_usd_per_ph_day"][0, 0]),
-            "btc_mined": btc,
-            "cash_cost_usd_per_btc": cash_cost / btc if btc else math.nan,
-            "all_in_cost_usd_per_btc": all_in / btc if btc else math.nan,
-        })
+        out.update(mining_cost_kpis(flows))
     else:
         it_kwh = float(flows.quantities["critical_it_kwh"].sum())
         out.update({k: float(v) for k, v in contract_terms(inputs).items()})

@@ -397,3 +397,28 @@ def test_trailing_twelve_month_covenant_ignores_a_one_month_dip():
     _, long_dip = _run([debt.Tranche(**terms, covenant_test_months=12)], cfads)
     # months 30..k at 0.5 and the rest at 2.0: (2.0 (41 - k) + 0.5 (k - 29)) / 12 < 1.05 first at k = 37
     assert long_dip.metrics["first_breach_month"][0] == 37
+
+
+def test_equity_metrics_of_the_kernel_equal_finance_valuation():
+    """The kernel's per-path equity NPV, payback and MIRR are finance.valuation_metrics' to the bit;
+    its IRR (one sign change: a bracketed Newton) equals the grid search's to 1e-12, and rows
+    with several sign changes fall back to that search."""
+    rng = np.random.default_rng(21)
+    n_paths = 60
+    cfads = _rising_cfads()[None, :] * (0.2 + 1.5 * rng.random((n_paths, 1)))
+    cfads[::7, 40:46] = -4.0e6  # a few paths with a bad stretch: defaults, cures, more sign changes
+    capex = np.zeros((n_paths, N))
+    capex[:, :5] = 1.5e7 * (1 + rng.random((n_paths, 1)))
+    tranche = debt.Tranche(sizing="ltc", ltc_share=0.7, tenor_months=90, grace_months=6, rate_per_year=0.08,
+                           amortisation="annuity", upfront_fee_share=0.01, reserve_months=2)
+    terms = debt.size_debt([tranche], cfads[0], capex[0], np.zeros(N), 0.0)
+    coe = 0.03 + 0.15 * rng.random(n_paths)
+    res = debt.debt_cash_flows(terms, cfads, capex, 0.5 * cfads, 0.21, cost_of_equity_per_year=coe)
+    reference = finance.valuation_metrics(res.equity_usd, finance.monthly_rate(coe)[:, None],
+                                          ("npv_usd", "irr", "mirr", "payback_months"))
+    np.testing.assert_array_equal(res.metrics["equity_npv_usd"], reference["npv_usd"])
+    np.testing.assert_array_equal(res.metrics["equity_payback_months"], reference["payback_months"])
+    np.testing.assert_array_equal(res.metrics["equity_mirr"], reference["mirr"])
+    np.testing.assert_allclose(res.metrics["equity_irr"], reference["irr"], rtol=1e-12, atol=1e-14)
+    changes = np.array([np.sum(np.diff(np.sign(r[r != 0])) != 0) for r in res.equity_usd])
+    assert (changes == 1).any() and (changes > 1).any()  # both branches exercised

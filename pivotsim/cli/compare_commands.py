@@ -151,6 +151,10 @@ def calibrate(
     end: Annotated[str, typer.Option("--end", help="Last day of the fitting window (YYYY-MM-DD).", metavar="DATE")],
     price_model: Annotated[str, typer.Option(
         "--price-model", help="Price model of the printed block: merton or gbm.", metavar="MODEL")] = "merton",
+    fee_start: Annotated[Optional[str], typer.Option(
+        "--fee-start", help="First day of the window the fee process is fitted on (YYYY-MM-DD; default: --start). "
+                            "The library scenarios use the last 36 months, the window that forecast fees best "
+                            "(benchmarks/backtest_market.py --fees).", metavar="DATE")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print every fitted figure as JSON.")] = False,
 ):
     """Fit the market model on real data and print a YAML `market:` block to paste into a scenario."""
@@ -162,12 +166,12 @@ def calibrate(
         if price_model not in ("merton", "gbm"):
             raise PivotsimError(f"--price-model: {price_model!r} is not allowed; must be merton or gbm")
         dates = []
-        for name, text in (("--start", start), ("--end", end)):
+        for name, text in (("--start", start), ("--end", end)) + ((("--fee-start", fee_start),) if fee_start else ()):
             try:
                 dates.append(dt.date.fromisoformat(text))
             except ValueError:
                 raise PivotsimError(f"{name}: {text!r} is not allowed; must be a date YYYY-MM-DD") from None
-        result = fit(data_file, dates[0], dates[1])
+        result = fit(data_file, dates[0], dates[1], fee_start=dates[2] if fee_start else None)
     except PivotsimError as exc:
         fail(str(exc))
     if as_json:

@@ -62,6 +62,7 @@ import numpy as np
 
 from ..compiled import kernel, per_path, rows_of
 from . import accounting, finance
+from .roots import rate_of_flows, single_root
 
 SIZINGS = ("amount", "ltc", "dscr")
 AMORTISATIONS = ("annuity", "straight", "sculpted", "bullet")
@@ -194,7 +195,8 @@ _N_TERMS = 11
 
 #: per-path outputs of :func:`debt_cash_flows` (columns of the kernel's metrics)
 METRIC_NAMES = ("debt_usd", "cost_of_debt", "min_dscr", "avg_dscr", "covenant_breach", "first_breach_month",
-                "payment_default", "first_default_month", "equity_cure_usd")
+                "payment_default", "first_default_month", "equity_cure_usd", "equity_npv_usd", "equity_irr",
+                "equity_mirr", "equity_payback_months")
 _N_METRICS = len(METRIC_NAMES)
 
 #: monthly lines of :func:`debt_cash_flows` with ``lines=True`` (the base case's debt schedule)
@@ -435,21 +437,6 @@ def _tax_step(taxable, cumulative, taxed, t, rate):
 
 
 @kernel
-def _rate_of_flows(flows, guess):
-    """IRR per period of the borrower's debt flows (one sign change): Newton on log(1 + r) from ``guess``."""
-    x = math.log1p(guess)
-    for _ in range(60):
-        f, slope = finance.npv_and_slope(flows, x)
-        if slope == 0.0 or not math.isfinite(f):
-            return np.nan
-        step = f / slope
-        x = x - step
-        if abs(step) <= 1e-13:
-            return math.expm1(x)
-    return np.nan
-
-
-@kernel
 def _sweep(active, excess, balance, terms):
     """A test month's sweep: prepays the tranches in repayment, in order; returns (swept, surplus left)."""
     swept = 0.0
@@ -490,8 +477,24 @@ def _debt_path(i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, b
     window_cfads = window_service = 0.0
     first_breach = first_default = np.nan
     cure = 0.0
+    first = bounds[:, 0].min()
+    drawn_total = 0.0
     for t in range(n):
-        drawn_total = amount.sum()
+        if t < first or t > final:  # no debt yet, or all repaid: only the tax saving of past interest
+            tax_u, cum_u, taxed_u = _tax_step(taxable[i, t], cum_u, taxed_u, t, tax_rate[i])
+            shield = 0.0
+            if t < first:  # (no interest so far: the same tax)
+                cum_l, taxed_l = cum_u, taxed_u
+            else:
+                tax_l, cum_l, taxed_l = _tax_step(taxable[i, t], cum_l, taxed_l, t, tax_rate[i])
+                shield = tax_u - tax_l
+            equity[t] = cfads_unlevered[i, t] + shield - capex[i, t]
+            flows[t] = 0.0
+            if lines_out.shape[1] > 0:
+                lines_out[:, i, t] = 0.0
+                lines_out[5, i, t], lines_out[6, i, t] = shield, cfads_unlevered[i, t] + shield
+                lines_out[7, i, t], lines_out[10, i, t] = np.nan, equity[t]
+            continue
         interest = tested_interest = tested_principal = repaid = draws = fees = covenant = lockup_level = 0.0
         for j in range(n_tr):
             start, last_draw, last = bounds[j, 0], bounds[j, 1], bounds[j, 2]
@@ -502,6 +505,7 @@ def _debt_path(i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, b
                 draw = draw_usd[j, t] + terms[j, _LTC] * capex[i, t]
                 balance[j] += draw
                 amount[j] += draw
+                drawn_total += draw
                 draws += draw
                 fees += terms[j, _FEE] * draw
             elif active[j]:
@@ -570,24 +574,55 @@ def _debt_path(i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, b
 
 
 @kernel
-def _debt_kernel(cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, draw_usd, principal_share,
-                 equity_out, metrics_out, lines_out):
-    """Debt service, waterfall and equity flow of each path (see the module docstring).
+def _equity_metrics_of_row(row, rate, factors, metrics):
+    """NPV, IRR, MIRR (per period) and payback of one equity row into ``metrics[0:4]``, as finance's valuation.
+
+    ``factors``: ``(1 + rate)^-t``.  The IRR is NaN (to be searched on
+    finance's grid) when the row changes sign more than once.
+    """
+    n = row.shape[0]
+    discounted = row[0] * factors[0]
+    cash = row[0]
+    last_negative, shortfall = (0, -cash) if cash < 0.0 else (-1, 0.0)
+    for t in range(1, n):
+        discounted += row[t] * factors[t]
+        cash += row[t]
+        if cash < 0.0:
+            last_negative, shortfall = t, -cash
+    metrics[0] = discounted
+    changes, _ = finance._sign_changes(row)
+    metrics[1] = single_root(row, rate) if changes == 1 else np.nan
+    metrics[2] = finance._mirr_of_row(row, factors, rate)
+    recovered_in = row[last_negative + 1] if 0 <= last_negative < n - 1 else 0.0
+    metrics[3] = finance._payback(last_negative, shortfall, recovered_in, n)
+    return changes
+
+
+@kernel
+def _debt_kernel(cfads_unlevered, capex, taxable, tax_rate, debt_rate, equity_rate, terms, draw_usd,
+                 principal_share, equity_out, metrics_out, lines_out):
+    """Debt service, waterfall, equity flow and its metrics on each path (see the module docstring).
 
     ``lines_out`` (11, n_paths, n_periods) or (11, 0, n_periods): the lines
-    of :data:`LINE_NAMES` when it has rows.
+    of :data:`LINE_NAMES` when it has rows.  ``equity_rate``: the cost of
+    equity per month.
     """
     n_paths, n = cfads_unlevered.shape
     n_tr = terms.shape[0]
     bounds = np.empty((n_tr, 3), dtype=np.int64)
+    same_flows_at_same_rates = True  # no draw follows a path's capex, no sweep: debt flows depend on rates only
     for j in range(n_tr):
         bounds[j, 0], bounds[j, 1], bounds[j, 2] = int(terms[j, _START]), int(terms[j, _LAST_DRAW]), \
             int(terms[j, _LAST])
+        same_flows_at_same_rates &= terms[j, _LTC] == 0.0 and terms[j, _SWEEP] == 0.0
     balance = np.zeros(n_tr)
     amount = np.zeros(n_tr)
     active = np.zeros(n_tr, dtype=np.bool_)
     flows = np.zeros(n)
     tested = np.zeros((2, n))
+    factors = np.ones(n)
+    factors_rate = np.nan
+    cost = np.nan
     for i in range(n_paths):
         min_dscr, sum_dscr, n_test, first_breach, first_default, cure = _debt_path(
             i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, bounds, draw_usd, principal_share,
@@ -595,7 +630,12 @@ def _debt_kernel(cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, dr
         metrics = metrics_out[i]
         drawn = amount.sum()
         metrics[0] = drawn
-        metrics[1] = math.expm1(12.0 * math.log1p(_rate_of_flows(flows, debt_rate[i, 0]))) if drawn > 0 else np.nan
+        same_rates = i > 0 and same_flows_at_same_rates
+        for j in range(n_tr):
+            same_rates &= debt_rate[i, j] == debt_rate[i - 1, j]
+        if not same_rates:  # (else the same debt flows as the path before, the same cost)
+            cost = math.expm1(12.0 * math.log1p(rate_of_flows(flows, debt_rate[i, 0]))) if drawn > 0 else np.nan
+        metrics[1] = cost
         metrics[2] = min_dscr if n_test else np.nan
         metrics[3] = sum_dscr / n_test if n_test else np.nan
         metrics[4] = 1.0 if first_breach == first_breach else 0.0
@@ -603,6 +643,10 @@ def _debt_kernel(cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, dr
         metrics[6] = 1.0 if first_default == first_default else 0.0
         metrics[7] = first_default
         metrics[8] = cure
+        if not equity_rate[i] == factors_rate:
+            finance._discount_factors_into(equity_rate[i], factors)
+            factors_rate = equity_rate[i]
+        _equity_metrics_of_row(equity_out[i], equity_rate[i], factors, metrics[9:13])  # IRR, MIRR per month
 
 
 class DebtResult(NamedTuple):
@@ -614,7 +658,9 @@ class DebtResult(NamedTuple):
     ``min_dscr``/``avg_dscr`` [ratio, NaN without a test month],
     ``covenant_breach``/``payment_default`` [0 or 1], ``first_breach_month``/
     ``first_default_month`` [month, NaN if none], ``equity_cure_usd`` [USD the
-    equity paid in for shortfalls]);
+    equity paid in for shortfalls], ``equity_npv_usd`` [USD, at the cost of
+    equity], ``equity_irr``, ``equity_mirr`` [effective annual],
+    ``equity_payback_months``: as :func:`equity_metrics` gives them);
     ``lines``: the monthly lines of :data:`LINE_NAMES` (or None);
     ``terms``: the :class:`DebtTerms` serviced.
     """
@@ -626,7 +672,7 @@ class DebtResult(NamedTuple):
 
 
 def debt_cash_flows(debt: DebtTerms, cfads_usd, capex_usd, taxable_income_usd, tax_rate, *, base_rate_per_year=0.0,
-                    lines: bool = False) -> DebtResult:
+                    cost_of_equity_per_year=0.0, lines: bool = False) -> DebtResult:
     """The debt of ``debt`` on every path: service, waterfall, covenants and the equity's cash flow.
 
     Parameters
@@ -644,6 +690,8 @@ def debt_cash_flows(debt: DebtTerms, cfads_usd, capex_usd, taxable_income_usd, t
         [fraction].
     base_rate_per_year : float, ndarray (n_paths,), or a list of them (one per tranche)
         Base rate of the floating tranches [fraction per year].
+    cost_of_equity_per_year : float or ndarray (n_paths,)
+        Rate of the equity metrics (NPV, MIRR) [fraction per year].
     lines : bool
         Also return the monthly lines (the base case's debt schedule).
 
@@ -661,10 +709,16 @@ def debt_cash_flows(debt: DebtTerms, cfads_usd, capex_usd, taxable_income_usd, t
     equity = np.empty((n_paths, n))
     metrics = np.empty((n_paths, _N_METRICS))
     line_rows = np.empty((_N_LINES, n_paths if lines else 0, n))
-    _debt_kernel(cfads, capex, taxable, per_path(tax_rate, n_paths), rates,
+    equity_rate = per_path(finance.monthly_rate(cost_of_equity_per_year), n_paths)
+    _debt_kernel(cfads, capex, taxable, per_path(tax_rate, n_paths), rates, equity_rate,
                  rows_of(debt.terms, *debt.terms.shape), rows_of(debt.draw_usd, *debt.draw_usd.shape),
                  rows_of(debt.principal_share, *debt.principal_share.shape), equity, metrics, line_rows)
     named = {name: np.ascontiguousarray(metrics[:, k]) for k, name in enumerate(METRIC_NAMES)}
+    several = np.flatnonzero(np.isnan(named["equity_irr"]))
+    named["equity_irr"] = finance.annual_rate(named["equity_irr"])
+    named["equity_mirr"] = finance.annual_rate(named["equity_mirr"])
+    if several.size:  # rows with several sign changes: finance's grid search picks the root nearest zero
+        named["equity_irr"][several] = finance.valuation_metrics(equity[several], 0.0, ("irr",))["irr"]
     named_lines = {name: line_rows[k] for k, name in enumerate(LINE_NAMES)} if lines else None
     return DebtResult(equity, named, named_lines, debt)
 

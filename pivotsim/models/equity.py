@@ -106,10 +106,12 @@ def all_debt_terms(base_flows: dict, base_inputs) -> dict:
             for business, flows in base_flows.items() if has_debt(base_inputs, business)}
 
 
-def levered(flows: CashFlows, terms, inputs, business: str, *, lines: bool = False, rows: int | None = None):
+def levered(flows: CashFlows, terms, inputs, business: str, discount_rate=0.0, *, lines: bool = False,
+            rows: int | None = None):
     """The debt of ``terms`` on each path of ``flows`` (its first ``rows`` only, if given).
 
-    Returns the :class:`~pivotsim.models.debt.DebtResult`.
+    ``discount_rate`` [per year]: the business's, the default cost of
+    equity.  Returns the :class:`~pivotsim.models.debt.DebtResult`.
     """
     cfads, capex, taxable = _lines(flows)
     n_paths = cfads.shape[0] if rows is None else min(rows, cfads.shape[0])
@@ -124,24 +126,18 @@ def levered(flows: CashFlows, terms, inputs, business: str, *, lines: bool = Fal
 
     rates = [first(r) for r in base_rates(inputs, business)]
     return project_debt.debt_cash_flows(terms, first_rows(cfads), first_rows(capex), first_rows(taxable),
-                                        first(inputs.finance.tax_rate), base_rate_per_year=rates, lines=lines)
+                                        first(inputs.finance.tax_rate), base_rate_per_year=rates,
+                                        cost_of_equity_per_year=first(cost_of_equity(inputs, business,
+                                                                                     discount_rate)),
+                                        lines=lines)
 
 
-def levered_metrics(flows: CashFlows, terms, inputs, business: str, discount_rate, n_paths: int,
-                    names=None) -> dict[str, np.ndarray]:
+def levered_metrics(flows: CashFlows, terms, inputs, business: str, discount_rate, n_paths: int
+                    ) -> dict[str, np.ndarray]:
     """Per-path debt and equity metrics of a levered business, ``<business>_<name>`` (see :data:`LEVERED_METRIC_NAMES`).
 
-    ``discount_rate`` [per year]: the business's (the default cost of
-    equity).  ``names``: the valuation metrics asked of the unlevered
-    business; the equity gets those of ``npv_usd, irr, payback_months``
-    among them (and its MIRR with the IRR).  None: all.
+    ``discount_rate`` [per year]: the business's (the default cost of equity).
     """
-    result = levered(flows, terms, inputs, business)
-    coe = np.asarray(cost_of_equity(inputs, business, discount_rate), dtype=float).reshape(-1)
-    wanted = project_debt.EQUITY_METRIC_NAMES if names is None else tuple(
-        n for n in project_debt.EQUITY_METRIC_NAMES if n in names or (n == "mirr" and "irr" in names))
-    out = dict(result.metrics)
-    out.update({f"equity_{name}": values
-                for name, values in project_debt.equity_metrics(result.equity_usd, coe, wanted).items()})
-    return {f"{business}_{name}": np.broadcast_to(out[name], (n_paths,)).copy()
-            for name in LEVERED_METRIC_NAMES if name in out}
+    result = levered(flows, terms, inputs, business, discount_rate)
+    return {f"{business}_{name}": np.broadcast_to(result.metrics[name], (n_paths,)).copy()
+            for name in LEVERED_METRIC_NAMES}
