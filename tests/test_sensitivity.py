@@ -228,8 +228,10 @@ def test_breakeven_btc_price_where_mining_matches_the_deal(iren):
 
 def test_breakeven_default_range(iren):
     # no --range: value/10 .. 10 x value (here $10,967..$1,096,690), the same root as the explicit range
-    ranged = breakeven(iren, "market.btc_price_usd", "comparison.npv_difference_usd=0", "20000:2000000")
-    default = breakeven(iren, "market.btc_price_usd", "comparison.npv_difference_usd=0")
+    # (an $8.5B contract puts the root inside the default range; iren.yaml's lies above 10x)
+    smaller = iren.with_overrides(["ai.contract_value_usd=8.5e9"])
+    ranged = breakeven(smaller, "market.btc_price_usd", "comparison.npv_difference_usd=0", "20000:2000000")
+    default = breakeven(smaller, "market.btc_price_usd", "comparison.npv_difference_usd=0")
     assert (default.low, default.high) == pytest.approx((10_966.9, 1_096_690))
     assert default.value == pytest.approx(ranged.value, rel=1e-9)
 
