@@ -204,9 +204,10 @@ def test_annual_line_items_add_up(iren_result):
 
 
 def test_halving_dates_follow_block_height(iren_result):
-    # next halving at height 1,050,000 from 916,529 at 144 blocks/day: (1,050,000-916,529)/144 = 926.9 days
+    # next halving at height 1,050,000 from 916,529 on the state date (2025-09-26, rolled forward to the
+    # valuation date) at 144 blocks/day: (1,050,000-916,529)/144 = 926.9 days after 2025-09-26
     dates = charts.halving_dates(iren_result)
-    expected = pd.Timestamp("2025-11-01") + pd.Timedelta(days=(1_050_000 - 916_529) / 144)
+    expected = pd.Timestamp("2025-09-26") + pd.Timedelta(days=(1_050_000 - 916_529) / 144)
     assert abs((dates[0] - expected).days) <= 31
     assert len(dates) == 2  # the 2032 halving is also inside 84 months
 

@@ -22,6 +22,13 @@ GraceMonths = number_field(ge=0, integer=True, fixed=True, description="whole mo
 ReserveMonths = number_field(ge=0, le=24, fixed=True, description="months of debt service, 0 to 24")
 
 
+def _draw_not_drawn(value):
+    """``draw`` is 'capex' or a fixed month: a distribution gets the schema's usual one-line refusal."""
+    if isinstance(value, dict) and ("dist" in value or "kind" in value):
+        raise ValueError("a distribution is not allowed here; write 'capex' or a month number")
+    return value
+
+
 class DebtTranche(BaseModel):
     """One tranche of project debt: how it is sized, drawn, repaid, priced and tested."""
 
@@ -36,7 +43,7 @@ class DebtTranche(BaseModel):
                                                      "spent in the draw period [-]")
     target_dscr: DscrTarget | None = Field(None, description="sizing dscr and amortisation sculpted: the "
                                                              "DSCR aimed at [-]")
-    draw: Union[Literal["capex"], MonthIndex] = Field(
+    draw: Annotated[Union[Literal["capex"], MonthIndex], BeforeValidator(_draw_not_drawn)] = Field(
         "capex", union_mode="left_to_right",
         description="'capex': drawn with the capex it funds, from the first month of capex to the end of the "
                     "grace period; or a month: drawn all at once then")
