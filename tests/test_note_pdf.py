@@ -185,6 +185,10 @@ def test_book_lists_the_common_market_once(book):
     assert text.count("Appendix: common market") >= 1
     # the market's BTC volatility row appears once (in the appendix), not once per chapter
     assert text.count("market.btc_volatility_per_year") == 1
+    assert "e+0" not in text
+    assert STALE not in text.lower()
+    outside = _outside_assumptions(pages)
+    assert not DOTTED.findall(outside), DOTTED.findall(outside)[:5]
 
 
 def test_financing_and_value_bridge_sections_when_the_run_has_debt(iren_note):

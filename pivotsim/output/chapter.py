@@ -79,9 +79,12 @@ def _bullets(data) -> list[str]:
                    f"out ahead on most paths ({pct(max(prob, 1 - prob))}).")
     if a.get("revenue_usd_per_kwh") and b.get("revenue_usd_per_kwh"):
         ratio = a["revenue_usd_per_kwh"] / b["revenue_usd_per_kwh"]
-        out.append(f"Per kWh of grid power, AI hosting earns {per_kwh(a['revenue_usd_per_kwh'])} of revenue against "
-                   f"{per_kwh(b['revenue_usd_per_kwh'])} for mining ({ratio:.1f} times as much); power costs "
-                   f"{per_kwh(result.inputs.site.power_price_usd_per_kwh)}.")
+        spot = b.get("revenue_per_kwh_spot_usd")
+        out.append(f"Per kWh of grid power, averaged over the {s['horizon_months']} months, AI hosting earns "
+                   f"{per_kwh(a['revenue_usd_per_kwh'])} of revenue against {per_kwh(b['revenue_usd_per_kwh'])} for "
+                   f"mining ({ratio:.1f} times as much"
+                   + (f"; mining's spot figure, month 1, is {per_kwh(spot)}" if spot else "")
+                   + f"); power costs {per_kwh(result.inputs.site.power_price_usd_per_kwh)}.")
     breakeven = s["comparison"].get("breakeven_btc_price_usd")
     spot = float(result.inputs.market.btc_price_usd)
     if breakeven is not None:

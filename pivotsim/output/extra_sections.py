@@ -34,12 +34,12 @@ def plot_value_bridge(bridge: dict, total_label: str, ax):
     level = 0.0
     for i, (label, value) in enumerate(parts):
         ax.bar(i, value, bottom=level, color=AI_COLOR if value >= 0 else BITCOIN_COLOR, width=0.6)
-        ax.text(i, level + value + (0.02 if value >= 0 else -0.02) * max(1.0, abs(level + value)),
-                mpl_text(compact_money(value)), ha="center", va="bottom" if value >= 0 else "top", fontsize=7)
+        ax.annotate(mpl_text(compact_money(value)), (i, max(level, level + value)), xytext=(0, 2),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=7)
         level += value
     ax.bar(len(parts), level, color=DIFFERENCE_COLOR, width=0.6)
-    ax.text(len(parts), level, mpl_text(compact_money(level)), ha="center", va="bottom" if level >= 0 else "top",
-            fontsize=7, fontweight="bold")
+    ax.annotate(mpl_text(compact_money(level)), (len(parts), max(level, 0.0)), xytext=(0, 2),
+                textcoords="offset points", ha="center", va="bottom", fontsize=7, fontweight="bold")
     ax.axhline(0, color=INK, lw=0.7)
     ax.set_xticks(range(len(parts) + 1), [mpl_text(p[0]) for p in parts] + [mpl_text(total_label)], fontsize=7.5)
     ax.yaxis.set_major_formatter(MONEY_FORMATTER)
