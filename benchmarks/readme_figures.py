@@ -52,7 +52,8 @@ BLOCK = re.compile(r"(?P<open><!--figblock:(?P<name>[\w.-]+)-->\n)(?P<body>.*?)(
                    re.S | re.M)
 ELSEWHERE = re.compile(r"<!--(?P<kind>timings|printed-by): *(?P<script>[^ >]+)[^>]*-->")
 #: lines of a terminal excerpt refreshed from the command's output (the rest is kept as written)
-RESULT_LINE = re.compile(r"^(?P<label>P\(AI NPV > bitcoin NPV\)|break-even BTC price|Monte Carlo [A-Za-z ]+:)")
+RESULT_LINE = re.compile(r"^(?P<label>P\(AI NPV > bitcoin NPV\)|break-even BTC price|Monte Carlo [A-Za-z ]+:"
+                         r"|Market at [0-9-]+:|next halving expected)")
 
 
 @dataclass(frozen=True)

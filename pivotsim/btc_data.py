@@ -34,13 +34,26 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import platformdirs
 
 from .errors import PivotsimError
 from .models.timeline import HALVING_INTERVAL_BLOCKS, subsidy_btc
 
 HASHRATE_WINDOW_DAYS = 14
+#: name of the daily file, as shipped and as ``pivotsim data update`` writes it
+DATA_FILE_NAME = "btc_network_daily_coinmetrics.csv"
 REQUIRED_COLUMNS = ("date", "price_usd", "difficulty_mean", "hashrate_ths", "block_count", "issuance_usd",
                     "fees_usd")
+
+
+def user_data_dir() -> Path:
+    """pivotsim's folder in the user's data directory (platformdirs), e.g. ``~/.local/share/pivotsim``."""
+    return platformdirs.user_data_path("pivotsim", appauthor=False)
+
+
+def data_file(folder: str | Path | None = None) -> Path:
+    """The daily data file in ``folder`` (default: :func:`user_data_dir`)."""
+    return Path(folder if folder is not None else user_data_dir()) / DATA_FILE_NAME
 
 
 @functools.lru_cache(maxsize=4)

@@ -137,6 +137,7 @@ class Calibration:
             return {"value": _round(value), "assumption": why}
 
         block = {
+            "state_date": self.end,
             "btc_price_usd": cm(self.btc_price_usd, f"close of {self.end}"),
             "btc_drift_per_year": cm(self.btc_drift_per_year,
                                      f"E[S_t] = S_0 exp(mu t) matched to the mean monthly log return "
@@ -218,7 +219,9 @@ class Calibration:
         from .scenario.schema import Market
         from .scenario import Quantity
 
-        values = {k: (v["value"] if isinstance(v, dict) else v) for k, v in self.market_block(price_model).items()}
+        # the fitted state is the close of `end`, i.e. t = 0 of the day after: no gap to roll forward here
+        values = {k: (v["value"] if isinstance(v, dict) else v) for k, v in self.market_block(price_model).items()
+                  if k != "state_date"}
         market = Market.model_validate(values)
         return SimpleNamespace(**{n: (getattr(market, n).value if isinstance(getattr(market, n), Quantity)
                                       else getattr(market, n)) for n in type(market).model_fields})

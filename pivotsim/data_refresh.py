@@ -38,14 +38,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import platformdirs
 
-from .btc_data import check_days
+from .btc_data import DATA_FILE_NAME, check_days, data_file, user_data_dir  # noqa: F401
 from .errors import PivotsimError
 
 COINMETRICS_URL = "https://community-api.coinmetrics.io/v4/timeseries/asset-metrics"
 SOURCE = "Coin Metrics community API (CC BY-NC 4.0)"
-DATA_FILE_NAME = "btc_network_daily_coinmetrics.csv"
 #: Coin Metrics metric -> column of the data file, in the file's order
 METRICS = {"PriceUSD": "price_usd", "DiffMean": "difficulty_mean", "HashRate": "hashrate_ths",
            "BlkCnt": "block_count", "IssTotUSD": "issuance_usd", "FeeTotUSD": "fees_usd"}
@@ -59,16 +57,6 @@ READ_TIMEOUT_S = 10.0
 DEADLINE_S = 14.0
 MAX_PAGES = 20
 _DECIMAL = decimal.Context(prec=200)
-
-
-def user_data_dir() -> Path:
-    """pivotsim's folder in the user's data directory (platformdirs), e.g. ``~/.local/share/pivotsim``."""
-    return platformdirs.user_data_path("pivotsim", appauthor=False)
-
-
-def data_file(folder: str | Path | None = None) -> Path:
-    """The daily data file in ``folder`` (default: :func:`user_data_dir`)."""
-    return Path(folder if folder is not None else user_data_dir()) / DATA_FILE_NAME
 
 
 def _source_record(path: Path) -> Path:

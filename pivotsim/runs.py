@@ -22,6 +22,7 @@ from .levered import base_blocks, base_debt, monte_carlo_blocks, schedule_column
 from .inputs import to_inputs
 from .models.cashflows import CashFlows
 from .models.market import MarketPaths
+from .models.rollforward import AT_VALUATION, describe_at_valuation, gap_days, state_at_valuation
 from .scenario import Scenario, resolve_scenario
 from .scenario.labels import input_labels
 from .simulate import (
@@ -102,9 +103,31 @@ class RunResult:
 
     @property
     def breakeven_btc_price_usd(self) -> float | None:
-        """BTC price at t = 0 [USD] of :attr:`breakeven_btc_price_multiplier` (None when there is none)."""
+        """``market.btc_price_usd`` [USD] at which bitcoin NPV equals AI NPV (None when there is none).
+
+        :attr:`breakeven_btc_price_multiplier` times the scenario's price, the
+        value ``pivotsim breakeven --param market.btc_price_usd`` finds: the
+        price on the market state's date (t = 0 when there is no gap; the
+        multiplier scales the whole path, the gap included).
+        """
         k = self.breakeven_btc_price_multiplier
         return None if k is None else k * float(np.asarray(self.inputs.market.btc_price_usd).ravel()[0])
+
+    @property
+    def gap_days(self) -> int:
+        """Days from the market state's date to the valuation date (0: no gap)."""
+        return gap_days(getattr(self.inputs.market, "state_date", None), self.timeline.valuation_date)
+
+    def market_at_valuation(self) -> dict:
+        """The market at the valuation date: p5/p50/p95 over paths and the base case, next halving dates.
+
+        See :func:`pivotsim.models.rollforward.describe_at_valuation`.
+        """
+        per_path = {name: self.metrics[f"at_valuation.{name}"] for name in AT_VALUATION}
+        base = state_at_valuation(self.base_market, self.timeline.days, 1)
+        block = describe_at_valuation(per_path, base, self.timeline.valuation_date, self.gap_days)
+        state_date = getattr(self.inputs.market, "state_date", None) or self.timeline.valuation_date
+        return {"state_date": state_date.isoformat(), **block}
 
     @property
     def timeline(self):
@@ -133,6 +156,7 @@ class RunResult:
             "paths": self.paths,
             "valuation_date": self.timeline.valuation_date.isoformat(),
             "horizon_months": self.timeline.horizon_months,
+            "market": {"at_valuation": self.market_at_valuation()},
         }
         for business in BUSINESSES:
             npv = self.metrics[f"{business}_npv_usd"]

@@ -8,7 +8,10 @@ of a run with seed s draws
 * its uncertain inputs from ``SeedSequence(s, spawn_key=(k, 1))``,
 * each further market stream j (a shock added after the first ones, see
   :data:`pivotsim.models.market.STREAM_SHOCKS`) from
-  ``SeedSequence(s, spawn_key=(k, STREAM_KEY_OFFSET + j))``.
+  ``SeedSequence(s, spawn_key=(k, STREAM_KEY_OFFSET + j))``,
+* each shock j of the gap between the market state's date and the valuation
+  date (:data:`pivotsim.models.rollforward.GAP_SHOCKS`, drawn only when there
+  is a gap) from ``SeedSequence(s, spawn_key=(k, GAP_KEY_OFFSET + j))``.
 
 So a block's numbers depend only on (s, k): results are identical for any
 chunking, threads or workers, and adding an uncertain input or a stream never
@@ -23,6 +26,8 @@ import numpy as np
 INPUTS_KEY = 1
 #: spawn keys of further market streams start here (stream j: STREAM_KEY_OFFSET + j)
 STREAM_KEY_OFFSET = 100
+#: spawn keys of the gap's shocks start here (gap shock j: GAP_KEY_OFFSET + j)
+GAP_KEY_OFFSET = 200
 
 
 def _generator(seed: int, spawn_key: tuple[int, ...]) -> np.random.Generator:
@@ -42,3 +47,8 @@ def input_generator(seed: int, block: int) -> np.random.Generator:
 def stream_generator(seed: int, block: int, stream_index: int) -> np.random.Generator:
     """Generator of market stream ``stream_index`` of a block: ``spawn_key=(block, 100 + j)``."""
     return _generator(seed, (block, STREAM_KEY_OFFSET + stream_index))
+
+
+def gap_generator(seed: int, block: int, shock_index: int) -> np.random.Generator:
+    """Generator of gap shock ``shock_index`` of a block: ``spawn_key=(block, 200 + j)``."""
+    return _generator(seed, (block, GAP_KEY_OFFSET + shock_index))

@@ -53,24 +53,16 @@ from .errors import ScenarioError
 from .models import equity, finance
 from .models.cashflows import CashFlows
 from .models.hosting import contract_terms, hosting_cash_flows
-from .models.market import (
-    SHOCK_NAMES,
-    STREAM_SHOCKS,
-    MarketPaths,
-    active_stream_shocks,
-    draw_shocks,
-    draw_stream_shock,
-    simulate_market,
-    zero_shocks,
-)
+from .models.market import MarketPaths, simulate_market, zero_shocks
 from .models.mining import mining_cash_flows
 from .models.split_site import ai_side_cash_flows, remaining_mining_inputs, splits_site
 from .models.path_summaries import market_path_summaries
+from .models.rollforward import GAP_PREFIX, roll_forward, state_at_valuation
+from .models.spot import mining_cost_kpis
 from .models.timeline import Timeline
-from .seeds import block_generator, stream_generator
+from .shocks import BLOCK_PATHS, block_shocks, chunk_shocks, gap_shocks  # noqa: F401  (the engine's draws)
 from .uncertainty import blocks_input_draws
 
-BLOCK_PATHS = 2_000
 CHUNK_PATHS = 10_000
 BUSINESSES = ("bitcoin", "ai")
 VALUATION_METRICS = ("npv_usd", "irr", "payback_months", "discounted_payback_months", "peak_funding_usd")
@@ -115,40 +107,6 @@ def timeline_of(inputs) -> Timeline:
     return Timeline(inputs.scenario.valuation_date, int(inputs.scenario.horizon_months))
 
 
-def block_shocks(inputs, seed: int, block: int) -> dict[str, np.ndarray]:
-    """Every random draw of block ``block``, each ``(BLOCK_PATHS, horizon_months)``."""
-    horizon = int(inputs.scenario.horizon_months)
-    return draw_shocks(block_generator(seed, block), BLOCK_PATHS, horizon, inputs.market,
-                       stream=lambda name: stream_generator(seed, block, STREAM_SHOCKS.index(name)))
-
-
-def chunk_shocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_months: int | None = None
-                 ) -> dict[str, np.ndarray]:
-    """The draws of consecutive blocks stacked: the same numbers as :func:`block_shocks`.
-
-    Each block's draws are written straight into its rows of the chunk's
-    arrays, in the same order as :func:`block_shocks`.  With
-    ``shock_horizon_months`` longer than the scenario's horizon the shocks
-    are drawn over that many months and cut, so scenarios of different
-    horizons run with the same value see the same market month by month.
-    """
-    horizon = int(inputs.scenario.horizon_months)
-    months = max(horizon, int(shock_horizon_months or 0))
-    streams = active_stream_shocks(inputs.market)
-    n = len(blocks) * BLOCK_PATHS
-    out = {name: np.empty((n, months)) for name in SHOCK_NAMES + streams}
-    for i, block in enumerate(blocks):
-        rows = slice(i * BLOCK_PATHS, (i + 1) * BLOCK_PATHS)
-        rng = block_generator(seed, block)
-        for name in SHOCK_NAMES:
-            rng.standard_normal((BLOCK_PATHS, months), out=out[name][rows])
-        for name in streams:
-            draw_stream_shock(name, stream_generator(seed, block, STREAM_SHOCKS.index(name)), BLOCK_PATHS, months, out=out[name][rows])
-    if months > horizon:
-        out = {name: np.ascontiguousarray(x[:, :horizon]) for name, x in out.items()}
-    return out
-
-
 def discount_rate(inputs, business: str):
     """Annual discount rate of a business: its own rate if set, else the WACC."""
     own = getattr(inputs.finance, f"discount_rate_{business}")
@@ -166,9 +124,18 @@ def bootstrap_returns(inputs) -> np.ndarray | None:
 
 
 def market_paths(inputs, timeline: Timeline, shocks: dict[str, np.ndarray]) -> MarketPaths:
-    """Market paths of a set of shocks: the only way the engine builds them."""
-    return simulate_market(inputs.market, inputs.site, timeline, shocks,
-                           bootstrap_log_returns=bootstrap_returns(inputs))
+    """Market paths of a set of shocks: the only way the engine builds them.
+
+    A market state dated before the valuation date is first rolled forward
+    over the gap (:func:`pivotsim.models.rollforward.roll_forward`, with the
+    ``gap.*`` shocks; none in the base case: the expected path).
+    """
+    market = inputs.market
+    state_date = getattr(market, "state_date", None)
+    if state_date is not None and state_date != timeline.valuation_date:
+        gap = {name[len(GAP_PREFIX):]: x for name, x in shocks.items() if name.startswith(GAP_PREFIX)}
+        market = roll_forward(market, inputs.site, state_date, timeline.valuation_date, gap).market
+    return simulate_market(market, inputs.site, timeline, shocks, bootstrap_log_returns=bootstrap_returns(inputs))
 
 
 def business_cash_flows(business: str, inputs, market: MarketPaths, timeline: Timeline, *,
@@ -349,7 +316,9 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
         ``(len(blocks) * BLOCK_PATHS,)``; each uncertain input's draws as
         ``input.<dotted path>``; one summary of each path's market as
         ``market.<name>`` (:func:`pivotsim.models.path_summaries.market_path_summaries`,
-        what :mod:`pivotsim.drivers` regresses on); plus the samples if asked.
+        what :mod:`pivotsim.drivers` regresses on); the market at the valuation
+        date as ``at_valuation.<name>``
+        (:func:`pivotsim.models.rollforward.state_at_valuation`); plus the samples if asked.
     """
     # The steps below (draws, inputs per path, market, cash flows, valuation)
     # are also what pivotsim.analysis.crn.CrnEngine calls, one at a
@@ -372,6 +341,8 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
         out[f"input.{dotted}"] = values
     for name, values in market_path_summaries(market, n).items():
         out[f"market.{name}"] = values
+    for name, values in state_at_valuation(market, timeline.days, n).items():
+        out[f"at_valuation.{name}"] = values
 
     first = blocks[0] * BLOCK_PATHS
     keep = min(max(0, sample_paths - first), n)
@@ -782,15 +753,7 @@ def base_case_kpis(inputs, flows: CashFlows, business: str) -> dict:
            "ebitda_margin": ebitda / revenue if revenue else math.nan,
            "revenue_usd_per_kwh": revenue / kwh if kwh else math.nan}
     if business == "bitcoin":
-        btc = float(flows.quantities["btc_mined"].sum())
-        cash_cost = -float((flows.items["power_usd"] + flows.items["opex_usd"]).sum())
-        all_in = cash_cost - float(flows.items["capex_usd"].sum())
-        out.update({
-            "hashprice_usd_per_ph_day": float(flows.quantities["hashprice_usd_per_ph_day"][0, 0]),
-            "btc_mined": btc,
-            "cash_cost_usd_per_btc": cash_cost / btc if btc else math.nan,
-            "all_in_cost_usd_per_btc": all_in / btc if btc else math.nan,
-        })
+        out.update(mining_cost_kpis(flows))
     else:
         it_kwh = float(flows.quantities["critical_it_kwh"].sum())
         out.update({k: float(v) for k, v in contract_terms(inputs).items()})

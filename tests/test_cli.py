@@ -46,10 +46,15 @@ def test_run_json_contract(iren_path, tmp_path):
                               "--no-figures"])
     assert res.exit_code == 0
     summary = json.loads(res.stdout)  # nothing but JSON on stdout
-    assert {"scenario", "seed", "paths", "valuation_date", "horizon_months",
+    assert {"scenario", "seed", "paths", "valuation_date", "horizon_months", "market",
             "bitcoin", "ai", "comparison"} <= set(summary)
-    assert SUMMARY_BASE | {"hashprice_usd_per_ph_day", "btc_mined", "cash_cost_usd_per_btc"} \
-        <= set(summary["bitcoin"]["base"])
+    assert SUMMARY_BASE | {"hashprice_usd_per_ph_day", "btc_mined", "cash_cost_per_btc_spot_usd",
+                           "cash_cost_per_btc_avg_usd", "all_in_cost_per_btc_usd", "revenue_per_kwh_spot_usd",
+                           "revenue_per_kwh_avg_usd"} <= set(summary["bitcoin"]["base"])
+    at = summary["market"]["at_valuation"]
+    assert {"btc_price_usd", "hashprice_usd_per_ph_day", "network_hashrate_eh_s", "block_height",
+            "next_halving"} <= set(at)
+    assert {"p5", "p50", "p95"} <= set(at["btc_price_usd"]) and {"expected", "p5", "p95"} <= set(at["next_halving"])
     assert SUMMARY_BASE | {"contract_value_usd", "annual_revenue_usd", "prepayment_usd"} \
         <= set(summary["ai"]["base"])
     for business in ("bitcoin", "ai"):

@@ -111,3 +111,14 @@ def test_run_help_names_the_metavars():
     for option, metavar in (("--paths", "N"), ("--seed", "N"), ("--set", "KEY=VALUE"), ("--out", "PATH")):
         line = next(line for line in text.splitlines() if f"{option} " in line)
         assert f" {metavar} " in line, line
+
+
+def test_sweep_threads_change_no_number(iren):
+    """Points evaluated on two threads (two engines) equal the one-thread sweep to the last digit."""
+    from pivotsim.analysis.sweep import sweep
+
+    axes = ["market.btc_price_usd=60000:120000:3", "site.power_price_usd_per_kwh=0.03:0.05:3"]
+    one = sweep(iren, axes, paths=300, threads=1)
+    two = sweep(iren, axes, paths=300, threads=2)
+    assert one.frame.equals(two.frame)
+    assert two.computed["points"] == 9

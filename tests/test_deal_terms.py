@@ -31,8 +31,8 @@ def small_contract(phases=((2, 1.0),), term=12, horizon=30, gpu_capex=0.0, resid
                                         if q.dist is not None])
     data = scenario.model_dump(mode="python", exclude_none=True)
     data["scenario"] = {**data["scenario"], "horizon_months": horizon}
-    # (unlevered: iren.yaml's GPU financing would not fit this small deal's horizon)
-    data["ai"] = {**{k: v for k, v in data["ai"].items() if k != "debt"}, "contract_value_usd": MONTHLY * term, "term_months": term,
+    data["ai"] = {k: v for k, v in data["ai"].items() if k != "debt"}  # unlevered: these are contract terms
+    data["ai"] = {**data["ai"], "contract_value_usd": MONTHLY * term, "term_months": term,
                   "prepayment_share": prepayment, "gpu_capex_usd": gpu_capex, "gpu_residual_share": residual,
                   "datacenter_capex_usd_per_mw": facility_per_mw, "construction_months": construction,
                   "opex_usd_per_mw_year": 0.0, "power_pass_through": True,

@@ -142,10 +142,20 @@ def test_run_drivers_read_the_runs_own_draws_and_market():
     assert by["market"].members[0].startswith("market.") and by["market"].is_group
     # economics: a higher GPU resale value raises AI's NPV, a capex overrun lowers it
     assert by["ai.gpu_residual_share"].coefficient > 0 > by["ai.risks.capex_overrun_multiplier"].coefficient
-    # the market (BTC price, hashrate, fees) moves mining's NPV on every path: the largest single player
-    assert drivers.key_driver.name == "market"
+    # every uncertain input is a player, and the market one group
+    assert set(by) <= {"market", *(k[len("input."):] for k in result.metrics if k.startswith("input."))}
     assert sum(d.contribution for d in drivers.drivers) == pytest.approx(drivers.r_squared)
     summary = result.summary()["comparison"]["drivers"]
     assert summary["drivers"][0]["label"] == "Market paths (BTC price, hashrate, fees, power)"
     assert summary["r_squared"] == pytest.approx(drivers.r_squared)
     assert result.drivers("rank").method == "rank"
+
+
+def test_a_deal_with_no_uncertain_input_is_driven_by_the_market_alone():
+    from pivotsim.runs import run
+
+    # cipher_aws.yaml draws no input: every path differs by its market only
+    drivers = run("cipher_aws.yaml", paths=2000, seed=3).drivers()
+    assert [d.name for d in drivers.drivers] == ["market"]
+    assert drivers.drivers[0].contribution == pytest.approx(drivers.r_squared)
+    assert drivers.r_squared > 0.5

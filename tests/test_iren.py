@@ -64,8 +64,17 @@ def test_mining_base_identities(result, iren):
     hours = result.timeline.hours
     assert btc.grid_kwh.sum() == pytest.approx(240e3 * hours.sum() * inputs.bitcoin.uptime)
     s = result.summary()["bitcoin"]["base"]
-    assert s["cash_cost_usd_per_btc"] == pytest.approx(
+    assert s["cash_cost_per_btc_avg_usd"] == pytest.approx(
         -(btc.power_usd.sum() + btc.opex_usd.sum()) / btc.btc_mined.sum())
+    # spot: month 1 alone; all-in: cash + G&A (none in the model) + depreciation, over the horizon
+    month1 = btc[btc.month == 1].iloc[0]
+    assert s["cash_cost_per_btc_spot_usd"] == pytest.approx(-(month1.power_usd + month1.opex_usd) / month1.btc_mined)
+    assert s["revenue_per_kwh_spot_usd"] == pytest.approx(month1.revenue_usd / month1.grid_kwh)
+    assert s["revenue_per_kwh_avg_usd"] == pytest.approx(btc.revenue_usd.sum() / btc.grid_kwh.sum())
+    assert s["all_in_cost_per_btc_usd"] == pytest.approx(
+        s["cash_cost_per_btc_avg_usd"] + btc.depreciation_usd.sum() / btc.btc_mined.sum())
+    # the halving halves the BTC per hash: the spot cost is far below the 84-month average
+    assert s["cash_cost_per_btc_spot_usd"] < 0.6 * s["cash_cost_per_btc_avg_usd"]
 
 
 def test_net_is_sum_of_items(result):

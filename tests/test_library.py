@@ -105,3 +105,19 @@ def test_init_copies_and_never_overwrites(tmp_path, monkeypatch):
     assert res.exit_code == 2 and "--from: 'nosuch' is not a bundled deal" in res.stderr
     res = runner.invoke(app, ["init", "no/such/folder/x.yaml"])
     assert res.exit_code == 2 and "does not exist" in res.stderr and "Traceback" not in res.output
+
+
+def test_source_files_degrade_to_their_citation(tmp_path, monkeypatch):
+    from pivotsim.scenario.library import cited_file
+
+    deal = tmp_path / "deals" / "x.yaml"
+    deal.parent.mkdir()
+    deal.write_text("a: 1\n")
+    (tmp_path / "src.txt").write_text("source text")
+    assert cited_file("../src.txt", str(deal)) == "../src.txt"  # next to the scenario's parent folder
+    assert cited_file("../shared/sources/000.txt", str(deal)) is None
+    assert cited_file(None, str(deal)) is None
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["sources", "iren"], env={"COLUMNS": "250"})
+    assert res.exit_code == 0, res.output
+    assert "Microsoft" in res.stdout and "../shared/sources/000_" not in res.stdout

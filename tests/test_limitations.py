@@ -24,7 +24,9 @@ def test_iren_note_says_what_its_switches_turn_on():
     # delay and overrun are distributions in iren.yaml; no default hazard; no debt
     assert any("construction delay and capex overrun" in m for m in s.modelled)
     assert any(m.startswith("Tenant default:") for m in s.not_modelled)
-    assert any(m.startswith("Debt:") for m in s.not_modelled)
+    # iren.yaml carries the project debt of the GPU financing
+    assert any(m.startswith("Project debt of the AI side") for m in s.modelled)
+    assert not any(m.startswith("Debt:") for m in s.not_modelled)
 
 
 def test_switching_a_process_off_moves_its_sentence():
@@ -51,3 +53,11 @@ def test_framing_existing_or_new_fleet():
     assert any("new fleet bought at replacement cost" in m for m in _statements().modelled)
     s = _statements(overrides=["bitcoin.fleet=existing"])
     assert any("existing fleet" in m for m in s.modelled)
+
+
+def test_debt_and_option_sentences_follow_the_scenario():
+    s = _statements("cipher_aws")
+    assert any(m.startswith("Debt:") for m in s.not_modelled)
+    assert any(m.startswith("The option to wait") for m in s.not_modelled)
+    s = _statements("iren_timing")
+    assert any(m.startswith("The option to convert later") for m in s.modelled)

@@ -21,6 +21,7 @@ import pivotsim  # noqa: E402
 from pivotsim.formatting import money, pct  # noqa: E402
 from pivotsim.output import layout  # noqa: E402
 from pivotsim.runs import run  # noqa: E402
+from pivotsim.scenario.labels import in_sentence  # noqa: E402
 from pivotsim.scenario import load_scenario  # noqa: E402
 
 from .pdf_pages import page_fills  # noqa: E402
@@ -125,8 +126,8 @@ def test_page_one_answers_the_question(iren_note):
     diff = s["ai"]["base"]["npv_usd"] - s["bitcoin"]["base"]["npv_usd"]
     assert f"AI hosting is worth {money(diff)} more than bitcoin mining" in first
     assert pct(s["comparison"]["prob_ai_beats_bitcoin"]) in first
-    key = result.drivers().key_driver
-    assert "largest driver of the spread is market paths" in first and key.name == "market"
+    key = result.drivers().key_driver  # the note names the run's own largest driver, in words
+    assert f"largest driver of the spread is {in_sentence(key.label)} ({pct(key.contribution, 0)}" in first
     for label in ("Key assumptions", "BTC price", "Power", "AI deal", "Discount rates", "Framing", "Headline"):
         assert label in first
 
@@ -184,3 +185,34 @@ def test_book_lists_the_common_market_once(book):
     assert text.count("Appendix: common market") >= 1
     # the market's BTC volatility row appears once (in the appendix), not once per chapter
     assert text.count("market.btc_volatility_per_year") == 1
+    assert "e+0" not in text
+    assert STALE not in text.lower()
+    outside = _outside_assumptions(pages)
+    assert not DOTTED.findall(outside), DOTTED.findall(outside)[:5]
+
+
+def test_financing_and_value_bridge_sections_when_the_run_has_debt(iren_note):
+    result, path = iren_note
+    text = " ".join(_pages(path))
+    equity = result.summary()["ai"]["base"]["equity"]
+    debt = result.summary()["ai"]["base"]["debt"]
+    assert "Financing: project debt of the AI side" in text
+    assert money(debt["amount_usd"]) in text and f"{debt['min_dscr']:.2f}x" in text
+    assert pct(equity["irr"]) in text
+    assert "Value bridge" in text
+
+
+def test_timing_section_only_with_an_option(tmp_path, iren_note):
+    from pivotsim.analysis.timing import timing
+
+    _, iren_path = iren_note
+    assert "The option to convert later" not in " ".join(_pages(iren_path))  # iren.yaml has no option
+    result = run("iren_timing.yaml", paths=PATHS, seed=SEED)
+    path = pivotsim.report(result, tmp_path / "timing.pdf", generated=FIXED_TIME)
+    text = " ".join(_pages(path))
+    # origin: pivotsim.timing on the same scenario, paths and seed
+    expected = timing(result.scenario, paths=PATHS, seed=SEED).summary()
+    assert "The option to convert later" in text
+    assert money(expected["option_value_of_waiting_usd"]) in text
+    assert f"Option value of waiting {money(expected['option_value_of_waiting_usd'])}" in text
+    assert "Financing: project debt" not in text  # no debt in iren_timing.yaml

@@ -40,8 +40,10 @@ def test_headline_rows_add_financing_and_timing_only_when_present():
     assert rows[1] == ["NPV, base case", "-$127.06M", "$141.10M", "$268.16M"]
     assert "Equity IRR, base case" not in labels and "Option value of waiting" not in labels
     assert rows[-1] == ["Break-even BTC price (mining = AI)", "$330,780", "", ""]
-    extras = {"financing": {"ai": {"equity_irr": 0.182, "min_dscr": 1.31}}, "timing": {"option_value_usd": 42e6}}
-    rows = headline_rows(SUMMARY, extras)
+    s = copy.deepcopy(SUMMARY)
+    s["ai"]["base"]["equity"] = {"irr": 0.182}
+    s["ai"]["base"]["debt"] = {"min_dscr": 1.31}
+    rows = headline_rows(s, {"timing": {"option_value_usd": 42e6}})
     by_label = {r[0]: r for r in rows}
     assert by_label["Equity IRR, base case"][2] == "18.2%"
     assert by_label["Minimum DSCR, base case"][2] == "1.31x"

@@ -204,9 +204,10 @@ def test_annual_line_items_add_up(iren_result):
 
 
 def test_halving_dates_follow_block_height(iren_result):
-    # next halving at height 1,050,000 from 916,529 at 144 blocks/day: (1,050,000-916,529)/144 = 926.9 days
+    # next halving at height 1,050,000 from 916,529 on the state date (2025-09-26, rolled forward to the
+    # valuation date) at 144 blocks/day: (1,050,000-916,529)/144 = 926.9 days after 2025-09-26
     dates = charts.halving_dates(iren_result)
-    expected = pd.Timestamp("2025-11-01") + pd.Timedelta(days=(1_050_000 - 916_529) / 144)
+    expected = pd.Timestamp("2025-09-26") + pd.Timedelta(days=(1_050_000 - 916_529) / 144)
     assert abs((dates[0] - expected).days) <= 31
     assert len(dates) == 2  # the 2032 halving is also inside 84 months
 
@@ -330,14 +331,16 @@ def test_bad_input_exits_2_and_writes_nothing(iren_path, tmp_path, args, message
 
 
 def test_bad_output_paths_exit_2(iren_path, tmp_path):
+    folder = tmp_path / "notes.pdf"  # a folder, even with a .pdf name
+    folder.mkdir()
     for target, message in ((tmp_path / "missing" / "x.pdf", "does not exist"),
                             (tmp_path / "x.txt", "must end in .pdf"),
-                            (tmp_path, "is a folder")):
+                            (folder, "is a folder")):
         res = runner.invoke(app, ["report", str(iren_path), "-o", str(target)])
         assert res.exit_code == 2 and message in res.output
     res = runner.invoke(app, ["report", str(tmp_path / "nope.yaml"), "-o", str(tmp_path / "x.pdf")])
     assert res.exit_code == 2 and "file not found" in res.output
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.pdf"] and not list(folder.iterdir())
 
 
 def test_failure_while_building_leaves_no_partial_pdf(iren_result, tmp_path, monkeypatch):

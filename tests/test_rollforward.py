@@ -37,7 +37,7 @@ def quiet(market, **values):
 
 def streams(seed=5):
     def stream(name):
-        key = 200 + GAP_SHOCKS.index(name)
+        key = 200 + GAP_SHOCKS.index(name)  # pivotsim.seeds.gap_generator
         return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(0, key))))
     return stream
 
@@ -149,3 +149,103 @@ def test_growing_hashrate_brings_the_halving_earlier(inputs):
     timeline = Timeline(VALUATION, 40)
     paths = simulate_market(market, inputs.site, timeline, zero_shocks(40))
     assert halving_days(paths.block_height, timeline.days)[0] < (1_050_000 - 916_529) / 144
+
+
+def test_state_at_valuation_and_its_summary(inputs):
+    from pivotsim.models.rollforward import describe_at_valuation, state_at_valuation
+
+    market = inputs.market
+    shocks = draw_gap_shocks(streams(), 2000, 1, market)
+    rolled = roll_forward(market, inputs.site, STATE, VALUATION, shocks).market
+    timeline = Timeline(VALUATION, 40)
+    paths = simulate_market(rolled, inputs.site, timeline, {"btc_price": np.zeros((2000, 40)),
+                                                           "network_hashrate": np.zeros((2000, 40))})
+    per_path = state_at_valuation(paths, timeline.days, 2000)
+    np.testing.assert_array_equal(per_path["block_height"], rolled.block_height.ravel())
+    base_rolled = roll_forward(quiet(market), inputs.site, STATE, VALUATION).market
+    base_paths = simulate_market(base_rolled, inputs.site, timeline, zero_shocks(40))
+    base = state_at_valuation(base_paths, timeline.days, 1)
+    block = describe_at_valuation(per_path, base, VALUATION, 36)
+    prices = rolled.btc_price_usd.ravel()
+    assert block["btc_price_usd"]["p5"] == pytest.approx(np.percentile(prices, 5))
+    assert block["btc_price_usd"]["p5"] < block["btc_price_usd"]["p50"] < block["btc_price_usd"]["p95"]
+    assert block["state_days_before_valuation"] == 36
+    halving = block["next_halving"]
+    expected = VALUATION + dt.timedelta(days=float(base["next_halving_days"][0]))
+    assert halving["expected"] == expected.isoformat()
+    assert halving["p5"] <= halving["expected"] <= halving["p95"]
+    # the height moved on by the gap: the halving comes ~36 days (of blocks) earlier than from the stale height
+    stale = (1_050_000 - market.block_height) / 144
+    assert (VALUATION + dt.timedelta(days=stale) - expected).days >= 30
+
+
+# --------------------------------------------------------------------------- through the engine
+
+def _gapped(iren, state_date="2025-09-26"):
+    return to_inputs(iren.with_overrides([f"market.state_date={state_date}"]))
+
+
+def _no_state_date(iren):
+    """iren.yaml without its market.state_date (the state taken at the valuation date)."""
+    return to_inputs(iren.model_copy(update={"market": iren.market.model_copy(update={"state_date": None})}))
+
+
+def test_engine_roll_forward_is_the_same_for_any_chunking_and_threads(iren):
+    from pivotsim.simulate import simulate
+
+    inputs = _gapped(iren)
+    runs = [simulate(inputs, 5000, 7, chunk_paths=chunk, threads=threads).metrics
+            for chunk, threads in ((10_000, 1), (2_000, 1), (4_000, 2))]
+    for other in runs[1:]:
+        assert set(other) == set(runs[0])
+        for name, values in runs[0].items():
+            np.testing.assert_array_equal(other[name], values, err_msg=name)
+    assert np.ptp(runs[0]["at_valuation.btc_price_usd"]) > 0  # month 0 is a distribution
+
+
+def test_state_date_equal_to_the_valuation_date_changes_nothing(iren):
+    from pivotsim.simulate import simulate
+
+    plain = simulate(_no_state_date(iren), 2000, 3).metrics
+    same_day = simulate(_gapped(iren, "2025-11-01"), 2000, 3).metrics
+    for name, values in plain.items():
+        np.testing.assert_array_equal(same_day[name], values, err_msg=name)
+    assert np.ptp(plain["at_valuation.btc_price_usd"]) == 0
+
+
+def test_a_gap_moves_month_0_and_leaves_other_draws_alone(iren):
+    # the gap's shocks come from their own streams: the months after t = 0 see the same shocks
+    from pivotsim.simulate import chunk_shocks
+
+    gapped, plain = _gapped(iren), _no_state_date(iren)
+    with_gap, without = chunk_shocks(gapped, 11, [0]), chunk_shocks(plain, 11, [0])
+    assert set(with_gap) - set(without) == {f"gap.{n}" for n in GAP_SHOCKS}
+    for name, values in without.items():
+        np.testing.assert_array_equal(with_gap[name], values)
+
+
+def test_npv_of_mining_reflects_the_rolled_state(iren):
+    # the base case starts from S_0 exp(mu T) after the gap: mining revenue in month 1 scales with it
+    from pivotsim.simulate import base_case
+
+    plain_flows, plain_market = base_case(_no_state_date(iren))
+    gap_flows, gap_market = base_case(_gapped(iren))
+    t = 36 / 365.25
+    mu = iren.market.btc_drift_per_year.value
+    assert gap_market.btc_price_usd[0, 0] == pytest.approx(plain_market.btc_price_usd[0, 0] * math.exp(mu * t),
+                                                           rel=1e-12)
+    assert gap_market.block_height[0, 0] > plain_market.block_height[0, 0] + 36 * 144 * 0.99
+
+
+def test_library_scenarios_state_the_data_last_day():
+    # the shipped data ends on 2025-09-26: every library scenario's market state is that day's
+    import pivotsim
+    from pivotsim.data_refresh import status
+
+    from .conftest import BTC_DAILY, SCENARIOS
+
+    last_day = status(BTC_DAILY).last_day
+    for path in sorted(SCENARIOS.glob("*.yaml")):
+        scenario = pivotsim.load_scenario(path)
+        assert scenario.market.state_date == last_day, path.name
+        assert scenario.market.state_date < scenario.scenario.valuation_date

@@ -124,18 +124,12 @@ class CaseResult:
 
 
 def equity_irr_of(summary: dict) -> dict:
-    """Base-case equity IRR by business from a run summary, where financing gives one."""
+    """Base-case equity IRR by business from a run summary, where project debt gives one."""
     out = {}
     for business in ("bitcoin", "ai"):
-        base = summary.get(business, {}).get("base", {})
-        for key in ("equity_irr", "irr_equity"):
-            if key in base:
-                out[business] = base[key]
-                break
-        else:
-            financing = summary.get(business, {}).get("financing") or {}
-            if "equity_irr" in financing:
-                out[business] = financing["equity_irr"]
+        equity = summary.get(business, {}).get("base", {}).get("equity") or {}
+        if equity.get("irr") is not None:
+            out[business] = equity["irr"]
     return out
 
 

@@ -31,6 +31,7 @@ from ..runs import base_case_metrics
 from ..models.hosting import KW_PER_MW, contract_terms, critical_it_mw
 from ..scenario import Scenario, load_scenario
 from ..inputs import to_inputs
+from ..models.spot import mining_cost_kpis
 from ..simulate import base_case
 
 HOURS_PER_YEAR = 8760.0
@@ -38,7 +39,8 @@ CLAIM_COLUMNS = ("claim_id", "claim", "source", "deal", "claimed", "claimed_low"
                  "model", "unit", "verdict", "explanation")
 PER_KWH_COLUMNS = ("scenario", "deal", "kind", "ai_revenue_usd_per_kwh_critical_it",
                    "ai_revenue_usd_per_kwh_grid", "bitcoin_revenue_usd_per_kwh_grid",
-                   "bitcoin_revenue_usd_per_kwh_asic", "ai_to_bitcoin_ratio_grid",
+                   "bitcoin_revenue_usd_per_kwh_asic", "bitcoin_revenue_usd_per_kwh_grid_avg", "horizon_months",
+                   "ai_to_bitcoin_ratio_grid",
                    "ai_to_bitcoin_ratio_best_case", "ai_verdict", "bitcoin_verdict",
                    "bitcoin_fleet", "bitcoin_npv_existing_minus_new_usd")
 
@@ -115,7 +117,11 @@ def spot_mining(scenario: Scenario) -> dict[str, float]:
     dict
         ``revenue_usd_per_kwh_grid`` [USD per kWh of grid power drawn],
         ``revenue_usd_per_kwh_asic`` [USD per kWh of ASIC power],
-        ``cash_cost_usd_per_btc`` [(power + opex) / BTC mined],
+        ``cash_cost_per_btc_spot_usd`` [(power + opex) / BTC mined, month 1],
+        ``revenue_per_kwh_spot_usd`` (= ``revenue_usd_per_kwh_grid``), and of
+        the scenario's own base case over its horizon: ``cash_cost_per_btc_avg_usd``,
+        ``all_in_cost_per_btc_usd`` (cash + G&A + depreciation),
+        ``revenue_per_kwh_avg_usd``, ``horizon_months``,
         ``power_cost_usd_per_btc`` [power / BTC mined],
         ``revenue_usd_per_year``, ``ebitda_usd_per_year``, ``btc_per_year``,
         ``fleet_hashrate_eh_s``, ``hashprice_usd_per_ph_day``, ``btc_price_usd``,
@@ -146,7 +152,9 @@ def spot_mining(scenario: Scenario) -> dict[str, float]:
     return {
         "revenue_usd_per_kwh_grid": revenue / grid_kwh,
         "revenue_usd_per_kwh_asic": revenue / (grid_kwh / inputs.bitcoin.pue),
-        "cash_cost_usd_per_btc": cash_cost / btc,
+        "cash_cost_per_btc_spot_usd": cash_cost / btc,
+        "revenue_per_kwh_spot_usd": revenue / grid_kwh,
+        **_horizon_costs(scenario),
         "power_cost_usd_per_btc": power / btc,
         "revenue_usd_per_year": revenue * per_year,
         "ebitda_usd_per_year": at(mining.quantities["ebitda_usd"]) * per_year,
@@ -158,12 +166,23 @@ def spot_mining(scenario: Scenario) -> dict[str, float]:
     }
 
 
+def _horizon_costs(scenario: Scenario) -> dict[str, float]:
+    """Mining's cost per BTC and revenue per kWh over the scenario's own base case (the whole horizon)."""
+    flows, _ = base_case(to_inputs(scenario))
+    kpis = mining_cost_kpis(flows["bitcoin"])
+    return {"cash_cost_per_btc_avg_usd": kpis["cash_cost_per_btc_avg_usd"],
+            "all_in_cost_per_btc_usd": kpis["all_in_cost_per_btc_usd"],
+            "revenue_per_kwh_avg_usd": kpis["revenue_per_kwh_avg_usd"],
+            "horizon_months": int(scenario.scenario.horizon_months.value)}
+
+
 def revenue_per_kwh(library: Mapping[str, Scenario]) -> pd.DataFrame:
     """Revenue per kWh of each deal's AI side and of mining on the same power.
 
     AI: the base case over the contract (total revenue / kWh while live),
     per kWh of critical IT capacity and per kWh of grid power drawn.
-    Mining: :func:`spot_mining`, per kWh of grid power and of ASIC power.
+    Mining: :func:`spot_mining` (spot, month 1), per kWh of grid power and
+    of ASIC power, and the average per grid kWh over the scenario's horizon.
     Verdicts against source 004 use each side's most favourable basis
     (critical IT for AI, ASIC power for mining).
 
@@ -185,6 +204,8 @@ def revenue_per_kwh(library: Mapping[str, Scenario]) -> pd.DataFrame:
             "ai_revenue_usd_per_kwh_grid": ai_grid,
             "bitcoin_revenue_usd_per_kwh_grid": spot["revenue_usd_per_kwh_grid"],
             "bitcoin_revenue_usd_per_kwh_asic": spot["revenue_usd_per_kwh_asic"],
+            "bitcoin_revenue_usd_per_kwh_grid_avg": spot["revenue_per_kwh_avg_usd"],
+            "horizon_months": spot["horizon_months"],
             "ai_to_bitcoin_ratio_grid": ai_grid / spot["revenue_usd_per_kwh_grid"],
             "ai_to_bitcoin_ratio_best_case": ai_it / spot["revenue_usd_per_kwh_grid"],
             "ai_verdict": verdict(ai_it, *AI_USD_PER_KWH_CLAIM),
@@ -293,7 +314,7 @@ def _per_kwh_claims(library: Mapping[str, Scenario], per_kwh: pd.DataFrame) -> l
 
 def _iren_mining_claims(mining: Scenario) -> list[dict]:
     spot = spot_mining(mining)
-    revenue, ebitda, cost = spot["revenue_usd_per_year"], spot["ebitda_usd_per_year"], spot["cash_cost_usd_per_btc"]
+    revenue, ebitda, cost = spot["revenue_usd_per_year"], spot["ebitda_usd_per_year"], spot["cash_cost_per_btc_spot_usd"]
     fleet = spot["fleet_hashrate_eh_s"]
     # 004's three figures together: cash costs = revenue - EBITDA, BTC = cash costs / cost per BTC.
     implied_btc = (IREN_REVENUE_CLAIM_USD - IREN_EBITDA_CLAIM_USD) / IREN_CASH_COST_CLAIM_USD_PER_BTC
@@ -301,10 +322,12 @@ def _iren_mining_claims(mining: Scenario) -> list[dict]:
     return [
         _row("iren_cash_cost", "IREN mines at ~$36k cash cost per BTC", "004", mining.name, "~$36,000",
              IREN_CASH_COST_CLAIM_USD_PER_BTC, IREN_CASH_COST_CLAIM_USD_PER_BTC, cost, "USD/BTC",
-             f"(power + site opex) / BTC mined at the valuation date, of which power "
+             f"spot, month 1: (power + site opex) / BTC mined at the valuation date, of which power "
              f"${spot['power_cost_usd_per_btc']:,.0f}: {fleet:.0f} EH/s at "
              f"{spot['fleet_efficiency_j_per_th']:g} J/TH, {spot['btc_per_year']:,.0f} BTC a year; "
-             "the cost per BTC rises with the network hashrate", tolerance=0.10),
+             f"the cost per BTC rises with the network hashrate and halves its BTC at the halving: average, "
+             f"{spot['horizon_months']} months ${spot['cash_cost_per_btc_avg_usd']:,.0f}, all-in (cash + G&A "
+             f"+ depreciation) ${spot['all_in_cost_per_btc_usd']:,.0f}", tolerance=0.10),
         _row("iren_mining_revenue", "IREN mining: $1.1B annual revenue", "004", mining.name, "$1.1B",
              IREN_REVENUE_CLAIM_USD, IREN_REVENUE_CLAIM_USD, revenue, "USD/yr",
              f"{fleet:.0f} EH/s at the valuation date's hashprice; $1.1B would need "

@@ -23,8 +23,9 @@ from ..simulate import BUSINESSES, VALUATION_METRICS
 STATS = ("mean", "std", "p5", "p25", "p50", "p75", "p95")
 _COMMON_BASE = VALUATION_METRICS + ("total_revenue_usd", "ebitda_margin", "revenue_usd_per_kwh")
 BASE_KEYS = {
-    "bitcoin": _COMMON_BASE + ("hashprice_usd_per_ph_day", "btc_mined", "cash_cost_usd_per_btc",
-                               "all_in_cost_usd_per_btc"),
+    "bitcoin": _COMMON_BASE + ("hashprice_usd_per_ph_day", "btc_mined", "revenue_per_kwh_spot_usd",
+                               "revenue_per_kwh_avg_usd", "cash_cost_per_btc_spot_usd", "cash_cost_per_btc_avg_usd",
+                               "all_in_cost_per_btc_usd"),
     "ai": _COMMON_BASE + ("contract_value_usd", "annual_revenue_usd", "prepayment_usd",
                           "revenue_usd_per_kwh_critical_it"),
 }

@@ -15,6 +15,10 @@ from ..runs import RunResult, run
 from .cases import evaluate_cases
 from .grid import default_grid_specs, sensitivity_grid
 from .sweep import sweep
+from .timing import timing
+
+#: pricing paths of the switching option in a note (the policy is fitted on as many others)
+NOTE_TIMING_PATHS = 5_000
 
 
 @dataclass
@@ -85,4 +89,8 @@ def note_data(result: RunResult, *, analyses: bool = True) -> NoteData:
         data.cases = evaluate_cases(result.scenario, run=run, paths=result.paths, seed=result.seed,
                                     base_summary=summary, market_horizon_months=result.market_horizon_months)
     data.grids = [sensitivity_grid(result.scenario, spec, sweep=sweep) for spec in default_grid_specs(result.scenario)]
+    if getattr(result.scenario, "option", None) is not None:
+        found = timing(result.scenario, paths=min(max(result.paths, 2), NOTE_TIMING_PATHS), seed=result.seed)
+        data.extras["timing_result"] = found
+        data.extras["timing"] = {"option_value_usd": found.summary()["option_value_of_waiting_usd"]}
     return data

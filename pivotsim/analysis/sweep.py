@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -11,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..runs import DEFAULT_SEED, describe
+from ..distributed import default_threads
 from ..errors import PivotsimError
 from ..scenario import Scenario, resolve_scenario
 from ..simulate import BUSINESSES
@@ -19,6 +22,8 @@ from .metrics import NPV_DIFFERENCE, PROB_AI_BEATS, Metric, PointResult, metric_
 from .parameters import check_axis_values, check_numeric_path, check_paths_seed, parse_axis, scenario_at
 
 MAX_GRID_POINTS = 100_000
+#: points per thread below which a sweep with default threads stays on one engine
+MIN_POINTS_PER_THREAD = 16
 #: statistics of a whole distribution in a sweep's frame
 SWEEP_STATS = ("mean", "p5", "p50", "p95")
 
@@ -85,9 +90,43 @@ def _grid_order(n1: int, n2: int, swap: bool) -> list[tuple[int, int]]:
     return [(i, j) for i in range(n1) for j in range(n2)]
 
 
+def _walk(order, threads, engine, new_engine, evaluate, results, progress, n_points) -> list:
+    """Evaluate the points of ``order`` into ``results`` on one or more threads -> the engines used.
+
+    Contiguous stretches of the walk go to the threads, so each engine still
+    reuses market paths along the slow axis.
+    """
+    # by default a second engine only pays for itself over a long walk (its own draws and market)
+    wanted = default_threads() if threads is None else int(threads)
+    n_threads = max(1, min(wanted, len(order) // (MIN_POINTS_PER_THREAD if threads is None else 1)))
+    engines = [engine] + [new_engine() for _ in range(n_threads - 1)]
+    lock = threading.Lock()
+    done = len(results)
+
+    def walk(index: int, stretch) -> None:
+        nonlocal done
+        for ij in stretch:
+            point = evaluate(engines[index], ij)
+            with lock:
+                results[ij] = point
+                done += 1
+                if progress is not None:
+                    progress(done, n_points)
+
+    if n_threads == 1:
+        walk(0, order)
+        return engines
+    size = -(-len(order) // n_threads)
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        futures = [pool.submit(walk, k, order[k * size:(k + 1) * size]) for k in range(n_threads)]
+        for future in futures:
+            future.result()
+    return engines
+
+
 def sweep(scenario: Scenario | str | Path, params, metrics: Sequence[str] | str = (NPV_DIFFERENCE,), *,
           paths: int = DEFAULT_SWEEP_PATHS, seed: int = DEFAULT_SEED, overrides: Sequence[str] = (),
-          progress: Callable[[int, int], None] | None = None) -> SweepResult:
+          progress: Callable[[int, int], None] | None = None, threads: int | None = None) -> SweepResult:
     """Evaluate a scenario on a grid of one or two parameters, with common random numbers.
 
     Parameters
@@ -105,6 +144,12 @@ def sweep(scenario: Scenario | str | Path, params, metrics: Sequence[str] | str 
     overrides : sequence of str
         ``--set`` overrides applied before sweeping.
     progress : callable(done_points, total_points), optional
+    threads : int, optional
+        Threads evaluating points at once, as ``pivotsim.run``'s (default:
+        the usable CPUs, at most 8, and one per 16 points).  Each thread
+        walks its own stretch of the grid with its own engine; a point's
+        numbers do not depend on which thread or engine computed it (the
+        engine's reuse is exact), only ``computed`` counts more work.
 
     Returns
     -------
@@ -116,6 +161,8 @@ def sweep(scenario: Scenario | str | Path, params, metrics: Sequence[str] | str 
         Bad paths, values, counts or metrics (before any computation).
     """
     check_paths_seed(paths, seed)
+    if threads is not None and (isinstance(threads, bool) or int(threads) < 1):
+        raise PivotsimError(f"threads: {threads!r} is not allowed; must be a whole number >= 1")
     scenario = resolve_scenario(scenario, overrides)
     if isinstance(params, Mapping):
         axes = [(str(p), check_axis_values(str(p), v)) for p, v in params.items()]
@@ -171,13 +218,12 @@ def sweep(scenario: Scenario | str | Path, params, metrics: Sequence[str] | str 
     if progress is not None:
         progress(done, n_points)
     swap = len(axes) == 2 and swept[1] in engine.market_reads and swept[0] not in engine.market_reads
-    for i, j in _grid_order(shape[0], shape[1], swap):
-        if (i, j) in results:
-            continue
-        results[i, j] = engine.evaluate(values_at(i, j), scenarios[i, j])
-        done += 1
-        if progress is not None:
-            progress(done, n_points)
+    order = [ij for ij in _grid_order(shape[0], shape[1], swap) if ij not in results]
+    engines = _walk(order, threads, engine, lambda: CrnEngine(
+        scenario, swept, paths=int(paths) if monte_carlo else 0, seed=int(seed), path_metrics=need,
+        base=need_base, base_metrics=metric_list), lambda e, ij: e.evaluate(values_at(*ij), scenarios[ij]),
+        results, progress, n_points)
+    computed = {key: sum(e.computed[key] for e in engines) for key in engine.computed}
 
     rows = []
     for i in range(shape[0]):
@@ -195,4 +241,4 @@ def sweep(scenario: Scenario | str | Path, params, metrics: Sequence[str] | str 
                 row[PROB_AI_BEATS] = metric_value(point, parse_metric(PROB_AI_BEATS))
             rows.append(row)
     return SweepResult(scenario=scenario, params=axes, metrics=metric_list, paths=int(paths) if monte_carlo else 0,
-                       seed=int(seed), frame=pd.DataFrame(rows), computed=dict(engine.computed))
+                       seed=int(seed), frame=pd.DataFrame(rows), computed=computed)

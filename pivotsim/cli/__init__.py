@@ -1,5 +1,5 @@
 """Command line: ``pivotsim run | report | validate | schema | sources | claims | compare | calibrate | sweep |
-sensitivity | breakeven | timing | export``.
+sensitivity | breakeven | timing | export | data | hashprice``.
 
 A thin shell over the Python API: parse options, call the API, print.  Bad
 input (any :class:`~pivotsim.errors.PivotsimError`) is one line on stderr and
@@ -9,6 +9,7 @@ registers its commands on :data:`app`.
 
 from . import (  # noqa: F401  (register)
     compare_commands,
+    data_commands,
     export_commands,
     library_commands,
     run_commands,

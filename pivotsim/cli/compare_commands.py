@@ -146,28 +146,36 @@ def compare(
 # ---------------------------------------------------------------- calibrate (market model)
 @app.command()
 def calibrate(
-    data_file: Annotated[Path, typer.Argument(help="Daily network CSV (Coin Metrics layout).", metavar="PATH")],
     start: Annotated[str, typer.Option("--start", help="First day of the fitting window (YYYY-MM-DD).", metavar="DATE")],
     end: Annotated[str, typer.Option("--end", help="Last day of the fitting window (YYYY-MM-DD).", metavar="DATE")],
+    data_file: Annotated[Optional[Path], typer.Argument(
+        help="Daily network CSV (Coin Metrics layout); default: the user data folder's file "
+             "(`pivotsim data update`, `pivotsim data status`).", metavar="[PATH]")] = None,
     price_model: Annotated[str, typer.Option(
         "--price-model", help="Price model of the printed block: merton or gbm.", metavar="MODEL")] = "merton",
+    fee_start: Annotated[Optional[str], typer.Option(
+        "--fee-start", help="First day of the window the fee process is fitted on (YYYY-MM-DD; default: --start). "
+                            "The library scenarios use the last 36 months, the window that forecast fees best "
+                            "(benchmarks/backtest_market.py --fees).", metavar="DATE")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print every fitted figure as JSON.")] = False,
 ):
     """Fit the market model on real data and print a YAML `market:` block to paste into a scenario."""
     import datetime as dt
 
+    from ..btc_data import data_file as user_data_file
     from ..calibration import calibrate as fit
 
+    data_file = user_data_file() if data_file is None else data_file
     try:
         if price_model not in ("merton", "gbm"):
             raise PivotsimError(f"--price-model: {price_model!r} is not allowed; must be merton or gbm")
         dates = []
-        for name, text in (("--start", start), ("--end", end)):
+        for name, text in (("--start", start), ("--end", end)) + ((("--fee-start", fee_start),) if fee_start else ()):
             try:
                 dates.append(dt.date.fromisoformat(text))
             except ValueError:
                 raise PivotsimError(f"{name}: {text!r} is not allowed; must be a date YYYY-MM-DD") from None
-        result = fit(data_file, dates[0], dates[1])
+        result = fit(data_file, dates[0], dates[1], fee_start=dates[2] if fee_start else None)
     except PivotsimError as exc:
         fail(str(exc))
     if as_json:

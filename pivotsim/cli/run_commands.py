@@ -44,7 +44,8 @@ def summary_tables(summary: dict) -> list[Table]:
         a = summary["ai"]["base"]
         if key not in b and key not in a:
             continue
-        base.add_row(label, fmt(b[key]) if key in b else "", fmt(a[key]) if key in a else "")
+        base.add_row(label.format(months=summary["horizon_months"]), fmt(b[key]) if key in b else "",
+                     fmt(a[key]) if key in a else "")
 
     mc = Table(title=f"Monte Carlo NPV: {summary['paths']:,} paths, seed {summary['seed']}",
                title_justify="left")
@@ -65,8 +66,10 @@ def summary_tables(summary: dict) -> list[Table]:
                + (f" (95% CI {pct(lo)}-{pct(hi)})" if lo is not None else "")]
     k = comparison.get("breakeven_btc_price_multiplier")
     if k is not None:
+        at = summary["market"]["at_valuation"]
+        when = f"on {at['state_date']}" if at["state_days_before_valuation"] else "at t=0"
         caption.append(f"break-even BTC price: {k:.2f} x the base path ({money(comparison['breakeven_btc_price_usd'])} "
-                       "at t=0) makes mining's NPV equal AI's")
+                       f"{when}) makes mining's NPV equal AI's")
     else:
         caption.append("break-even BTC price: none between 0.01x and 100x the base path")
     conv = summary.get("monte_carlo", {})
@@ -87,7 +90,7 @@ def summary_tables(summary: dict) -> list[Table]:
         dist.add_row(label, pct(m["irr"]["p5"]), pct(m["irr"]["p50"]), pct(m["irr"]["p95"]),
                      pct(m.get("prob_no_irr")), months(m["payback_months"]["p50"]),
                      pct(m.get("prob_never_pays_back")))
-    tables = [base, mc, dist]
+    tables = [base, market_table(summary), mc, dist]
     levered = [(b, label) for b, label in (("bitcoin", "Bitcoin mining"), ("ai", "AI hosting"))
                if "debt" in summary[b]["base"]]
     if levered:
@@ -113,6 +116,32 @@ def _debt_table(summary: dict, levered) -> Table:
                       pct(mc["debt"]["prob_payment_default"]), money(mc["equity"]["npv_usd"]["p50"]))
     table.caption = ("equity NPV at the cost of equity; DSCR = CFADS / (interest + scheduled principal) in "
                      "months of repayment; breach: DSCR below the covenant in any month")
+    table.caption_justify = "left"
+    return table
+
+
+def market_table(summary: dict) -> Table:
+    """The market at the valuation date: p5/p50/p95 over paths and the base case (``market.at_valuation``)."""
+    at = summary["market"]["at_valuation"]
+    gap = at["state_days_before_valuation"]
+    title = (f"Market at {summary['valuation_date']}: state of {at['state_date']} rolled forward {gap} days"
+             if gap else f"Market at {summary['valuation_date']} (the state date)")
+    table = Table(title=title, title_justify="left")
+    table.add_column("")
+    for col in ("p5", "p50", "p95", "base"):
+        table.add_column(col, justify="right")
+    rows = (("BTC price", "btc_price_usd", money), ("Hashprice ($/PH/day)", "hashprice_usd_per_ph_day",
+                                                  lambda x: f"{x:,.2f}"),
+            ("Network hashrate (EH/s)", "network_hashrate_eh_s", lambda x: f"{x:,.0f}"),
+            ("Block height", "block_height", lambda x: f"{x:,.0f}"))
+    for label, key, fmt in rows:
+        table.add_row(label, *(fmt(at[key][k]) for k in ("p5", "p50", "p95", "base")))
+    halving = at["next_halving"]
+    if halving["expected"] is not None:
+        table.caption = (f"next halving expected {halving['expected']} (p5 {halving['p5'] or 'past the horizon'}, "
+                         f"p95 {halving['p95'] or 'past the horizon'})")
+    else:
+        table.caption = "next halving: past the horizon"
     table.caption_justify = "left"
     return table
 

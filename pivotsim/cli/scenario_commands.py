@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ..errors import PivotsimError
 from ..formatting import missing, money, per_kwh_text, quantity_text  # same figures as the PDF
-from ..scenario.library import LIBRARY_DIR
+from ..scenario.library import LIBRARY_DIR, cited_file
 from .app import EXIT_BAD_INPUT, app, fail, load, stdout
 
 
@@ -110,7 +110,7 @@ def sources(
                         ("Date", {"max_width": 14}), ("URL or file", {"ratio": 3, "overflow": "fold"})):
             docs.add_column(col, **kw)
         for sid, src in scenario.sources.items():
-            docs.add_row(sid, src.title, src.publisher or "", str(src.date or ""), src.url or src.file or "")
+            docs.add_row(sid, src.title, src.publisher or "", str(src.date or ""), src.url or cited_file(src.file, scenario.file) or "")
         stdout.print(docs)
         counts = table["kind"].value_counts()
         stdout.print(f"{len(table)} numbers: {counts.get('source', 0)} from sources, "
@@ -160,16 +160,18 @@ def claims(
                     row["explanation"])
     stdout.print(out)
     kwh = Table(title="Revenue per kWh: AI deal (over the contract) vs mining on the same power "
-                      "(valuation date); claim (004): mining $0.17-0.20, AI $3-5",
+                      "(spot, month 1; and its average over the horizon); claim (004): mining $0.17-0.20, AI $3-5",
                 title_justify="left")
-    for col in ("Deal", "AI /kWh critical IT", "AI /kWh grid", "Mining /kWh grid", "Mining /kWh ASIC",
-                "AI / mining (grid)", "Mining fleet", "Existing − new (mining NPV)"):
+    for col in ("Deal", "AI /kWh critical IT", "AI /kWh grid", "Mining /kWh grid (spot, month 1)",
+                "Mining /kWh ASIC (spot, month 1)", "Mining /kWh grid (average, months)", "AI / mining (grid, spot)",
+                "Mining fleet", "Existing − new (mining NPV)"):
         kwh.add_column(col, justify="left" if col == "Deal" else "right")
     for _, row in per_kwh.iterrows():
         kwh.add_row(row["deal"], per_kwh_text(row["ai_revenue_usd_per_kwh_critical_it"]),
                     per_kwh_text(row["ai_revenue_usd_per_kwh_grid"]),
                     per_kwh_text(row["bitcoin_revenue_usd_per_kwh_grid"]),
                     per_kwh_text(row["bitcoin_revenue_usd_per_kwh_asic"]),
+                    f"{per_kwh_text(row['bitcoin_revenue_usd_per_kwh_grid_avg'])} ({row['horizon_months']})",
                     f"{row['ai_to_bitcoin_ratio_grid']:.1f}x", row["bitcoin_fleet"],
                     money(row["bitcoin_npv_existing_minus_new_usd"]))
     stdout.print(kwh)

@@ -15,6 +15,7 @@ from ..defaults import DEFAULT_PATHS, DEFAULT_SEED
 from .checks import check_output_folder, check_seed
 from .tables import print_table
 from .app import (
+    ThreadsOption,
     app,
     command_line,
     fail,
@@ -89,6 +90,7 @@ def sweep(
     seed: Annotated[int, typer.Option("--seed", help="Random seed (the same draws at every point).")] = DEFAULT_SEED,
     out: Annotated[str, typer.Option("--out", help="Parent folder of the sweep folder.", metavar="PATH")] = "runs",
     set_: Annotated[Optional[List[str]], typer.Option("--set", help="Override a scenario value first.", metavar="KEY=VALUE")] = None,
+    threads: ThreadsOption = None,
 ):
     """Sweep one or two parameters on a grid with common random numbers; CSV, PNG and a table."""
     from ..analysis.metrics import NPV_DIFFERENCE
@@ -100,7 +102,7 @@ def sweep(
         check_output_folder(out, "--out")
         loaded = load(scenario, set_ or ())
         result = with_progress("sweeping", stderr.is_terminal, lambda progress: run_sweep(
-            loaded, param, metric or [NPV_DIFFERENCE], paths=paths, seed=seed, progress=progress))
+            loaded, param, metric or [NPV_DIFFERENCE], paths=paths, seed=seed, progress=progress, threads=threads))
         folder = write_result(result, out, command=command_line())
     except PivotsimError as exc:
         fail(str(exc))

@@ -29,10 +29,9 @@ columns, floats for one path) and the marginal miner's J/TH has moved along
 its frontier by the gap.  With no gap the market is returned as it is, so
 every number is unchanged to the last bit.
 
-Random numbers: the gap's shocks come from their own streams,
-``SeedSequence(seed, spawn_key=(block, GAP_STREAM_KEY_OFFSET + j))`` for the
-j-th name of :data:`GAP_SHOCKS` (drawn by the engine, see
-:func:`draw_gap_shocks`), so rolling forward never moves another draw.
+Random numbers: the gap's shocks come from their own streams, one per name
+of :data:`GAP_SHOCKS` (the engine's seed layout: :mod:`pivotsim.seeds`,
+``gap_generator``), so rolling forward never moves another draw.
 
 References
 ----------
@@ -42,7 +41,6 @@ block interval); :mod:`pivotsim.models.market` for each driver's equations.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -54,9 +52,10 @@ from .market import (STREAM_SHOCKS, active_stream_shocks, draw_stream_shock, sim
 from .timeline import BLOCKS_PER_DAY, HALVING_INTERVAL_BLOCKS
 
 DAYS_PER_MONTH = 365.25 / 12.0
-#: gap shocks, each from ``SeedSequence(seed, spawn_key=(block, GAP_STREAM_KEY_OFFSET + j))``
+#: the gap's shocks, each from its own stream (:mod:`pivotsim.seeds`)
 GAP_SHOCKS = ("btc_price", "network_hashrate", "btc_jump", "fees", "fee_spike")
-GAP_STREAM_KEY_OFFSET = 200
+#: prefix of the gap's shocks among the engine's shocks
+GAP_PREFIX = "gap."
 #: market fields that hold the state (replaced by each path's values at the valuation date)
 STATE_FIELDS = ("btc_price_usd", "network_hashrate_eh_s", "fees_btc_per_block", "block_height")
 
@@ -143,6 +142,27 @@ class _GapTimeline:
         return np.arange(self.n_periods) / 12.0
 
 
+class _MarketView:
+    """The market with some fields replaced: reads everything else from the market it wraps.
+
+    A view, not a copy, so any read-only namespace (the CRN engine's
+    recorders included) can be rolled forward.
+    """
+
+    def __init__(self, base, **values):
+        object.__setattr__(self, "_base", base)
+        object.__setattr__(self, "_values", values)
+
+    def __getattr__(self, name):
+        values = object.__getattribute__(self, "_values")
+        if name in values:
+            return values[name]
+        return getattr(object.__getattribute__(self, "_base"), name)
+
+    def __setattr__(self, name, value):
+        object.__getattribute__(self, "_values")[name] = value
+
+
 def _scaled_share(rate, f: float):
     """A per-year (or per-month) compound rate over f periods: ``(1 + r)^f - 1`` with r = -rate for declines."""
     return -np.expm1(f * np.log1p(-np.asarray(rate, dtype=float)))
@@ -150,7 +170,7 @@ def _scaled_share(rate, f: float):
 
 def _gap_market(market, f: float):
     """The market with every rate rescaled to steps of f months (see the module docstring)."""
-    m = copy.copy(market)
+    m = _MarketView(market)
     root = math.sqrt(f)
     m.btc_drift_per_year = np.asarray(market.btc_drift_per_year, dtype=float) * f
     m.btc_volatility_per_year = np.asarray(market.btc_volatility_per_year, dtype=float) * root
@@ -230,7 +250,7 @@ def roll_forward(market, site, state_date, valuation_date, shocks: dict[str, np.
         if values.shape[1] != n_steps:
             raise ValueError(f"gap shock {name!r} has {values.shape[1]} steps; the gap of {days} days has {n_steps}")
     paths = simulate_market(gap_market, site, _GapTimeline(n_steps, step_days), shocks)
-    rolled = copy.copy(market)
+    rolled = _MarketView(market)
     n = max(n_paths, paths.btc_price_usd.shape[0])
 
     def state(x):
@@ -296,3 +316,79 @@ def expected_halving_days_at_target_rate(block_height) -> np.ndarray:
     """Days to the next halving at exactly 144 blocks a day [days] (the protocol's target interval)."""
     h = np.asarray(block_height, dtype=float)
     return (next_halving_height(h) - h) / BLOCKS_PER_DAY
+
+
+# --------------------------------------------------------------------------- the state at the valuation date
+
+#: per-path figures of the market at the valuation date (:func:`state_at_valuation`)
+AT_VALUATION = ("btc_price_usd", "hashprice_usd_per_ph_day", "network_hashrate_eh_s", "block_height",
+                "next_halving_days")
+
+
+def state_at_valuation(paths, days: np.ndarray, n_paths: int) -> dict[str, np.ndarray]:
+    """The market at t = 0 of each path, and the days to its next halving.
+
+    Parameters
+    ----------
+    paths : MarketPaths
+        Paths from the valuation date (rows: one per path, or one for all).
+    days : ndarray (n_periods,)
+        Days of each column's month [days].
+    n_paths : int
+
+    Returns
+    -------
+    dict of str -> ndarray (n_paths,)
+        Each name of :data:`AT_VALUATION`: price [USD], hashprice [USD/PH/day],
+        hashrate [EH/s], block height [blocks] at t = 0, and days from t = 0
+        to the next halving (:func:`halving_days`; NaN past the horizon).
+    """
+    def first(x):
+        return np.broadcast_to(np.asarray(x, dtype=float)[:, 0], (n_paths,)).copy()
+
+    heights = np.asarray(paths.block_height, dtype=float)
+    return {"btc_price_usd": first(paths.btc_price_usd),
+            "hashprice_usd_per_ph_day": first(paths.hashprice_usd_per_ph_day),
+            "network_hashrate_eh_s": first(paths.network_hashrate_eh_s),
+            "block_height": first(heights),
+            "next_halving_days": np.broadcast_to(halving_days(heights, days), (n_paths,)).copy()}
+
+
+def describe_at_valuation(per_path: dict[str, np.ndarray], base: dict[str, np.ndarray], valuation_date,
+                          gap_days_: int) -> dict:
+    """The ``market.at_valuation`` block of a run summary.
+
+    Parameters
+    ----------
+    per_path : dict of str -> ndarray (n_paths,)
+        :func:`state_at_valuation` of the Monte Carlo paths.
+    base : dict of str -> ndarray (1,)
+        The same of the base case (the expected path).
+    valuation_date : date
+    gap_days_ : int
+        Days rolled forward.
+
+    Returns
+    -------
+    dict
+        Per figure ``{"p5", "p50", "p95", "base"}``; ``next_halving``:
+        ``{"expected": base-case date, "p5": date, "p95": date}`` (ISO
+        strings; None when the halving is past the horizon).
+    """
+    day0 = _as_date(valuation_date)
+    out = {"state_days_before_valuation": int(gap_days_)}
+    for name in AT_VALUATION[:-1]:
+        values = per_path[name]
+        p5, p50, p95 = np.percentile(values, [5, 50, 95])
+        out[name] = {"p5": float(p5), "p50": float(p50), "p95": float(p95), "base": float(base[name][0])}
+
+    def date_of(days):
+        return None if not np.isfinite(days) else (day0 + dt.timedelta(days=float(days))).isoformat()
+
+    days = per_path["next_halving_days"]
+    finite = days[np.isfinite(days)]
+    # a path whose halving is past the horizon counts as late (it sorts after every date)
+    late = np.where(np.isfinite(days), days, np.inf)
+    p5, p95 = (np.percentile(late, [5, 95], method="inverted_cdf") if finite.size else (np.nan, np.nan))
+    out["next_halving"] = {"expected": date_of(base["next_halving_days"][0]), "p5": date_of(p5), "p95": date_of(p95)}
+    return out

@@ -29,6 +29,7 @@ break-even power and BTC prices).  ASIC efficiencies:
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -231,3 +232,58 @@ def spot_figures(btc_price_usd: float, difficulty: float, fees_btc_per_block: fl
             figures.breakeven_btc_price_usd[_key(e)] = float(
                 breakeven_btc_price_usd(power, e, hashrate, subsidy + fees, pool))
     return figures
+
+
+# --------------------------------------------------------------------------- a fleet's cash flows
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else math.nan
+
+
+def mining_cost_kpis(flows) -> dict:
+    """Mining's spot and horizon-average figures of one path (the base case), from its cash flows.
+
+    Parameters
+    ----------
+    flows : CashFlows
+        Mining's line items (one path, :func:`pivotsim.models.mining.mining_cash_flows`
+        with quantities).
+
+    *Spot* is month 1 (the first month after the valuation date), *average*
+    the whole horizon.  Cash cost is power plus direct opex per BTC mined;
+    all-in adds G&A (not a line of the model: 0) and depreciation, not the
+    gross capex.
+
+    Returns
+    -------
+    dict
+        ``hashprice_usd_per_ph_day`` (t = 0), ``btc_mined``,
+        ``revenue_per_kwh_spot_usd``, ``revenue_per_kwh_avg_usd`` [USD per kWh
+        of grid power], ``cash_cost_per_btc_spot_usd``,
+        ``cash_cost_per_btc_avg_usd``, ``all_in_cost_per_btc_usd`` and
+        ``all_in_cost_components_usd_per_btc`` (``cash``, ``g_and_a``,
+        ``depreciation``) [USD/BTC].
+    """
+    def row(x):
+        return np.asarray(x, dtype=float)[0]
+
+    btc = row(flows.quantities["btc_mined"])
+    kwh = row(flows.quantities["grid_kwh"])
+    revenue = row(flows.items["revenue_usd"])
+    cash = -(row(flows.items["power_usd"]) + row(flows.items["opex_usd"]))
+    depreciation = row(flows.quantities["depreciation_usd"])
+    btc_total = float(btc.sum())
+    cash_avg = _ratio(float(cash.sum()), btc_total)
+    depreciation_avg = _ratio(float(depreciation.sum()), btc_total)
+    g_and_a = 0.0
+    return {
+        "hashprice_usd_per_ph_day": float(flows.quantities["hashprice_usd_per_ph_day"][0, 0]),
+        "btc_mined": btc_total,
+        "revenue_per_kwh_spot_usd": _ratio(float(revenue[1]), float(kwh[1])),
+        "revenue_per_kwh_avg_usd": _ratio(float(revenue.sum()), float(kwh.sum())),
+        "cash_cost_per_btc_spot_usd": _ratio(float(cash[1]), float(btc[1])),
+        "cash_cost_per_btc_avg_usd": cash_avg,
+        "all_in_cost_per_btc_usd": cash_avg + g_and_a + depreciation_avg,
+        "all_in_cost_components_usd_per_btc": {"cash": cash_avg, "g_and_a": g_and_a,
+                                               "depreciation": depreciation_avg},
+    }

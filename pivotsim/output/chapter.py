@@ -9,7 +9,7 @@ in the book's appendix):
    financing, timing option, market at the valuation date);
 4. the NPV distributions, cash flows, market paths;
 5. the inputs with their sources, the sources, what is and is not modelled,
-   the command that reproduces the note.
+   (the command that writes the note again is under its title).
 
 Sections flow one after another (no forced page breaks inside a note), so no
 page is left half empty except the last of a chapter.
@@ -31,6 +31,7 @@ from ..scenario.labels import in_sentence, input_label
 from ..simulate import BLOCK_PATHS, discount_rate
 from . import charts
 from .layout import RULE, SetPageContext, chart, deal_context, paths_text, table, text
+from .extra_sections import EXTRA_SECTIONS
 from .limitations import model_statements
 from .note import (answer_sentence, cases_rows, drivers_caption, grid_rows, headline_rows, key_assumptions)
 from .note_figures import plot_drivers
@@ -52,6 +53,7 @@ def title_block(result, styles, generated: dt.datetime, *, chapter: int | None =
              + (f" · {len(scenario.overrides)} --set override(s)" if scenario.overrides else "")
              + f" · generated {generated:%Y-%m-%d %H:%M} UTC by pivotsim {__version__}")
     out.append(Paragraph(text(facts), styles["meta"]))
+    out.append(Paragraph(text(f"Reproduce: {reproduce_command(result)}"), styles["mono"]))
     return out
 
 
@@ -77,9 +79,12 @@ def _bullets(data) -> list[str]:
                    f"out ahead on most paths ({pct(max(prob, 1 - prob))}).")
     if a.get("revenue_usd_per_kwh") and b.get("revenue_usd_per_kwh"):
         ratio = a["revenue_usd_per_kwh"] / b["revenue_usd_per_kwh"]
-        out.append(f"Per kWh of grid power, AI hosting earns {per_kwh(a['revenue_usd_per_kwh'])} of revenue against "
-                   f"{per_kwh(b['revenue_usd_per_kwh'])} for mining ({ratio:.1f} times as much); power costs "
-                   f"{per_kwh(result.inputs.site.power_price_usd_per_kwh)}.")
+        spot = b.get("revenue_per_kwh_spot_usd")
+        out.append(f"Per kWh of grid power, averaged over the {s['horizon_months']} months, AI hosting earns "
+                   f"{per_kwh(a['revenue_usd_per_kwh'])} of revenue against {per_kwh(b['revenue_usd_per_kwh'])} for "
+                   f"mining ({ratio:.1f} times as much"
+                   + (f"; mining's spot figure, month 1, is {per_kwh(spot)}" if spot else "")
+                   + f"); power costs {per_kwh(result.inputs.site.power_price_usd_per_kwh)}.")
     breakeven = s["comparison"].get("breakeven_btc_price_usd")
     spot = float(result.inputs.market.btc_price_usd)
     if breakeven is not None:
@@ -150,7 +155,7 @@ def evidence_section(result, styles, width, *, market: bool = True) -> list:
     if result.paths > 1:
         out.append(chart(lambda axes: [charts.plot_npv_distributions(result, axes[0]),
                                        charts.plot_npv_difference(result, axes[1])],
-                         width, 4.6, styles, nrows=2, heading="Risk: NPV distributions",
+                         width, 4.3, styles, nrows=2, heading="Risk: NPV distributions",
                          caption=f"Top: share of the {result.paths:,} Monte Carlo paths with an NPV at or below each "
                                  "value (dashed: base case). Bottom: AI NPV minus mining NPV on the same path; the "
                                  "share right of zero is P(AI beats mining)."))
@@ -219,7 +224,7 @@ def _uncertain_inputs_text(result) -> str:
 
 
 def methods_section(result, styles) -> list:
-    """How the numbers are made, what this run models and leaves out, and the command that reproduces it."""
+    """How the numbers are made and what this run models and leaves out."""
     rb, ra = discount_rate(result.inputs, "bitcoin"), discount_rate(result.inputs, "ai")
     rate = pct(rb) if rb == ra else f"{pct(ra)} (AI) and {pct(rb)} (mining)"
     paragraphs = [
@@ -242,7 +247,9 @@ def methods_section(result, styles) -> list:
     out += [Paragraph(text(s), styles["bullet"], bulletText="•") for s in statements.modelled]
     out.append(Paragraph("<b>Not modelled in this run.</b>", styles["body"]))
     out += [Paragraph(text(s), styles["bullet"], bulletText="•") for s in statements.not_modelled]
-    out.append(KeepTogether(reproduce(result, styles)))
+    if result.scenario.sha256:
+        out.append(Paragraph(text(f"Input file SHA-256: {result.scenario.sha256} (the command that writes this "
+                                  "note again is under the title)."), styles["mono"]))
     return out
 
 
@@ -259,15 +266,8 @@ def reproduce_command(result) -> str:
     return " ".join(shlex.quote(c) for c in command + ["-o", "report.pdf"])
 
 
-def reproduce(result, styles) -> list:
-    out = [Paragraph("Reproduce", styles["H2"]), Paragraph(text(reproduce_command(result)), styles["mono"])]
-    if result.scenario.sha256:
-        out.append(Paragraph(text(f"Input file SHA-256: {result.scenario.sha256}"), styles["mono"]))
-    return out
-
-
 def chapter_story(data, styles, width, generated: dt.datetime, *, chapter: int | None = None,
-                  shared: frozenset = frozenset(), extra_sections=()) -> list:
+                  shared: frozenset = frozenset(), extra_sections=EXTRA_SECTIONS) -> list:
     """Flowables of one deal's note; a book chapter shows the market once, in the appendix (``shared`` rows)."""
     result = data.result
     story: list = [SetPageContext(deal_context(result))]

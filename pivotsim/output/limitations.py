@@ -175,14 +175,17 @@ def model_statements(inputs, *, has_financing: bool | None = None, has_timing: b
     else:
         out.not_modelled.append("Terminal value: nothing is counted after the horizon.")
     if has_financing is None:
-        has_financing = getattr(inputs, "financing", None) is not None
+        has_financing = bool(getattr(inputs.ai, "debt", None) or getattr(inputs.bitcoin, "debt", None))
     if has_financing:
-        out.modelled.append("Project debt with its repayment schedule and DSCR covenants.")
+        out.modelled.append("Project debt of the AI side with its draws, repayment schedule and DSCR covenant; the "
+                            "equity return is read after debt service.")
     else:
         out.not_modelled.append("Debt: both businesses are valued as all-equity projects.")
     if has_timing is None:
-        has_timing = getattr(inputs, "timing", None) is not None
-    if not has_timing:
+        has_timing = getattr(inputs, "option", None) is not None
+    if has_timing:
+        out.modelled.append("The option to convert later, block by block, valued by least-squares Monte Carlo.")
+    else:
         out.not_modelled.append("The option to wait: the site converts to AI now or never.")
     out.not_modelled.append(f"The figures (pivotsim {__version__}) model the deal from public information and "
                             "stated assumptions; they are not investment advice.")

@@ -118,11 +118,17 @@ def headline_rows(summary: dict, extras: dict | None = None) -> list[list[str]]:
     rows.append(["Project IRR, base case", pct(b["base"]["irr"]), pct(a["base"]["irr"]), ""])
     rows.append(["Payback, base case", months(b["base"]["payback_months"]), months(a["base"]["payback_months"]), ""])
     rows.append(["Peak funding need", money(b["base"]["peak_funding_usd"]), money(a["base"]["peak_funding_usd"]), ""])
-    for name, label in (("equity_irr", "Equity IRR, base case"), ("min_dscr", "Minimum DSCR, base case")):
-        values = {k: (extras.get("financing", {}).get(k) or {}).get(name) for k in ("bitcoin", "ai")}
-        if any(v is not None for v in values.values()):
-            fmt = pct if name == "equity_irr" else (lambda x: "n/a" if x is None else f"{x:.2f}x")
-            rows.append([label, fmt(values["bitcoin"]), fmt(values["ai"]), ""])
+    equity = {k: (summary[k]["base"].get("equity") or {}) for k in ("bitcoin", "ai")}
+    debt = {k: (summary[k]["base"].get("debt") or {}) for k in ("bitcoin", "ai")}
+    if any(e.get("irr") is not None for e in equity.values()):
+        rows.append(["Equity IRR, base case", pct(equity["bitcoin"].get("irr")) if equity["bitcoin"] else "",
+                     pct(equity["ai"].get("irr")) if equity["ai"] else "", ""])
+    if any(d.get("min_dscr") is not None for d in debt.values()):
+        def times(x):
+            return "n/a" if x is None else f"{x:.2f}x"
+
+        rows.append(["Minimum DSCR, base case", times(debt["bitcoin"].get("min_dscr")) if debt["bitcoin"] else "",
+                     times(debt["ai"].get("min_dscr")) if debt["ai"] else "", ""])
     timing = extras.get("timing") or {}
     if timing.get("option_value_usd") is not None:
         rows.append(["Option value of waiting", "", "", money(timing["option_value_usd"])])

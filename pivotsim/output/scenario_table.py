@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from ..formatting import quantity_text
+from ..scenario.library import cited_file
 from ..scenario.provenance import provenance_rows, source_text
 
 
@@ -84,8 +85,9 @@ def source_rows(scenario) -> list[tuple[str, str]]:
             bits.append(meta)
         if src.url:
             bits.append(src.url)
-        if src.file:
-            bits.append(f"file {src.file}")
+        file = cited_file(src.file, scenario.file)  # absent (a wheel, another folder): the citation alone
+        if file:
+            bits.append(f"file {file}")
         if src.note:
             bits.append(src.note)
         out.append((sid, ". ".join(b.rstrip(".") for b in bits) + "."))

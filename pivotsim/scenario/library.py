@@ -150,3 +150,21 @@ def write_copy(target: str | Path, source: str = TEMPLATE.removesuffix(".yaml"))
     except OSError as exc:
         raise ScenarioError(f"cannot be written ({exc.strerror or exc})", file=str(target)) from None
     return bundled
+
+
+def cited_file(file: str | None, scenario_file: str | None) -> str | None:
+    """A source's ``file`` if it can be found, else None: the citation then stands on its own.
+
+    Source texts live outside the package (``../shared/sources/...``, as the
+    project checkout lays them out); a bundled deal run from another folder
+    or from a wheel has no such file.  The file is looked for as written
+    (from the current folder) and next to the scenario file and its two
+    parent folders.
+    """
+    if not file:
+        return None
+    candidates = [Path(file)]
+    if scenario_file:
+        base = Path(scenario_file).resolve().parent
+        candidates += [base / file, base.parent / file, base.parent.parent / file]
+    return file if any(c.is_file() for c in candidates) else None

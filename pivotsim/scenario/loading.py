@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, PrivateAttr, ValidationError, model_valid
 from ..errors import ScenarioError
 from .cases import Case, check_case_names, check_case_overrides
 from .correlations import correlation_matrix
+from .market_data import market_from_data
 from .debt import check_debt_horizon
 from .library import find_scenario
 from .option import SwitchingOption
@@ -113,6 +114,14 @@ class Scenario(StrictModel):
             raise ValueError(f"scenario.horizon_months: {horizon} is shorter than the AI contract "
                              f"(last tranche live at month {end - int(self.ai.term_months.value)} "
                              f"+ {int(self.ai.term_months.value)}-month term = {end}); use at least {end}")
+        return self
+
+    @model_validator(mode="after")
+    def _state_not_after_valuation(self):
+        state, valuation = self.market.state_date, self.scenario.valuation_date
+        if state is not None and state > valuation:
+            raise ValueError(f"market.state_date: {state} is not allowed; must be on or before "
+                             f"scenario.valuation_date ({valuation}): the market state cannot come from the future")
         return self
 
     @model_validator(mode="after")
@@ -216,6 +225,7 @@ def parse_scenario(data: dict, *, file: str | None = None, lines: dict[tuple, in
                    overrides: Sequence[str] = ()) -> Scenario:
     """Validate a scenario mapping (already read from YAML)."""
     context = {"base_dir": str(Path(file).parent)} if file and not file.startswith("--set") else {}
+    data = market_from_data(data, file, lines or {})
     try:
         scenario = Scenario.model_validate(data, context=context)
     except ValidationError as exc:

@@ -123,13 +123,24 @@ class Bitcoin(StrictModel):
 
 
 class Market(StrictModel):
-    """State of the bitcoin network at the valuation date, and its dynamics.
+    """State of the bitcoin network on ``state_date`` (default: the valuation date), and its dynamics.
 
     The equations behind every field are in :mod:`pivotsim.models.market`.
     Defaults reproduce the foundation model (GBM price, exogenous lognormal
     hashrate, 144 blocks a day, constant fees and power price).
     """
 
+    state_date: dt.date | None = Field(
+        None, description="day of the state below (price, difficulty or hashrate, block height, fees); before "
+                          "the valuation date the days in between are simulated with this market model, so "
+                          "t = 0 is a distribution (default: the valuation date, no gap)")
+    from_data: Literal["latest"] | None = Field(
+        None, description="latest: take btc_price_usd, difficulty, block_height, fees_btc_per_block and "
+                          "state_date from the last day of the daily data file (data_file), in place of "
+                          "the values written here")
+    data_file: str | None = Field(
+        None, description="from_data: the daily data file (default: pivotsim's user data folder, see "
+                          "`pivotsim data status`); relative to the scenario file or absolute")
     btc_price_usd: Positive
     btc_drift_per_year: number_field(ge=-1, le=3) = Field(
         description="expected log-price growth mu: E[S_t] = S_0 exp(mu t) [per year]")
