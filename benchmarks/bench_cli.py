@@ -20,6 +20,12 @@ median, min and max wall time and the target of issue 18.  Cases:
 
 Run folders go to a temporary directory.  A command that exits non-zero is
 reported with its stderr's last line and counts as failed.
+
+``--baseline SRC`` times another source tree of pivotsim (e.g. an older
+commit unpacked with ``git archive``) on the same cases, alternating its runs
+with this tree's, both as ``python -m pivotsim`` from their own root: on a
+shared machine whose load changes by the minute, only such paired figures
+compare two versions fairly.
 """
 
 from __future__ import annotations
@@ -37,10 +43,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _scenario() -> str:
+def _scenario(root: Path = ROOT) -> str:
     """The IREN scenario as the command line names it (the repo's library folder, wherever it lives)."""
     for candidate in ("scenarios/iren.yaml", "pivotsim/scenarios/iren.yaml"):
-        if (ROOT / candidate).is_file():
+        if (root / candidate).is_file():
             return candidate
     return "iren.yaml"  # resolved from the bundled library
 
@@ -53,9 +59,9 @@ def _pivotsim() -> list[str]:
     return [found] if found else [sys.executable, "-m", "pivotsim"]
 
 
-def cases(out: Path) -> list[tuple[str, list[str], bool, float]]:
+def cases(out: Path, root: Path = ROOT) -> list[tuple[str, list[str], bool, float]]:
     """(label, arguments, fresh numba cache each time, target [s])."""
-    iren = _scenario()
+    iren = _scenario(root)
     return [
         ("version", ["--version"], False, 0.3),
         ("help", ["--help"], False, 0.3),
@@ -68,9 +74,9 @@ def cases(out: Path) -> list[tuple[str, list[str], bool, float]]:
     ]
 
 
-def _once(argv: list[str], env: dict) -> tuple[float, str | None]:
+def _once(argv: list[str], env: dict, cwd: Path = ROOT) -> tuple[float, str | None]:
     start = time.perf_counter()
-    proc = subprocess.run(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    proc = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                           text=True)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
@@ -84,7 +90,11 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="runs per command (median reported)")
     parser.add_argument("--only", nargs="*", default=None, help="labels to run")
     parser.add_argument("--skip", nargs="*", default=[], help="labels to leave out")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="another pivotsim source tree, timed alternately with this one")
     args = parser.parse_args()
+    if args.baseline is not None:
+        return paired(args)
     exe = _pivotsim()
     failed = False
     with tempfile.TemporaryDirectory(prefix="bench_cli_") as tmp:
@@ -115,6 +125,37 @@ def main() -> int:
             mark = "" if statistics.median(times) <= target else "  (over target)"
             print(f"{label:<10} {statistics.median(times):>7.2f}s {min(times):>7.2f}s {max(times):>7.2f}s "
                   f"{target:>6.1f}s  {command}{mark}")
+    return 1 if failed else 0
+
+
+def paired(args) -> int:
+    """Median wall times of this tree and ``args.baseline``, their runs alternating (see the module docstring)."""
+    trees = {"this": ROOT, "baseline": args.baseline.resolve()}
+    print(f"this tree {ROOT} vs baseline {trees['baseline']}, both `python -m pivotsim`; "
+          f"{args.repeat} alternating runs each; {os.cpu_count()} CPUs visible")
+    print(f"{'case':<10} {'baseline':>9} {'this':>9}  command (this tree)")
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="bench_cli_") as tmp:
+        tmp = Path(tmp)
+        plans = {name: cases(tmp / f"runs-{name}", root) for name, root in trees.items()}
+        for k, (label, argv, fresh_cache, target) in enumerate(plans["this"]):
+            if (args.only and label not in args.only) or label in args.skip:
+                continue
+            times = {name: [] for name in trees}
+            for i in range(args.repeat + (0 if fresh_cache else 1)):
+                for name, root in trees.items():
+                    env = dict(os.environ, COLUMNS="100", NO_COLOR="1", PYTHONPATH=str(root))
+                    if fresh_cache:
+                        env["NUMBA_CACHE_DIR"] = str(tmp / f"numba-{name}-{label}-{i}")
+                    elapsed, error = _once([sys.executable, "-m", "pivotsim", *plans[name][k][1]], env, root)
+                    if error:
+                        failed = True
+                        print(f"{label:<10} {name} failed: {error}")
+                    elif fresh_cache or i > 0:  # the first run of a warm case fills the cache
+                        times[name].append(elapsed)
+            med = {name: statistics.median(t) if t else float("nan") for name, t in times.items()}
+            command = "pivotsim " + " ".join(a if not a.startswith(str(tmp)) else "TMP" for a in argv)
+            print(f"{label:<10} {med['baseline']:>8.2f}s {med['this']:>8.2f}s  {command}")
     return 1 if failed else 0
 
 
