@@ -18,7 +18,7 @@ from .distributed import as_executor, default_threads
 from .drivers import MIN_PATHS as MIN_DRIVER_PATHS, DriversResult, run_drivers
 from .errors import PivotsimError
 from .framing import framing_summary
-from .levered import base_blocks, base_debt, monte_carlo_blocks, schedule_columns
+from .levered import base_blocks, base_debt, financing_headline, monte_carlo_blocks, schedule_columns
 from .inputs import to_inputs
 from .models.cashflows import CashFlows
 from .models.finance import BRIDGE_PARTS
@@ -186,6 +186,7 @@ class RunResult:
                 base = base_blocks(self.inputs, self.base[business], self.debt[business], business)
                 out[business]["base"].update(base)
                 out[business]["monte_carlo"].update(monte_carlo_blocks(self.metrics, business))
+                out[business]["financing"] = financing_headline(base, out[business]["monte_carlo"])
         spec = getattr(self.inputs, "uncertainty", None)
         if spec is not None:
             out["sampling"] = spec.sampling
