@@ -61,3 +61,24 @@ def test_debt_and_option_sentences_follow_the_scenario():
     assert any(m.startswith("The option to wait") for m in s.not_modelled)
     s = _statements("iren_timing")
     assert any(m.startswith("The option to convert later") for m in s.modelled)
+
+
+def test_terminal_value_sentence_follows_the_setting():
+    book = _statements(overrides=["finance.terminal_value=book_value"])
+    assert any(m.startswith("Assets still owned at the horizon are counted at book value") for m in book.modelled)
+    none = _statements(overrides=["finance.terminal_value=none"])
+    assert any(m.startswith("Terminal value: nothing") for m in none.not_modelled)
+    economic = _statements(overrides=["finance.terminal_value=economic", "finance.terminal_hall_value_usd_per_mw=2e6"])
+    assert any("economic value" in m and "$2.00M per MW" in m for m in economic.modelled)
+    assert not any(m.startswith("Terminal value") for m in economic.not_modelled)
+
+
+def test_deal_terms_as_signed():
+    s = _statements()
+    # iren.yaml: 20% prepayment credited from service month 25, delay credits 10%/month capped at 2%, 6-month long-stop
+    assert "Customer prepayment of 20% of the contract value, credited against invoices from service month 25." \
+        in s.modelled
+    assert any(m.startswith("Delay credits: 10% of a late tranche's monthly invoice") and "at most 2%" in m
+               for m in s.modelled)
+    assert any(m.startswith("The customer may terminate a tranche more than 6 months late") for m in s.modelled)
+    assert not any("Delay credits" in m for m in _statements("cipher_aws").modelled)

@@ -53,7 +53,8 @@ def title_block(result, styles, generated: dt.datetime, *, chapter: int | None =
              + (f" · {len(scenario.overrides)} --set override(s)" if scenario.overrides else "")
              + f" · generated {generated:%Y-%m-%d %H:%M} UTC by pivotsim {__version__}")
     out.append(Paragraph(text(facts), styles["meta"]))
-    out.append(Paragraph(text(f"Reproduce: {reproduce_command(result)}"), styles["mono"]))
+    out.append(Paragraph(text(f"Reproduce: {reproduce_command(result)}"
+                              + (f" (input SHA-256 {scenario.sha256})" if scenario.sha256 else "")), styles["mono"]))
     return out
 
 
@@ -247,9 +248,6 @@ def methods_section(result, styles) -> list:
     out += [Paragraph(text(s), styles["bullet"], bulletText="•") for s in statements.modelled]
     out.append(Paragraph("<b>Not modelled in this run.</b>", styles["body"]))
     out += [Paragraph(text(s), styles["bullet"], bulletText="•") for s in statements.not_modelled]
-    if result.scenario.sha256:
-        out.append(Paragraph(text(f"Input file SHA-256: {result.scenario.sha256} (the command that writes this "
-                                  "note again is under the title)."), styles["mono"]))
     return out
 
 

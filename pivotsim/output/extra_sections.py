@@ -40,6 +40,10 @@ def plot_value_bridge(bridge: dict, total_label: str, ax):
     ax.bar(len(parts), level, color=DIFFERENCE_COLOR, width=0.6)
     ax.annotate(mpl_text(compact_money(level)), (len(parts), max(level, 0.0)), xytext=(0, 2),
                 textcoords="offset points", ha="center", va="bottom", fontsize=7, fontweight="bold")
+    levels = np.cumsum([0.0] + [v for _, v in parts])
+    low, high = min(levels.min(), 0.0), max(levels.max(), 0.0)
+    pad = 0.14 * (high - low or 1.0)
+    ax.set_ylim(low - 0.04 * (high - low or 1.0), high + pad)  # room for the amounts above the bars
     ax.axhline(0, color=INK, lw=0.7)
     ax.set_xticks(range(len(parts) + 1), [mpl_text(p[0]) for p in parts] + [mpl_text(total_label)], fontsize=7.5)
     ax.yaxis.set_major_formatter(MONEY_FORMATTER)
@@ -107,7 +111,7 @@ def financing_section(data, styles, width) -> list:
     if bridge:
         total = sum(float(v) for v in bridge.values())
         out.append(chart(lambda ax: plot_value_bridge(bridge, "Equity NPV", ax), width, 2.6, styles,
-                         heading="Value bridge",
+                         heading="Equity value bridge",
                          caption=f"The AI side's equity NPV at the project discount rate, {money(total)}, as the sum "
                                  "of its parts: operations, the customer's prepayment as financing, the terminal "
                                  "value and the debt (base case)."))
@@ -204,7 +208,8 @@ def value_bridge_section(data, styles, width) -> list:
     caption = ("Each NPV as the sum of its parts: operations, the customer's prepayment as financing, the terminal "
                "value and any financing; base case." + (f" Monte Carlo means of the AI side: {parts}." if parts else ""))
     return [chart(lambda axes: plot_project_bridges(bridges, axes if len(bridges) > 1 else [axes]), width,
-                  2.4 * len(bridges) + 0.3, styles, nrows=len(bridges), heading="Value bridge", caption=caption)]
+                  2.4 * len(bridges) + 0.3, styles, nrows=len(bridges), heading="Value bridge of each business",
+                  caption=caption)]
 
 
 AT_VALUATION_LABELS = {"btc_price_usd": ("BTC price", lambda x: f"${x:,.0f}"),

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._version import __version__
+from ..formatting import money
 
 
 @dataclass
@@ -106,6 +107,30 @@ def _mining_sentences(bitcoin) -> tuple[list[str], list[str]]:
     return modelled, not_modelled
 
 
+def _deal_term_sentences(ai) -> list[str]:
+    """The contract's own terms, as signed, where the scenario sets them."""
+    out = []
+    share = _value(getattr(ai, "prepayment_share", 0.0) or 0.0)
+    if share > 0:
+        start = getattr(ai, "prepayment_credit_start_month", None)
+        credit = (f", credited against invoices from service month {_value(start):.0f}" if start is not None
+                  else ", credited against invoices over the term")
+        out.append(f"Customer prepayment of {share:.0%} of the contract value{credit}.")
+    credit = _value(getattr(ai, "delay_credit_share_per_month", 0.0) or 0.0)
+    if credit > 0:
+        cap = getattr(ai, "delay_credit_cap_share", None)
+        cap_text = (f", at most {_value(cap):.0%} of the tranche's contract value" if cap is not None
+                    and _value(cap) < 1 else "")
+        out.append(f"Delay credits: {credit:.0%} of a late tranche's monthly invoice per month late{cap_text}.")
+    long_stop = getattr(ai, "long_stop_months", None)
+    if long_stop is not None:
+        after = {"release": "the capacity is re-leased at the market rate",
+                 "sell_gpus": "the GPUs are sold"}.get(getattr(ai, "on_termination", None), "the contract ends")
+        out.append(f"The customer may terminate a tranche more than {_value(long_stop):.0f} months late; then "
+                   f"{after}.")
+    return out
+
+
 def _risk_sentences(inputs) -> tuple[list[str], list[str]]:
     risks = inputs.ai.risks
     modelled, not_modelled = [], []
@@ -116,8 +141,8 @@ def _risk_sentences(inputs) -> tuple[list[str], list[str]]:
         what = " and ".join(w for w, on in (("construction delay", delay), ("capex overrun", overrun)) if on)
         modelled.append(f"AI deal risks: {what}.")
         if delay:
-            modelled.append("Cash flows pushed past the horizon by a delay are cut there, what is still owned "
-                            "counted at book value.")
+            modelled.append("Cash flows pushed past the horizon by a delay are cut there; what is still owned "
+                            "is counted as the terminal value says.")
     else:
         not_modelled.append("Construction delay and capex overrun: the AI halls are built on time and budget.")
     default = _uncertain(inputs, "ai.risks.default_hazard_per_month") or _value(risks.default_hazard_per_month) > 0
@@ -166,12 +191,18 @@ def model_statements(inputs, *, has_financing: bool | None = None, has_timing: b
     modelled, not_modelled = _mining_sentences(inputs.bitcoin)
     out.modelled += modelled
     out.not_modelled += not_modelled
+    out.modelled += _deal_term_sentences(inputs.ai)
     modelled, not_modelled = _risk_sentences(inputs)
     out.modelled += modelled
     out.not_modelled += not_modelled
     terminal = getattr(inputs.finance, "terminal_value", None)
     if terminal == "book_value":
         out.modelled.append("Assets still owned at the horizon are counted at book value.")
+    elif terminal == "economic":
+        hall = getattr(inputs.finance, "terminal_hall_value_usd_per_mw", None)
+        halls = f"halls at {money(_value(hall))} per MW of critical IT" if hall is not None else "halls at a value per MW"
+        out.modelled.append(f"Assets still owned at the horizon are counted at their economic value: {halls}, GPUs "
+                            "and ASICs on their resale curves, whatever their tax lives.")
     else:
         out.not_modelled.append("Terminal value: nothing is counted after the horizon.")
     if has_financing is None:
