@@ -24,6 +24,7 @@ from .._version import __version__
 from ..formatting import money, pct
 from . import charts
 from .chapter import input_cell, assumption_table_rows
+from .extra_sections import market_now_section
 from .layout import PageContext, SetPageContext, book_context, chart, sha_prefix, table, text
 
 
@@ -117,6 +118,7 @@ def appendix_story(datas, shared: frozenset, styles, width) -> list:
              Paragraph(text(f"The {len(shared)} market inputs below have the same value and provenance in every deal "
                             "of this book; each chapter lists only its own inputs."), styles["body"]),
              table(kept, [width * 0.27, width * 0.17, width * 0.11, width * 0.45], styles, small=True)]
+    story += market_now_section(longest, styles, width)
     if result.paths > 1:
         sample = charts.market_sample(result)
         story.append(chart(lambda axes: [charts.plot_btc_price_fan(result, axes[0], sample),

@@ -31,7 +31,7 @@ from ..scenario.labels import in_sentence, input_label
 from ..simulate import BLOCK_PATHS, discount_rate
 from . import charts
 from .layout import RULE, SetPageContext, chart, deal_context, paths_text, table, text
-from .extra_sections import EXTRA_SECTIONS
+from .extra_sections import EXTRA_SECTIONS, market_now_section
 from .limitations import model_statements
 from .note import (answer_sentence, cases_rows, drivers_caption, grid_rows, headline_rows, key_assumptions)
 from .note_figures import plot_drivers
@@ -273,6 +273,8 @@ def chapter_story(data, styles, width, generated: dt.datetime, *, chapter: int |
     story += page_one(data, styles, width)
     story += decision_section(data, styles, width)
     for section in extra_sections:
+        if chapter is not None and section is market_now_section:
+            continue  # a book shows the common market once, in its appendix
         story += section(data, styles, width)
     story += evidence_section(result, styles, width, market=chapter is None)
     note = ("The market inputs every deal of this book shares are listed once, in the appendix 'Common market'."
