@@ -141,6 +141,8 @@ def test_pdf_dates_are_the_generation_time(iren_note):
 def _chapter_numbers(text: str) -> list[str]:
     """Money, percentages and multiples in reading order, up to the evidence sections."""
     body = text.split("Risk: NPV distributions")[0]
+    # the market at the valuation date is common to a book's deals: its appendix shows it once
+    body = re.sub(r"The market at the valuation date .*?not from a stale spot value\.", "", body)
     body = body.split(" generated ", 1)[-1]  # from the end of the title block (chapter and note differ above it)
     return re.findall(r"-?\$[\d,]+(?:\.\d+)?[kMB]?(?:/kWh)?|\d+\.\d%", body)
 
