@@ -80,11 +80,11 @@ class Model:
 
     @cached_property
     def btc_breakeven_base(self) -> float:
-        return self.breakeven("market.btc_price_usd", "comparison.npv_difference_usd=0", (20_000, 500_000))
+        return self.breakeven("market.btc_price_usd", "comparison.npv_difference_usd=0", (20_000, 2_000_000))
 
     @cached_property
     def btc_breakeven_monte_carlo(self) -> float:
-        return self.breakeven("market.btc_price_usd", "comparison.npv_difference_usd=0", (20_000, 500_000),
+        return self.breakeven("market.btc_price_usd", "comparison.npv_difference_usd=0", (20_000, 2_000_000),
                               stochastic=True, paths=2000, seed=SEED)
 
     @cached_property
@@ -169,10 +169,10 @@ def _framing_gap(model: Model) -> str:
 SWEEP = "pivotsim breakeven iren.yaml"
 FIGURES: dict[str, Figure] = {
     "btc_breakeven_base": Figure(f"{SWEEP} --param market.btc_price_usd --target "
-                                 "comparison.npv_difference_usd=0 --range 20000:500000",
+                                 "comparison.npv_difference_usd=0 --range 20000:2000000",
                                  lambda m: _money(m.btc_breakeven_base)),
     "btc_breakeven_monte_carlo": Figure(f"{SWEEP} --param market.btc_price_usd --target "
-                                        "comparison.npv_difference_usd=0 --range 20000:500000 --stochastic",
+                                        "comparison.npv_difference_usd=0 --range 20000:2000000 --stochastic",
                                         lambda m: _money(m.btc_breakeven_monte_carlo)),
     "btc_price_scenario": Figure("market.btc_price_usd of iren.yaml",
                                  lambda m: _money(m.scenario_value("market.btc_price_usd"))),

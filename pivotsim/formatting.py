@@ -162,9 +162,23 @@ def quantity_text(value, unit: str, *, plain_unit: bool = True) -> str:
 
 # Base-case metrics shown side by side, in the terminal (short label) and in
 # the PDF (long label): summary key, short label, long label, formatter.
+# A null IRR shows its ``irr_note`` (:func:`irr_text`).
+def irr_text(base: dict) -> str:
+    """The base-case IRR, or why there is none: ``n/a (multiple)``, ``n/a (borrowing)``, ``n/a (none)``."""
+    if missing(base.get("irr")) and base.get("irr_note"):
+        return f"n/a ({base['irr_note']})"
+    return pct(base.get("irr"))
+
+
+#: names of the value-bridge parts, as printed
+BRIDGE_LABELS = {"operations_usd": "Operations", "prepayment_financing_usd": "Prepayment financing",
+                 "terminal_value_usd": "Terminal value", "financing_usd": "Debt financing"}
+
+
 BASE_METRIC_ROWS = [
     ("npv_usd", "NPV", "NPV", money),
     ("irr", "IRR (annual)", "IRR (annual)", pct),
+    ("mirr", "MIRR (annual)", "MIRR (annual, finance and reinvestment at the discount rate)", pct),
     ("payback_months", "Payback", "Payback", months),
     ("discounted_payback_months", "Discounted payback", "Discounted payback", months),
     ("peak_funding_usd", "Peak funding need", "Peak funding need", money),

@@ -26,8 +26,9 @@ def to_inputs(scenario: Scenario) -> SimpleNamespace:
     Models read this tree (``inputs.site.grid_power_mw``), never the pydantic
     objects, so a sampler can substitute arrays shaped ``(n_paths, 1)``
     (:func:`pivotsim.inputs.sample_inputs`).  The tree also holds
-    ``ai.risks.default_event`` and ``ai.risks.renewal_event`` (the U(0, 1)
-    draws behind those events, 0.5 in the base case) and ``uncertainty``, the
+    ``ai.risks.default_event``, ``ai.risks.renewal_event`` and
+    ``ai.risks.termination_event`` (the U(0, 1) draws behind those events,
+    0.5 in the base case) and ``uncertainty``, the
     :class:`~pivotsim.uncertainty.UncertainInputs` of the scenario.
     """
 
@@ -49,6 +50,7 @@ def to_inputs(scenario: Scenario) -> SimpleNamespace:
     # takes their median, like every other uncertain input
     inputs.ai.risks.default_event = 0.5
     inputs.ai.risks.renewal_event = 0.5
+    inputs.ai.risks.termination_event = 0.5
     inputs.uncertainty = UncertainInputs.from_scenario(scenario)
     return inputs
 

@@ -75,6 +75,14 @@ def monte_carlo_blocks(metrics: dict[str, np.ndarray], business: str) -> dict:
     }
 
 
+def financing_headline(base: dict, monte_carlo: dict) -> dict:
+    """``<business>.financing``: the few debt figures a headline shows (the note's table, the cases)."""
+    return {"debt_usd": base["debt"]["amount_usd"], "min_dscr": base["debt"]["min_dscr"],
+            "equity_npv_usd": base["equity"]["npv_usd"], "equity_irr": base["equity"]["irr"],
+            "prob_covenant_breach": monte_carlo["debt"]["prob_covenant_breach"],
+            "prob_payment_default": monte_carlo["debt"]["prob_payment_default"]}
+
+
 def schedule_columns(result: project_debt.DebtResult) -> dict[str, np.ndarray]:
     """The base case's debt schedule as columns of ``cashflows_base.csv`` (one path)."""
     return {name: np.asarray(values)[0] for name, values in result.lines.items()}

@@ -18,9 +18,10 @@ from .distributed import as_executor, default_threads
 from .drivers import MIN_PATHS as MIN_DRIVER_PATHS, DriversResult, run_drivers
 from .errors import PivotsimError
 from .framing import framing_summary
-from .levered import base_blocks, base_debt, monte_carlo_blocks, schedule_columns
+from .levered import base_blocks, base_debt, financing_headline, monte_carlo_blocks, schedule_columns
 from .inputs import to_inputs
 from .models.cashflows import CashFlows
+from .models.finance import BRIDGE_PARTS
 from .models.market import MarketPaths
 from .models.rollforward import AT_VALUATION, describe_at_valuation, gap_days, state_at_valuation
 from .scenario import Scenario, resolve_scenario
@@ -148,7 +149,10 @@ class RunResult:
     def summary(self) -> dict:
         """The run as a JSON-ready dict (the contract of ``summary.json``).
 
-        Missing values (no IRR root, never pays back) are None.
+        Missing values (no IRR root or none that means something, never
+        pays back) are None.  ``<business>.base.value_bridge`` and
+        ``<business>.monte_carlo.value_bridge_mean`` take the NPV apart
+        (:func:`pivotsim.models.finance.value_bridge`).
         """
         out = {
             "scenario": self.scenario.name,
@@ -169,16 +173,20 @@ class RunResult:
                     "prob_npv_negative": float(np.mean(npv < 0)),
                     "irr": describe(irr),
                     "prob_no_irr": float(np.mean(~np.isfinite(irr))),
+                    "mirr": describe(self.metrics[f"{business}_mirr"]),
                     "payback_months": describe(payback),
                     "prob_never_pays_back": float(np.mean(~np.isfinite(payback))),
                     "discounted_payback_months": describe(self.metrics[f"{business}_discounted_payback_months"]),
                     "peak_funding_usd": describe(self.metrics[f"{business}_peak_funding_usd"]),
+                    "value_bridge_mean": {part: float(np.mean(self.metrics[f"{business}_value_bridge_{part}"]))
+                                          for part in BRIDGE_PARTS},
                 },
             }
             if business in self.debt:
                 base = base_blocks(self.inputs, self.base[business], self.debt[business], business)
                 out[business]["base"].update(base)
                 out[business]["monte_carlo"].update(monte_carlo_blocks(self.metrics, business))
+                out[business]["financing"] = financing_headline(base, out[business]["monte_carlo"])
         spec = getattr(self.inputs, "uncertainty", None)
         if spec is not None:
             out["sampling"] = spec.sampling

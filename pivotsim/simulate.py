@@ -52,20 +52,27 @@ from .inputs import substitute
 from .errors import ScenarioError
 from .models import equity, finance
 from .models.cashflows import CashFlows
-from .models.hosting import contract_terms, hosting_cash_flows
+from .models.hosting import hosting_cash_flows
 from .models.market import MarketPaths, simulate_market, zero_shocks
-from .models.mining import mining_cash_flows
+from .models.mining import mining_cash_flows, mining_terminal_value_usd
 from .models.split_site import ai_side_cash_flows, remaining_mining_inputs, splits_site
 from .models.path_summaries import market_path_summaries
 from .models.rollforward import GAP_PREFIX, roll_forward, state_at_valuation
-from .models.spot import mining_cost_kpis
 from .models.timeline import Timeline
 from .shocks import BLOCK_PATHS, block_shocks, chunk_shocks, gap_shocks  # noqa: F401  (the engine's draws)
+from .valuation import (  # noqa: F401  (re-exported: the engine's valuation lives in pivotsim.valuation)
+    BRIDGE_METRICS,
+    VALUATION_METRICS,
+    base_case_kpis,
+    business_metrics,
+    discount_rate,
+    valuation,
+    value_bridge,
+)
 from .uncertainty import blocks_input_draws
 
 CHUNK_PATHS = 10_000
 BUSINESSES = ("bitcoin", "ai")
-VALUATION_METRICS = ("npv_usd", "irr", "payback_months", "discounted_payback_months", "peak_funding_usd")
 #: monthly series kept for the first ``sample_paths`` paths (fan charts)
 SAMPLE_SERIES = ("btc_price_usd", "network_hashrate_eh_s", "hashprice_usd_per_ph_day", "fees_btc_per_block",
                  "power_price_usd_per_kwh", "bitcoin_cumulative_cash_usd", "ai_cumulative_cash_usd",
@@ -107,10 +114,6 @@ def timeline_of(inputs) -> Timeline:
     return Timeline(inputs.scenario.valuation_date, int(inputs.scenario.horizon_months))
 
 
-def discount_rate(inputs, business: str):
-    """Annual discount rate of a business: its own rate if set, else the WACC."""
-    own = getattr(inputs.finance, f"discount_rate_{business}")
-    return inputs.finance.discount_rate if own is None else own
 
 
 def bootstrap_returns(inputs) -> np.ndarray | None:
@@ -139,31 +142,48 @@ def market_paths(inputs, timeline: Timeline, shocks: dict[str, np.ndarray]) -> M
 
 
 def business_cash_flows(business: str, inputs, market: MarketPaths, timeline: Timeline, *,
-                        with_quantities: bool = False, net_only: bool = False, financing: bool = False) -> CashFlows:
+                        with_quantities: bool = False, net_only: bool = False, financing: bool = False,
+                        bridge: bool = False) -> CashFlows:
     """Cash flows of one business (``bitcoin`` or ``ai``) on given market paths.
 
     ``with_quantities``: mining's hashprice series too (hosting ignores it).
     ``net_only``: only the net cash flow (what valuation reads; the same
-    numbers), items and quantities left empty.
+    numbers), items and quantities left empty.  ``bridge``: with
+    ``net_only``, the parts of the value bridge too (``bridge_usd``; always
+    there without ``net_only``).
     """
+    want_bridge = bridge or not net_only
     if business == "bitcoin":
-        return mining_cash_flows(inputs, market, timeline, with_quantities=with_quantities, net_only=net_only,
-                                 financing=financing)
+        flows = mining_cash_flows(inputs, market, timeline, with_quantities=with_quantities, net_only=net_only,
+                                  financing=financing)
+        if want_bridge:
+            flows.bridge_usd = {"terminal_value_usd": mining_terminal_value_usd(inputs, timeline)}
+        return flows
     if business == "ai":
-        hosting = hosting_cash_flows(inputs, market, timeline, net_only=net_only, financing=financing)
+        hosting = hosting_cash_flows(inputs, market, timeline, net_only=net_only, financing=financing,
+                                     with_bridge=want_bridge)
         if not splits_site(inputs):
             return hosting
         rest = None
         if np.any(np.asarray(inputs.site.ai_share) != 1.0):
             rest = mining_cash_flows(remaining_mining_inputs(inputs), market, timeline, net_only=net_only,
                                      financing=financing)
-        return ai_side_cash_flows(hosting, rest, inputs, timeline)
+        side = ai_side_cash_flows(hosting, rest, inputs, timeline)
+        if want_bridge:  # hosting's parts on its share of the site, and the mining rest's terminal value
+            share = np.asarray(inputs.site.ai_share, dtype=float)
+            share = share.reshape(-1, 1) if share.ndim else share
+            side.bridge_usd = {name: value * share for name, value in hosting.bridge_usd.items()}
+            if rest is not None:
+                side.bridge_usd["terminal_value_usd"] = (
+                    side.bridge_usd.get("terminal_value_usd", 0.0)
+                    + mining_terminal_value_usd(remaining_mining_inputs(inputs), timeline))
+        return side
     raise ValueError(f"business {business!r} is not allowed; must be one of {', '.join(BUSINESSES)}")
 
 
 def evaluate(inputs, timeline: Timeline, shocks: dict[str, np.ndarray], *, with_quantities: bool | None = None,
              net_only: bool = False, release_shocks: bool = False,
-             financing: bool = True) -> tuple[dict[str, CashFlows], MarketPaths]:
+             financing: bool = True, bridge: bool = False) -> tuple[dict[str, CashFlows], MarketPaths]:
     """Market paths and both businesses' cash flows for one set of shocks.
 
     ``with_quantities`` (mining's hashprice series): by default only for a
@@ -173,6 +193,7 @@ def evaluate(inputs, timeline: Timeline, shocks: dict[str, np.ndarray], *, with_
     made (only the market reads them), so a chunk's draws are freed before
     its cash flows are built.  ``financing``: a business with debt also keeps
     the lines its debt reads (capex, taxable income before interest).
+    ``bridge``: the value-bridge parts too.
     """
     if with_quantities is None:
         with_quantities = max(np.shape(s)[0] for s in shocks.values()) == 1
@@ -180,7 +201,7 @@ def evaluate(inputs, timeline: Timeline, shocks: dict[str, np.ndarray], *, with_
     if release_shocks:
         shocks.clear()
     flows = {business: business_cash_flows(business, inputs, market, timeline, with_quantities=with_quantities,
-                                           net_only=net_only,
+                                           net_only=net_only, bridge=bridge,
                                            financing=financing and equity.has_debt(inputs, business))
              for business in BUSINESSES}
     return flows, market
@@ -223,23 +244,6 @@ def debt_terms(inputs) -> dict:
         return equity.all_debt_terms(base_case(inputs)[0], inputs)
     except ValueError as error:
         raise ScenarioError(str(error)) from None
-
-
-def valuation(flows: CashFlows, annual_discount_rate, names: Sequence[str] | None = None
-              ) -> dict[str, np.ndarray]:
-    """NPV, IRR (effective annual), payback, discounted payback, peak funding per path.
-
-    ``names``: only these of :data:`VALUATION_METRICS` (the same numbers).
-    """
-    return finance.valuation_metrics(flows.net, finance.monthly_rate(annual_discount_rate), names)
-
-
-def business_metrics(business: str, flows: CashFlows, inputs, n_paths: int,
-                     names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-    """Per-path valuation of one business: ``<business>_<metric>`` arrays ``(n_paths,)``."""
-    rate = discount_rate(inputs, business)
-    return {f"{business}_{name}": np.broadcast_to(values, (n_paths,)).copy()
-            for name, values in valuation(flows, rate, names).items()}
 
 
 @dataclass
@@ -329,10 +333,10 @@ def simulate_blocks(inputs, seed: int, blocks: Sequence[int], shock_horizon_mont
     n = draws.n_paths
     path_inputs = with_draws(inputs, draws)
     terms = debt_terms(inputs)
-    flows, market = evaluate(path_inputs, timeline, draws.shocks, net_only=True, release_shocks=True)
+    flows, market = evaluate(path_inputs, timeline, draws.shocks, net_only=True, release_shocks=True, bridge=True)
     out: dict[str, np.ndarray] = {}
     for business in BUSINESSES:
-        out.update(business_metrics(business, flows[business], path_inputs, n))
+        out.update(business_metrics(business, flows[business], path_inputs, n, bridge=True))
         if business in terms:
             out.update(equity.levered_metrics(flows[business], terms[business], path_inputs, business,
                                               discount_rate(path_inputs, business), n))
@@ -725,37 +729,3 @@ def breakeven_btc_price_multiplier(inputs, *, lowest: float = 0.01, highest: flo
             return float(brentq(gap, lo, hi, xtol=xtol))
         previous, previous_gap = k, g
     return None
-
-
-def base_case_kpis(inputs, flows: CashFlows, business: str) -> dict:
-    """Base-case metrics of one business: valuation, revenue, margins, revenue per kWh, cost per BTC.
-
-    Parameters
-    ----------
-    inputs : namespace
-        The inputs tree (:func:`pivotsim.inputs.to_inputs`).
-    flows : CashFlows
-        The business's base-case line items (one path).
-    business : {"bitcoin", "ai"}
-
-    Returns
-    -------
-    dict
-        The ``<business>.base`` block of ``summary.json`` [USD, months, USD/kWh, USD/BTC].
-    """
-    val = {k: float(np.asarray(v).ravel()[0])
-           for k, v in valuation(flows, discount_rate(inputs, business)).items()}
-    revenue = float(flows.items["revenue_usd"].sum())
-    ebitda = float(flows.quantities["ebitda_usd"].sum())
-    kwh = float(flows.quantities["grid_kwh"].sum())
-    out = {**val,
-           "total_revenue_usd": revenue,
-           "ebitda_margin": ebitda / revenue if revenue else math.nan,
-           "revenue_usd_per_kwh": revenue / kwh if kwh else math.nan}
-    if business == "bitcoin":
-        out.update(mining_cost_kpis(flows))
-    else:
-        it_kwh = float(flows.quantities["critical_it_kwh"].sum())
-        out.update({k: float(v) for k, v in contract_terms(inputs).items()})
-        out["revenue_usd_per_kwh_critical_it"] = revenue / it_kwh if it_kwh else math.nan
-    return out

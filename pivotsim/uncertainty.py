@@ -27,8 +27,10 @@ depend on how many blocks are computed at once or by how many workers.
 Random events are uncertain inputs too: when the scenario has a default
 hazard, ``ai.risks.default_event`` is a U(0, 1) draw turned into a default
 month by the hosting model; when renewal is uncertain,
-``ai.risks.renewal_event`` decides it (renewed when below the probability).
-Their base value is the median, 0.5.
+``ai.risks.renewal_event`` decides it (renewed when below the probability);
+when a late tranche may or may not be cancelled, ``ai.risks.termination_event``
+(cancelled when below ``termination_probability``).  Their base value is the
+median, 0.5.
 
 References
 ----------
@@ -59,6 +61,7 @@ from .seeds import input_generator
 SAMPLING_METHODS = ("random", "lhs", "sobol")
 DEFAULT_EVENT = "ai.risks.default_event"
 RENEWAL_EVENT = "ai.risks.renewal_event"
+TERMINATION_EVENT = "ai.risks.termination_event"
 
 
 # --------------------------------------------------------------------------- scenario side
@@ -83,7 +86,8 @@ def uncertain_inputs(scenario) -> dict[str, Distribution]:
         analysis can use.  The scenario's distributions come first, in the
         order of the file; then the event draws ``ai.risks.default_event``
         (when a default can happen) and ``ai.risks.renewal_event`` (when the
-        renewal is uncertain), both U(0, 1) with base 0.5.
+        renewal is uncertain) and ``ai.risks.termination_event`` (when a
+        cancellation past the long-stop is uncertain), U(0, 1) with base 0.5.
     """
     out: dict[str, Distribution] = {}
     quantities = _quantities(scenario)
@@ -98,6 +102,11 @@ def uncertain_inputs(scenario) -> dict[str, Distribution]:
     renewal = risks.renewal_probability
     if renewal.distribution is not None or 0 < renewal.value < 1:
         out[RENEWAL_EVENT] = unit_uniform("U(0, 1) draw of the renewal: renewed when u < probability")
+    termination = risks.termination_probability
+    if scenario.ai.long_stop_months is not None and (termination.distribution is not None
+                                                     or 0 < termination.value < 1):
+        out[TERMINATION_EVENT] = unit_uniform(
+            "U(0, 1) draw of the customer's cancellation past the long-stop: cancels when u < probability")
     return out
 
 

@@ -52,6 +52,7 @@ def no_simulation(monkeypatch):
         getattr(pivotsim, name)
     import pivotsim.analysis.compare as compare_module
     import pivotsim.analysis.global_indices as indices_module
+    import pivotsim.analysis.note_data as note_data_module  # binds runs.run at import: imported before the patch
     import pivotsim.analysis.sweep as sweep_module
     import pivotsim.runs as runs_module
 
@@ -59,6 +60,7 @@ def no_simulation(monkeypatch):
         raise AssertionError("a simulation ran before the bad input was reported")
 
     monkeypatch.setattr(runs_module, "run", refuse)
+    monkeypatch.setattr(note_data_module, "run", refuse)
     monkeypatch.setattr(compare_module, "compare", refuse)
     monkeypatch.setattr(sweep_module, "sweep", refuse)
     monkeypatch.setattr(indices_module, "sensitivity", refuse)

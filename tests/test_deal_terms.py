@@ -16,7 +16,7 @@ from pivotsim.scenario import iter_quantities, parse_scenario, read_yaml
 from pivotsim.inputs import to_inputs
 from pivotsim.simulate import evaluate, timeline_of
 
-from .conftest import SCENARIOS
+from .conftest import SCENARIOS, without_deal_terms
 
 MONTHLY = 1e6  # invoice of the whole deal per month [USD]
 
@@ -29,7 +29,7 @@ def small_contract(phases=((2, 1.0),), term=12, horizon=30, gpu_capex=0.0, resid
     scenario = parse_scenario(data, file=str(SCENARIOS / "iren.yaml"))
     scenario = scenario.with_overrides([f"{p}={q.value!r}" for p, q in iter_quantities(scenario)
                                         if q.dist is not None])
-    data = scenario.model_dump(mode="python", exclude_none=True)
+    data = without_deal_terms(scenario.model_dump(mode="python", exclude_none=True))
     data["scenario"] = {**data["scenario"], "horizon_months": horizon}
     data["ai"] = {k: v for k, v in data["ai"].items() if k != "debt"}  # unlevered: these are contract terms
     data["ai"] = {**data["ai"], "contract_value_usd": MONTHLY * term, "term_months": term,

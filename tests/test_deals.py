@@ -58,10 +58,10 @@ def test_sources_check_over_the_whole_library():
 
 def test_sources_check_lists_bare_numbers_and_exits_2(tmp_path):
     text = (SCENARIOS / "cipher_aws.yaml").read_text(encoding="utf-8")
-    old = ('  grid_power_mw:\n    value: 390\n    assumption: "300 MW critical IT (S001) x AI PUE 1.3; '
-           'mining is valued on the same 390 MW of grid power"\n')
+    old = ('  grid_power_mw:\n    value: 300\n    source: CIFR_Q3\n    note: "the 300 MW is gross capacity (CIFR_Q3): '
+           'critical IT = 300 / PUE 1.3 = 231 MW; mining is valued on the same 300 MW of grid power"\n')
     assert old in text
-    text = text.replace(old, "  grid_power_mw: 390\n")
+    text = text.replace(old, "  grid_power_mw: 300\n")
     text = text.replace('  pool_fee_share:\n    value: 0.01\n    assumption: "typical FPPS pool fee for large miners"\n',
                         '  pool_fee_share: {value: 0.01, note: "no reason given"}\n')
     bad = tmp_path / "bare.yaml"
@@ -70,8 +70,8 @@ def test_sources_check_lists_bare_numbers_and_exits_2(tmp_path):
     assert res.exit_code == 2
     errors = res.stderr.strip().splitlines()
     assert len(errors) == 2, errors
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if l == "  grid_power_mw: 390")
-    assert f"{bad}:{line}: site.grid_power_mw: 390 has no source or assumption" in errors[0]
+    line = next(i for i, l in enumerate(text.splitlines(), 1) if l == "  grid_power_mw: 300")
+    assert f"{bad}:{line}: site.grid_power_mw: 300 has no source or assumption" in errors[0]
     assert "bitcoin.pool_fee_share: 0.01" in errors[1]
     assert "ok: " in res.stdout  # the good file is still reported
 
@@ -144,26 +144,31 @@ def _first_revenue_date(stem):
 def test_cipher_aws_terms():
     inputs = to_inputs(load("cipher_aws"))
     terms = contract_terms(inputs)
-    # 001: 15-year lease worth $5.5B, 300 MW, rent from August 2026
+    # 001: 15-year lease worth $5.5B, 300 MW; CIFR_Q3: the 300 MW is gross, delivered from July 2026,
+    # rent from August 2026
     assert terms["contract_value_usd"] == pytest.approx(5.5e9)
     assert inputs.ai.term_months == 180
-    assert critical_it_mw(inputs) == pytest.approx(300.0)
-    # $5.5B / 15 yr / 300,000 kW / 12 = $101.85 per kW-month (the issue's rough check: ~$0.14/kWh)
-    assert terms["annual_revenue_usd"] / (300e3 * 12) == pytest.approx(5.5e9 / 15 / 300e3 / 12)
+    assert inputs.site.grid_power_mw == 300
+    it_mw = 300 / 1.3
+    assert critical_it_mw(inputs) == pytest.approx(it_mw)
+    # $5.5B / 15 yr / 230,769 kW / 12 = $132.4 per kW-month of critical IT ($101.85 per kW of the 300 MW gross)
+    assert terms["annual_revenue_usd"] / (it_mw * 1e3 * 12) == pytest.approx(132.4, abs=0.05)
+    assert inputs.ai.phases[0].online_month == 8 and inputs.ai.phases[0].rent_commencement_month == 9
     date, result = _first_revenue_date("cipher_aws")
     # column dates are month ends after 2025-11-01: the month of August 2026 ends in column 2026-09-01
     assert str(date) == "2026-09-01"
     base = result.summary()["ai"]["base"]
-    assert base["revenue_usd_per_kwh_critical_it"] == pytest.approx(5.5e9 / (300e3 * 15 * 8766), rel=2e-3)
+    assert base["revenue_usd_per_kwh_critical_it"] == pytest.approx(5.5e9 / (it_mw * 1e3 * 15 * 8766), rel=2e-3)
 
 
 def test_cipher_fluidstack_terms():
     inputs = to_inputs(load("cipher_fluidstack"))
     terms = contract_terms(inputs)
-    # 002: ten years, 170 MW; 004: $3B, $1.4B backstop
+    # 002: ten years; CIFR_FS: 168 MW critical IT, 244 MW gross; 004: $3B, $1.4B backstop
     assert terms["contract_value_usd"] == pytest.approx(3.0e9)
     assert inputs.ai.term_months == 120
-    assert critical_it_mw(inputs) == pytest.approx(170.0)
+    assert inputs.site.grid_power_mw == 244
+    assert critical_it_mw(inputs) == pytest.approx(168.0, abs=0.01)
     assert inputs.ai.backstop_usd == 1.4e9
 
 
@@ -194,10 +199,14 @@ def test_core_scientific_terms():
 
 def test_galaxy_terms():
     inputs = to_inputs(load("galaxy_coreweave"))
-    # 004: 15-year lease, > $1B annual revenue; GLXY_EX: 800 MW critical IT
+    # 004: 15-year lease, > $1B annual revenue; GLXY_REL: ~526 MW critical IT (133 + 260 + 133) of the
+    # 800 MW of approved power
     assert inputs.ai.term_months == 180
     assert contract_terms(inputs)["annual_revenue_usd"] == pytest.approx(1.0e9)
-    assert critical_it_mw(inputs) == pytest.approx(800.0)
+    assert critical_it_mw(inputs) == pytest.approx(526.0)
+    assert [p.share * 526 for p in inputs.ai.phases] == pytest.approx([133, 260, 133], abs=0.01)
+    # $1B a year on 526,000 kW: $158.4 per kW-month (it would be $104.2 on 800 MW)
+    assert contract_terms(inputs)["annual_revenue_usd"] / (526e3 * 12) == pytest.approx(158.4, abs=0.05)
     # flat rent: the contract is 15 x $1B
     assert contract_terms(inputs)["contract_value_usd"] == pytest.approx(15e9)
 
@@ -208,8 +217,8 @@ def test_iren_mining_fleet_is_the_published_one():
     fleet_eh_s = inputs.site.grid_power_mw / inputs.bitcoin.pue * 1e6 / inputs.bitcoin.fleet_efficiency_j_per_th / 1e6
     assert fleet_eh_s == pytest.approx(50.0)
     assert inputs.bitcoin.fleet == "existing"
-    # the nominal AI side is the Cipher-AWS rent: $5.5B / (180 months x 300,000 kW) (001)
-    assert inputs.ai.rent_usd_per_kw_month == pytest.approx(5.5e9 / (180 * 300e3), abs=0.01)
+    # the nominal AI side is the Cipher-AWS rent per kW of critical IT: $5.5B / (180 months x 300,000 / 1.3 kW)
+    assert inputs.ai.rent_usd_per_kw_month == pytest.approx(5.5e9 / (180 * 300e3 / 1.3), abs=0.01)
 
 
 def test_mining_refresh_costs_the_same_per_watt():

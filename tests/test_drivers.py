@@ -146,7 +146,7 @@ def test_run_drivers_read_the_runs_own_draws_and_market():
     assert set(by) <= {"market", *(k[len("input."):] for k in result.metrics if k.startswith("input."))}
     assert sum(d.contribution for d in drivers.drivers) == pytest.approx(drivers.r_squared)
     summary = result.summary()["comparison"]["drivers"]
-    assert summary["drivers"][0]["label"] == "Market paths (BTC price, hashrate, fees, power)"
+    assert "Market paths (BTC price, hashrate, fees, power)" in [d["label"] for d in summary["drivers"][:3]]
     assert summary["r_squared"] == pytest.approx(drivers.r_squared)
     assert result.drivers("rank").method == "rank"
 

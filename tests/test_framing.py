@@ -16,7 +16,10 @@ IREN_MINING = SCENARIOS / "iren_mining.yaml"
 
 
 def test_iren_new_fleet_costs_its_replacement_value_and_framings_differ_by_about_205m():
-    inputs = to_inputs(pivotsim.load_scenario(IREN))
+    # the issue's figure was computed at the 12% WACC with book terminal values; iren.yaml now values
+    # mining at 15% and what is left at the horizon at its economic value (issue 14)
+    as_in_the_issue = ["finance.discount_rate_bitcoin=0.12", "finance.terminal_value=book_value"]
+    inputs = to_inputs(pivotsim.load_scenario(IREN, as_in_the_issue))
     framing = framing_summary(inputs)
     b = inputs.bitcoin
     # fleet TH/s = grid W / PUE / (J/TH); cost at the ASIC price per TH/s (closed form)
@@ -24,7 +27,8 @@ def test_iren_new_fleet_costs_its_replacement_value_and_framings_differ_by_about
         inputs.site.grid_power_mw * 1e6 / b.pue / b.fleet_efficiency_j_per_th * b.asic_price_usd_per_th, rel=1e-12)
     assert framing["bitcoin_fleet"] == "new" and framing["ai_share"] == 1.0
     # the scenario's own framing is the run's base case, to the last bit
-    assert framing["bitcoin_base_npv_new_fleet_usd"] == base_case_metrics(IREN)["bitcoin"]["npv_usd"]
+    assert framing["bitcoin_base_npv_new_fleet_usd"] == base_case_metrics(
+        pivotsim.load_scenario(IREN, as_in_the_issue))["bitcoin"]["npv_usd"]
     # a sunk fleet is worth more, by less than its cost (depreciation shields tax, book value at the horizon)
     gap = framing["existing_minus_new_usd"]
     assert 0 < gap < framing["fleet_cost_usd"]
@@ -46,7 +50,8 @@ def test_run_summary_and_terminal_show_the_framing(tmp_path):
 
 def test_ai_share_zero_is_mining_on_the_whole_site():
     # Converting nothing: the AI side mines the whole site on the same paths: the same NPV exactly.
-    scenario = pivotsim.load_scenario(IREN_MINING, ["site.ai_share=0"])
+    # (both businesses on one discount rate: the AI side's mining is then the mining business)
+    scenario = pivotsim.load_scenario(IREN_MINING, ["site.ai_share=0", "finance.discount_rate_ai=0.15"])
     base = base_case_metrics(scenario)
     assert base["ai"]["npv_usd"] == base["bitcoin"]["npv_usd"]
     run = pivotsim.run(scenario, paths=200)
@@ -56,8 +61,10 @@ def test_ai_share_zero_is_mining_on_the_whole_site():
 def test_ai_share_half_is_half_the_deal_plus_mining_on_half_the_site():
     # Cash flows are linear in MW and in the deal's scale (taxes of each part are homogeneous):
     # NPV(x) = x NPV_hosting + (1 - x) NPV_mining.
-    whole = base_case_metrics(pivotsim.load_scenario(IREN))
-    half = base_case_metrics(pivotsim.load_scenario(IREN, ["site.ai_share=0.5"]))
+    # (one discount rate for both: the AI side discounts its mining part at the AI rate)
+    one_rate = ["finance.discount_rate_bitcoin=0.09"]
+    whole = base_case_metrics(pivotsim.load_scenario(IREN, one_rate))
+    half = base_case_metrics(pivotsim.load_scenario(IREN, one_rate + ["site.ai_share=0.5"]))
     expected = 0.5 * whole["ai"]["npv_usd"] + 0.5 * whole["bitcoin"]["npv_usd"]
     assert half["ai"]["npv_usd"] == pytest.approx(expected, rel=1e-9)
     assert half["bitcoin"]["npv_usd"] == whole["bitcoin"]["npv_usd"]  # the mining side is unchanged

@@ -22,7 +22,7 @@ from pivotsim.inputs import to_inputs
 from pivotsim.simulate import timeline_of
 from pivotsim.inputs import substitute
 
-from .conftest import SCENARIOS
+from .conftest import SCENARIOS, without_deal_terms
 from .hosting_reference import reference_hosting_cash_flows
 
 N_PATHS = 600
@@ -37,9 +37,9 @@ def fixed(data):
 
 
 def gpu_cloud_inputs(horizon=100, terminal="book_value", gpu_years=5):
-    """IREN (4 tranches, 60-month term) with a 24-month renewal term, base values."""
+    """IREN (4 tranches, 60-month term) with a 24-month renewal term, base values, as the reference knew it."""
     data, _, _ = read_yaml(SCENARIOS / "iren.yaml")
-    data = fixed(data).model_dump(mode="python", exclude_none=True)
+    data = without_deal_terms(fixed(data).model_dump(mode="python", exclude_none=True))
     data["scenario"] = {**data["scenario"], "horizon_months": horizon}
     data["ai"]["risks"] = {**data["ai"].get("risks", {}), "renewal_term_months": 24}
     data["finance"] = {**data["finance"], "terminal_value": terminal,
@@ -50,7 +50,7 @@ def gpu_cloud_inputs(horizon=100, terminal="book_value", gpu_years=5):
 def colocation_inputs(pass_through, terminal="book_value"):
     """A 3-tranche, 24-month colocation lease with a 12-month renewal term, 48-month horizon."""
     data, _, _ = read_yaml(SCENARIOS / "iren.yaml")
-    data = fixed(data).model_dump(mode="python", exclude_none=True)
+    data = without_deal_terms(fixed(data).model_dump(mode="python", exclude_none=True))
     data["scenario"] = {**data["scenario"], "horizon_months": 48}
     data["ai"] = {
         "kind": "colocation", "annual_revenue_usd": 1.2e8, "term_months": 24, "prepayment_share": 0.1,
@@ -58,7 +58,7 @@ def colocation_inputs(pass_through, terminal="book_value"):
                                 {"online_month": 20, "share": 0.2}],
         "datacenter_capex_usd_per_mw": 9e6, "construction_months": 6, "opex_usd_per_mw_year": 2e5,
         "tenant_funded_capex_usd": 2e8, "backstop_usd": 3e6, "power_pass_through": pass_through,
-        "risks": {"renewal_term_months": 12}}
+        "risks": {"renewal_term_months": 12, "delay_spending": "moves"}}
     data["finance"] = {**data["finance"], "terminal_value": terminal}
     return to_inputs(parse_scenario(data))
 

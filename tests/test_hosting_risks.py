@@ -14,7 +14,7 @@ from pivotsim.models.market import zero_shocks
 from pivotsim.inputs import block_inputs, blocks_inputs, sample_inputs
 from pivotsim.uncertainty import uncertain_inputs
 
-from .conftest import SCENARIOS
+from .conftest import SCENARIOS, without_deal_terms
 
 
 def iren_data():
@@ -35,9 +35,14 @@ def without_distributions(data):
                                     if q.dist is not None])
 
 
-def fixed_iren(**ai_risks):
-    """IREN with every distribution replaced by its base value, plus the given risks."""
+def fixed_iren(plain_contract=False, **ai_risks):
+    """IREN with every distribution replaced by its base value, plus the given risks.
+
+    ``plain_contract``: without the deal terms of issue 14 (:func:`without_deal_terms`).
+    """
     plain = without_distributions(iren_data()).model_dump(mode="python", exclude_none=True)
+    if plain_contract:
+        plain = without_deal_terms(plain)
     return scenario_from(plain, **ai_risks)
 
 
@@ -51,7 +56,7 @@ def flows_at(scenario, u):
 
 def colocation_scenario(**ai):
     """A small colocation deal: 1 tranche live at t = 0, 12-month term, $100k a month."""
-    data = without_distributions(iren_data()).model_dump(mode="python", exclude_none=True)
+    data = without_deal_terms(without_distributions(iren_data()).model_dump(mode="python", exclude_none=True))
     data["scenario"] = {**data["scenario"], "horizon_months": 24}
     data["ai"] = {
         "kind": "colocation", "annual_revenue_usd": 1.2e6, "term_months": 12, "prepayment_share": 0.25,
@@ -128,7 +133,7 @@ def test_construction_delay_shifts_first_revenue_month_exactly():
     revenue0 = np.asarray(flows_at(base, np.empty((1, 0))).items["revenue_usd"])[0]
     first0 = int(np.argmax(revenue0 > 0))
     assert first0 == 5  # Horizon 1 goes live at the end of month 4 and invoices month 5
-    for d in (1, 3, 7):
+    for d in (1, 3, 5):  # within iren.yaml's 6-month long-stop: no cancellation
         f = flows_at(fixed_iren(construction_delay_months=d), np.empty((1, 0)))
         revenue = np.asarray(f.items["revenue_usd"])[0]
         assert int(np.argmax(revenue > 0)) == first0 + d
@@ -136,7 +141,13 @@ def test_construction_delay_shifts_first_revenue_month_exactly():
         assert np.allclose(revenue[d:d + 60], revenue0[:60])
         capex = np.asarray(f.items["capex_usd"])[0]
         capex0 = np.asarray(flows_at(base, np.empty((1, 0))).items["capex_usd"])[0]
-        assert capex.sum() == pytest.approx(capex0.sum())  # same spend, later
+        # committed spending (iren.yaml): the build and the Dell order keep their schedule
+        assert np.array_equal(capex, capex0)
+        moved = flows_at(fixed_iren(construction_delay_months=d, delay_spending="moves"), np.empty((1, 0)))
+        capex_moved = np.asarray(moved.items["capex_usd"])[0]
+        assert capex_moved.sum() == pytest.approx(capex0.sum())  # same spend, later
+        # the last payment (Horizon 4's GPUs and build, month 13 on time) moves by the delay
+        assert np.flatnonzero(capex_moved)[-1] == np.flatnonzero(capex0)[-1] + d
     # per path: a distribution of delays, each path shifted by its own draw
     scenario = fixed_iren(construction_delay_months={"dist": "discrete", "values": [0, 2, 5],
                                                      "probs": [0.2, 0.5, 0.3]})
@@ -151,7 +162,7 @@ def test_construction_delay_shifts_first_revenue_month_exactly():
 def test_delay_past_horizon_counts_book_value():
     # a 20-month delay pushes the last tranche's term past the 84-month horizon: those months
     # are not counted and the GPUs still owned at the horizon are valued at book value
-    f = flows_at(fixed_iren(construction_delay_months=20), np.empty((1, 0)))
+    f = flows_at(fixed_iren(plain_contract=True, construction_delay_months=20), np.empty((1, 0)))
     items = {k: np.asarray(v)[0] for k, v in f.items.items()}
     months_live = (items["revenue_usd"] > 0).sum()
     assert months_live < 13 + 60
@@ -268,7 +279,14 @@ def every_distributable(scenario):
     return out
 
 
-@pytest.mark.parametrize("make", [fixed_iren, lambda: colocation_scenario(rent_escalator_per_year=0.03)])
+def iren_without_debt():
+    """IREN's deal at base values without its project debt (whose draw schedule is no number to draw)."""
+    plain = without_distributions(iren_data()).model_dump(mode="python", exclude_none=True)
+    plain["ai"].pop("debt", None)
+    return scenario_from(plain)
+
+
+@pytest.mark.parametrize("make", [iren_without_debt, lambda: colocation_scenario(rent_escalator_per_year=0.03)])
 def test_every_uncertain_field_broadcasts_through_the_engine(make):
     scenario = make()
     overrides = every_distributable(scenario)
@@ -292,7 +310,8 @@ def test_prepayment_not_yet_credited_at_horizon_is_a_liability(iren_path):
     on_time = pivotsim.run(scenario, paths=1).cashflows()
     on_time = on_time[on_time.business == "ai"]
     assert on_time.prepayment_unearned_usd.sum() == 0.0
-    late = pivotsim.run(scenario, paths=1, overrides=["ai.risks.construction_delay_months=24"]).cashflows()
+    late = pivotsim.run(scenario, paths=1, overrides=["ai.risks.construction_delay_months=24",
+                                                      "ai.risks.termination_probability=0"]).cashflows()
     late = late[late.business == "ai"]
     credited = -late.prepayment_credit_usd.sum()
     assert credited < 0.2 * 9.7e9  # some tranches now end after month 84

@@ -40,9 +40,15 @@ def test_revenue_per_kwh_of_critical_it(result):
 def test_prepayment_is_credited_in_full(result):
     cf = result.cashflows()
     ai = cf[cf.business == "ai"]
-    # received at signing, credited against invoices pro rata: credits sum to the prepayment
-    assert ai.prepayment_usd.iloc[0] == pytest.approx(1.94e9)
+    # IREN_10Q / IREN_8K: 20% of each tranche's value ($485M for a quarter of $9.7B) paid a month
+    # before it goes live (months 3, 6, 9, 12), credited from its 25th month of service: credits sum
+    # to the prepayment
+    paid = ai.prepayment_usd.to_numpy()
+    assert np.flatnonzero(paid).tolist() == [3, 6, 9, 12]
+    assert paid[[3, 6, 9, 12]] == pytest.approx([0.25 * 1.94e9] * 4)
     assert -ai.prepayment_credit_usd.sum() == pytest.approx(1.94e9)
+    # tranche 1 live at month 4 serves from month 5; its 25th month of service is month 29
+    assert np.flatnonzero(ai.prepayment_credit_usd.to_numpy())[0] == 29
     # cash from the customer over the term = contract value
     assert (ai.revenue_usd + ai.prepayment_usd + ai.prepayment_credit_usd).sum() == pytest.approx(9.7e9)
 
@@ -97,8 +103,9 @@ def test_base_npv_agrees_with_numpy_financial(result):
     import numpy_financial as npf
 
     cf = result.cashflows()
-    rate = 1.12 ** (1 / 12) - 1
-    for business in ("bitcoin", "ai"):
+    # discount rates per business: 15% for merchant mining, 9% for the contracted AI revenue
+    for business, annual in (("bitcoin", 0.15), ("ai", 0.09)):
+        rate = (1 + annual) ** (1 / 12) - 1
         net = cf[cf.business == business].net_usd.to_numpy()
         assert result.summary()[business]["base"]["npv_usd"] == pytest.approx(npf.npv(rate, net), rel=1e-10)
         irr = result.summary()[business]["base"]["irr"]

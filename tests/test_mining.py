@@ -80,6 +80,7 @@ def reference_mining_cash_flows(inputs, market, timeline):
 @pytest.fixture(scope="module")
 def base(iren):
     inputs = to_inputs(iren)
+    inputs.finance.terminal_value = "book_value"  # the frozen reference knows book value and none
     timeline = Timeline(inputs.scenario.valuation_date, N_MONTHS)
     return inputs, timeline
 

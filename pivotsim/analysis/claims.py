@@ -379,6 +379,36 @@ def _wulf_mw(wulf: Scenario) -> dict:
                 "later 160 MW expansion")
 
 
+#: deals whose headline MW is not the critical IT the leases cover (reference_figures.md,
+#: "Contract and financing terms"): scenario -> (claim, source, headline MW, what the headline is)
+MW_BASIS_CLAIMS = {
+    "galaxy_coreweave": ("Galaxy–CoreWeave: 800 MW for CoreWeave", "GLXY_EX", 800.0,
+                         "Helios's approved power (GLXY_ST); the leases cover ~526 MW of critical IT (GLXY_REL)"),
+    "cipher_aws": ("Cipher–AWS: 300 MW", "001", 300.0, "gross capacity (CIFR_Q3)"),
+    "cipher_fluidstack": ("Cipher–Fluidstack: 244 MW", "CIFR_FS", 244.0,
+                          "gross capacity; the lease is 168 MW of critical IT (CIFR_FS)"),
+}
+
+
+def _mw_basis_claims(library: Mapping[str, Scenario]) -> list[dict]:
+    """Headline MW against the critical IT modelled, and the rent per kW-month on each basis."""
+    rows = []
+    for name, (claim, source, headline_mw, what) in MW_BASIS_CLAIMS.items():
+        if name not in library:
+            continue
+        scenario = library[name]
+        inputs = to_inputs(scenario)
+        it_mw = critical_it_mw(inputs)
+        rent_it = _rent_usd_per_kw_month(scenario)
+        rent_headline = rent_it * it_mw / headline_mw
+        rows.append(_row(f"mw_basis_{name}", claim, source, scenario.name, f"{headline_mw:.0f} MW", headline_mw,
+                         headline_mw, it_mw, "MW critical IT",
+                         f"the headline MW is {what}: critical IT modelled {it_mw:.0f} MW; the rent is "
+                         f"${rent_it:.0f}/kW-month of critical IT, ${rent_headline:.0f} per kW of the headline "
+                         f"{headline_mw:.0f} MW", tolerance=0.0))
+    return rows
+
+
 def check_claims(library: Mapping[str, Scenario]) -> pd.DataFrame:
     """Every source claim the library can test: claim vs model vs verdict.
 
@@ -419,5 +449,6 @@ def check_claims(library: Mapping[str, Scenario]) -> pd.DataFrame:
         rows.append(_corz_subdeal(library["core_scientific_coreweave"]))
     if "terawulf_fluidstack" in library:
         rows.append(_wulf_mw(library["terawulf_fluidstack"]))
+    rows += _mw_basis_claims(library)
     frame = pd.DataFrame(rows, columns=list(CLAIM_COLUMNS))
     return frame

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from ..errors import PivotsimError
-from ..formatting import BASE_METRIC_ROWS, money, months, pct, ratio  # same figures as the PDF
+from ..formatting import BASE_METRIC_ROWS, BRIDGE_LABELS, irr_text, money, months, pct, ratio  # same figures as the PDF
 from ..defaults import DEFAULT_MAX_AUTO_PATHS, DEFAULT_PATHS, DEFAULT_SEED
 from .checks import check_output_file, check_output_folder, check_seed
 from .tables import print_table
@@ -43,6 +43,9 @@ def summary_tables(summary: dict) -> list[Table]:
         b = summary["bitcoin"]["base"]
         a = summary["ai"]["base"]
         if key not in b and key not in a:
+            continue
+        if key == "irr":
+            base.add_row(label, irr_text(b), irr_text(a))
             continue
         base.add_row(label.format(months=summary["horizon_months"]), fmt(b[key]) if key in b else "",
                      fmt(a[key]) if key in a else "")
@@ -83,19 +86,39 @@ def summary_tables(summary: dict) -> list[Table]:
 
     dist = Table(title="Monte Carlo IRR and payback", title_justify="left")
     dist.add_column("")
-    for col in ("IRR p5", "IRR p50", "IRR p95", "no IRR", "payback p50", "never pays back"):
+    for col in ("IRR p5", "IRR p50", "IRR p95", "no IRR", "MIRR p50", "payback p50", "never pays back"):
         dist.add_column(col, justify="right")
     for business, label in (("bitcoin", "Bitcoin mining"), ("ai", "AI hosting")):
         m = summary[business]["monte_carlo"]
         dist.add_row(label, pct(m["irr"]["p5"]), pct(m["irr"]["p50"]), pct(m["irr"]["p95"]),
-                     pct(m.get("prob_no_irr")), months(m["payback_months"]["p50"]),
-                     pct(m.get("prob_never_pays_back")))
-    tables = [base, market_table(summary), mc, dist]
+                     pct(m.get("prob_no_irr")), pct(m.get("mirr", {}).get("p50")),
+                     months(m["payback_months"]["p50"]), pct(m.get("prob_never_pays_back")))
+    dist.caption = ("no IRR: the cash flows have no root, several (their sign changes more than once), or "
+                    "borrow first; MIRR finances and reinvests at the discount rate")
+    dist.caption_justify = "left"
+    tables = [base, market_table(summary), mc, dist, bridge_table(summary)]
     levered = [(b, label) for b, label in (("bitcoin", "Bitcoin mining"), ("ai", "AI hosting"))
                if "debt" in summary[b]["base"]]
     if levered:
         tables.append(_debt_table(summary, levered))
     return tables
+
+
+def bridge_table(summary: dict) -> Table:
+    """The NPV of each business taken apart: base case and Monte Carlo mean."""
+    table = Table(title="Value bridge (present values): the NPV taken apart", title_justify="left")
+    table.add_column("")
+    for col in ("Bitcoin base", "AI base", "Bitcoin MC mean", "AI MC mean"):
+        table.add_column(col, justify="right")
+    blocks = [summary["bitcoin"]["base"], summary["ai"]["base"],
+              summary["bitcoin"]["monte_carlo"], summary["ai"]["monte_carlo"]]
+    bridges = [blocks[0].get("value_bridge", {}), blocks[1].get("value_bridge", {}),
+               blocks[2].get("value_bridge_mean", {}), blocks[3].get("value_bridge_mean", {})]
+    for part, label in BRIDGE_LABELS.items():
+        table.add_row(label, *(money(b.get(part)) for b in bridges))
+    table.add_row("= NPV", money(blocks[0]["npv_usd"]), money(blocks[1]["npv_usd"]),
+                  money(blocks[2]["npv_usd"]["mean"]), money(blocks[3]["npv_usd"]["mean"]))
+    return table
 
 
 def _debt_table(summary: dict, levered) -> Table:

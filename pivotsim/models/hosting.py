@@ -453,7 +453,9 @@ def _close_pass(settings, lines, line, r0, path, pass_, net, sparse, sales, hori
     unearned_usd = prepayment_cash["received"] + np.sum(line[K.L_CREDIT], axis=-1)
     if settings[K.S_GRACE] >= 0 or settings[K.S_PER_TRANCHE]:  # (else nothing is refunded)
         unearned_usd = unearned_usd + prepayment_cash["refunded"]
-    unearned_usd = np.where(path[:, K.K_TAU] <= horizon, 0.0, unearned_usd)
+    # (credits in equal parts add up to the prepayment only to rounding: a residual is no liability)
+    rounding = np.abs(unearned_usd) <= 1e-9 * np.abs(prepayment_cash["received"])
+    unearned_usd = np.where((path[:, K.K_TAU] <= horizon) | rounding, 0.0, unearned_usd)
     liability = -np.maximum(unearned_usd, 0.0)
     tax = np.ascontiguousarray(finance.tax_with_loss_carryforward(line[K.L_TAXABLE], tax_rate), dtype=float)
     tax_moved = None

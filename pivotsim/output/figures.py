@@ -20,8 +20,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from ..formatting import BRIDGE_LABELS, compact_money, money
 from ..models.timeline import HALVING_INTERVAL_BLOCKS
-from ..formatting import compact_money
+from ..simulate import base_case_kpis
 
 COLORS = {"bitcoin": "#f2a900", "ai": "#3b6fb6", "market": "#555555"}
 LABELS = {"bitcoin": "Bitcoin mining", "ai": "AI hosting"}
@@ -186,6 +187,60 @@ def plot_npv_cdf(result, ax: Axes | None = None) -> Axes:
     return ax
 
 
+def draw_value_bridge(bridge: dict, ax: Axes, *, business: str = "ai", title: str | None = None) -> Axes:
+    """Waterfall of a value bridge (part -> present value [USD]): each part from where the last ended, then the NPV."""
+    parts = [p for p in BRIDGE_LABELS if p in bridge]
+
+    def label(x, end, value, **style):
+        ax.annotate(money(value) if value else "0", (x, end), ha="center", va="bottom" if value >= 0 else "top",
+                    fontsize=8, xytext=(0, 2 if value >= 0 else -2), textcoords="offset points", **style)
+
+    level = 0.0
+    ends = [0.0]
+    for x, part in enumerate(parts):
+        value = float(bridge[part])
+        ends.append(level + value)
+        ax.bar(x, value, bottom=level, width=0.62, color="#4c9a5b" if value >= 0 else "#c0504d")
+        label(x, level + value, value)
+        ax.plot([x + 0.31, x + 0.69], [level + value] * 2, color="#777777", linewidth=0.8)
+        level += value
+    ax.bar(len(parts), level, width=0.62, color=COLORS.get(business, "#555555"))
+    label(len(parts), level, level, fontweight="bold")
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    low, high = min(ends), max(ends)
+    pad = 0.12 * (high - low or 1.0)
+    ax.set_ylim(low - pad, high + pad)
+    ax.set_xticks(np.arange(len(parts) + 1),
+                  [BRIDGE_LABELS[p].replace(" ", "\n", 1) for p in parts] + ["NPV"], fontsize=8)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: compact_money(v)))
+    ax.set_title(title or LABELS.get(business, business), fontsize=10)
+    ax.grid(True, axis="y", alpha=0.3)
+    return ax
+
+
+def plot_value_bridge(result, ax: Axes | None = None, *, business: str | None = None) -> Axes:
+    """Base-case value bridge [USD] of both businesses side by side (or of ``business`` on ``ax``).
+
+    The parts (operations, prepayment financing, terminal value, debt
+    financing) add up to the NPV (:func:`pivotsim.models.finance.value_bridge`).
+    Returns the axes of the last business drawn.
+    """
+    businesses = ("bitcoin", "ai") if business is None and ax is None else (business or "ai",)
+    if ax is None:
+        fig = Figure(figsize=(10.0, 4.5))
+        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.17, top=0.86, wspace=0.25)
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(1, len(businesses), squeeze=False)[0]
+        fig.suptitle(f"{result.scenario.name}: value bridge of the base case (present values)", fontsize=11)
+    else:
+        axes = [ax]
+    for b, axis in zip(businesses, axes):
+        kpis = base_case_kpis(result.inputs, result.base[b], b)
+        draw_value_bridge(kpis["value_bridge"], axis, business=b)
+        axis.set_ylabel("present value [USD]")
+    return axes[-1]
+
+
 def plot_dscr_fan(result, ax: Axes | None = None) -> Axes:
     """Fan charts of the monthly DSCR of each levered business, with its covenant and the base case.
 
@@ -225,6 +280,7 @@ RUN_FIGURES = {
     "fan_cumulative_cash.png": plot_cumulative_cash_fan,
     "npv_histogram.png": plot_npv_histogram,
     "npv_cdf.png": plot_npv_cdf,
+    "value_bridge.png": plot_value_bridge,
     "dscr_fan.png": plot_dscr_fan,
 }
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, model_validator
 
-from .quantity import AnnualRate, MonthIndex, Months, Positive, default_quantity, number_field
+from .quantity import AnnualRate, MonthIndex, Months, Positive, Quantity, default_quantity, number_field
 
 DscrTarget = number_field(ge=1, le=100, fixed=True, description="debt service coverage ratio >= 1 (fixed number)")
 DscrLevel = number_field(gt=0, le=100, fixed=True, description="debt service coverage ratio > 0 (fixed number)")
@@ -22,11 +22,19 @@ GraceMonths = number_field(ge=0, integer=True, fixed=True, description="whole mo
 ReserveMonths = number_field(ge=0, le=24, fixed=True, description="months of debt service, 0 to 24")
 
 
-def _draw_not_drawn(value):
-    """``draw`` is 'capex' or a fixed month: a distribution gets the schema's usual one-line refusal."""
-    if isinstance(value, dict) and ("dist" in value or "kind" in value):
-        raise ValueError("a distribution is not allowed here; write 'capex' or a month number")
-    return value
+_MONTH = TypeAdapter(MonthIndex)
+
+
+def _draw(value):
+    """``draw``: the word ``capex``, else a month index (a fixed whole number >= 0, with its provenance)."""
+    if value == "capex" or (isinstance(value, dict) and value.get("value") == "capex"):
+        return "capex"  # (a --set on {value: 7, source: ...} replaces the value only)
+    try:
+        return _MONTH.validate_python(value)
+    except Exception as error:  # pydantic's ValidationError: keep only its message
+        errors = getattr(error, "errors", lambda: [{"msg": str(error)}])()
+        raise ValueError(f"must be 'capex' or a month index; {errors[0]['msg'].removeprefix('Value error, ')}") \
+            from None
 
 
 class DebtTranche(BaseModel):
@@ -43,8 +51,8 @@ class DebtTranche(BaseModel):
                                                      "spent in the draw period [-]")
     target_dscr: DscrTarget | None = Field(None, description="sizing dscr and amortisation sculpted: the "
                                                              "DSCR aimed at [-]")
-    draw: Annotated[Union[Literal["capex"], MonthIndex], BeforeValidator(_draw_not_drawn)] = Field(
-        "capex", union_mode="left_to_right",
+    draw: Annotated[Union[Literal["capex"], Quantity], BeforeValidator(_draw)] = Field(
+        "capex",
         description="'capex': drawn with the capex it funds, from the first month of capex to the end of the "
                     "grace period; or a month: drawn all at once then")
     tenor_months: Months = Field(description="first draw to maturity; must end within the horizon [months]")

@@ -108,7 +108,8 @@ class Scenario(StrictModel):
     @model_validator(mode="after")
     def _horizon_covers_contract(self):
         # A contract cut by the horizon would silently lose revenue: refuse it.
-        end = max(int(p.online_month.value) for p in self.ai.phases) + int(self.ai.term_months.value)
+        end = max(int((p.rent_commencement_month or p.online_month).value) for p in self.ai.phases) \
+            + int(self.ai.term_months.value)
         horizon = int(self.scenario.horizon_months.value)
         if horizon < end:
             raise ValueError(f"scenario.horizon_months: {horizon} is shorter than the AI contract "

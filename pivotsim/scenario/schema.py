@@ -256,8 +256,16 @@ class Market(StrictModel):
 class Phase(StrictModel):
     """A tranche of capacity going live."""
 
-    online_month: MonthIndex = Field(description="months after t = 0 when the tranche goes live")
+    online_month: MonthIndex = Field(description="months after t = 0 when the tranche is contracted for delivery "
+                                                 "(it goes live then unless delayed)")
     share: number_field(ge=0, le=1, fixed=True) = Field(description="share of the deal's capacity and revenue [-]")
+    rent_commencement_month: MonthIndex | None = Field(
+        None, description="colocation: month the rent starts, if after delivery; revenue, delay credits and "
+                          "the long-stop run from it [months after t = 0]")
+
+
+#: a number of months >= 0, the same on every path (a contract term)
+FixedMonths = number_field(ge=0, fixed=True, description="months >= 0 (fixed number)")
 
 
 def _no_risk(value: float):
@@ -278,8 +286,17 @@ class AiRisks(StrictModel):
     """
 
     construction_delay_months: MonthsPerPath = _risk(
-        0.0, "delay of every tranche's go-live; shifts GPU delivery, facility spending and "
-        "the revenue ramp [months]")
+        0.0, "delay of every tranche's go-live against its contracted month; moves go-live and "
+        "revenue (and the spending only as delay_spending says) [months]")
+    delay_spending: Literal["committed", "stretched", "moves"] = Field(
+        "committed", description="what a delay does to spending: committed (the build and the GPU order keep "
+                                 "their schedule), stretched (the build spreads over the delay), moves (every "
+                                 "payment shifts with go-live)")
+    delay_cost_share_per_month: Share = _risk(
+        0.0, "extra facility capex per month of delay, share of the facility capex [-]")
+    termination_probability: Share = Field(
+        default_factory=lambda: default_quantity(1.0, "the customer cancels once the long-stop allows it"),
+        description="probability that the customer cancels a tranche late past its long-stop [-]")
     capex_overrun_multiplier: number_field(gt=0, le=10) = _risk(
         1.0, "actual / budgeted data-centre (facility) capex [-]")
     default_hazard_per_month: Share = _risk(
@@ -308,7 +325,31 @@ class AiRisks(StrictModel):
 class _AiCommon(StrictModel):
     term_months: Months = Field(description="contract term of each tranche [months]")
     prepayment_share: Share = Field(default_factory=lambda: Quantity(value=0.0),
-                                    description="customer prepayment at signing, share of contract value")
+                                    description="customer prepayment, share of contract value")
+    prepayment_paid: Literal["at_signing", "before_delivery"] = Field(
+        "at_signing", description="at_signing (t = 0) or per tranche, prepayment_months_before_delivery "
+                                  "before it goes live")
+    prepayment_months_before_delivery: FixedMonths = Field(
+        default_factory=lambda: default_quantity(0.0, "paid as each tranche goes live"),
+        description="with before_delivery: months before each tranche's go-live [months]")
+    prepayment_credit_start_month: Months | None = Field(
+        None, description="service month from which each tranche's prepayment is credited in equal parts "
+                          "to the term's end (default: credited pro rata with every invoice) [months]")
+    prepayment_tax: Literal["as_earned", "on_receipt"] = Field(
+        "as_earned", description="income tax on the prepayment: as the service is earned, or when received "
+                                 "(each credit, refund or amount owed a deduction)")
+    delay_credit_share_per_month: Share = Field(
+        default_factory=lambda: default_quantity(0.0, "no delay credits"),
+        description="per month a tranche is late, share of its monthly invoice credited to the customer [-]")
+    delay_credit_cap_share: Share = Field(
+        default_factory=lambda: default_quantity(1.0, "no cap below the contract value"),
+        description="delay credits of a tranche at most this share of its contract value [-]")
+    long_stop_months: FixedMonths | None = Field(
+        None, description="months after a tranche's contracted delivery past which the customer may cancel it "
+                          "(default: no termination right) [months]")
+    on_termination: Literal["release", "sell_gpus"] = Field(
+        "release", description="after a cancellation: re-lease the capacity at the market rate (after "
+                               "ai.risks.release_months), or sell the GPUs (gpu_cloud)")
     pue: Pue
     phases: list[Phase] = Field(min_length=1)
     datacenter_capex_usd_per_mw: NonNegative = Field(description="facility capex per MW critical IT [USD/MW]")
@@ -330,6 +371,20 @@ class _AiCommon(StrictModel):
             raise ValueError(f"phase shares add up to {total:g}; they must add up to 1")
         return phases
 
+    @model_validator(mode="after")
+    def _deal_terms_consistent(self):
+        term = self.term_months.value
+        start = self.prepayment_credit_start_month
+        if start is not None and start.value > term:
+            raise ValueError(f"ai.prepayment_credit_start_month: {start.value:g} is not allowed; must be at most "
+                             f"ai.term_months ({term:g}): credits start within the term")
+        for i, phase in enumerate(self.phases):
+            rent = phase.rent_commencement_month
+            if rent is not None and rent.value < phase.online_month.value:
+                raise ValueError(f"ai.phases.{i}.rent_commencement_month: {rent.value:g} is not allowed; must be "
+                                 f"at or after the tranche's online_month ({phase.online_month.value:g})")
+        return self
+
 
 class GpuCloud(_AiCommon):
     """The operator owns the GPUs and sells compute (IREN–Microsoft)."""
@@ -338,7 +393,24 @@ class GpuCloud(_AiCommon):
     contract_value_usd: Positive
     gpu_capex_usd: NonNegative = Field(description="GPUs and servers, paid as each tranche is delivered [USD]")
     gpu_residual_share: Share = Field(description="resale value of GPUs at term end, share of their cost")
+    gpu_shipment_months_before_delivery: FixedMonths = Field(
+        default_factory=lambda: default_quantity(0.0, "GPUs ship at delivery"),
+        description="with committed spending: GPUs ship this many months before each contracted delivery [months]")
+    gpu_payment_months_after_shipment: FixedMonths = Field(
+        default_factory=lambda: default_quantity(0.0, "GPUs are paid on shipment"),
+        description="with committed spending: GPUs are paid this many months after shipping [months]")
+    gpu_resale_haircut_share: Share = Field(
+        default_factory=lambda: default_quantity(0.0, "a forced sale at the resale curve"),
+        description="on_termination sell_gpus: discount to the resale curve of a forced sale [-]")
     power_pass_through: bool = False
+
+    @model_validator(mode="after")
+    def _service_starts_at_delivery(self):
+        for i, phase in enumerate(self.phases):
+            if phase.rent_commencement_month is not None:
+                raise ValueError(f"ai.phases.{i}.rent_commencement_month: applies to colocation only "
+                                 "(gpu_cloud service starts at delivery); remove it")
+        return self
 
 
 class Colocation(_AiCommon):
@@ -354,6 +426,13 @@ class Colocation(_AiCommon):
     backstop_usd: NonNegative = Field(default_factory=lambda: Quantity(value=0.0),
                                       description="third-party guarantee of the tenant's obligations [USD]")
     power_pass_through: bool = True
+
+    @model_validator(mode="after")
+    def _no_gpu_sale(self):
+        if self.on_termination == "sell_gpus":
+            raise ValueError("ai.on_termination: 'sell_gpus' is not allowed for colocation (the tenant owns "
+                             "the GPUs); must be 'release'")
+        return self
 
     @model_validator(mode="after")
     def _no_gpu_decline(self):
@@ -385,8 +464,10 @@ class Finance(StrictModel):
     """Discounting and tax."""
 
     discount_rate: AnnualRate = Field(description="default rate for both businesses (WACC) [per year]")
-    discount_rate_bitcoin: AnnualRate | None = None
-    discount_rate_ai: AnnualRate | None = None
+    discount_rate_bitcoin: AnnualRate | None = Field(
+        None, description="rate of merchant mining revenue, if not the default [per year]")
+    discount_rate_ai: AnnualRate | None = Field(
+        None, description="rate of the contracted AI revenue, if not the default [per year]")
     cost_of_equity_per_year: AnnualRate | None = Field(
         None, description="rate the equity's cash flows of a levered business are valued at [per year]; "
                           "default: the business's discount rate")
@@ -394,8 +475,20 @@ class Finance(StrictModel):
     cost_of_equity_per_year_ai: AnnualRate | None = None
     tax_rate: Share
     depreciation: Depreciation
-    terminal_value: Literal["book_value", "none"] = Field(
-        "book_value", description="value of facilities and ASICs left at the horizon")
+    terminal_value: Literal["book_value", "none", "economic"] = Field(
+        "book_value", description="value of what is owned at the horizon: book_value (net book value), none, or "
+                                  "economic (halls at terminal_hall_value_usd_per_mw, GPUs and ASICs at their "
+                                  "resale curves: independent of tax lives)")
+    terminal_hall_value_usd_per_mw: NonNegative | None = Field(
+        None, description="economic terminal value of an AI hall per MW of critical IT at the horizon [USD/MW]")
+
+    @model_validator(mode="after")
+    def _hall_value_given(self):
+        if self.terminal_value == "economic" and self.terminal_hall_value_usd_per_mw is None:
+            raise ValueError("finance.terminal_hall_value_usd_per_mw: missing; terminal_value 'economic' needs "
+                             "the value of a hall per MW of critical IT at the horizon (give a number with its "
+                             "source or assumption)")
+        return self
 
 
 class CorrelationMatrix(StrictModel):
