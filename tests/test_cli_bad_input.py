@@ -38,8 +38,21 @@ def one_line_exit_2(res, *fragments):
 @pytest.fixture
 def no_simulation(monkeypatch):
     """Fail the test if any command reaches the engine."""
+    import importlib
+    import pkgutil
+
+    import pivotsim
+
+    # import every module and resolve the lazy exports first, so that no `from ..runs import run`
+    # executed while the stand-in is in place keeps it after this test
+    for module in pkgutil.walk_packages(pivotsim.__path__, "pivotsim."):
+        if not module.name.endswith("__main__"):  # which would run the CLI on pytest's arguments
+            importlib.import_module(module.name)
+    for name in pivotsim.__all__:
+        getattr(pivotsim, name)
     import pivotsim.analysis.compare as compare_module
     import pivotsim.analysis.global_indices as indices_module
+    import pivotsim.analysis.note_data as note_data_module  # binds runs.run at import: imported before the patch
     import pivotsim.analysis.sweep as sweep_module
     import pivotsim.runs as runs_module
 
@@ -47,6 +60,7 @@ def no_simulation(monkeypatch):
         raise AssertionError("a simulation ran before the bad input was reported")
 
     monkeypatch.setattr(runs_module, "run", refuse)
+    monkeypatch.setattr(note_data_module, "run", refuse)
     monkeypatch.setattr(compare_module, "compare", refuse)
     monkeypatch.setattr(sweep_module, "sweep", refuse)
     monkeypatch.setattr(indices_module, "sensitivity", refuse)

@@ -619,6 +619,7 @@ def _debt_kernel(cfads_unlevered, capex, taxable, tax_rate, debt_rate, equity_ra
     amount = np.zeros(n_tr)
     active = np.zeros(n_tr, dtype=np.bool_)
     flows = np.zeros(n)
+    previous_flows = np.zeros(n)
     tested = np.zeros((2, n))
     factors = np.ones(n)
     factors_rate = np.nan
@@ -630,11 +631,18 @@ def _debt_kernel(cfads_unlevered, capex, taxable, tax_rate, debt_rate, equity_ra
         metrics = metrics_out[i]
         drawn = amount.sum()
         metrics[0] = drawn
-        same_rates = i > 0 and same_flows_at_same_rates
+        same_flows = i > 0 and same_flows_at_same_rates
         for j in range(n_tr):
-            same_rates &= debt_rate[i, j] == debt_rate[i - 1, j]
-        if not same_rates:  # (else the same debt flows as the path before, the same cost)
+            same_flows &= debt_rate[i, j] == debt_rate[i - 1, j]
+        if i > 0 and not same_flows:  # the same debt flows as the path before (e.g. a fixed capex): the same cost
+            same_flows = True
+            for t in range(n):
+                if flows[t] != previous_flows[t]:
+                    same_flows = False
+                    break
+        if not same_flows:
             cost = math.expm1(12.0 * math.log1p(rate_of_flows(flows, debt_rate[i, 0]))) if drawn > 0 else np.nan
+        previous_flows[:] = flows
         metrics[1] = cost
         metrics[2] = min_dscr if n_test else np.nan
         metrics[3] = sum_dscr / n_test if n_test else np.nan
