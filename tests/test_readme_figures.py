@@ -36,6 +36,15 @@ def figures():
     return module
 
 
+@pytest.mark.slow
+def test_readme_figures_are_current(figures):
+    text = figures.README.read_text(encoding="utf-8")
+    updated, differences, problems = figures.compare(text)
+    report = [f"{d.name}: README {d.written!r}, now {d.now!r}" for d in differences] + problems
+    assert not report, f"README.md is stale; run `{FIX}`:\n" + "\n".join(report)
+    assert updated == text
+
+
 def test_every_figure_is_marked_and_every_marker_known(figures):
     text = figures.README.read_text(encoding="utf-8")
     names = {name for name, _ in figures.marked_figures(text)}
