@@ -138,7 +138,8 @@ def _debt_table(summary: dict, levered) -> Table:
                       ratio(dscr["p5"]), ratio(dscr["p50"]), pct(mc["debt"]["prob_covenant_breach"]),
                       pct(mc["debt"]["prob_payment_default"]), money(mc["equity"]["npv_usd"]["p50"]))
     table.caption = ("equity NPV at the cost of equity; DSCR = CFADS / (interest + scheduled principal) in "
-                     "months of repayment; breach: DSCR below the covenant in any month")
+                     "months of repayment (min DSCR: the lowest single month); breach: the covenant's test "
+                     "DSCR (a trailing window where the scenario sets covenant_test_months) below the covenant")
     table.caption_justify = "left"
     return table
 
