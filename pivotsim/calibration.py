@@ -46,7 +46,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import yaml
-from scipy import optimize, stats
+from scipy import stats
 
 from . import btc_data
 from .errors import PivotsimError

@@ -50,7 +50,7 @@ from .defaults import DEFAULT_MAX_AUTO_PATHS  # noqa: F401  (re-exported)
 from .distributed import as_executor, blocks_per_task, local_executor
 from .inputs import substitute
 from .errors import ScenarioError
-from .models import equity, finance
+from .models import equity
 from .models.cashflows import CashFlows
 from .models.hosting import hosting_cash_flows
 from .models.market import MarketPaths, simulate_market, zero_shocks
@@ -729,3 +729,38 @@ def breakeven_btc_price_multiplier(inputs, *, lowest: float = 0.01, highest: flo
             return float(brentq(gap, lo, hi, xtol=xtol))
         previous, previous_gap = k, g
     return None
+
+
+def sample_paths_in_full(inputs, seed: int, n_paths: int, shock_horizon_months: int | None = None):
+    """Every line item of a run's first ``n_paths`` paths, for the figures that need more than the samples.
+
+    The Monte Carlo keeps only net cash and market series of its first paths
+    (:data:`SAMPLE_SERIES`); charts of revenue per kWh or of line items need
+    the full cash flows.  Block 0 is drawn exactly as :func:`simulate_blocks`
+    draws it (its full block of shocks and uncertain inputs, then cut), so
+    path i here is path i of the run.
+
+    Parameters
+    ----------
+    inputs : namespace
+        The run's inputs tree.
+    seed : int
+    n_paths : int
+        Paths wanted, at most one block.
+    shock_horizon_months : int, optional
+        The run's market horizon (common random numbers across deals).
+
+    Returns
+    -------
+    market : MarketPaths
+    flows : dict of str -> CashFlows
+    path_inputs : namespace
+        The inputs of those paths (uncertain inputs as ``(n_paths, 1)``).
+    """
+    n = max(1, min(int(n_paths), BLOCK_PATHS))
+    timeline = timeline_of(inputs)
+    shocks = {name: values[:n] for name, values in chunk_shocks(inputs, seed, [0], shock_horizon_months).items()}
+    draws = blocks_input_draws(inputs, seed, [0], BLOCK_PATHS)
+    path_inputs = substitute(inputs, {path: v[:n] for path, v in draws.items()}) if draws else inputs
+    flows, market = evaluate(path_inputs, timeline, shocks)
+    return market, flows, path_inputs

@@ -15,8 +15,6 @@ from ..formatting import (  # same figures as the PDF
     compact_money,
     missing,
     money,
-    money_per_mw,
-    months,
     pct,
     per_kwh_text,
 )

@@ -24,14 +24,14 @@ from ..models.cashflows import CashFlows
 from .safe_text import mpl_text
 from ..models.market import MarketPaths
 from ..models.timeline import next_halving_height
-from ..simulate import BLOCK_PATHS, BUSINESSES, chunk_shocks, evaluate, timeline_of
-from ..inputs import block_inputs, substitute
+from ..simulate import BLOCK_PATHS, BUSINESSES, sample_paths_in_full
+from .figures import plot_fan
 from .style import (AI_COLOR, BITCOIN_COLOR, BUSINESS_COLORS, BUSINESS_LABELS, DIFFERENCE_COLOR,
                     INK, LINE_ITEM_COLORS, LINE_ITEM_LABELS, MONEY_FORMATTER, POWER_PRICE_COLOR,
                     PRINT_WIDTH_IN, compact_money)
 
 FAN_PATHS = 400
-"""Market paths re-simulated for fan charts (the run's first paths)."""
+"""Paths kept in full for the note's charts (the run's first paths)."""
 
 FAN_PERCENTILES = (5, 25, 50, 75, 95)
 
@@ -61,11 +61,8 @@ class MarketSample:
 def market_sample(result, n_paths: int = FAN_PATHS) -> MarketSample:
     """Market paths and cash flows of the run's first ``n_paths`` paths.
 
-    Re-simulates them with the run's inputs and seed: block 0 draws its full
-    block of market shocks and uncertain inputs (exactly as
-    :func:`pivotsim.simulate.simulate_block` does), and the first rows are
-    kept, so path i here is path i of the run (its NPV equals
-    ``result.metrics[...][i]``).
+    The engine gives them (:func:`pivotsim.simulate.sample_paths_in_full`):
+    path i here is path i of the run (its NPV equals ``result.metrics[...][i]``).
 
     Parameters
     ----------
@@ -77,18 +74,9 @@ def market_sample(result, n_paths: int = FAN_PATHS) -> MarketSample:
     -------
     MarketSample
     """
-    # TODO(merge): when RunResult carries a stored sample of paths (branch
-    # mc-market), read it here instead of re-simulating.
     n = max(1, min(int(n_paths), int(result.paths), BLOCK_PATHS))
-    timeline = timeline_of(result.inputs)
-    # as simulate_block: block 0's shocks (market streams included) over the
-    # run's market horizon, cut to the scenario's
-    shocks = chunk_shocks(result.inputs, result.seed, [0], getattr(result, "market_horizon_months", None))
-    shocks = {name: values[:n] for name, values in shocks.items()}
-    # uncertain inputs: block 0's draws from their own stream, first n paths
-    _, draws = block_inputs(result.inputs, result.seed, 0, BLOCK_PATHS)
-    inputs = substitute(result.inputs, {path: v[:n] for path, v in draws.items()}) if draws else result.inputs
-    flows, market = evaluate(inputs, timeline, shocks)
+    market, flows, inputs = sample_paths_in_full(result.inputs, result.seed, n,
+                                                 getattr(result, "market_horizon_months", None))
     return MarketSample(market=market, flows=flows, n_paths=n, inputs=inputs)
 
 
@@ -150,13 +138,9 @@ def _percentiles(values: np.ndarray, q=FAN_PERCENTILES) -> dict[int, np.ndarray]
 
 
 def _fan(ax: Axes, dates, values: np.ndarray, color: str, label: str):
-    """p5–p95 and p25–p75 bands and the median of paths ``(n, n_periods)``."""
-    pct = _percentiles(values)
-    ax.fill_between(dates, pct[5], pct[95], color=color, alpha=0.15, lw=0,
-                    label=f"{label}: p5–p95")
-    ax.fill_between(dates, pct[25], pct[75], color=color, alpha=0.30, lw=0,
-                    label=f"{label}: p25–p75")
-    ax.plot(dates, pct[50], color=color, lw=1.2, label=f"{label}: median")
+    """p5–p95 and p25–p75 bands and the median of paths ``(n, n_periods)``: the run folder's fan."""
+    plot_fan(dates, values, ax, color=color, label=label)
+    ax.grid(False)
 
 
 MAX_YEAR_TICKS = 9

@@ -12,6 +12,7 @@ the base case as a dashed line.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,9 @@ def plot_fan(dates, paths: np.ndarray, ax: Axes | None = None, *, color: str = C
     """
     ax = _axes(ax)
     paths = np.asarray(paths, dtype=float)
-    p5, p25, p50, p75, p95 = np.nanpercentile(paths, [5, 25, 50, 75, 95], axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # months where every path is NaN (nothing drawn yet)
+        p5, p25, p50, p75, p95 = np.nanpercentile(paths, [5, 25, 50, 75, 95], axis=0)
     name = f"{label}: " if label else ""
     ax.fill_between(dates, p5, p95, color=color, alpha=0.18, linewidth=0, label=f"{name}5-95%")
     ax.fill_between(dates, p25, p75, color=color, alpha=0.35, linewidth=0, label=f"{name}25-75%")
