@@ -117,7 +117,14 @@ def test_source_files_degrade_to_their_citation(tmp_path, monkeypatch):
     assert cited_file("../src.txt", str(deal)) == "../src.txt"  # next to the scenario's parent folder
     assert cited_file("../shared/sources/000.txt", str(deal)) is None
     assert cited_file(None, str(deal)) is None
+    # the bundled IREN deal copied where no ../shared/sources lies near it (as from a wheel): in a
+    # checkout with shared/ beside it the source texts would be found, and shown
+    from pivotsim.scenario.library import LIBRARY_DIR
+
+    copy = tmp_path / "elsewhere" / "deal" / "iren.yaml"
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes((LIBRARY_DIR / "iren.yaml").read_bytes())
     monkeypatch.chdir(tmp_path)
-    res = runner.invoke(app, ["sources", "iren"], env={"COLUMNS": "250"})
+    res = runner.invoke(app, ["sources", str(copy)], env={"COLUMNS": "250"})
     assert res.exit_code == 0, res.output
     assert "Microsoft" in res.stdout and "../shared/sources/000_" not in res.stdout
