@@ -18,6 +18,7 @@ This module only re-exports; the layers are described in the README
 ("For developers").
 """
 
+from ._lazy import lazy_exports
 from ._version import __version__
 from .errors import PivotsimError, ScenarioError
 
@@ -48,17 +49,4 @@ _EXPORTS = {
 __all__ = ["__version__", "PivotsimError", "ScenarioError", *_EXPORTS]
 
 
-def __getattr__(name: str):
-    try:
-        module, attr = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'pivotsim' has no attribute {name!r}") from None
-    from importlib import import_module
-
-    value = getattr(import_module(f".{module}", __name__), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -23,6 +23,8 @@ Modules: :mod:`.quantity` (number types), :mod:`.schema` (the sections),
 (every number with its source), :mod:`.correlations`, :mod:`.distributions`.
 """
 
+from .._lazy import lazy_exports
+
 # Imported on first use (PEP 562): `pivotsim.scenario.library` and the
 # YAML reader stay light for the CLI's quick commands (no pydantic, numpy or
 # scipy until a scenario is validated).
@@ -35,17 +37,4 @@ _EXPORTS = {
 __all__ = list(_EXPORTS)
 
 
-def __getattr__(name: str):
-    try:
-        module = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'pivotsim.scenario' has no attribute {name!r}") from None
-    from importlib import import_module
-
-    value = getattr(import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, {name: (module, name) for name, module in _EXPORTS.items()})
