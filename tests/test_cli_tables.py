@@ -8,6 +8,9 @@ the deal names the library's labels; the widths are issue 18's.
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 
 import pytest
 from rich.cells import cell_len
@@ -125,3 +128,17 @@ def test_sweep_threads_change_no_number(iren):
     two = sweep(iren, axes, paths=300, threads=2)
     assert one.frame.equals(two.frame)
     assert two.computed["points"] == 9
+
+
+def test_piped_output_honours_columns(tmp_path):
+    """Piped or redirected, the tables print at 160 columns, or at the width the user sets with COLUMNS."""
+    env = {**os.environ, "COLUMNS": "80", "PYTHONPATH": str(pivotsim.__path__[0].rsplit("/", 1)[0])}
+    out = subprocess.run([sys.executable, "-m", "pivotsim", "run", "iren", "--paths", "200", "--no-figures",
+                          "--out", str(tmp_path)], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert_fits(out.stdout, 80)
+    env.pop("COLUMNS")
+    wide = subprocess.run([sys.executable, "-m", "pivotsim", "run", "iren", "--paths", "200", "--no-figures",
+                           "--out", str(tmp_path)], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert wide.returncode == 0, wide.stderr
+    assert max(cell_len(line) for line in wide.stdout.splitlines()) > 80

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from contextlib import contextmanager
@@ -57,8 +58,11 @@ _plain_metavars()
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Bitcoin mining or AI hosting on the same megawatts: value both, path by path.")
 # Tables are wide (deals x metrics): when output goes to a file or a pipe,
-# where rich would fall back to 80 columns and wrap every cell, print at 160.
-stdout = Console(width=None if sys.stdout.isatty() else 160)
+# where rich would fall back to 80 columns and wrap every cell, print at 160,
+# unless the user asks for a width with COLUMNS (``COLUMNS=80 pivotsim run ... | less``).
+_columns = os.environ.get("COLUMNS", "")
+stdout = Console(width=None if sys.stdout.isatty() else int(_columns) if _columns.isdigit() and int(_columns) > 0
+                else 160)
 stderr = Console(stderr=True)
 EXIT_BAD_INPUT = 2
 

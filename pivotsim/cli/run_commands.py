@@ -126,7 +126,7 @@ def _debt_table(summary: dict, levered) -> Table:
     table = Table(title="Project debt and the equity (base case; Monte Carlo min DSCR and probabilities)",
                   title_justify="left")
     table.add_column("")
-    for col in ("debt", "cost", "min DSCR", "equity NPV", "equity IRR", "MIRR", "min DSCR p5", "p50",
+    for col in ("debt", "cost", "min DSCR", "equity NPV", "equity IRR", "MIRR", "min DSCR p5", "min DSCR p50",
                 "P(breach)", "P(default)", "equity NPV p50"):
         table.add_column(col, justify="right")
     for business, label in levered:
