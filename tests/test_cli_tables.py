@@ -8,11 +8,13 @@ the deal names the library's labels; the widths are issue 18's.
 from __future__ import annotations
 
 import io
+import re
 import os
 import subprocess
 import sys
 
 import pytest
+import typer
 from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
@@ -142,3 +144,22 @@ def test_piped_output_honours_columns(tmp_path):
                            "--out", str(tmp_path)], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert wide.returncode == 0, wide.stderr
     assert max(cell_len(line) for line in wide.stdout.splitlines()) > 80
+
+
+def _commands(command, path=()):
+    yield command, list(path)
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, (*path, name))
+
+
+def test_help_keeps_every_bracketed_note():
+    """``[default: ...]`` or ``[share]`` in an option's help is text, not rich markup that --help would drop."""
+    lost = []
+    for command, path in _commands(typer.main.get_command(app)):
+        shown = " ".join(runner.invoke(app, [*path, "--help"], env={"COLUMNS": "400"}).output
+                         .replace("│", " ").split())
+        for param in command.params:
+            for note in re.findall(r"\\?\[[^\]]*\]", getattr(param, "help", None) or ""):
+                if " ".join(note.replace("\\[", "[").split()) not in shown:
+                    lost.append((" ".join(path), param.name, note))
+    assert not lost

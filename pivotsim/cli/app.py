@@ -193,11 +193,11 @@ WorkersOption = Annotated[Optional[int], typer.Option(
     "--workers", help="Run the paths on a local Dask cluster of N worker processes.")]
 SchedulerOption = Annotated[Optional[str], typer.Option(
     "--scheduler", help="Run the paths on the Dask scheduler at this address (tcp://host:8786) or "
-                        "of this scheduler file (sched.json) [default: $PIVOTSIM_SCHEDULER unless "
+                        "of this scheduler file (sched.json) \\[default: $PIVOTSIM_SCHEDULER unless "
                         "--workers is given].", metavar="ADDRESS")]
 ThreadsOption = Annotated[Optional[int], typer.Option(
     "--threads", help="Threads of this process evaluating chunks of paths (never changes the numbers) "
-                      "[default: the CPUs available, at most 8].", show_default=False)]
+                      "\\[default: the CPUs available, at most 8].", show_default=False)]
 
 
 @contextmanager

@@ -48,7 +48,7 @@ def compare(
     as_json: Annotated[bool, typer.Option("--json", help="Print the full table as JSON only.")] = False,
     plot: Annotated[Optional[str], typer.Option(
         "--plot", help="PNG chart of revenue per kWh and NPV per MW by deal "
-                       "[default: runs/compare-<UTC timestamp>.png].", metavar="PATH")] = None,
+                       "\\[default: runs/compare-<UTC timestamp>.png].", metavar="PATH")] = None,
     no_plot: Annotated[bool, typer.Option("--no-plot", help="Do not write the chart.")] = False,
     workers: WorkersOption = None,
     scheduler: SchedulerOption = None,

@@ -87,7 +87,7 @@ def hashprice(
     power_price: Annotated[Optional[float], typer.Option(
         "--power-price", help="Power price [USD/kWh]: adds each class's break-even BTC price.")] = None,
     pool_fee: Annotated[Optional[float], typer.Option(
-        "--pool-fee", help="Pool fee [share] (default 0.01, the library scenarios' FPPS assumption).")] = None,
+        "--pool-fee", help="Pool fee \\[share] (default 0.01, the library scenarios' FPPS assumption).")] = None,
     data: Annotated[Optional[Path], typer.Option(
         "--data", help="Daily data file (default: the user data folder's, see `pivotsim data status`).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
