@@ -5,6 +5,8 @@ use 3 standard errors with fixed seeds.
 """
 
 import math
+import subprocess
+import sys
 from statistics import NormalDist
 
 import numpy as np
@@ -271,6 +273,56 @@ def test_closed_form_inverse_cdfs_are_scipys_formulas(kind, params, lower, upper
     assert np.array_equal(d.ppf(UNIT_GRID), truncated_reference(frozen, lower, upper, UNIT_GRID))
 
 
+SCIPY_CASES = CONTINUOUS_CASES + [
+    ("pert", {"low": low, "mode": mode, "high": high} | ({} if shape == 4.0 else {"shape": shape}), lower, upper,
+     pert_reference(low, mode, high, shape)) for low, mode, high, shape, lower, upper in PERT_CASES]
+
+
+@pytest.mark.parametrize("kind, params, lower, upper, frozen", SCIPY_CASES)
+def test_support_cdf_and_median_are_scipys(kind, params, lower, upper, frozen):
+    # Support, CDF and median are written without scipy.stats (so that reading a scenario does not import
+    # it): the frozen scipy.stats distribution's numbers to the last bit, inside and outside the support.
+    d = make_distribution(kind, params, lower, upper)
+    continuous = d._continuous
+    assert continuous.support() == tuple(float(v) for v in frozen.support())
+    lo_s, hi_s = frozen.support()
+    xs = np.concatenate([frozen.ppf(np.linspace(0.0005, 0.9995, 401)), frozen.ppf([1e-12, 1 - 1e-12]),
+                         [lo_s - 1.0, lo_s, hi_s, hi_s + 1.0]])
+    for x in xs[np.isfinite(xs)]:
+        assert continuous.cdf(float(x)) == float(frozen.cdf(x)), x
+    expected = (float(frozen.cdf(lower)) if lower is not None and lower > lo_s else 0.0,
+                float(frozen.cdf(upper)) if upper is not None and upper < hi_s else 1.0)
+    assert continuous.cdf_range == expected
+    # the stdlib's erfc gives the mass between min and max that make_distribution checks to ~1e-16
+    assert continuous.probability_between() == pytest.approx(expected[1] - expected[0], rel=0, abs=1e-15)
+    median = float(truncated_reference(frozen, lower, upper, np.array([0.5]))[0])
+    # the PERT's inverse CDF is interpolated (see test_pert_inverse_cdf_matches_scipy_beta_ppf)
+    assert d.median() == d.base == (pytest.approx(median, rel=1e-12) if kind == "pert" else median)
+
+
+def test_reading_distributions_imports_no_scipy():
+    # Every kind, truncated normal and lognormal included, is built and given its base value (a median
+    # where no value is written) without scipy; its first draw imports scipy.special, never scipy.stats.
+    code = """
+import sys
+from pivotsim.scenario.distributions import make_distribution
+made = [make_distribution("normal", {"mean": 1.0, "sd": 0.5}, 0.0, 3.0, 1.0),
+        make_distribution("normal", {"mean": 1.0, "sd": 0.5}),
+        make_distribution("lognormal", {"mean": 0.036, "sd": 0.007}, 0.015, 0.08, 0.035),
+        make_distribution("lognormal", {"mu": -3.0, "sigma": 0.5}),
+        make_distribution("triangular", {"low": 0, "mode": 1, "high": 9}, None, 8.0),
+        make_distribution("uniform", {"low": 0.5, "high": 8}, 1.0),
+        make_distribution("pert", {"low": 0.95, "mode": 1.05, "high": 1.5}, base=1.0),
+        make_distribution("discrete", {"values": [1, 2], "probs": [0.5, 0.5]})]
+assert [d.base for d in made[:4]] == [1.0, 1.0, 0.035, 0.049787068367863944], [d.base for d in made]
+before = sorted(m for m in sys.modules if m.startswith("scipy"))
+made[0].ppf([0.25])
+print(before, "scipy.special" in sys.modules, "scipy.stats" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["[]", "True", "False"]
+
+
 @pytest.mark.parametrize("low, mode, high, shape, lower, upper", PERT_CASES)
 def test_pert_inverse_cdf_matches_scipy_beta_ppf(low, mode, high, shape, lower, upper):
     # Interpolated beta inverse CDF against scipy.stats.beta.ppf (boost's ibeta_inv) on the grid,
@@ -289,7 +341,7 @@ def test_pert_pieces_that_do_not_converge_are_computed_exactly():
     # A piece marked NaN (its Chebyshev coefficients did not decay) falls back to betaincinv itself,
     # which is scipy.stats.beta.ppf to the last bit.
     d = make_distribution("pert", {"low": 0.0, "mode": 0.3, "high": 1.0})
-    quantile = d._quantile
+    quantile = d._continuous
     quantile._beta_pieces = np.full_like(quantile.beta_pieces, np.nan)
     assert np.array_equal(d.ppf(UNIT_GRID), stats.beta(2.2, 3.8).ppf(np.clip(UNIT_GRID, 2.0 ** -53, 1 - 2.0 ** -53)))
 

@@ -36,9 +36,16 @@ distributions serve random, Latin-hypercube and Sobol sampling, and a
 sensitivity analysis can evaluate the model at given unit-hypercube points
 (as SALib does).
 
-The inverse CDFs are scipy.stats' formulas without scipy.stats' per-call
-argument handling: ``ndtri`` for normal and lognormal, the closed forms of
-the triangular and uniform.  The beta of the PERT has no closed form and
+Support, CDF and inverse CDF are scipy.stats' formulas (``norm``,
+``lognorm``, ``uniform``, ``triang``, ``beta`` with their ``loc`` and
+``scale``), written here so that reading a scenario imports neither
+scipy.stats nor, until a number is drawn, scipy.special: ``ndtr`` and
+``ndtri`` for normal and lognormal, the closed forms of the triangular and
+uniform, ``betainc`` for the PERT's CDF.  Building a distribution checks
+the probability left between ``min`` and ``max`` with the stdlib's
+``math.erfc`` (an error past 1e-12 does not depend on the last bits); the
+exact ``F(min)``, ``F(max)`` the draws use are scipy's, computed at the
+first draw.  The beta of the PERT has no closed form and
 scipy's ``betaincinv`` costs about 2 microseconds a value, so it is
 interpolated: on each piece ``[2^-(k+2), 2^-(k+1)]`` of ``u`` (lower half) or
 of ``1 - u`` (upper half), k = 0..18, a degree-22 Chebyshev polynomial
@@ -65,7 +72,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special, stats
 
 
 KINDS = ("normal", "lognormal", "triangular", "uniform", "pert", "bernoulli", "discrete", "empirical")
@@ -132,11 +138,9 @@ class Distribution:
     upper: float | None
     base: float
     label: str | None = None
-    _continuous: object = field(default=None, repr=False)
+    _continuous: "_Continuous | None" = field(default=None, repr=False)
     _values: np.ndarray | None = field(default=None, repr=False)
     _cum_probs: np.ndarray | None = field(default=None, repr=False)
-    _cdf_range: tuple[float, float] = field(default=(0.0, 1.0), repr=False)
-    _quantile: "_InverseCdf | None" = field(default=None, repr=False)
 
     @property
     def is_finite(self) -> bool:
@@ -161,8 +165,8 @@ class Distribution:
         if self._values is not None:
             idx = np.searchsorted(self._cum_probs, u, side="left")
             return self._values[np.minimum(idx, len(self._values) - 1)]
-        lo, hi = self._cdf_range
-        x = self._quantile(lo + u * (hi - lo)) if (lo, hi) != (0.0, 1.0) else self._quantile(u)
+        lo, hi = self._continuous.cdf_range
+        x = self._continuous.ppf(lo + u * (hi - lo)) if (lo, hi) != (0.0, 1.0) else self._continuous.ppf(u)
         if self.lower is not None or self.upper is not None:
             x = np.clip(x, -np.inf if self.lower is None else self.lower,
                         np.inf if self.upper is None else self.upper)
@@ -178,7 +182,7 @@ class Distribution:
         """Smallest and largest value a draw can take, truncation included."""
         if self._values is not None:
             return float(self._values[0]), float(self._values[-1])
-        lo, hi = (float(v) for v in self._continuous.support())
+        lo, hi = self._continuous.support()
         if self.lower is not None:
             lo = max(lo, self.lower)
         if self.upper is not None:
@@ -205,7 +209,7 @@ class Distribution:
     def with_base(self, base: float) -> "Distribution":
         """The same distribution with another base value."""
         return Distribution(self.kind, self.params, self.lower, self.upper, float(base), self.label,
-                            self._continuous, self._values, self._cum_probs, self._cdf_range, self._quantile)
+                            self._continuous, self._values, self._cum_probs)
 
 
 def _need(cond: bool, message: str) -> None:
@@ -233,10 +237,10 @@ def _finite_table(values, probs, lower, upper, kind):
     return uniq, cum
 
 
-def _continuous(kind: str, p: dict):
+def _continuous(kind: str, p: dict, lower: float | None, upper: float | None) -> "_Continuous":
     if kind == "normal":
         _need(p["sd"] > 0, f"normal: sd must be > 0, got {p['sd']:g} (use a plain number for a fixed value)")
-        return stats.norm(loc=p["mean"], scale=p["sd"])
+        return _Continuous(kind, p["mean"], p["sd"], (), lower, upper)
     if kind == "lognormal":
         if "mu" in p:
             _need(p["sigma"] > 0, f"lognormal: sigma must be > 0, got {p['sigma']:g}")
@@ -246,34 +250,89 @@ def _continuous(kind: str, p: dict):
             _need(p["sd"] > 0, f"lognormal: sd must be > 0, got {p['sd']:g}")
             sigma = math.sqrt(math.log1p((p["sd"] / p["mean"]) ** 2))
             mu = math.log(p["mean"]) - 0.5 * sigma ** 2
-        return stats.lognorm(s=sigma, scale=math.exp(mu))
+        return _Continuous(kind, 0.0, math.exp(mu), (sigma,), lower, upper)
     low, high = p["low"], p["high"]
     _need(low < high, f"{kind}: low must be < high, got low={low:g}, high={high:g}")
     if kind == "uniform":
-        return stats.uniform(loc=low, scale=high - low)
+        return _Continuous(kind, low, high - low, (), lower, upper)
     mode = p["mode"]
     _need(low <= mode <= high, f"{kind}: mode must be within [low, high], got low={low:g}, "
                                f"mode={mode:g}, high={high:g}")
     if kind == "triangular":
-        return stats.triang(c=(mode - low) / (high - low), loc=low, scale=high - low)
+        return _Continuous(kind, low, high - low, ((mode - low) / (high - low),), lower, upper)
     shape = p.get("shape", 4.0)
     _need(shape > 0, f"pert: shape must be > 0, got {shape:g}")
     a = 1.0 + shape * (mode - low) / (high - low)
     b = 1.0 + shape * (high - mode) / (high - low)
-    return stats.beta(a, b, loc=low, scale=high - low)
+    return _Continuous(kind, low, high - low, (a, b), lower, upper)
 
 
-class _InverseCdf:
-    """Inverse CDF of a continuous kind: scipy.stats' formula without its per-call overhead.
+#: support of each kind's standard form (scipy.stats' ``a``, ``b``); the others: [0, 1]
+_STANDARD_SUPPORT = {"normal": (-math.inf, math.inf), "lognormal": (0.0, math.inf)}
 
-    Built by :meth:`of` from the frozen scipy distribution (its ``loc``,
-    ``scale`` and shape); calling it on ``q`` in (0, 1) gives
-    ``standard_ppf(q) * scale + loc`` as ``rv_continuous.ppf`` does.
+
+class _Continuous:
+    """A continuous kind in scipy.stats' form ``x = y scale + loc``, y of the standard distribution.
+
+    ``shape``: lognormal ``(s,)``, triangular ``(c,)``, PERT the beta's
+    ``(a, b)``.  Support, CDF and inverse CDF give the numbers of the frozen
+    ``scipy.stats`` distribution (``norm(loc, scale)``, ``lognorm(s,
+    scale=scale)``, ``uniform``, ``triang(c, ...)``, ``beta(a, b, ...)``) to
+    the last bit, without importing scipy.stats; scipy.special is imported
+    by the first CDF or inverse CDF that needs it.  ``lower``, ``upper``:
+    the truncation, whose exact CDF values :attr:`cdf_range` computes once.
     """
 
-    def __init__(self, kind: str, loc: float, scale: float, shape: tuple[float, ...] = ()):
-        self.kind, self.loc, self.scale, self.shape = kind, loc, scale, shape
+    def __init__(self, kind: str, loc: float, scale: float, shape: tuple[float, ...],
+                 lower: float | None, upper: float | None):
+        self.kind, self.loc, self.scale = kind, float(loc), float(scale)
+        self.shape = tuple(float(v) for v in shape)
+        self.lower, self.upper = lower, upper
+        self._cdf_range = None
         self._beta_pieces = None
+
+    def support(self) -> tuple[float, float]:
+        """Smallest and largest value before truncation, as ``frozen.support()``."""
+        a, b = _STANDARD_SUPPORT.get(self.kind, (0.0, 1.0))
+        return a * self.scale + self.loc, b * self.scale + self.loc
+
+    def cdf(self, x: float, exact: bool = True) -> float:
+        """``frozen.cdf(x)``; with ``exact=False`` normal and lognormal use ``math.erfc`` (no scipy)."""
+        y = (x - self.loc) / self.scale
+        a, b = _STANDARD_SUPPORT.get(self.kind, (0.0, 1.0))
+        if y >= b:
+            return 1.0
+        if not y > a:
+            return 0.0
+        if self.kind in ("normal", "lognormal"):
+            z = y if self.kind == "normal" else np.log(y) / self.shape[0]
+            if not exact:
+                return 0.5 * math.erfc(-z / math.sqrt(2.0))
+            return float(_special().ndtr(z))
+        if self.kind == "uniform":
+            return float(y)
+        if self.kind == "triangular":  # scipy's triang._cdf, the later of its cases winning as there
+            c = self.shape[0]
+            return y * y if c == 1 else (y * y / c if y < c else (y * y - 2 * y + c) / (c - 1))
+        return float(_special().betainc(*self.shape, y))
+
+    def probability_between(self) -> float:
+        """``F(max) - F(min)`` to about 1e-15 (stdlib only): what :func:`make_distribution` checks."""
+        lo, hi = self._range(exact=False)
+        return hi - lo
+
+    @property
+    def cdf_range(self) -> tuple[float, float]:
+        """``(F(min), F(max))`` of the untruncated distribution, as scipy computes them ((0, 1) without truncation)."""
+        if self._cdf_range is None:
+            self._cdf_range = self._range(exact=True)
+        return self._cdf_range
+
+    def _range(self, exact: bool) -> tuple[float, float]:
+        lo_s, hi_s = self.support()
+        lo = self.cdf(self.lower, exact) if self.lower is not None and self.lower > lo_s else 0.0
+        hi = self.cdf(self.upper, exact) if self.upper is not None and self.upper < hi_s else 1.0
+        return lo, hi
 
     @property
     def beta_pieces(self) -> np.ndarray:
@@ -282,19 +341,13 @@ class _InverseCdf:
             self._beta_pieces = _beta_quantile_pieces(*self.shape)
         return self._beta_pieces
 
-    @classmethod
-    def of(cls, kind: str, frozen) -> "_InverseCdf":
-        kwds = frozen.kwds
-        shape = tuple(float(v) for v in frozen.args) + ((float(kwds["s"]),) if "s" in kwds else ()) \
-            + ((float(kwds["c"]),) if "c" in kwds else ())
-        return cls(kind, float(kwds.get("loc", 0.0)), float(kwds.get("scale", 1.0)), shape)
-
-    def __call__(self, q: np.ndarray) -> np.ndarray:
+    def ppf(self, q: np.ndarray) -> np.ndarray:
+        """``standard_ppf(q) * scale + loc`` at ``q`` in (0, 1), as ``rv_continuous.ppf``."""
         q = np.asarray(q, dtype=float)
         if self.kind == "normal":
-            y = special.ndtri(q)
+            y = _ndtri(q)
         elif self.kind == "lognormal":
-            y = np.exp(self.shape[0] * special.ndtri(q))
+            y = np.exp(self.shape[0] * _ndtri(q))
         elif self.kind == "uniform":
             y = q
         elif self.kind == "triangular":
@@ -307,8 +360,20 @@ class _InverseCdf:
             beta_quantile(np.ascontiguousarray(q).reshape(-1), self.beta_pieces, y.reshape(-1))
             exact = np.isnan(y)
             if exact.any():
-                y[exact] = special.betaincinv(*self.shape, q[exact])
+                y[exact] = _special().betaincinv(*self.shape, q[exact])
         return y * self.scale + self.loc
+
+
+def _ndtri(q: np.ndarray) -> np.ndarray:
+    """``scipy.special.ndtri``; at 0.5 only (an untruncated median) 0 exactly, without importing scipy."""
+    return np.zeros(q.shape) if np.all(q == 0.5) else _special().ndtri(q)
+
+
+def _special():
+    """scipy.special, imported at its first use: reading and validating a scenario needs none of it."""
+    from scipy import special
+
+    return special
 
 
 #: degree of the Chebyshev polynomial on each piece of the beta inverse CDF
@@ -326,6 +391,7 @@ def _beta_quantile_pieces(alpha: float, beta: float) -> np.ndarray:
     ``s = z 2^(k+3) - 3`` in [-1, 1].  A piece whose last three coefficients
     are not below 1e-14 of its smallest value is NaN (computed exactly).
     """
+    special = _special()
     theta = np.pi * np.arange(BETA_DEGREE + 1) / BETA_DEGREE
     s = np.cos(theta)  # Chebyshev points of the second kind, ends included
     chebyshev = np.cos(np.outer(theta, np.arange(BETA_DEGREE + 1)))  # T_k(s_j)
@@ -406,14 +472,11 @@ def make_distribution(kind: str, params: dict, lower: float | None = None, upper
         table, cum = _finite_table(values, probs, lower, upper, kind)
         dist = Distribution(kind, dict(params), lower, upper, 0.0, label, None, table, cum)
     else:
-        frozen = _continuous(kind, params)
-        lo_s, hi_s = frozen.support()
-        lo = float(frozen.cdf(lower)) if lower is not None and lower > lo_s else 0.0
-        hi = float(frozen.cdf(upper)) if upper is not None and upper < hi_s else 1.0
-        _need(hi - lo > 1e-12, f"{kind}: min/max leave (almost) no probability "
-                               f"(P(min <= x <= max) = {max(hi - lo, 0.0):.2g})")
-        dist = Distribution(kind, dict(params), lower, upper, 0.0, label, frozen, None, None, (lo, hi),
-                            _InverseCdf.of(kind, frozen))
+        continuous = _continuous(kind, params, lower, upper)
+        mass = continuous.probability_between()
+        _need(mass > 1e-12, f"{kind}: min/max leave (almost) no probability "
+                            f"(P(min <= x <= max) = {max(mass, 0.0):.2g})")
+        dist = Distribution(kind, dict(params), lower, upper, 0.0, label, continuous)
     if base is None:
         base = dist.median()
     else:
