@@ -199,6 +199,29 @@ def test_syntax_error_is_its_own_class_with_line():
     assert info.value.line == 3 and "YAML syntax error" in str(info.value)
 
 
+SYNTAX_ERRORS = ["a: 1\npue: [1.05\n", "a: b: c\n", "a:\n  - 1\n - 2\n", "'open\n", "a: 1\n\tb: 2\n", "{a: 1\n"]
+
+
+@pytest.mark.parametrize("text", SYNTAX_ERRORS)
+def test_syntax_errors_keep_pyyaml_messages(text):
+    # libyaml parses first; what it refuses is re-read by PyYAML's parser, whose message and line are quoted
+    with pytest.raises(yaml.YAMLError) as pyyaml:
+        yaml.safe_load(text)
+    with pytest.raises(yaml_text.YamlSyntaxError) as info:
+        yaml_text.load_text(text)
+    assert (info.value.message, info.value.line) == (f"YAML syntax error: {pyyaml.value.problem}",
+                                                     pyyaml.value.problem_mark.line + 1)
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML built without libyaml")
+@pytest.mark.parametrize("text", [path.read_text(encoding="utf-8") for path in LIBRARY] + [
+    "a: &x {b: 1}\nc: *x\nd: {<<: *x, b: 2}\n", "when: 2025-01-31\nn: 0x1F\nf: 1_000.5\nt: yes\n"],
+    ids=[path.name for path in LIBRARY] + ["aliases", "scalars"])
+def test_libyaml_and_python_parsers_read_the_same(text):
+    assert yaml_text._BoundedLoader is not yaml_text._PythonLoader
+    assert yaml_text._load(text, yaml_text._BoundedLoader) == yaml_text._load(text, yaml_text._PythonLoader)
+
+
 def test_bare_scalar_as_for_set_values():
     assert yaml_text.load_text("20%")[0] == "20%"
     assert yaml_text.load_text("0.05")[0] == 0.05
