@@ -60,3 +60,24 @@ def test_compile_bar_counts_pivotsim_kernels_only():
     assert compiled.is_kernel(compiled._KERNELS[0])
     assert not compiled.is_kernel(numba.njit(lambda x: x))
     assert all(compiled.is_kernel(k) for k in compiled.uncompiled_kernels())
+
+
+def test_command_annotations_are_objects_not_strings():
+    """typer builds every command at each start and evaluates string annotations (``from __future__
+    import annotations``) anew each time, a few times over: the command modules keep them as objects."""
+    import inspect
+
+    from pivotsim.cli import app
+
+    def commands(typer_app):
+        yield from (c.callback for c in typer_app.registered_commands)
+        for group in typer_app.registered_groups:
+            yield from commands(group.typer_instance)
+        if typer_app.registered_callback is not None:
+            yield typer_app.registered_callback.callback
+
+    found = list(commands(app))
+    assert len(found) > 15
+    for callback in found:
+        for parameter in inspect.signature(callback).parameters.values():
+            assert not isinstance(parameter.annotation, str), (callback.__module__, callback.__name__, parameter.name)

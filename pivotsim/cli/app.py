@@ -1,7 +1,5 @@
 """The typer app and what every command shares: consoles, one-line errors, progress, cluster options."""
 
-from __future__ import annotations
-
 import os
 import shlex
 import sys

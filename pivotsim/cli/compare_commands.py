@@ -1,7 +1,5 @@
 """``pivotsim compare`` (deals side by side) and ``pivotsim calibrate`` (the market model)."""
 
-from __future__ import annotations
-
 import datetime as dt
 import json
 from pathlib import Path

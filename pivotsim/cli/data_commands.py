@@ -4,8 +4,6 @@ Parse, call, print; bad input and network failures are one line on stderr
 and exit code 2.
 """
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Annotated, List, Optional

@@ -1,7 +1,5 @@
 """``pivotsim export``: the model workbook of a scenario (``.xlsx``)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, List, Optional
 

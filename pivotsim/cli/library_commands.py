@@ -1,7 +1,5 @@
 """``pivotsim scenarios`` (the bundled deal library) and ``pivotsim init`` (a copy to edit)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """``pivotsim run`` and ``pivotsim report``: a scenario's base case, Monte Carlo, run folder and PDF."""
 
-from __future__ import annotations
-
 import json
 import shlex
 import sys

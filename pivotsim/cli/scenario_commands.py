@@ -1,7 +1,5 @@
 """``pivotsim validate | schema | sources | claims``: the scenario files and the deal library."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Annotated, List, Optional

@@ -1,7 +1,5 @@
 """``pivotsim sweep | sensitivity | breakeven``: parameters moved on common random numbers."""
 
-from __future__ import annotations
-
 import json
 from typing import Annotated, List, Optional
 

@@ -1,7 +1,5 @@
 """``pivotsim timing``: keep mining, convert now, or convert later (the switching option, by LSM)."""
 
-from __future__ import annotations
-
 import json
 from typing import Annotated, List, Optional
 
