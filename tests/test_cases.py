@@ -107,6 +107,9 @@ def test_cases_in_the_scenario_file(tmp_path):
 @pytest.mark.parametrize("cases_yaml, where, message", [
     ("cases:\n  bear:\n    overrides: ['market.btc_price_usd=-1']\n    assumption: x\n",
      "cases.bear.overrides.0", "'market.btc_price_usd=-1'"),
+    ("cases:\n  bear:\n    overrides: ['market.btc_drift_per_year=0', 'market.btc_price_usd=-1',"
+     " 'market.btc_price_usd=-2']\n    assumption: x\n",
+     "cases.bear.overrides.1", "'market.btc_price_usd=-1'"),  # validated together, the first refused alone named
     ("cases:\n  base:\n    overrides: ['market.btc_price_usd=1']\n    assumption: x\n", "cases.base", "'base' is"),
     ("cases:\n  bull:\n    overrides: ['market.btc_price_usd=1']\n    assumption: x\n    source: NOPE\n",
      "cases.bull.source", "'NOPE'"),

@@ -22,7 +22,7 @@ CASE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 class Case(BaseModel):
     """One named case: overrides and the one-line reason for them."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     overrides: list[str] = Field(min_length=1, description="dotted.key=value settings, as --set")
     assumption: str = Field(min_length=1, description="one-line rationale of the case's numbers")
@@ -42,7 +42,9 @@ def check_case_names(cases: dict | None, sources: dict) -> None:
 
 
 def check_case_overrides(scenario, cases: dict | None = None) -> dict:
-    """Each case's scenario, every override validated (before anything runs).
+    """Each case's scenario, its overrides validated together as ``--set`` (before anything runs).
+
+    When they are refused, the first override refused on its own is named.
 
     ``cases``: name -> :class:`Case` (default: the scenario's own).
 
@@ -58,14 +60,17 @@ def check_case_overrides(scenario, cases: dict | None = None) -> dict:
     out = {}
     chosen = scenario.cases if cases is None else cases
     for name, case in (chosen or {}).items():
-        for i, item in enumerate(case.overrides):
-            try:
-                scenario.with_overrides([item])
-            except ScenarioError as exc:
-                raise ScenarioError(f"{item!r}: {exc.message}", file=scenario.file,
-                                    path=f"cases.{name}.overrides.{i}") from None
+        try:
+            out[name] = scenario.with_overrides(case.overrides)
+        except ScenarioError:
+            for i, item in enumerate(case.overrides):  # name the first override refused on its own
+                try:
+                    scenario.with_overrides([item])
+                except ScenarioError as exc:
+                    raise ScenarioError(f"{item!r}: {exc.message}", file=scenario.file,
+                                        path=f"cases.{name}.overrides.{i}") from None
+            raise  # each override is valid alone, not all of them together
         if case.source is not None and case.source not in scenario.sources:
             raise ScenarioError(f"source {case.source!r} is not in the scenario's sources", file=scenario.file,
                                 path=f"cases.{name}.source")
-        out[name] = scenario.with_overrides(case.overrides)
     return out
