@@ -40,7 +40,7 @@ def _draw(value):
 class DebtTranche(BaseModel):
     """One tranche of project debt: how it is sized, drawn, repaid, priced and tested."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     name: str | None = Field(None, description="label of the tranche")
     sizing: Literal["amount", "ltc", "dscr"] = Field(

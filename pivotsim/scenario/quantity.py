@@ -55,7 +55,7 @@ class Quantity(BaseModel):
         Anything else a reader should know (e.g. a second reading).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     value: float
     dist: Literal[DIST_KINDS] | None = None
