@@ -52,7 +52,6 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from .errors import PivotsimError
 
@@ -206,6 +205,8 @@ def shapley_r_squared(corr: np.ndarray, players: Sequence[Sequence[int]]) -> np.
 
 def _standardised(x: np.ndarray, method: str) -> np.ndarray:
     if method == "rank":
+        from scipy.stats import rankdata  # scipy.stats only when ranks are asked for, not for every run
+
         x = rankdata(x, axis=0)
     return x
 

@@ -51,7 +51,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import special
-from scipy.stats import qmc
 
 from .scenario.correlations import correlation_matrix, normal_score_correlation
 from .scenario.distributions import Distribution, unit_uniform
@@ -208,6 +207,8 @@ def unit_sample(method: str, n: int, d: int, rng: np.random.Generator) -> np.nda
     if method == "lhs":
         return latin_hypercube(n, d, rng)
     if method == "sobol":
+        from scipy.stats import qmc  # scipy.stats only for Sobol' sampling, not for every run
+
         m = max(0, math.ceil(math.log2(n)))
         return _qmc_engine(qmc.Sobol, d, rng, scramble=True).random_base2(m)[:n]
     raise ValueError(f"sampling {method!r} is not allowed; must be one of {', '.join(SAMPLING_METHODS)}")

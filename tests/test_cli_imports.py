@@ -81,3 +81,16 @@ def test_command_annotations_are_objects_not_strings():
     for callback in found:
         for parameter in inspect.signature(callback).parameters.values():
             assert not isinstance(parameter.annotation, str), (callback.__module__, callback.__name__, parameter.name)
+
+
+def test_run_loads_what_it_uses_only(tmp_path):
+    """``run`` needs numpy, numba, scipy.special and scipy.optimize (draws, break-even), pandas and
+    pyarrow (tables); not scipy.stats (Sobol' sampling and rank drivers only), the PDF, Dask or SALib,
+    nor matplotlib without figures."""
+    out = tmp_path / "runs"
+    code = ("from typer.testing import CliRunner\nfrom pivotsim.cli import app\n"
+            f"r = CliRunner().invoke(app, ['run', 'iren', '--paths', '200', '--no-figures', '--out', {str(out)!r}])\n"
+            "assert r.exit_code == 0, r.output")
+    loaded = set(loaded_after(code))
+    assert {"numpy", "numba", "pandas", "pyarrow"} <= loaded
+    assert not loaded & {"scipy.stats", "matplotlib", "dask", "distributed", "reportlab", "SALib"}
