@@ -170,6 +170,7 @@ def market_table(summary: dict) -> Table:
 
 @app.command()
 def run(
+    ctx: typer.Context,
     scenario: Annotated[str, typer.Argument(help="Scenario YAML file, or a bundled deal (iren).", metavar="PATH")],
     paths: Annotated[str, typer.Option(
         "--paths", help="Monte Carlo paths, or 'auto': add paths until the standard error of the mean "
@@ -196,6 +197,10 @@ def run(
     threads: ThreadsOption = None,
 ):
     """Value a scenario as bitcoin mining and as AI hosting; write a run folder."""
+    from ..output.figure_worker import start_figure_workers, stop_figure_workers
+
+    figure_helpers = start_figure_workers() if figures else []  # first: matplotlib loads there while we simulate
+    ctx.call_on_close(stop_figure_workers)  # unused ones too, however the command ends
     from ..output.folders import write_run_folder
     from ..runs import run as run_scenario
 
@@ -219,7 +224,8 @@ def run(
             else:
                 result = run_scenario(loaded, client=client, **options)
         command = "pivotsim " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
-        folder = write_run_folder(result, out, command=command, figures=figures, xlsx=xlsx)
+        folder = write_run_folder(result, out, command=command, figures=figures, xlsx=xlsx,
+                                  figure_workers=figure_helpers)
         if pdf:
             _report_into_run_folder(result, folder)
     except PivotsimError as exc:

@@ -2,8 +2,11 @@
 
 Every ``plot_x(result, ax=None) -> Axes`` draws on the given axes (or on a new
 figure) and returns them, so notebooks and the PDF report compose them
-freely.  Matplotlib is used through its object API with the Agg canvas: no
-pyplot state, no display needed.
+freely.  ``result`` is a :class:`~pivotsim.runs.RunResult` or the
+:class:`~pivotsim.output.figure_data.RunFigureData` taken from one: plain arrays and
+numbers, so a process that has only numpy and matplotlib can draw them
+(:mod:`pivotsim.output.figure_worker`).  Matplotlib is used through its
+object API with the Agg canvas: no pyplot state, no display needed.
 
 Fan charts show the 5-95% and 25-75% bands and the median of the sampled
 Monte Carlo paths (``RunResult.samples``: the first paths of the run), and
@@ -12,6 +15,7 @@ the base case as a dashed line.
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 
@@ -22,11 +26,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from ..formatting import BRIDGE_LABELS, compact_money, money
-from ..models.timeline import HALVING_INTERVAL_BLOCKS
-from ..simulate import base_case_kpis
+from .figure_data import LABELS, RUN_FIGURE_DPI, RunFigureData, figure_data
 
 COLORS = {"bitcoin": "#f2a900", "ai": "#3b6fb6", "market": "#555555"}
-LABELS = {"bitcoin": "Bitcoin mining", "ai": "AI hosting"}
 FIGSIZE = (8.0, 4.5)
 
 
@@ -38,6 +40,11 @@ def _axes(ax: Axes | None) -> Axes:
     fig.subplots_adjust(left=0.11, right=0.97, bottom=0.12, top=0.92)
     FigureCanvasAgg(fig)
     return fig.add_subplot()
+
+
+def _title(ax: Axes, text: str, **kwargs) -> None:
+    """Title at the top of the axes; placed, not searched for (nothing is drawn above these axes)."""
+    ax.set_title(text, y=1.0, **kwargs)
 
 
 def plot_fan(dates, paths: np.ndarray, ax: Axes | None = None, *, color: str = COLORS["market"],
@@ -63,87 +70,94 @@ def plot_fan(dates, paths: np.ndarray, ax: Axes | None = None, *, color: str = C
     return ax
 
 
-def _sample_note(result) -> str:
-    n = next(iter(result.samples.values())).shape[0] if result.samples else 0
-    return f"{n:,} sampled paths of {result.paths:,}"
+def _sample_note(run: RunFigureData) -> str:
+    n = next(iter(run.samples.values())).shape[0] if run.samples else 0
+    return f"{n:,} sampled paths of {run.paths:,}"
 
 
-def _need_samples(result, name: str) -> np.ndarray:
-    if name not in result.samples:
+def _need_samples(run: RunFigureData, name: str) -> np.ndarray:
+    if name not in run.samples:
         raise ValueError(f"result has no sampled paths of {name!r}; run with sample_paths > 0")
-    return result.samples[name]
+    return run.samples[name]
+
+
+def _plain_number(x, _pos=None) -> str:
+    """Tick label 1,000 / 10,000 / 0.5: plain text, where matplotlib's log axes would typeset 10^3."""
+    return f"{x:,.0f}" if abs(x) >= 1 else f"{x:g}"
 
 
 def plot_btc_price_fan(result, ax: Axes | None = None) -> Axes:
     """Fan chart of the BTC price [USD/BTC], log scale."""
-    ax = plot_fan(result.timeline.dates, _need_samples(result, "btc_price_usd"), ax, color=COLORS["bitcoin"],
-                  base=result.base_market.btc_price_usd)
+    run = figure_data(result)
+    ax = plot_fan(run.dates, _need_samples(run, "btc_price_usd"), ax, color=COLORS["bitcoin"],
+                  base=run.base_market["btc_price_usd"])
     ax.lines[-1].set_label("base case (expected price, S0 exp(mu t))")
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(compact_money))
     ax.set_ylabel("BTC price [USD/BTC]")
     ax.set_xlabel("date")
-    ax.set_title(f"BTC price ({_sample_note(result)})")
+    _title(ax, f"BTC price ({_sample_note(run)})")
     ax.legend(loc="upper left", fontsize="small")
     return ax
 
 
 def plot_network_hashrate_fan(result, ax: Axes | None = None) -> Axes:
     """Fan chart of the network hashrate [EH/s], log scale."""
-    ax = plot_fan(result.timeline.dates, _need_samples(result, "network_hashrate_eh_s"), ax,
-                  color=COLORS["market"], base=result.base_market.network_hashrate_eh_s)
+    run = figure_data(result)
+    ax = plot_fan(run.dates, _need_samples(run, "network_hashrate_eh_s"), ax,
+                  color=COLORS["market"], base=run.base_market["network_hashrate_eh_s"])
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(_plain_number))
     ax.set_ylabel("network hashrate [EH/s]")
     ax.set_xlabel("date")
-    ax.set_title(f"Network hashrate ({_sample_note(result)})")
+    _title(ax, f"Network hashrate ({_sample_note(run)})")
     ax.legend(loc="upper left", fontsize="small")
     return ax
 
 
 def plot_hashprice_fan(result, ax: Axes | None = None) -> Axes:
     """Fan chart of hashprice [USD per PH/s per day], log scale, halvings marked."""
-    ax = plot_fan(result.timeline.dates, _need_samples(result, "hashprice_usd_per_ph_day"), ax,
-                  color=COLORS["bitcoin"], base=result.base_market.hashprice_usd_per_ph_day)
+    run = figure_data(result)
+    ax = plot_fan(run.dates, _need_samples(run, "hashprice_usd_per_ph_day"), ax,
+                  color=COLORS["bitcoin"], base=run.base_market["hashprice_usd_per_ph_day"])
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"${x:,.0f}"))
     ax.set_ylabel("hashprice [USD/PH/day]")
     ax.set_xlabel("date")
-    heights = np.asarray(result.base_market.block_height, dtype=float).ravel()
-    dates = result.timeline.dates
-    eras = np.floor(heights / HALVING_INTERVAL_BLOCKS)
-    for m in np.flatnonzero(np.diff(eras) > 0) + 1:
+    dates = run.dates
+    for m in run.halving_months:
         ax.axvline(dates[m], color="black", linewidth=0.8, linestyle=":")
         # label on the side of the line with room for it (a halving near the horizon: its left)
         right_side = m < 0.75 * (len(dates) - 1)
         ax.annotate("halving (base case)", (dates[m], 1), xycoords=("data", "axes fraction"),
                     xytext=(3 if right_side else -3, -12), textcoords="offset points", fontsize="small",
                     ha="left" if right_side else "right")
-    ax.set_title(f"Hashprice ({_sample_note(result)})")
+    _title(ax, f"Hashprice ({_sample_note(run)})")
     ax.legend(loc="lower left", fontsize="small")
     return ax
 
 
 def plot_cumulative_cash_fan(result, ax: Axes | None = None) -> Axes:
     """Fan charts of cumulative net cash [USD] of both businesses on the same axes."""
+    run = figure_data(result)
     ax = _axes(ax)
-    dates = result.timeline.dates
     for business in ("bitcoin", "ai"):
-        base = np.cumsum(np.asarray(result.base[business].net, dtype=float).ravel())
-        plot_fan(dates, _need_samples(result, f"{business}_cumulative_cash_usd"), ax, color=COLORS[business],
-                 label=LABELS[business], base=base)
+        plot_fan(run.dates, _need_samples(run, f"{business}_cumulative_cash_usd"), ax, color=COLORS[business],
+                 label=LABELS[business], base=np.cumsum(run.base_net_usd[business]))
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.yaxis.set_major_formatter(FuncFormatter(compact_money))
     ax.set_ylabel("cumulative net cash [USD, nominal]")
     ax.set_xlabel("date")
-    ax.set_title(f"Cumulative cash ({_sample_note(result)})")
+    _title(ax, f"Cumulative cash ({_sample_note(run)})")
     ax.legend(loc="upper left", fontsize="x-small", ncol=2)
     return ax
 
 
 def plot_npv_histogram(result, ax: Axes | None = None, bins: int = 80) -> Axes:
     """Histograms of NPV [USD] of both businesses over all Monte Carlo paths."""
+    run = figure_data(result)
     ax = _axes(ax)
-    values = {b: result.metrics[f"{b}_npv_usd"] for b in ("bitcoin", "ai")}
+    values = {b: run.metrics[f"{b}_npv_usd"] for b in ("bitcoin", "ai")}
     finite = np.concatenate([v[np.isfinite(v)] for v in values.values()])
     lo, hi = np.percentile(finite, [0.5, 99.5])
     if lo == hi:
@@ -152,30 +166,37 @@ def plot_npv_histogram(result, ax: Axes | None = None, bins: int = 80) -> Axes:
     for business, v in values.items():
         share_out = float(np.mean((v < lo) | (v > hi)))
         note = f" ({share_out:.1%} outside)" if share_out > 0 else ""
-        ax.hist(np.clip(v, lo, hi), bins=edges, color=COLORS[business], alpha=0.55,
-                label=f"{LABELS[business]}{note}", density=False)
+        counts, _ = np.histogram(np.clip(v, lo, hi), bins=edges)
+        # one filled outline per business, not a rectangle per bin: the same picture, drawn faster
+        ax.stairs(counts, edges, fill=True, color=COLORS[business], alpha=0.55, label=f"{LABELS[business]}{note}")
         ax.axvline(float(np.mean(v)), color=COLORS[business], linewidth=1.5, linestyle="--")
     ax.axvline(0.0, color="black", linewidth=0.8)
     ax.xaxis.set_major_formatter(FuncFormatter(compact_money))
     ax.set_xlabel("NPV [USD]  (dashed: mean)")
     ax.set_ylabel("paths")
-    ax.set_title(f"NPV distribution ({result.paths:,} paths)")
+    _title(ax, f"NPV distribution ({run.paths:,} paths)")
     ax.legend(fontsize="small")
     ax.grid(True, alpha=0.3)
     return ax
 
 
+CDF_POINTS = 4001
+"""The NPV CDF is drawn through at most this many quantiles: the same curve, a lighter file."""
+
+
 def plot_npv_cdf(result, ax: Axes | None = None) -> Axes:
     """Empirical CDFs of NPV [USD] of both businesses and of their difference."""
+    run = figure_data(result)
     ax = _axes(ax)
-    series = [(LABELS["bitcoin"], result.metrics["bitcoin_npv_usd"], COLORS["bitcoin"], "-"),
-              (LABELS["ai"], result.metrics["ai_npv_usd"], COLORS["ai"], "-"),
-              ("AI minus bitcoin", result.metrics["npv_difference_usd"], "#444444", ":")]
+    series = [(LABELS["bitcoin"], run.metrics["bitcoin_npv_usd"], COLORS["bitcoin"], "-"),
+              (LABELS["ai"], run.metrics["ai_npv_usd"], COLORS["ai"], "-"),
+              ("AI minus bitcoin", run.metrics["npv_difference_usd"], "#444444", ":")]
     for label, v, color, style in series:
         v = np.sort(v[np.isfinite(v)])
-        if v.size > 4000:  # plot at most ~4000 quantiles: same curve, lighter file
-            q = np.linspace(0, 1, 4001)
-            x, y = np.quantile(v, q), q
+        if v.size > CDF_POINTS - 1:
+            # np.quantile's linear rule on values already sorted, without its partition of 4,001 ranks
+            y = np.linspace(0, 1, CDF_POINTS)
+            x = np.interp(y * (v.size - 1), np.arange(v.size), v)
         else:
             x, y = v, np.arange(1, v.size + 1) / v.size
         ax.plot(x, y, color=color, linestyle=style, linewidth=1.6, label=label)
@@ -184,7 +205,7 @@ def plot_npv_cdf(result, ax: Axes | None = None) -> Axes:
     ax.set_xlabel("NPV [USD]")
     ax.set_ylabel("share of paths with NPV below [-]")
     ax.set_ylim(0, 1)
-    ax.set_title(f"NPV cumulative distribution ({result.paths:,} paths)")
+    _title(ax, f"NPV cumulative distribution ({run.paths:,} paths)")
     ax.legend(fontsize="small", loc="lower right")
     ax.grid(True, alpha=0.3)
     return ax
@@ -216,7 +237,7 @@ def draw_value_bridge(bridge: dict, ax: Axes, *, business: str = "ai", title: st
     ax.set_xticks(np.arange(len(parts) + 1),
                   [BRIDGE_LABELS[p].replace(" ", "\n", 1) for p in parts] + ["NPV"], fontsize=8)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: compact_money(v)))
-    ax.set_title(title or LABELS.get(business, business), fontsize=10)
+    _title(ax, title or LABELS.get(business, business), fontsize=10)
     ax.grid(True, axis="y", alpha=0.3)
     return ax
 
@@ -228,18 +249,18 @@ def plot_value_bridge(result, ax: Axes | None = None, *, business: str | None = 
     financing) add up to the NPV (:func:`pivotsim.models.finance.value_bridge`).
     Returns the axes of the last business drawn.
     """
+    run = figure_data(result)
     businesses = ("bitcoin", "ai") if business is None and ax is None else (business or "ai",)
     if ax is None:
         fig = Figure(figsize=(10.0, 4.5))
-        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.17, top=0.86, wspace=0.25)
+        fig.subplots_adjust(left=0.095, right=0.98, bottom=0.17, top=0.86, wspace=0.28)
         FigureCanvasAgg(fig)
         axes = fig.subplots(1, len(businesses), squeeze=False)[0]
-        fig.suptitle(f"{result.scenario.name}: value bridge of the base case (present values)", fontsize=11)
+        fig.suptitle(f"{run.scenario_name}: value bridge of the base case (present values)", fontsize=11)
     else:
         axes = [ax]
     for b, axis in zip(businesses, axes):
-        kpis = base_case_kpis(result.inputs, result.base[b], b)
-        draw_value_bridge(kpis["value_bridge"], axis, business=b)
+        draw_value_bridge(run.value_bridges[b], axis, business=b)
         axis.set_ylabel("present value [USD]")
     return axes[-1]
 
@@ -250,28 +271,29 @@ def plot_dscr_fan(result, ax: Axes | None = None) -> Axes:
     The DSCR is CFADS / (interest + scheduled principal) in the months of
     repayment (blank elsewhere); the dotted line is the tightest covenant.
     """
+    run = figure_data(result)
     ax = _axes(ax)
-    dates = result.timeline.dates
-    levered = [b for b in ("bitcoin", "ai") if b in result.debt]
+    dates = run.dates
+    levered = [b for b in ("bitcoin", "ai") if b in run.dscr_base]
     if not levered:
         raise ValueError("result: no business with debt; a DSCR fan needs ai.debt or bitcoin.debt")
     top = 0.0
     for business in levered:
-        samples = _need_samples(result, f"{business}_dscr")
-        base = np.asarray(result.debt[business].lines["dscr"], dtype=float).ravel()
+        samples = _need_samples(run, f"{business}_dscr")
+        base = run.dscr_base[business]
         tested = np.any(np.isfinite(samples), axis=0)
         plot_fan(dates[tested], samples[:, tested], ax, color=COLORS[business], label=LABELS[business],
                  base=base[tested])
         top = max(top, float(np.nanpercentile(samples[:, tested], 95)), float(np.nanmax(base)))
-        covenants = [t.covenant_dscr for t in result.debt[business].terms.tranches if t.covenant_dscr]
-        if covenants:
-            ax.axhline(max(covenants), color=COLORS[business], linewidth=1.2, linestyle=":",
-                       label=f"{LABELS[business]}: covenant {max(covenants):.2f}x")
+        covenant = run.covenant_dscr.get(business)
+        if covenant:
+            ax.axhline(covenant, color=COLORS[business], linewidth=1.2, linestyle=":",
+                       label=f"{LABELS[business]}: covenant {covenant:.2f}x")
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_ylim(min(0.0, ax.get_ylim()[0]), max(2.0, 1.1 * top))
     ax.set_ylabel("DSCR = CFADS / debt service [-]")
     ax.set_xlabel("date")
-    ax.set_title(f"Debt service coverage ({_sample_note(result)})")
+    _title(ax, f"Debt service coverage ({_sample_note(run)})")
     ax.legend(loc="upper left", fontsize="x-small", ncol=2)
     return ax
 
@@ -287,21 +309,33 @@ RUN_FIGURES = {
     "dscr_fan.png": plot_dscr_fan,
 }
 
+def run_figure_names(run: RunFigureData) -> list[str]:
+    """The figures of :data:`RUN_FIGURES` a run has data for: fans need sampled paths, the DSCR fan debt."""
+    return [name for name in RUN_FIGURES
+            if not (name.startswith("fan_") and not run.samples)
+            and not (name == "dscr_fan.png" and not (run.dscr_base and run.samples))]
 
-def write_run_figures(result, folder: str | Path, dpi: int = 120) -> list[Path]:
-    """Write every figure of :data:`RUN_FIGURES` as PNG into ``folder``.
+
+def render_run_figures(result, names=None, dpi: int = RUN_FIGURE_DPI) -> dict[str, bytes]:
+    """PNG bytes of the run figures ``names`` (default: every one the run has data for), in that order."""
+    run = figure_data(result)
+    pngs = {}
+    for name in run_figure_names(run) if names is None else names:
+        buffer = io.BytesIO()
+        RUN_FIGURES[name](run).figure.savefig(buffer, dpi=dpi, format="png")
+        pngs[name] = buffer.getvalue()
+    return pngs
+
+
+def write_run_figures(result, folder: str | Path, dpi: int = RUN_FIGURE_DPI) -> list[Path]:
+    """Write every figure of :data:`RUN_FIGURES` the run has data for as PNG into ``folder``.
 
     Fan charts need sampled paths; without them only the NPV figures are
     written.
     """
     folder = Path(folder)
     written = []
-    for name, plot in RUN_FIGURES.items():
-        if name.startswith("fan_") and not result.samples:
-            continue
-        if name == "dscr_fan.png" and not (result.debt and result.samples):
-            continue
-        ax = plot(result)
-        ax.figure.savefig(folder / name, dpi=dpi)
+    for name, png in render_run_figures(result, dpi=dpi).items():
+        (folder / name).write_bytes(png)
         written.append(folder / name)
     return written

@@ -18,6 +18,8 @@ from typing import Callable, Mapping
 import numpy as np
 
 from .._version import __version__
+from .figure_data import figure_data
+from .figure_worker import PendingFigures
 
 
 def write_folder(out_dir: str | Path, scenario, kind: str | None,
@@ -101,7 +103,7 @@ def write_path_metrics(result, path: Path) -> None:
 
 
 def write_run_folder(result, out_dir: str | Path = "runs", *, command: str | None = None,
-                     figures: bool = True, xlsx: bool = False) -> Path:
+                     figures: bool = True, xlsx: bool = False, figure_workers=()) -> Path:
     """Write a run's folder and return its path.
 
     The folder holds ``summary.json``, ``cashflows_base.csv``,
@@ -119,20 +121,24 @@ def write_run_folder(result, out_dir: str | Path = "runs", *, command: str | Non
     figures : bool
     xlsx : bool
         Also write ``model.xlsx``, the model workbook (:mod:`pivotsim.output.excel`).
+    figure_workers : sequence of FigureWorker
+        Started helper processes that draw the figures while the other files
+        are written (:func:`pivotsim.output.figure_worker.figure_workers`);
+        none: they are drawn here.
     """
+    # handed out first, written last: the workers draw while the other files are written
+    pending = PendingFigures(figure_data(result), figure_workers) if figures else None
     files = {
         "summary.json": lambda p: p.write_text(result.to_json() + "\n", encoding="utf-8"),
         "cashflows_base.csv": lambda p: result.cashflows().to_csv(p, index=False),
         "path_metrics.parquet": lambda p: write_path_metrics(result, p),
     }
-    if figures:
-        from .figures import write_run_figures  # matplotlib only when figures are drawn
-
-        files["."] = lambda folder: write_run_figures(result, folder)  # into the folder itself
     if xlsx:
         from .excel import write_workbook  # XlsxWriter only when a workbook is asked for
 
         files["model.xlsx"] = lambda p: write_workbook(result, p)
+    if pending is not None:
+        files["."] = pending.write  # into the folder itself
     manifest = {"seed": result.seed, "paths": result.paths,
                 "command": command or "pivotsim.run (Python API)",
                 "python": platform.python_version(), "numpy": np.__version__,
