@@ -5,14 +5,16 @@ import shlex
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .._version import __version__
 from ..errors import PivotsimError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
 
 def _plain_metavars() -> None:
     """Help shows each option's metavar (``--paths N``, ``--set KEY=VALUE``) and nothing after a flag.
@@ -59,9 +61,31 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 # where rich would fall back to 80 columns and wrap every cell, print at 160,
 # unless the user asks for a width with COLUMNS (``COLUMNS=80 pivotsim run ... | less``).
 _columns = os.environ.get("COLUMNS", "")
-stdout = Console(width=None if sys.stdout.isatty() else int(_columns) if _columns.isdigit() and int(_columns) > 0
-                else 160)
-stderr = Console(stderr=True)
+
+
+class LazyConsole:
+    """A rich ``Console`` made at its first use: commands that print only through ``typer.echo``
+    (``validate``, ``--version``) do not import rich.  Attributes are the console's; :meth:`get` is
+    the console itself (for rich objects that take one)."""
+
+    def __init__(self, **options):
+        self._options = options
+        self._console = None
+
+    def get(self):
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name):
+        return getattr(self.get(), name)
+
+
+stdout = LazyConsole(width=None if sys.stdout.isatty() else int(_columns) if _columns.isdigit() and int(_columns) > 0
+                     else 160)
+stderr = LazyConsole(stderr=True)
 EXIT_BAD_INPUT = 2
 
 
@@ -120,7 +144,7 @@ def parse_paths(text: str):
 _NOTICE_SHOWN = False
 
 
-def first_run_notice(bar: Progress | None = None) -> None:
+def first_run_notice(bar: "Progress | None" = None) -> None:
     """Say on a terminal's stderr, once, that the kernels are being compiled (first run after installing).
 
     With a progress ``bar``, a second line of it counts the kernels as numba
@@ -145,7 +169,7 @@ def first_run_notice(bar: Progress | None = None) -> None:
     _watch_compiles(bar, task)
 
 
-def _watch_compiles(bar: Progress, task) -> None:
+def _watch_compiles(bar: "Progress", task) -> None:
     """Advance ``task`` of ``bar`` as numba finishes compiling each pivotsim kernel, naming the current one."""
     from numba.core import event
 
@@ -169,9 +193,11 @@ def progress_bar(enabled: bool):
     if not enabled:
         first_run_notice()
         return None, None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     bar = Progress(TextColumn("{task.description}"), BarColumn(),
                    TextColumn("{task.completed:,}/{task.total:,} {task.fields[unit]}"),
-                   TimeElapsedColumn(), console=stderr, transient=True)
+                   TimeElapsedColumn(), console=stderr.get(), transient=True)
     task = bar.add_task("simulating", total=1, unit="paths")
     first_run_notice(bar)
     return bar, task
@@ -238,8 +264,10 @@ def point_progress(label: str, enabled: bool):
     first_run_notice()
     if not enabled:
         return None, None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     bar = Progress(TextColumn(label), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} evaluations"),
-                   TimeElapsedColumn(), console=stderr, transient=True)
+                   TimeElapsedColumn(), console=stderr.get(), transient=True)
     return bar, bar.add_task(label, total=1)
 
 

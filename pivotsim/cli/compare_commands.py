@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, List, Optional
 
 import typer
-from rich.table import Table
 
 from ..errors import PivotsimError
 from ..formatting import (  # same figures as the PDF
@@ -18,7 +17,7 @@ from ..formatting import (  # same figures as the PDF
 )
 from ..defaults import DEFAULT_PATHS, DEFAULT_SEED
 from .checks import check_output_file, check_output_folder, check_seed
-from .tables import print_table
+from .tables import new_table, print_table
 from .app import (
     SchedulerOption,
     WorkersOption,
@@ -94,7 +93,7 @@ def compare(
         typer.echo(json.dumps(compare_records(table), indent=2, ensure_ascii=False))
         return
     # compact money keeps seven deals on 120 columns with whole names and figures; --csv/--json hold every digit
-    terms = Table(title=f"Deal terms ({len(table)} deals)", title_justify="left")
+    terms = new_table(title=f"Deal terms ({len(table)} deals)", title_justify="left")
     # headers broken by hand: rich sizes a column by its unbroken header, then cuts cells to fit
     for col in ("Deal", "Kind", "Grid /\nIT MW", "Term", "Contract\nvalue", "ARR", "$/kW-\nmonth", "AI $/kWh\nIT",
                 "AI $/kWh\ngrid", "Mining\n$/kWh grid\n(t=0)"):
@@ -109,10 +108,10 @@ def compare(
                       per_kwh_text(r["ai_revenue_usd_per_kwh_grid"]),
                       per_kwh_text(r["bitcoin_revenue_usd_per_kwh_grid_spot"]))
     print_table(stdout, terms)
-    value = Table(title=f"Valuation on the same grid power: base case and Monte Carlo "
-                        f"({table.attrs['paths']:,} paths, seed {table.attrs['seed']}, market drawn over "
-                        f"{table.attrs['market_horizon_months']} months for every deal)",
-                  title_justify="left")
+    value = new_table(title=f"Valuation on the same grid power: base case and Monte Carlo "
+                            f"({table.attrs['paths']:,} paths, seed {table.attrs['seed']}, market drawn over "
+                            f"{table.attrs['market_horizon_months']} months for every deal)",
+                      title_justify="left")
     for col in ("Deal", "AI NPV", "Mining\nNPV", "AI\nNPV/MW", "Mining\nNPV/MW", "AI IRR", "Mining\nIRR",
                 "AI\npayback", "P(AI >\nmining)", "p5 NPV\ndiff"):
         value.add_column(col, justify="left" if col == "Deal" else "right", no_wrap=col == "Deal")
@@ -128,8 +127,8 @@ def compare(
     value.caption = ("NPV per MW of grid power; p5 NPV diff = 5th percentile of AI NPV minus mining NPV; "
                      "--csv or --json for every digit")
     print_table(stdout, value)
-    framing = Table(title="Framing of each side: mining on an existing fleet (ASICs sunk, resale to the AI side) "
-                          "or a new one (bought at t = 0)", title_justify="left")
+    framing = new_table(title="Framing of each side: mining on an existing fleet (ASICs sunk, resale to the AI side) "
+                              "or a new one (bought at t = 0)", title_justify="left")
     for col in ("Deal", "Mining fleet", "AI share of the site", "Mining NPV: existing minus new fleet"):
         framing.add_column(col, justify="left" if col in ("Deal", "Mining fleet") else "right")
     for _, r in table.iterrows():

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Annotated, List, Optional
 
 import typer
-from rich.table import Table
 
 from ..errors import PivotsimError
+from .tables import new_table
 from .app import app, fail, stdout
 
 # The modules behind these commands (httpx, pandas, the compiled models) are imported by the commands
@@ -121,7 +121,7 @@ def hashprice(
     stdout.print(f"  from: {figures.source}", highlight=False, overflow="fold")
     for label, text in lines:
         stdout.print(f"  {label:<13s} {text}", highlight=False)
-    table = Table(title=f"Per ASIC class (pool fee {figures.pool_fee_share:.1%})", title_justify="left")
+    table = new_table(title=f"Per ASIC class (pool fee {figures.pool_fee_share:.1%})", title_justify="left")
     table.add_column("J/TH", justify="right")
     table.add_column("revenue $/kWh", justify="right")
     table.add_column("break-even power $/kWh", justify="right")

@@ -4,12 +4,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from ..errors import PivotsimError
 from ..formatting import compact_money, pct
 from ..scenario.library import LIBRARY_DIR, TEMPLATE, key_terms, library_files, write_copy
-from .tables import print_table
+from .tables import new_table, print_table
 from .app import app, fail, load, stdout
 
 
@@ -29,7 +28,7 @@ def _terms_text(terms: dict) -> str:
 @app.command()
 def scenarios():
     """List the bundled deal library: file, deal, MW and key terms (run any of them by name)."""
-    table = Table(title=f"Bundled deals ({LIBRARY_DIR})", title_justify="left")
+    table = new_table(title=f"Bundled deals ({LIBRARY_DIR})", title_justify="left")
     for col in ("File", "Deal", "Kind", "Grid / IT MW", "Key terms"):
         table.add_column(col, justify="right" if col == "Grid / IT MW" else "left", overflow="fold")
     try:

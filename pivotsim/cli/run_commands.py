@@ -4,16 +4,15 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import TYPE_CHECKING, Annotated, List, Optional
 
 import typer
-from rich.table import Table
 
 from ..errors import PivotsimError
 from ..formatting import BASE_METRIC_ROWS, BRIDGE_LABELS, irr_text, money, months, pct, ratio  # same figures as the PDF
 from ..defaults import DEFAULT_MAX_AUTO_PATHS, DEFAULT_PATHS, DEFAULT_SEED
 from .checks import check_output_file, check_output_folder, check_seed
-from .tables import print_table
+from .tables import new_table, print_table
 from .app import (
     SchedulerOption,
     ThreadsOption,
@@ -28,12 +27,15 @@ from .app import (
     stdout,
 )
 
+if TYPE_CHECKING:
+    from rich.table import Table
 
-def summary_tables(summary: dict) -> list[Table]:
+
+def summary_tables(summary: dict) -> "list[Table]":
     """Rich tables of a run summary: base case side by side, then Monte Carlo."""
-    base = Table(title=f"{summary['scenario']}: base case "
-                       f"(valuation {summary['valuation_date']}, {summary['horizon_months']} months)",
-                 title_justify="left")
+    base = new_table(title=f"{summary['scenario']}: base case "
+                           f"(valuation {summary['valuation_date']}, {summary['horizon_months']} months)",
+                     title_justify="left")
     base.add_column("Metric")
     base.add_column("Bitcoin mining", justify="right")
     base.add_column("AI hosting", justify="right")
@@ -48,8 +50,8 @@ def summary_tables(summary: dict) -> list[Table]:
         base.add_row(label.format(months=summary["horizon_months"]), fmt(b[key]) if key in b else "",
                      fmt(a[key]) if key in a else "")
 
-    mc = Table(title=f"Monte Carlo NPV: {summary['paths']:,} paths, seed {summary['seed']}",
-               title_justify="left")
+    mc = new_table(title=f"Monte Carlo NPV: {summary['paths']:,} paths, seed {summary['seed']}",
+                   title_justify="left")
     mc.add_column("")
     for col in ("p5", "p50", "p95", "mean", "± s.e.", "CVaR 5%", "P(NPV<0)"):
         mc.add_column(col, justify="right")
@@ -82,7 +84,7 @@ def summary_tables(summary: dict) -> list[Table]:
     mc.caption = "\n".join(caption)
     mc.caption_justify = "left"
 
-    dist = Table(title="Monte Carlo IRR and payback", title_justify="left")
+    dist = new_table(title="Monte Carlo IRR and payback", title_justify="left")
     dist.add_column("")
     for col in ("IRR p5", "IRR p50", "IRR p95", "no IRR", "MIRR p50", "payback p50", "never pays back"):
         dist.add_column(col, justify="right")
@@ -102,9 +104,9 @@ def summary_tables(summary: dict) -> list[Table]:
     return tables
 
 
-def bridge_table(summary: dict) -> Table:
+def bridge_table(summary: dict) -> "Table":
     """The NPV of each business taken apart: base case and Monte Carlo mean."""
-    table = Table(title="Value bridge (present values): the NPV taken apart", title_justify="left")
+    table = new_table(title="Value bridge (present values): the NPV taken apart", title_justify="left")
     table.add_column("")
     for col in ("Bitcoin base", "AI base", "Bitcoin MC mean", "AI MC mean"):
         table.add_column(col, justify="right")
@@ -119,10 +121,10 @@ def bridge_table(summary: dict) -> Table:
     return table
 
 
-def _debt_table(summary: dict, levered) -> Table:
+def _debt_table(summary: dict, levered) -> "Table":
     """Debt and equity of the levered businesses: base case, then the paths' DSCR and covenant risk."""
-    table = Table(title="Project debt and the equity (base case; Monte Carlo min DSCR and probabilities)",
-                  title_justify="left")
+    table = new_table(title="Project debt and the equity (base case; Monte Carlo min DSCR and probabilities)",
+                      title_justify="left")
     table.add_column("")
     for col in ("debt", "cost", "min DSCR", "equity NPV", "equity IRR", "MIRR", "min DSCR p5", "min DSCR p50",
                 "P(breach)", "P(default)", "equity NPV p50"):
@@ -142,13 +144,13 @@ def _debt_table(summary: dict, levered) -> Table:
     return table
 
 
-def market_table(summary: dict) -> Table:
+def market_table(summary: dict) -> "Table":
     """The market at the valuation date: p5/p50/p95 over paths and the base case (``market.at_valuation``)."""
     at = summary["market"]["at_valuation"]
     gap = at["state_days_before_valuation"]
     title = (f"Market at {summary['valuation_date']}: state of {at['state_date']} rolled forward {gap} days"
              if gap else f"Market at {summary['valuation_date']} (the state date)")
-    table = Table(title=title, title_justify="left")
+    table = new_table(title=title, title_justify="left")
     table.add_column("")
     for col in ("p5", "p50", "p95", "base"):
         table.add_column(col, justify="right")

@@ -5,11 +5,11 @@ from pathlib import Path
 from typing import Annotated, List, Optional
 
 import typer
-from rich.table import Table
 
 from ..errors import PivotsimError
 from ..formatting import missing, money, per_kwh_text, quantity_text  # same figures as the PDF
 from ..scenario.library import LIBRARY_DIR, cited_file
+from .tables import new_table
 from .app import EXIT_BAD_INPUT, app, fail, load, stdout
 
 
@@ -93,7 +93,7 @@ def sources(
                 "unused_sources": unused_sources(scenario),
             }
             continue
-        numbers = Table(title=f"{scenario.name}: every number and its provenance ({file})", title_justify="left")
+        numbers = new_table(title=f"{scenario.name}: every number and its provenance ({file})", title_justify="left")
         for col, kw in (("Path", {"no_wrap": True}), ("Value", {"justify": "right", "no_wrap": True}),
                         ("Provenance", {"ratio": 3}), ("Note", {"ratio": 2})):
             numbers.add_column(col, **kw)
@@ -103,7 +103,7 @@ def sources(
                 value += f"\n[dim]{row['distribution']}[/]"
             numbers.add_row(row["path"], value, _provenance_cell(row, scenario), row["note"])
         stdout.print(numbers)
-        docs = Table(title="Sources", title_justify="left")
+        docs = new_table(title="Sources", title_justify="left")
         for col, kw in (("Id", {"no_wrap": True}), ("Title", {"ratio": 3}), ("Publisher", {"ratio": 2}),
                         ("Date", {"max_width": 14}), ("URL or file", {"ratio": 3, "overflow": "fold"})):
             docs.add_column(col, **kw)
@@ -147,7 +147,7 @@ def claims(
                                "revenue_per_kwh": json.loads(per_kwh.to_json(orient="records"))},
                               indent=2, ensure_ascii=False))
         return
-    out = Table(title="Source claims against the model", title_justify="left", show_lines=True)
+    out = new_table(title="Source claims against the model", title_justify="left", show_lines=True)
     for col, kw in (("Claim (source)", {"ratio": 2}), ("Deal", {"ratio": 1}), ("Claimed", {}),
                     ("Model", {"justify": "right"}), ("Verdict", {}), ("Why", {"ratio": 3})):
         out.add_column(col, **kw)
@@ -157,9 +157,9 @@ def claims(
                     quantity_text(row["model"], row["unit"]), f"[{colour}]{row['verdict']}[/]",
                     row["explanation"])
     stdout.print(out)
-    kwh = Table(title="Revenue per kWh: AI deal (over the contract) vs mining on the same power "
-                      "(spot, month 1; and its average over the horizon); claim (004): mining $0.17-0.20, AI $3-5",
-                title_justify="left")
+    kwh = new_table(title="Revenue per kWh: AI deal (over the contract) vs mining on the same power "
+                          "(spot, month 1; and its average over the horizon); claim (004): mining $0.17-0.20, AI $3-5",
+                    title_justify="left")
     for col in ("Deal", "AI /kWh critical IT", "AI /kWh grid", "Mining /kWh grid (spot, month 1)",
                 "Mining /kWh ASIC (spot, month 1)", "Mining /kWh grid (average, months)", "AI / mining (grid, spot)",
                 "Mining fleet", "Existing − new (mining NPV)"):

@@ -1,16 +1,15 @@
 """``pivotsim sweep | sensitivity | breakeven``: parameters moved on common random numbers."""
 
 import json
-from typing import Annotated, List, Optional
+from typing import TYPE_CHECKING, Annotated, List, Optional
 
 import typer
-from rich.table import Table
 
 from ..errors import PivotsimError
 from ..formatting import compact_money, metric_text  # same figures as the PDF
 from ..defaults import DEFAULT_PATHS, DEFAULT_SEED
 from .checks import check_output_folder, check_seed
-from .tables import print_table
+from .tables import new_table, print_table
 from .app import (
     ThreadsOption,
     app,
@@ -23,8 +22,11 @@ from .app import (
     with_progress,
 )
 
+if TYPE_CHECKING:
+    from rich.table import Table
 
-def sweep_table(result) -> Table:
+
+def sweep_table(result) -> "Table":
     """The sweep in the terminal: one row per point (1 parameter) or per row of the grid (2)."""
     import numpy as np
 
@@ -36,7 +38,7 @@ def sweep_table(result) -> Table:
                if result.paths else "base case")
     if len(result.params) == 1:
         path = result.params[0][0]
-        table = Table(title=f"{result.scenario.name}: sweep of {path}", title_justify="left", caption=caption)
+        table = new_table(title=f"{result.scenario.name}: sweep of {path}", title_justify="left", caption=caption)
         table.add_column(path.rpartition(".")[2], justify="right")
         columns = []
         for m in result.metrics:
@@ -58,8 +60,8 @@ def sweep_table(result) -> Table:
     (path1, v1), (path2, v2) = result.params
     grid = result.grid(metric)
     name = result.column(metric)
-    table = Table(title=f"{result.scenario.name}: {name}\nrows {path1}, columns {path2}", title_justify="left",
-                  caption=caption)
+    table = new_table(title=f"{result.scenario.name}: {name}\nrows {path1}, columns {path2}", title_justify="left",
+                      caption=caption)
     table.add_column(path1.rpartition(".")[2], justify="right")
     table.add_column(f"at {metric_text(path2, v2[0])}", justify="right")
     table.add_column(f"at {metric_text(path2, v2[-1])}", justify="right")
@@ -118,17 +120,17 @@ def short_text(path: str, x) -> str:
     return compact_money(x) or "n/a"
 
 
-def tornado_table(result) -> Table:
+def tornado_table(result) -> "Table":
     """Tornado in the terminal: each input's range and the three base-case NPVs at its ends."""
     from ..analysis.metrics import TORNADO_METRICS
 
     base = result.base
-    table = Table(title=f"{result.scenario.name}: tornado, ranked by {result.metric.path}",
-                  title_justify="left",
-                  caption="each input moved alone to its low / high value, others at base; NPVs (base case) at low / high "
-                          f"(base: BTC {short_text('x_usd', base['bitcoin.base.npv_usd'])}, "
-                          f"AI {short_text('x_usd', base['ai.base.npv_usd'])}, "
-                          f"AI - BTC {short_text('x_usd', base['comparison.base.npv_difference_usd'])})")
+    table = new_table(title=f"{result.scenario.name}: tornado, ranked by {result.metric.path}",
+                      title_justify="left",
+                      caption="each input moved alone to its low / high value, others at base; NPVs (base case) at low / high "
+                              f"(base: BTC {short_text('x_usd', base['bitcoin.base.npv_usd'])}, "
+                              f"AI {short_text('x_usd', base['ai.base.npv_usd'])}, "
+                              f"AI - BTC {short_text('x_usd', base['comparison.base.npv_difference_usd'])})")
     table.add_column("Input", overflow="fold")
     table.add_column("Low / high", justify="right")
     short = {"bitcoin.base.npv_usd": "BTC NPV", "ai.base.npv_usd": "AI NPV",
@@ -149,18 +151,18 @@ def tornado_table(result) -> Table:
     return table
 
 
-def indices_table(result) -> Table:
+def indices_table(result) -> "Table":
     """Sobol' or Morris indices in the terminal."""
     if result.method == "sobol":
-        table = Table(title=f"Sobol' indices of {result.metric} ({result.evaluations:,} evaluations, "
-                            f"{result.conf_level:.0%} intervals)", title_justify="left")
+        table = new_table(title=f"Sobol' indices of {result.metric} ({result.evaluations:,} evaluations, "
+                                f"{result.conf_level:.0%} intervals)", title_justify="left")
         for col in ("Factor", "S1", "+/-", "ST", "+/-"):
             table.add_column(col, justify="left" if col == "Factor" else "right")
         for r in result.table.itertuples():
             table.add_row(r.factor, f"{r.S1:.3f}", f"{r.S1_conf:.3f}", f"{r.ST:.3f}", f"{r.ST_conf:.3f}")
     else:
-        table = Table(title=f"Morris screening of {result.metric} ({result.evaluations:,} evaluations; "
-                            "effects per unit quantile)", title_justify="left")
+        table = new_table(title=f"Morris screening of {result.metric} ({result.evaluations:,} evaluations; "
+                                "effects per unit quantile)", title_justify="left")
         for col in ("Factor", "mu*", "+/-", "mu", "sigma"):
             table.add_column(col, justify="left" if col == "Factor" else "right")
         for r in result.table.itertuples():
@@ -170,14 +172,14 @@ def indices_table(result) -> Table:
     return table
 
 
-def drivers_table(drivers, scenario_name: str) -> Table:
+def drivers_table(drivers, scenario_name: str) -> "Table":
     """Contribution to the variance of the NPV difference, from the run's paths, in the terminal."""
     method = "rank regression" if drivers.method == "rank" else "regression"
-    table = Table(title=f"{scenario_name}: drivers of the NPV difference (AI minus mining), {method} on "
-                        f"{drivers.paths:,} Monte Carlo paths", title_justify="left",
-                  caption=f"R² {drivers.r_squared:.1%}; shares are Shapley values of R² (they add up to it); "
-                          f"{drivers.unexplained:.1%} not explained linearly. Coefficient: standardised, "
-                          "+ raises the AI advantage.")
+    table = new_table(title=f"{scenario_name}: drivers of the NPV difference (AI minus mining), {method} on "
+                            f"{drivers.paths:,} Monte Carlo paths", title_justify="left",
+                      caption=f"R² {drivers.r_squared:.1%}; shares are Shapley values of R² (they add up to it); "
+                              f"{drivers.unexplained:.1%} not explained linearly. Coefficient: standardised, "
+                              "+ raises the AI advantage.")
     for col in ("Driver", "Input", "Share of variance", "Coefficient"):
         table.add_column(col, justify="right" if col in ("Share of variance", "Coefficient") else "left")
     for d in drivers.drivers:

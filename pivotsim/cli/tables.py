@@ -19,12 +19,18 @@ cell was cut (rich marks a cut with an ellipsis) and no line overflows.
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
-from rich import box
-from rich.cells import cell_len
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:  # rich is imported with the first table built: commands that print none never load it
+    from rich.console import Console
+    from rich.table import Table
+
+
+def new_table(*args, **kwargs) -> Table:
+    """``rich.table.Table(*args, **kwargs)``."""
+    from rich.table import Table
+
+    return Table(*args, **kwargs)
 
 
 def natural_width(table: Table, console: Console) -> int:
@@ -36,7 +42,7 @@ def stacked(table: Table) -> Table:
     """The table transposed: its first column's cells become the headers, its headers the first column."""
     columns = table.columns
     labels = [str(cell) for cell in columns[0].cells]
-    out = Table(box=table.box, show_header=True, header_style=table.header_style)
+    out = new_table(box=table.box, show_header=True, header_style=table.header_style)
     out.add_column(str(columns[0].header or ""), justify="left")
     for label in labels:
         out.add_column(label, justify="right")
@@ -46,6 +52,8 @@ def stacked(table: Table) -> Table:
 
 
 def _lighter(table: Table) -> Table:
+    from rich import box
+
     table.box = box.SIMPLE_HEAD
     table.padding = (0, 1)
     return table
@@ -53,6 +61,9 @@ def _lighter(table: Table) -> Table:
 
 def _fits(table: Table, width: int, console: Console) -> bool:
     """True when the table renders within ``width`` with no cell cut (rendered, not estimated)."""
+    from rich.cells import cell_len
+    from rich.console import Console
+
     probe = Console(width=width, file=io.StringIO(), record=True, color_system=None, legacy_windows=False)
     probe.print(table, crop=False)  # an overflowing table shows as long lines, not cropped ones
     text = probe.export_text()
@@ -64,7 +75,10 @@ def fit_table(table: Table, width: int, console: Console | None = None) -> Table
 
     Title and caption are left to the caller (:func:`print_table`).
     """
-    console = console or Console(width=width)
+    if console is None:
+        from rich.console import Console
+
+        console = Console(width=width)
     if _fits(table, width, console):
         return table
     if len(table.columns) > 2 and table.row_count <= 6:
@@ -79,6 +93,8 @@ def fit_table(table: Table, width: int, console: Console | None = None) -> Table
 
 def print_table(console: Console, table: Table) -> None:
     """Print a table to fit ``console``: title and caption as their own lines, the table whole (see the module)."""
+    from rich.text import Text
+
     title, caption = table.title, table.caption
     table.title = table.caption = None
     if title:

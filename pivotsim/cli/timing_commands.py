@@ -1,25 +1,27 @@
 """``pivotsim timing``: keep mining, convert now, or convert later (the switching option, by LSM)."""
 
 import json
-from typing import Annotated, List, Optional
+from typing import TYPE_CHECKING, Annotated, List, Optional
 
 import typer
-from rich.table import Table
 
 from ..defaults import DEFAULT_SEED, DEFAULT_TIMING_PATHS
 from ..errors import PivotsimError
 from ..formatting import money, pct
-from .tables import print_table
+from .tables import new_table, print_table
 from .app import ThreadsOption, app, command_line, fail, first_run_notice, load, stdout
 from .checks import check_output_folder, check_seed
 
+if TYPE_CHECKING:
+    from rich.table import Table
 
-def timing_table(summary: dict) -> Table:
+
+def timing_table(summary: dict) -> "Table":
     """The headline values of the switching option."""
-    table = Table(title=f"{summary['scenario']}: keep mining, convert now, or later "
-                        f"({summary['site_mw']:,.0f} MW, {summary['horizon_months']} months, "
-                        f"{summary['paths']:,} + {summary['fit_paths']:,} fit paths, seed {summary['seed']})",
-                  title_justify="left")
+    table = new_table(title=f"{summary['scenario']}: keep mining, convert now, or later "
+                            f"({summary['site_mw']:,.0f} MW, {summary['horizon_months']} months, "
+                            f"{summary['paths']:,} + {summary['fit_paths']:,} fit paths, seed {summary['seed']})",
+                      title_justify="left")
     table.add_column("Policy")
     table.add_column("Value (PV, pre-tax)", justify="right")
     table.add_column("± s.e.", justify="right")
