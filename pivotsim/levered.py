@@ -39,7 +39,7 @@ def base_blocks(inputs, flows: CashFlows, result: project_debt.DebtResult, busin
     rate = discount_rate(inputs, business)
     coe = _first(equity.cost_of_equity(inputs, business, rate))
     m = {name: _first(v) for name, v in result.metrics.items()}
-    eq = {name: _first(v) for name, v in project_debt.equity_metrics(result.equity_usd, coe).items()}
+    eq = {name: _first(v) for name, v in equity.equity_metrics(result.equity_usd, coe).items()}
     monthly = finance.monthly_rate(rate)
     financing = result.equity_usd - np.asarray(flows.net, dtype=float)
     bridge = finance.value_bridge(result.equity_usd, {**flows.bridge_usd, "financing_usd": financing}, monthly)

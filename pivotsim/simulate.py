@@ -214,8 +214,8 @@ def base_inputs(inputs):
     bootstrap models); hashrate: its noise-free recursion; fees and power
     price: their deterministic reversion paths.
     """
-    base = copy.deepcopy(inputs)
-    market = base.market
+    base = copy.copy(inputs)  # the tree is copied on write (see pivotsim.inputs): only the market node changes
+    market = base.market = copy.copy(inputs.market)
     market.btc_volatility_per_year = 0.0
     market.hashrate_volatility_per_year = 0.0
     market.price_model = "gbm"

@@ -14,6 +14,7 @@ import numpy_financial as npf
 import pytest
 
 from pivotsim.models import debt, finance
+from pivotsim.models import equity as levered_equity
 
 N = 121  # month 0 .. 120
 
@@ -217,7 +218,7 @@ def test_modigliani_miller_debt_at_the_cost_of_equity_leaves_npv_unchanged(amort
     tranche = debt.Tranche(sizing="ltc", ltc_share=0.7, tenor_months=90, grace_months=8,
                            amortisation=amortisation, target_dscr=1.3, rate_per_year=coe, sweep_share=sweep)
     _, res = _run([tranche], cfads, capex=np.broadcast_to(capex, cfads.shape).copy(), lines=False)
-    levered = debt.equity_metrics(res.equity_usd, coe)["npv_usd"]
+    levered = levered_equity.equity_metrics(res.equity_usd, coe)["npv_usd"]
     unlevered = finance.npv(finance.monthly_rate(coe), net)
     np.testing.assert_allclose(levered, unlevered, rtol=1e-9, atol=1e-3)
     assert res.metrics["debt_usd"] == pytest.approx(0.7 * 6 * 2.0e7)
@@ -234,7 +235,7 @@ def test_equity_mirr_and_irr_equal_numpy_financial():
     _, res = _run([tranche], cfads, capex=capex)
     equity = res.equity_usd[0]
     monthly = finance.monthly_rate(coe)
-    metrics = debt.equity_metrics(res.equity_usd, coe)
+    metrics = levered_equity.equity_metrics(res.equity_usd, coe)
     assert metrics["mirr"][0] == pytest.approx(finance.annual_rate(npf.mirr(equity, monthly, monthly)), rel=1e-10)
     assert metrics["irr"][0] == pytest.approx(finance.annual_rate(npf.irr(equity)), rel=1e-9)
     assert metrics["npv_usd"][0] == pytest.approx(npf.npv(monthly, equity), rel=1e-10)
@@ -299,7 +300,7 @@ def test_floating_rate_follows_the_path_base_rate():
     cfads = np.broadcast_to(_flat(), (3, N)).copy()
     _, res = _run([tranche], cfads, base_rate=base)
     assert res.metrics["cost_of_debt"] == pytest.approx(base + 0.0225, abs=1e-10)
-    npv = debt.equity_metrics(res.equity_usd, 0.1)["npv_usd"]
+    npv = levered_equity.equity_metrics(res.equity_usd, 0.1)["npv_usd"]
     assert npv[0] == npv[1] > npv[2]
 
 
@@ -343,7 +344,7 @@ def test_delay_and_higher_rate_lower_the_equity_npv():
     dear = debt.Tranche(sizing="ltc", ltc_share=0.7, tenor_months=90, grace_months=8, rate_per_year=0.09)
     cfads = _rising_cfads()
     late = np.concatenate((np.zeros(6), cfads[:-6]))
-    npv = [debt.equity_metrics(_run([t], c, capex=capex)[1].equity_usd, 0.12)["npv_usd"][0]
+    npv = [levered_equity.equity_metrics(_run([t], c, capex=capex)[1].equity_usd, 0.12)["npv_usd"][0]
            for t, c in ((tranche, cfads), (tranche, late), (dear, cfads))]
     assert npv[0] > npv[1] and npv[0] > npv[2]
 

@@ -460,9 +460,14 @@ def _shortfall(gap, lockup, reserve):
 
 
 @kernel
-def _debt_path(i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, bounds, draw_usd, principal_share,
-               equity, flows, balance, amount, active, tested, lines_out):
-    """One path of :func:`_debt_kernel`: writes ``equity`` and ``flows``; returns the path's metrics."""
+def _debt_path(i, operating, add_capex, capex, taxable, tax_rate, debt_rate, terms, bounds, draw_usd,
+               principal_share, equity, flows, balance, amount, active, tested, lines_out):
+    """One path of :func:`_debt_kernel` (its rows: ``operating``, ``capex``, ``taxable``, ``debt_rate``).
+
+    The unlevered CFADS is ``operating + capex`` when ``add_capex`` (the
+    operating row is then the net cash flow), else ``operating``.  Writes
+    ``equity`` and ``flows``; returns the path's metrics.
+    """
     n, n_tr = equity.shape[0], terms.shape[0]
     final = bounds[:, 2].max()
     balance[:] = 0.0
@@ -480,29 +485,30 @@ def _debt_path(i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, b
     first = bounds[:, 0].min()
     drawn_total = 0.0
     for t in range(n):
+        cfads_unlevered = operating[t] + capex[t] if add_capex else operating[t]
         if t < first or t > final:  # no debt yet, or all repaid: only the tax saving of past interest
-            tax_u, cum_u, taxed_u = _tax_step(taxable[i, t], cum_u, taxed_u, t, tax_rate[i])
+            tax_u, cum_u, taxed_u = _tax_step(taxable[t], cum_u, taxed_u, t, tax_rate)
             shield = 0.0
             if t < first:  # (no interest so far: the same tax)
                 cum_l, taxed_l = cum_u, taxed_u
             else:
-                tax_l, cum_l, taxed_l = _tax_step(taxable[i, t], cum_l, taxed_l, t, tax_rate[i])
+                tax_l, cum_l, taxed_l = _tax_step(taxable[t], cum_l, taxed_l, t, tax_rate)
                 shield = tax_u - tax_l
-            equity[t] = cfads_unlevered[i, t] + shield - capex[i, t]
+            equity[t] = cfads_unlevered + shield - capex[t]
             flows[t] = 0.0
             if lines_out.shape[1] > 0:
                 lines_out[:, i, t] = 0.0
-                lines_out[5, i, t], lines_out[6, i, t] = shield, cfads_unlevered[i, t] + shield
+                lines_out[5, i, t], lines_out[6, i, t] = shield, cfads_unlevered + shield
                 lines_out[7, i, t], lines_out[10, i, t] = np.nan, equity[t]
             continue
         interest = tested_interest = tested_principal = repaid = draws = fees = covenant = lockup_level = 0.0
         for j in range(n_tr):
             start, last_draw, last = bounds[j, 0], bounds[j, 1], bounds[j, 2]
-            interest_j = balance[j] * debt_rate[i, j]
+            interest_j = balance[j] * debt_rate[j]
             interest += interest_j
             active[j] = last_draw < t <= last
             if start <= t <= last_draw:
-                draw = draw_usd[j, t] + terms[j, _LTC] * capex[i, t]
+                draw = draw_usd[j, t] + terms[j, _LTC] * capex[t]
                 balance[j] += draw
                 amount[j] += draw
                 drawn_total += draw
@@ -517,10 +523,10 @@ def _debt_path(i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, b
                     tested_principal += due
                 covenant = max(covenant, terms[j, _COVENANT])
                 lockup_level = max(lockup_level, terms[j, _LOCKUP])
-        tax_u, cum_u, taxed_u = _tax_step(taxable[i, t], cum_u, taxed_u, t, tax_rate[i])
-        tax_l, cum_l, taxed_l = _tax_step(taxable[i, t] - interest, cum_l, taxed_l, t, tax_rate[i])
+        tax_u, cum_u, taxed_u = _tax_step(taxable[t], cum_u, taxed_u, t, tax_rate)
+        tax_l, cum_l, taxed_l = _tax_step(taxable[t] - interest, cum_l, taxed_l, t, tax_rate)
         shield = tax_u - tax_l
-        cfads = cfads_unlevered[i, t] + shield
+        cfads = cfads_unlevered + shield
         reserve_before, lockup_before = reserve, lockup
         service = tested_interest + tested_principal
         dscr = np.nan
@@ -553,17 +559,17 @@ def _debt_path(i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, b
         for j in range(n_tr):
             if t == bounds[j, 1] and terms[j, _RESERVE] > 0.0:
                 # the first repayment month's service on this path's rate, times the reserve's months
-                part = terms[j, _RESERVE] * amount[j] * (debt_rate[i, j] + principal_share[j, min(t + 1, n - 1)])
+                part = terms[j, _RESERVE] * amount[j] * (debt_rate[j] + principal_share[j, min(t + 1, n - 1)])
                 reserve_target += part
                 reserve += part
             if t == bounds[j, 2] and terms[j, _RESERVE] > 0.0:
-                reserve_target -= terms[j, _RESERVE] * amount[j] * (debt_rate[i, j]
+                reserve_target -= terms[j, _RESERVE] * amount[j] * (debt_rate[j]
                                                                      + principal_share[j, bounds[j, 1] + 1])
                 reserve = min(reserve, max(reserve_target, 0.0))
         if t == final:
             reserve = lockup = reserve_target = 0.0
         paid = draws - fees - interest - repaid - swept
-        equity[t] = cfads - capex[i, t] + paid - (reserve - reserve_before) - (lockup - lockup_before)
+        equity[t] = cfads - capex[t] + paid - (reserve - reserve_before) - (lockup - lockup_before)
         flows[t] = paid
         if lines_out.shape[1] > 0:
             lines_out[0, i, t], lines_out[1, i, t], lines_out[2, i, t] = draws, fees, interest
@@ -574,40 +580,57 @@ def _debt_path(i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, b
 
 
 @kernel
-def _equity_metrics_of_row(row, rate, factors, metrics):
+def _equity_metrics_of_row(row, rate, factors, search_grid, search_order, search_position, search_nodes_needed,
+                           search_discounts, values, metrics):
     """NPV, IRR, MIRR (per period) and payback of one equity row into ``metrics[0:4]``, as finance's valuation.
 
-    ``factors``: ``(1 + rate)^-t``.  The IRR is NaN (to be searched on
-    finance's grid) when the row changes sign more than once.
+    ``factors``: ``(1 + rate)^-t``.  The IRR is that of
+    :func:`~pivotsim.models.finance.irr`: on a row with one sign change
+    (Descartes: one root) the bracketed Newton search of
+    :func:`~pivotsim.models.roots.single_root`; otherwise, or where it
+    finds no root in range, finance's grid search (the ``search_*`` arrays of
+    its ``_irr_search``, ``values`` its scratch space).
     """
     n = row.shape[0]
     discounted = row[0] * factors[0]
     cash = row[0]
     last_negative, shortfall = (0, -cash) if cash < 0.0 else (-1, 0.0)
+    any_positive, any_negative = cash > 0.0, cash < 0.0
     for t in range(1, n):
         discounted += row[t] * factors[t]
         cash += row[t]
         if cash < 0.0:
             last_negative, shortfall = t, -cash
+        any_positive |= row[t] > 0.0
+        any_negative |= row[t] < 0.0
     metrics[0] = discounted
     changes, _ = finance._sign_changes(row)
-    metrics[1] = single_root(row, rate) if changes == 1 else np.nan
+    root = single_root(row, rate) if changes == 1 else np.nan
+    if root != root:
+        root = finance._irr_of_row(row, any_positive and any_negative, search_grid, search_order, search_position,
+                                   search_nodes_needed, search_discounts, values, 100, 1e-13)
+    metrics[1] = root
     metrics[2] = finance._mirr_of_row(row, factors, rate)
     recovered_in = row[last_negative + 1] if 0 <= last_negative < n - 1 else 0.0
     metrics[3] = finance._payback(last_negative, shortfall, recovered_in, n)
-    return changes
 
 
 @kernel
-def _debt_kernel(cfads_unlevered, capex, taxable, tax_rate, debt_rate, equity_rate, terms, draw_usd,
-                 principal_share, equity_out, metrics_out, lines_out):
+def _debt_kernel(operating, add_capex, capex, taxable, tax_rate, debt_rate, equity_rate, terms, draw_usd,
+                 principal_share, equity_out, metrics_out, lines_out, search_grid, search_order, search_position,
+                 search_nodes_needed, search_discounts):
     """Debt service, waterfall, equity flow and its metrics on each path (see the module docstring).
 
-    ``lines_out`` (11, n_paths, n_periods) or (11, 0, n_periods): the lines
-    of :data:`LINE_NAMES` when it has rows.  ``equity_rate``: the cost of
-    equity per month.
+    ``operating`` (n_paths, n_periods): the unlevered CFADS, or (``add_capex``
+    true) the unlevered net cash flow, to which ``capex`` is added.
+    ``capex``, ``taxable``: (n_paths, n_periods), or one row (1, n_periods)
+    for every path.  ``equity_out`` (n_paths, n_periods), or one row reused
+    by every path when the equity's flows are not wanted.  ``lines_out``
+    (11, n_paths, n_periods) or (11, 0, n_periods): the lines of
+    :data:`LINE_NAMES` when it has rows.  ``equity_rate``: the cost of
+    equity per month.  ``search_*``: finance's IRR grid (``_irr_search``).
     """
-    n_paths, n = cfads_unlevered.shape
+    n_paths, n = operating.shape
     n_tr = terms.shape[0]
     bounds = np.empty((n_tr, 3), dtype=np.int64)
     same_flows_at_same_rates = True  # no draw follows a path's capex, no sweep: debt flows depend on rates only
@@ -624,10 +647,13 @@ def _debt_kernel(cfads_unlevered, capex, taxable, tax_rate, debt_rate, equity_ra
     factors = np.ones(n)
     factors_rate = np.nan
     cost = np.nan
+    values = np.empty(search_discounts.shape[0] * finance._NODE_BLOCK)
     for i in range(n_paths):
+        equity = equity_out[i if equity_out.shape[0] > 1 else 0]
         min_dscr, sum_dscr, n_test, first_breach, first_default, cure = _debt_path(
-            i, cfads_unlevered, capex, taxable, tax_rate, debt_rate, terms, bounds, draw_usd, principal_share,
-            equity_out[i], flows, balance, amount, active, tested, lines_out)
+            i, operating[i], add_capex, capex[i if capex.shape[0] > 1 else 0],
+            taxable[i if taxable.shape[0] > 1 else 0], tax_rate[i], debt_rate[i], terms, bounds, draw_usd,
+            principal_share, equity, flows, balance, amount, active, tested, lines_out)
         metrics = metrics_out[i]
         drawn = amount.sum()
         metrics[0] = drawn
@@ -654,7 +680,8 @@ def _debt_kernel(cfads_unlevered, capex, taxable, tax_rate, debt_rate, equity_ra
         if not equity_rate[i] == factors_rate:
             finance._discount_factors_into(equity_rate[i], factors)
             factors_rate = equity_rate[i]
-        _equity_metrics_of_row(equity_out[i], equity_rate[i], factors, metrics[9:13])  # IRR, MIRR per month
+        _equity_metrics_of_row(equity, equity_rate[i], factors, search_grid, search_order, search_position,
+                               search_nodes_needed, search_discounts, values, metrics[9:13])  # per month
 
 
 class DebtResult(NamedTuple):
@@ -668,7 +695,7 @@ class DebtResult(NamedTuple):
     ``first_default_month`` [month, NaN if none], ``equity_cure_usd`` [USD the
     equity paid in for shortfalls], ``equity_npv_usd`` [USD, at the cost of
     equity], ``equity_irr``, ``equity_mirr`` [effective annual],
-    ``equity_payback_months``: as :func:`equity_metrics` gives them);
+    ``equity_payback_months``: as :func:`pivotsim.models.equity.equity_metrics` gives them);
     ``lines``: the monthly lines of :data:`LINE_NAMES` (or None);
     ``terms``: the :class:`DebtTerms` serviced.
     """
@@ -679,15 +706,28 @@ class DebtResult(NamedTuple):
     terms: DebtTerms | None = None
 
 
+def _rows_or_one(values, n_paths: int, n_periods: int) -> np.ndarray:
+    """``values`` as the kernel reads them: (n_paths, n_periods), or one row (1, n_periods) shared by every path.
+
+    One row when ``values`` is a single series or a broadcast of one (a
+    capex that does not vary by path): no copy to ``n_paths`` rows.
+    """
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim < 2 or arr.shape[0] == 1 or (arr.strides[0] == 0 and arr.shape[0] == n_paths):
+        return rows_of(arr.reshape(-1, arr.shape[-1])[:1] if arr.ndim else arr, 1, n_periods)
+    return rows_of(arr, n_paths, n_periods)
+
+
 def debt_cash_flows(debt: DebtTerms, cfads_usd, capex_usd, taxable_income_usd, tax_rate, *, base_rate_per_year=0.0,
-                    cost_of_equity_per_year=0.0, lines: bool = False) -> DebtResult:
+                    cost_of_equity_per_year=0.0, lines: bool = False, net_usd=None, equity_flows: bool = True
+                    ) -> DebtResult:
     """The debt of ``debt`` on every path: service, waterfall, covenants and the equity's cash flow.
 
     Parameters
     ----------
     debt : DebtTerms
         From :func:`size_debt` on the base case.
-    cfads_usd : ndarray (n_paths, n_periods)
+    cfads_usd : ndarray (n_paths, n_periods), or None with ``net_usd``
         Operating cash flow after unlevered tax, before capex and financing [USD].
     capex_usd : ndarray broadcastable to (n_paths, n_periods)
         Capex as positive spending [USD] (``cfads_usd - capex_usd`` is the
@@ -702,58 +742,35 @@ def debt_cash_flows(debt: DebtTerms, cfads_usd, capex_usd, taxable_income_usd, t
         Rate of the equity metrics (NPV, MIRR) [fraction per year].
     lines : bool
         Also return the monthly lines (the base case's debt schedule).
+    net_usd : ndarray (n_paths, n_periods), optional
+        The unlevered net cash flow, given instead of ``cfads_usd``: CFADS is
+        ``net_usd + capex_usd``, path by path in the kernel [USD].
+    equity_flows : bool
+        Keep the equity's monthly flows (``equity_usd``; else None: only
+        the metrics are wanted).
 
     Returns
     -------
     DebtResult
     """
-    cfads = np.asarray(cfads_usd, dtype=float)
-    cfads = cfads[None, :] if cfads.ndim == 1 else cfads
-    n_paths, n = cfads.shape
-    cfads = rows_of(cfads, n_paths, n)
-    capex = rows_of(capex_usd, n_paths, n)
-    taxable = rows_of(taxable_income_usd, n_paths, n)
+    operating = np.asarray(cfads_usd if net_usd is None else net_usd, dtype=float)
+    operating = operating[None, :] if operating.ndim == 1 else operating
+    n_paths, n = operating.shape
+    operating = rows_of(operating, n_paths, n)
+    capex = _rows_or_one(capex_usd, n_paths, n)
+    taxable = _rows_or_one(taxable_income_usd, n_paths, n)
     rates = monthly_debt_rates(debt.tranches, base_rate_per_year, n_paths)
-    equity = np.empty((n_paths, n))
+    equity = np.empty((n_paths if equity_flows or lines else 1, n))
     metrics = np.empty((n_paths, _N_METRICS))
     line_rows = np.empty((_N_LINES, n_paths if lines else 0, n))
     equity_rate = per_path(finance.monthly_rate(cost_of_equity_per_year), n_paths)
-    _debt_kernel(cfads, capex, taxable, per_path(tax_rate, n_paths), rates, equity_rate,
+    search = finance._irr_search(n, 64)
+    _debt_kernel(operating, net_usd is not None, capex, taxable, per_path(tax_rate, n_paths), rates, equity_rate,
                  rows_of(debt.terms, *debt.terms.shape), rows_of(debt.draw_usd, *debt.draw_usd.shape),
-                 rows_of(debt.principal_share, *debt.principal_share.shape), equity, metrics, line_rows)
+                 rows_of(debt.principal_share, *debt.principal_share.shape), equity, metrics, line_rows,
+                 search.grid, search.order, search.position, search.nodes_needed, search.discounts)
     named = {name: np.ascontiguousarray(metrics[:, k]) for k, name in enumerate(METRIC_NAMES)}
-    several = np.flatnonzero(np.isnan(named["equity_irr"]))
     named["equity_irr"] = finance.annual_rate(named["equity_irr"])
     named["equity_mirr"] = finance.annual_rate(named["equity_mirr"])
-    if several.size:  # rows with several sign changes: finance's grid search picks the root nearest zero
-        named["equity_irr"][several] = finance.valuation_metrics(equity[several], 0.0, ("irr",))["irr"]
     named_lines = {name: line_rows[k] for k, name in enumerate(LINE_NAMES)} if lines else None
-    return DebtResult(equity, named, named_lines, debt)
-
-
-EQUITY_METRIC_NAMES = ("npv_usd", "irr", "mirr", "payback_months")
-
-
-def equity_metrics(equity_usd, cost_of_equity_per_year, names=EQUITY_METRIC_NAMES) -> dict[str, np.ndarray]:
-    """NPV at the cost of equity, IRR, MIRR and payback of the equity's cash flows, per path.
-
-    One compiled valuation pass (:func:`~pivotsim.models.finance.valuation_metrics`).
-
-    Parameters
-    ----------
-    equity_usd : ndarray (n_paths, n_periods)
-        [USD], column 0 at t = 0.
-    cost_of_equity_per_year : float or ndarray (n_paths,)
-        [fraction per year]; also the finance and reinvestment rate of the MIRR.
-    names : tuple of str
-        The metrics wanted (of :data:`EQUITY_METRIC_NAMES`).
-
-    Returns
-    -------
-    dict of str -> ndarray (n_paths,)
-        ``npv_usd`` [USD], ``irr``, ``mirr`` [effective annual], ``payback_months``.
-    """
-    equity = np.asarray(equity_usd, dtype=float)
-    equity = equity[None, :] if equity.ndim == 1 else equity
-    rate = per_path(finance.monthly_rate(cost_of_equity_per_year), equity.shape[0])[:, None]
-    return finance.valuation_metrics(equity, rate, names) if names else {}
+    return DebtResult(equity if equity_flows or lines else None, named, named_lines, debt)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..compiled import per_path
 from . import debt as project_debt
+from . import finance
 from .cashflows import CashFlows
 
 #: per-path metrics of a levered business, ``<business>_<name>``
@@ -69,17 +71,25 @@ def cost_of_equity(inputs, business: str, discount_rate):
     return discount_rate if shared is None else shared
 
 
+def _one_row_if_shared(values) -> np.ndarray:
+    """``values``, or its first row (1, n_periods) when every path's row is that one (a broadcast)."""
+    arr = np.asarray(values, dtype=float)
+    return arr[:1] if arr.ndim == 2 and arr.strides[0] == 0 else arr
+
+
 def _lines(flows: CashFlows):
-    """CFADS before the interest's tax saving, capex as spending, taxable income (each (n_paths, n_periods))."""
+    """Unlevered net cash flow, capex as spending, taxable income (each broadcastable to (n_paths, n_periods)).
+
+    CFADS before the interest's tax saving is ``net + capex``.
+    """
     try:
-        capex = -np.asarray(flows.items["capex_usd"], dtype=float)
+        capex = -_one_row_if_shared(flows.items["capex_usd"])
         if "mining_capex_usd" in flows.items:  # a split site's AI side: mining on the rest of the MW
-            capex = capex - np.asarray(flows.items["mining_capex_usd"], dtype=float)
-        taxable = flows.quantities["taxable_income_usd"]
+            capex = capex - _one_row_if_shared(flows.items["mining_capex_usd"])
+        taxable = _one_row_if_shared(flows.quantities["taxable_income_usd"])
     except KeyError as missing:
         raise ValueError(f"cash flows without {missing}: build them with financing=True") from None
-    net = np.asarray(flows.net, dtype=float)
-    return net + capex, capex, taxable
+    return np.asarray(flows.net, dtype=float), capex, taxable
 
 
 def debt_terms(base_flows: CashFlows, base_inputs, business: str):
@@ -91,7 +101,8 @@ def debt_terms(base_flows: CashFlows, base_inputs, business: str):
     tranches = tranches_of(base_inputs, business)
     if not tranches:
         return None
-    cfads, capex, taxable = _lines(base_flows)
+    net, capex, taxable = _lines(base_flows)
+    cfads = net + capex
     base = [float(np.asarray(r, dtype=float).reshape(-1)[0]) for r in base_rates(base_inputs, business)]
     tax_rate = float(np.asarray(base_inputs.finance.tax_rate, dtype=float).reshape(-1)[0])
     try:
@@ -107,14 +118,15 @@ def all_debt_terms(base_flows: dict, base_inputs) -> dict:
 
 
 def levered(flows: CashFlows, terms, inputs, business: str, discount_rate=0.0, *, lines: bool = False,
-            rows: int | None = None):
+            rows: int | None = None, equity_flows: bool = True):
     """The debt of ``terms`` on each path of ``flows`` (its first ``rows`` only, if given).
 
     ``discount_rate`` [per year]: the business's, the default cost of
-    equity.  Returns the :class:`~pivotsim.models.debt.DebtResult`.
+    equity.  ``equity_flows``: keep the equity's monthly flows.  Returns the
+    :class:`~pivotsim.models.debt.DebtResult`.
     """
-    cfads, capex, taxable = _lines(flows)
-    n_paths = cfads.shape[0] if rows is None else min(rows, cfads.shape[0])
+    net, capex, taxable = _lines(flows)
+    n_paths = net.shape[0] if rows is None else min(rows, net.shape[0])
 
     def first(values):
         values = np.asarray(values, dtype=float).reshape(-1)
@@ -125,11 +137,11 @@ def levered(flows: CashFlows, terms, inputs, business: str, discount_rate=0.0, *
         return values[:n_paths] if values.shape[0] > 1 else values
 
     rates = [first(r) for r in base_rates(inputs, business)]
-    return project_debt.debt_cash_flows(terms, first_rows(cfads), first_rows(capex), first_rows(taxable),
+    return project_debt.debt_cash_flows(terms, None, first_rows(capex), first_rows(taxable),
                                         first(inputs.finance.tax_rate), base_rate_per_year=rates,
                                         cost_of_equity_per_year=first(cost_of_equity(inputs, business,
                                                                                      discount_rate)),
-                                        lines=lines)
+                                        lines=lines, net_usd=first_rows(net), equity_flows=equity_flows)
 
 
 def levered_metrics(flows: CashFlows, terms, inputs, business: str, discount_rate, n_paths: int
@@ -138,6 +150,34 @@ def levered_metrics(flows: CashFlows, terms, inputs, business: str, discount_rat
 
     ``discount_rate`` [per year]: the business's (the default cost of equity).
     """
-    result = levered(flows, terms, inputs, business, discount_rate)
+    result = levered(flows, terms, inputs, business, discount_rate, equity_flows=False)
     return {f"{business}_{name}": np.broadcast_to(result.metrics[name], (n_paths,)).copy()
             for name in LEVERED_METRIC_NAMES}
+
+
+EQUITY_METRIC_NAMES = ("npv_usd", "irr", "mirr", "payback_months")
+
+
+def equity_metrics(equity_usd, cost_of_equity_per_year, names=EQUITY_METRIC_NAMES) -> dict[str, np.ndarray]:
+    """NPV at the cost of equity, IRR, MIRR and payback of the equity's cash flows, per path.
+
+    One compiled valuation pass (:func:`~pivotsim.models.finance.valuation_metrics`).
+
+    Parameters
+    ----------
+    equity_usd : ndarray (n_paths, n_periods)
+        [USD], column 0 at t = 0.
+    cost_of_equity_per_year : float or ndarray (n_paths,)
+        [fraction per year]; also the finance and reinvestment rate of the MIRR.
+    names : tuple of str
+        The metrics wanted (of :data:`EQUITY_METRIC_NAMES`).
+
+    Returns
+    -------
+    dict of str -> ndarray (n_paths,)
+        ``npv_usd`` [USD], ``irr``, ``mirr`` [effective annual], ``payback_months``.
+    """
+    equity = np.asarray(equity_usd, dtype=float)
+    equity = equity[None, :] if equity.ndim == 1 else equity
+    rate = per_path(finance.monthly_rate(cost_of_equity_per_year), equity.shape[0])[:, None]
+    return finance.valuation_metrics(equity, rate, names) if names else {}

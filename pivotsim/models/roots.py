@@ -4,8 +4,8 @@ The debt kernel needs, on every path, the borrower's all-in cost (its debt
 flows: draws, then service) and often the equity's IRR; both usually change
 sign once, so Descartes' rule of signs gives a single root and a Newton
 search from a good guess finds it in a few passes instead of the general grid
-search of :func:`pivotsim.models.finance.irr` (which the caller falls back to
-when the flows change sign more than once).
+search of :func:`pivotsim.models.finance.irr` (which the debt kernel runs, in
+the same pass, when the flows change sign more than once).
 """
 
 from __future__ import annotations
