@@ -13,7 +13,8 @@ their drawing here with ``--here``).  After the run, off the clock of the
 steps above: the same simulation again (kernels loaded: the simulation
 alone; the first run minus this one is the kernel loading) and each figure
 drawn here, warm.  The table gives the median wall and CPU time of each step
-(CPU: this process, every thread; the workers' CPU is theirs) and the load
+(CPU: this process, every thread; the workers' own is the line
+"figure workers", summed over their life) and the load
 average: on a shared machine the wall time stretches, compare versions with
 ``bench_cli.py --baseline``.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -81,7 +83,9 @@ def one_run(paths: int, here: bool, out: str) -> dict:
     options = {"figure_workers": workers} if figure_worker else {}
     clock.time("write_run_folder", folders.write_run_folder, result, out, **options)
     clock.time("summary tables (summary again)", result.summary)
-    steps = {"total, as the command": (time.perf_counter() - start, None), **clock.steps}
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    steps = {"total, as the command": (time.perf_counter() - start, time.process_time()), **clock.steps,
+             "figure workers, all their life (CPU)": (0.0, children.ru_utime + children.ru_stime)}
 
     extra = Clock()
     extra.time("simulate alone (kernels loaded)", run, scenario, paths=paths)
@@ -99,7 +103,7 @@ def one_run(paths: int, here: bool, out: str) -> dict:
 
     for name, plot in figures.RUN_FIGURES.items():
         extra.time(f"  {name} (drawn here, warm)", draw, plot)
-    return {"steps": steps, "extra": extra.steps}
+    return {"steps": steps, "extra": extra.steps, "workers": len(workers)}
 
 
 def main() -> int:
@@ -122,8 +126,9 @@ def main() -> int:
         for _ in range(args.repeat):
             runs.append(json.loads(subprocess.run(argv, check=True, capture_output=True, text=True).stdout))
         load.append(os.getloadavg()[0])
+    count = runs[0]["workers"]
     print(f"pivotsim run of the IREN deal, {args.paths:,} paths, figures "
-          f"{'drawn here' if args.here else 'by workers'}; medians of {args.repeat} fresh processes; "
+          f"{f'by {count} workers' if count else 'drawn here'}; medians of {args.repeat} fresh processes; "
           f"load average {load[0]:.1f} -> {load[1]:.1f} on {os.cpu_count()} CPUs")
     print(f"{'step':<58} {'wall':>7} {'CPU':>7}")
     for part in ("steps", "extra"):
@@ -131,9 +136,9 @@ def main() -> int:
             print("after the run, off the clock:")
         for name in runs[0][part]:
             walls = [r[part][name][0] for r in runs if name in r[part]]
-            cpus = [r[part][name][1] for r in runs if name in r[part] and r[part][name][1] is not None]
-            cpu = f"{statistics.median(cpus):6.2f}s" if cpus else ""
-            print(f"{name:<58} {statistics.median(walls):6.2f}s {cpu:>7}")
+            cpus = [r[part][name][1] for r in runs if name in r[part]]
+            wall = f"{statistics.median(walls):6.2f}s" if any(walls) else ""
+            print(f"{name:<58} {wall:>7} {statistics.median(cpus):6.2f}s")
     return 0
 
 

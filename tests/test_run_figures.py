@@ -68,3 +68,13 @@ def test_a_failed_write_leaves_no_folder(result, tmp_path, monkeypatch):
 
     stop_figure_workers()
     assert not workers[0].alive
+
+
+def test_worker_count_from_the_environment(monkeypatch):
+    monkeypatch.setenv("PIVOTSIM_FIGURE_WORKERS", "0")
+    assert start_figure_workers() == []  # drawn in the command's process
+    monkeypatch.setenv("PIVOTSIM_FIGURE_WORKERS", "1")
+    workers = start_figure_workers()
+    assert len(workers) == 1 and workers[0].alive
+    workers[0].close()
+    assert not workers[0].alive

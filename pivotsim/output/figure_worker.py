@@ -45,7 +45,7 @@ class FigureWorker:
             self._proc = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
                                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                           env={**os.environ, "PYTHONPATH": path})
-        except OSError:
+        except (OSError, ValueError, TypeError):  # no interpreter to start (embedded Python...): drawn here
             self._proc = None
         self._thread = None
         self._reply = None
@@ -84,15 +84,18 @@ class FigureWorker:
 
 
 def start_figure_workers(count: int | None = None) -> list[FigureWorker]:
-    """Start ``count`` workers (default: 2, none on a single CPU, where they would only compete).
+    """Start ``count`` workers (default: ``PIVOTSIM_FIGURE_WORKERS`` if set, else 2; none on a single CPU).
 
     Two on two CPUs: while they import matplotlib this process imports on
-    one CPU, and while they draw it only writes the small files.
+    one CPU, and while they draw it only writes the small files.  None: the
+    figures are drawn in this process, as before there were workers.
 
     Each stops once it has answered; one never used stops when this process
     exits (its input closes; :func:`stop_figure_workers` at exit, sooner).
     """
-    count = (2 if (os.cpu_count() or 1) > 1 else 0) if count is None else count
+    if count is None:
+        setting = os.environ.get("PIVOTSIM_FIGURE_WORKERS", "").strip()
+        count = int(setting) if setting.isdigit() else (2 if (os.cpu_count() or 1) > 1 else 0)
     workers = [FigureWorker() for _ in range(count)]
     _STARTED.extend(workers)
     return workers
