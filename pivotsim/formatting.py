@@ -173,6 +173,9 @@ def irr_text(base: dict) -> str:
 #: names of the value-bridge parts, as printed
 BRIDGE_LABELS = {"operations_usd": "Operations", "prepayment_financing_usd": "Prepayment financing",
                  "terminal_value_usd": "Terminal value", "financing_usd": "Debt financing"}
+#: the totals of a value bridge: the parts before ``financing_usd`` add up to the (unlevered) NPV, all of
+#: them to the NPV with the debt's financing (``npv_with_financing_usd`` of a levered business)
+BRIDGE_TOTAL_LABELS = {"npv_usd": "NPV", "npv_with_financing_usd": "NPV with debt"}
 
 
 BASE_METRIC_ROWS = [

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from .models import debt as project_debt
-from .models import equity, finance
+from .models import equity
 from .models.cashflows import CashFlows
-from .simulate import debt_terms, discount_rate
+from .simulate import debt_terms, discount_rate, value_bridge
 from .statistics import describe
 
 
@@ -28,28 +28,35 @@ def _first(values) -> float:
     return float(np.asarray(values, dtype=float).reshape(-1)[0])
 
 
-def base_blocks(inputs, flows: CashFlows, result: project_debt.DebtResult, business: str) -> dict:
-    """``base.debt`` and ``base.equity`` of a levered business.
+def value_bridge_with_financing(inputs, flows: CashFlows, result: project_debt.DebtResult, business: str) -> dict:
+    """The base case's value bridge of a levered business (part -> present value [USD]), its debt's part included."""
+    bridge = {part: _first(v) for part, v in value_bridge(flows, discount_rate(inputs, business)).items()}
+    bridge["financing_usd"] = _first(result.metrics["financing_usd"])
+    return bridge
 
-    ``financing_usd`` is the value the debt adds at the business's discount
-    rate: the NPV of the equity's flows less that of the unlevered flows
-    (draws, interest, principal, fees, reserve, tax saving), the part of the
-    value bridge that financing contributes.
+
+def base_blocks(inputs, flows: CashFlows, result: project_debt.DebtResult, business: str) -> dict:
+    """``base.debt``, ``base.equity`` and the project's ``base.value_bridge`` of a levered business.
+
+    The value bridge gains its ``financing_usd`` part: the value the debt
+    adds at the business's discount rate, the present value of the equity's
+    flows less the unlevered ones (draws, fees, interest, principal, reserve
+    and lock-up, the interest's tax saving).  The parts then add up to
+    ``npv_with_financing_usd``, the equity's flows valued at the discount
+    rate (the unlevered ``npv_usd`` plus the financing part).
     """
-    rate = discount_rate(inputs, business)
-    coe = _first(equity.cost_of_equity(inputs, business, rate))
+    coe = _first(equity.cost_of_equity(inputs, business, discount_rate(inputs, business)))
     m = {name: _first(v) for name, v in result.metrics.items()}
     eq = {name: _first(v) for name, v in equity.equity_metrics(result.equity_usd, coe).items()}
-    monthly = finance.monthly_rate(rate)
-    financing = result.equity_usd - np.asarray(flows.net, dtype=float)
-    bridge = finance.value_bridge(result.equity_usd, {**flows.bridge_usd, "financing_usd": financing}, monthly)
+    bridge = value_bridge_with_financing(inputs, flows, result, business)
     return {
         "debt": {"amount_usd": m["debt_usd"], "min_dscr": m["min_dscr"], "avg_dscr": m["avg_dscr"],
                  "cost_of_debt": m["cost_of_debt"], "covenant_breach": bool(m["covenant_breach"]),
                  "first_breach_month": m["first_breach_month"], "payment_default": bool(m["payment_default"]),
-                 "financing_usd": _first(bridge["financing_usd"])},
-        "equity": {"cost_of_equity": coe, **eq,
-                   "value_bridge_at_discount_rate": {k: _first(v) for k, v in bridge.items()}},
+                 "financing_usd": m["financing_usd"]},
+        "equity": {"cost_of_equity": coe, **eq},
+        "value_bridge": bridge,
+        "npv_with_financing_usd": sum(bridge.values()),
     }
 
 

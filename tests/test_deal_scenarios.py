@@ -51,11 +51,18 @@ def test_value_bridge_adds_up_to_the_npv(path):
     summary = pivotsim.run(pivotsim.load_scenario(path), paths=2000).summary()
     for business in ("bitcoin", "ai"):
         base = summary[business]["base"]
-        assert list(base["value_bridge"]) == list(BRIDGE_PARTS)
-        assert sum(base["value_bridge"].values()) == pytest.approx(base["npv_usd"], abs=0.01)
         mc = summary[business]["monte_carlo"]
-        assert sum(mc["value_bridge_mean"].values()) == pytest.approx(mc["npv_usd"]["mean"], abs=0.01)
-        assert base["value_bridge"]["financing_usd"] == 0.0  # no debt yet
+        assert list(base["value_bridge"]) == list(BRIDGE_PARTS)
+        financing = base["value_bridge"]["financing_usd"]
+        if "debt" not in base:
+            assert financing == 0.0 and mc["value_bridge_mean"]["financing_usd"] == 0.0
+        # the parts before financing add up to the project's NPV; with the debt's part, to the NPV with debt
+        assert sum(base["value_bridge"].values()) - financing == pytest.approx(base["npv_usd"], abs=0.01)
+        assert sum(base["value_bridge"].values()) == pytest.approx(base.get("npv_with_financing_usd",
+                                                                            base["npv_usd"]), abs=0.01)
+        mean_financing = mc["value_bridge_mean"]["financing_usd"]
+        assert sum(mc["value_bridge_mean"].values()) - mean_financing == pytest.approx(mc["npv_usd"]["mean"],
+                                                                                       abs=0.01)
     assert summary["bitcoin"]["base"]["value_bridge"]["prepayment_financing_usd"] == 0.0
 
 

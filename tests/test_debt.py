@@ -224,6 +224,59 @@ def test_modigliani_miller_debt_at_the_cost_of_equity_leaves_npv_unchanged(amort
     assert res.metrics["debt_usd"] == pytest.approx(0.7 * 6 * 2.0e7)
 
 
+def test_financing_part_is_zero_for_debt_at_the_discount_rate():
+    """Modigliani-Miller on the value bridge: no fees, no tax, debt at the discount rate -> its financing part
+    (the equity's flows less the unlevered ones, at that rate) is 0 on every path, and the equity NPV at
+    that rate is the unlevered NPV plus it."""
+    rate = 0.11
+    rng = np.random.default_rng(5)
+    cfads = _rising_cfads()[None, :] * (0.6 + 0.8 * rng.random((4, 1)))
+    capex = np.zeros(N)
+    capex[:6] = 2.0e7
+    tranche = debt.Tranche(sizing="ltc", ltc_share=0.7, tenor_months=90, grace_months=8, rate_per_year=rate)
+    _, res = _run([tranche], cfads, capex=np.broadcast_to(capex, cfads.shape).copy(), lines=False)
+    terms = res.terms
+    at_discount = debt.debt_cash_flows(terms, cfads, np.broadcast_to(capex, cfads.shape), 0.0, 0.0,
+                                       cost_of_equity_per_year=0.2, discount_rate_per_year=rate)
+    np.testing.assert_allclose(at_discount.metrics["financing_usd"], 0.0, atol=1e-6 * terms.amount_usd[0])
+    monthly = finance.monthly_rate(rate)
+    np.testing.assert_allclose(at_discount.metrics["financing_usd"] + finance.npv(monthly, cfads - capex),
+                               finance.npv(monthly, at_discount.equity_usd), rtol=0, atol=1e-3)
+
+
+@pytest.mark.parametrize("draw_month", [0, 5])
+def test_financing_part_of_a_bullet_at_the_discount_rate_is_the_tax_shield(draw_month):
+    """Closed form: a bullet loan D over T months at the discount rate r, taxable income always positive
+    (no loss carried forward), tax rate tau: the financing part is the present value of the interest tax
+    saving, tau * D * v^m * (1 - v^T), v = 1 / (1 + r) per month, m the draw month."""
+    amount, tenor, annual, tau = 2.0e8, 60, 0.09, 0.21
+    tranche = debt.Tranche(sizing="amount", amount_usd=amount, draw_month=draw_month, tenor_months=tenor,
+                           amortisation="bullet", rate_per_year=annual)
+    cfads = _flat(5e7)
+    taxable = np.full(N, 4e7)
+    terms = debt.size_debt([tranche], cfads, np.zeros(N), taxable, tau)
+    res = debt.debt_cash_flows(terms, cfads, np.zeros(N), taxable, tau, cost_of_equity_per_year=annual,
+                               discount_rate_per_year=annual)
+    v = 1.0 / (1.0 + finance.monthly_rate(annual))
+    expected = tau * amount * v ** draw_month * (1.0 - v ** tenor)
+    assert res.metrics["financing_usd"][0] == pytest.approx(expected, rel=1e-9)
+
+
+def test_financing_part_of_an_annuity_is_its_spread_to_the_discount_rate():
+    """Closed form (numpy-financial): no tax, an annuity at 6% valued at 10%: the financing part is
+    v^m * (D + npf.pv(r, T, pmt)), the loan's proceeds less its service at the discount rate."""
+    amount, tenor, draw_month = 1.5e8, 72, 3
+    debt_rate, discount = finance.monthly_rate(0.06), finance.monthly_rate(0.10)
+    tranche = debt.Tranche(sizing="amount", amount_usd=amount, draw_month=draw_month, tenor_months=tenor,
+                           rate_per_year=0.06)
+    _, res = _run([tranche], _flat(), lines=False)
+    at_discount = debt.debt_cash_flows(res.terms, _flat(), np.zeros(N), 0.0, 0.0, discount_rate_per_year=0.10)
+    payment = -npf.pmt(debt_rate, tenor, amount)
+    expected = (amount + npf.pv(discount, tenor, payment)) / (1.0 + discount) ** draw_month
+    assert at_discount.metrics["financing_usd"][0] == pytest.approx(expected, rel=1e-9)
+    assert expected > 0.0  # borrowing below the discount rate adds value
+
+
 def test_equity_mirr_and_irr_equal_numpy_financial():
     """The equity's MIRR = npf.mirr(flows, coe, coe) and IRR = npf.irr, both per month then annualised."""
     coe = 0.12

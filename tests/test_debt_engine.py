@@ -60,6 +60,11 @@ def test_modigliani_miller_on_a_real_deal():
     flat = _base("terawulf_fluidstack.yaml", no_frictions + ["finance.tax_rate=0"]).summary()["ai"]["base"]
     assert flat["equity"]["npv_usd"] == pytest.approx(flat["npv_usd"], rel=1e-9, abs=1.0)
     assert flat["debt"]["financing_usd"] == pytest.approx(0.0, abs=1e-6 * flat["debt"]["amount_usd"])
+    # the project's value bridge carries the same part (0 here), base case and per path
+    assert flat["value_bridge"]["financing_usd"] == flat["debt"]["financing_usd"]
+    assert flat["npv_with_financing_usd"] == pytest.approx(flat["npv_usd"], rel=1e-9, abs=1.0)
+    mc = _base("terawulf_fluidstack.yaml", no_frictions + ["finance.tax_rate=0"]).summary()["ai"]["monte_carlo"]
+    assert mc["value_bridge_mean"]["financing_usd"] == pytest.approx(0.0, abs=1e-6 * flat["debt"]["amount_usd"])
     taxed = _base("terawulf_fluidstack.yaml", no_frictions).summary()["ai"]["base"]
     assert taxed["equity"]["npv_usd"] > taxed["npv_usd"]
     assert taxed["debt"]["financing_usd"] > 0.0

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, List, Optional
 import typer
 
 from ..errors import PivotsimError
-from ..formatting import BASE_METRIC_ROWS, BRIDGE_LABELS, irr_text, money, months, pct, ratio  # same figures as the PDF
+from ..formatting import BASE_METRIC_ROWS, BRIDGE_LABELS, BRIDGE_TOTAL_LABELS, irr_text, money, months, pct, ratio  # same figures as the PDF
 from ..defaults import DEFAULT_MAX_AUTO_PATHS, DEFAULT_PATHS, DEFAULT_SEED
 from .checks import check_output_file, check_output_folder, check_seed
 from .tables import new_table, print_table
@@ -105,7 +105,7 @@ def summary_tables(summary: dict) -> "list[Table]":
 
 
 def bridge_table(summary: dict) -> "Table":
-    """The NPV of each business taken apart: base case and Monte Carlo mean."""
+    """The NPV of each business taken apart: base case and Monte Carlo mean; with debt, its financing part too."""
     table = new_table(title="Value bridge (present values): the NPV taken apart", title_justify="left")
     table.add_column("")
     for col in ("Bitcoin base", "AI base", "Bitcoin MC mean", "AI MC mean"):
@@ -114,10 +114,16 @@ def bridge_table(summary: dict) -> "Table":
               summary["bitcoin"]["monte_carlo"], summary["ai"]["monte_carlo"]]
     bridges = [blocks[0].get("value_bridge", {}), blocks[1].get("value_bridge", {}),
                blocks[2].get("value_bridge_mean", {}), blocks[3].get("value_bridge_mean", {})]
+    npv = [blocks[0]["npv_usd"], blocks[1]["npv_usd"], blocks[2]["npv_usd"]["mean"], blocks[3]["npv_usd"]["mean"]]
     for part, label in BRIDGE_LABELS.items():
-        table.add_row(label, *(money(b.get(part)) for b in bridges))
-    table.add_row("= NPV", money(blocks[0]["npv_usd"]), money(blocks[1]["npv_usd"]),
-                  money(blocks[2]["npv_usd"]["mean"]), money(blocks[3]["npv_usd"]["mean"]))
+        if part != "financing_usd":
+            table.add_row(label, *(money(b.get(part)) for b in bridges))
+    table.add_row(f"= {BRIDGE_TOTAL_LABELS['npv_usd']}", *(money(v) for v in npv))
+    if any("debt" in summary[b]["base"] for b in ("bitcoin", "ai")):
+        financing = [b.get("financing_usd") or 0.0 for b in bridges]
+        table.add_row(BRIDGE_LABELS["financing_usd"], *(money(v) for v in financing))
+        table.add_row(f"= {BRIDGE_TOTAL_LABELS['npv_with_financing_usd']}",
+                      *(money(v + f) for v, f in zip(npv, financing)))
     return table
 
 

@@ -196,7 +196,7 @@ _N_TERMS = 11
 #: per-path outputs of :func:`debt_cash_flows` (columns of the kernel's metrics)
 METRIC_NAMES = ("debt_usd", "cost_of_debt", "min_dscr", "avg_dscr", "covenant_breach", "first_breach_month",
                 "payment_default", "first_default_month", "equity_cure_usd", "equity_npv_usd", "equity_irr",
-                "equity_mirr", "equity_payback_months")
+                "equity_mirr", "equity_payback_months", "financing_usd")
 _N_METRICS = len(METRIC_NAMES)
 
 #: monthly lines of :func:`debt_cash_flows` with ``lines=True`` (the base case's debt schedule)
@@ -616,7 +616,7 @@ def _equity_metrics_of_row(row, rate, factors, search_grid, search_order, search
 
 
 @kernel
-def _debt_kernel(operating, add_capex, capex, taxable, tax_rate, debt_rate, equity_rate, terms, draw_usd,
+def _debt_kernel(operating, add_capex, capex, taxable, tax_rate, debt_rate, valuation_rates, terms, draw_usd,
                  principal_share, equity_out, metrics_out, lines_out, search_grid, search_order, search_position,
                  search_nodes_needed, search_discounts):
     """Debt service, waterfall, equity flow and its metrics on each path (see the module docstring).
@@ -627,8 +627,8 @@ def _debt_kernel(operating, add_capex, capex, taxable, tax_rate, debt_rate, equi
     for every path.  ``equity_out`` (n_paths, n_periods), or one row reused
     by every path when the equity's flows are not wanted.  ``lines_out``
     (11, n_paths, n_periods) or (11, 0, n_periods): the lines of
-    :data:`LINE_NAMES` when it has rows.  ``equity_rate``: the cost of
-    equity per month.  ``search_*``: finance's IRR grid (``_irr_search``).
+    :data:`LINE_NAMES` when it has rows.  ``valuation_rates`` (n_paths, 2):
+    the cost of equity and the business's discount rate, per month.  ``search_*``: finance's IRR grid (``_irr_search``).
     """
     n_paths, n = operating.shape
     n_tr = terms.shape[0]
@@ -646,12 +646,15 @@ def _debt_kernel(operating, add_capex, capex, taxable, tax_rate, debt_rate, equi
     tested = np.zeros((2, n))
     factors = np.ones(n)
     factors_rate = np.nan
+    value_factors = np.ones(n)
+    value_factors_rate = np.nan
     cost = np.nan
     values = np.empty(search_discounts.shape[0] * finance._NODE_BLOCK)
     for i in range(n_paths):
         equity = equity_out[i if equity_out.shape[0] > 1 else 0]
+        capex_row = capex[i if capex.shape[0] > 1 else 0]
         min_dscr, sum_dscr, n_test, first_breach, first_default, cure = _debt_path(
-            i, operating[i], add_capex, capex[i if capex.shape[0] > 1 else 0],
+            i, operating[i], add_capex, capex_row,
             taxable[i if taxable.shape[0] > 1 else 0], tax_rate[i], debt_rate[i], terms, bounds, draw_usd,
             principal_share, equity, flows, balance, amount, active, tested, lines_out)
         metrics = metrics_out[i]
@@ -677,10 +680,21 @@ def _debt_kernel(operating, add_capex, capex, taxable, tax_rate, debt_rate, equi
         metrics[6] = 1.0 if first_default == first_default else 0.0
         metrics[7] = first_default
         metrics[8] = cure
-        if not equity_rate[i] == factors_rate:
-            finance._discount_factors_into(equity_rate[i], factors)
-            factors_rate = equity_rate[i]
-        _equity_metrics_of_row(equity, equity_rate[i], factors, search_grid, search_order, search_position,
+        equity_rate, value_rate = valuation_rates[i, 0], valuation_rates[i, 1]
+        if not equity_rate == factors_rate:
+            finance._discount_factors_into(equity_rate, factors)
+            factors_rate = equity_rate
+        if not value_rate == value_factors_rate:
+            finance._discount_factors_into(value_rate, value_factors)
+            value_factors_rate = value_rate
+        # the financing part of the value bridge: the equity's flows less the unlevered ones, at the discount rate
+        net_at = operating[i, 0] if add_capex else operating[i, 0] - capex_row[0]
+        financing = (equity[0] - net_at) * value_factors[0]
+        for t in range(1, n):
+            net_at = operating[i, t] if add_capex else operating[i, t] - capex_row[t]
+            financing += (equity[t] - net_at) * value_factors[t]
+        metrics[13] = financing
+        _equity_metrics_of_row(equity, equity_rate, factors, search_grid, search_order, search_position,
                                search_nodes_needed, search_discounts, values, metrics[9:13])  # per month
 
 
@@ -695,7 +709,8 @@ class DebtResult(NamedTuple):
     ``first_default_month`` [month, NaN if none], ``equity_cure_usd`` [USD the
     equity paid in for shortfalls], ``equity_npv_usd`` [USD, at the cost of
     equity], ``equity_irr``, ``equity_mirr`` [effective annual],
-    ``equity_payback_months``: as :func:`pivotsim.models.equity.equity_metrics` gives them);
+    ``equity_payback_months``: as :func:`pivotsim.models.equity.equity_metrics` gives them;
+    ``financing_usd`` [USD]: the equity's flows less the unlevered net cash flow, at the discount rate);
     ``lines``: the monthly lines of :data:`LINE_NAMES` (or None);
     ``terms``: the :class:`DebtTerms` serviced.
     """
@@ -719,8 +734,8 @@ def _rows_or_one(values, n_paths: int, n_periods: int) -> np.ndarray:
 
 
 def debt_cash_flows(debt: DebtTerms, cfads_usd, capex_usd, taxable_income_usd, tax_rate, *, base_rate_per_year=0.0,
-                    cost_of_equity_per_year=0.0, lines: bool = False, net_usd=None, equity_flows: bool = True
-                    ) -> DebtResult:
+                    cost_of_equity_per_year=0.0, discount_rate_per_year=None, lines: bool = False, net_usd=None,
+                    equity_flows: bool = True) -> DebtResult:
     """The debt of ``debt`` on every path: service, waterfall, covenants and the equity's cash flow.
 
     Parameters
@@ -740,6 +755,10 @@ def debt_cash_flows(debt: DebtTerms, cfads_usd, capex_usd, taxable_income_usd, t
         Base rate of the floating tranches [fraction per year].
     cost_of_equity_per_year : float or ndarray (n_paths,)
         Rate of the equity metrics (NPV, MIRR) [fraction per year].
+    discount_rate_per_year : float or ndarray (n_paths,), optional
+        The business's discount rate, at which ``financing_usd`` (the value
+        the debt adds: the equity's flows less the unlevered ones) is
+        valued [fraction per year]; default: the cost of equity.
     lines : bool
         Also return the monthly lines (the base case's debt schedule).
     net_usd : ndarray (n_paths, n_periods), optional
@@ -763,9 +782,11 @@ def debt_cash_flows(debt: DebtTerms, cfads_usd, capex_usd, taxable_income_usd, t
     equity = np.empty((n_paths if equity_flows or lines else 1, n))
     metrics = np.empty((n_paths, _N_METRICS))
     line_rows = np.empty((_N_LINES, n_paths if lines else 0, n))
-    equity_rate = per_path(finance.monthly_rate(cost_of_equity_per_year), n_paths)
+    value_rate = cost_of_equity_per_year if discount_rate_per_year is None else discount_rate_per_year
+    valuation_rates = np.stack([per_path(finance.monthly_rate(cost_of_equity_per_year), n_paths),
+                                per_path(finance.monthly_rate(value_rate), n_paths)], axis=1)
     search = finance._irr_search(n, 64)
-    _debt_kernel(operating, net_usd is not None, capex, taxable, per_path(tax_rate, n_paths), rates, equity_rate,
+    _debt_kernel(operating, net_usd is not None, capex, taxable, per_path(tax_rate, n_paths), rates, valuation_rates,
                  rows_of(debt.terms, *debt.terms.shape), rows_of(debt.draw_usd, *debt.draw_usd.shape),
                  rows_of(debt.principal_share, *debt.principal_share.shape), equity, metrics, line_rows,
                  search.grid, search.order, search.position, search.nodes_needed, search.discounts)

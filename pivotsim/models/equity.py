@@ -18,10 +18,12 @@ from . import debt as project_debt
 from . import finance
 from .cashflows import CashFlows
 
-#: per-path metrics of a levered business, ``<business>_<name>``
+#: per-path metrics of a levered business, ``<business>_<name>``; the last is the financing part of
+#: the value bridge (:data:`pivotsim.models.finance.BRIDGE_PARTS`), which the unlevered valuation leaves at 0
 LEVERED_METRIC_NAMES = ("debt_usd", "cost_of_debt", "min_dscr", "avg_dscr", "covenant_breach", "first_breach_month",
                         "payment_default", "first_default_month", "equity_cure_usd", "equity_npv_usd", "equity_irr",
-                        "equity_mirr", "equity_payback_months")
+                        "equity_mirr", "equity_payback_months", "value_bridge_financing_usd")
+_KERNEL_NAMES = dict(zip(LEVERED_METRIC_NAMES, project_debt.METRIC_NAMES))
 
 
 def tranches_of(inputs, business: str) -> tuple:
@@ -141,6 +143,7 @@ def levered(flows: CashFlows, terms, inputs, business: str, discount_rate=0.0, *
                                         first(inputs.finance.tax_rate), base_rate_per_year=rates,
                                         cost_of_equity_per_year=first(cost_of_equity(inputs, business,
                                                                                      discount_rate)),
+                                        discount_rate_per_year=first(discount_rate),
                                         lines=lines, net_usd=first_rows(net), equity_flows=equity_flows)
 
 
@@ -151,7 +154,7 @@ def levered_metrics(flows: CashFlows, terms, inputs, business: str, discount_rat
     ``discount_rate`` [per year]: the business's (the default cost of equity).
     """
     result = levered(flows, terms, inputs, business, discount_rate, equity_flows=False)
-    return {f"{business}_{name}": np.broadcast_to(result.metrics[name], (n_paths,)).copy()
+    return {f"{business}_{name}": np.broadcast_to(result.metrics[_KERNEL_NAMES[name]], (n_paths,)).copy()
             for name in LEVERED_METRIC_NAMES}
 
 

@@ -14,14 +14,10 @@ import math
 import numpy as np
 from reportlab.platypus import KeepTogether, Paragraph
 
-from ..formatting import compact_money, money, pct
+from ..formatting import BRIDGE_LABELS, BRIDGE_TOTAL_LABELS, compact_money, money, pct
 from .layout import chart, table, text
 from .safe_text import mpl_text
 from .style import AI_COLOR, BITCOIN_COLOR, DIFFERENCE_COLOR, INK, MONEY_FORMATTER, PERCENT_FORMATTER
-
-BRIDGE_LABELS = {"operations_usd": "Operations", "prepayment_financing_usd": "Prepayment financing",
-                 "terminal_value_usd": "Terminal value", "financing_usd": "Debt financing"}
-
 
 def _finite(values) -> np.ndarray:
     x = np.asarray(values, dtype=float)
@@ -29,19 +25,33 @@ def _finite(values) -> np.ndarray:
 
 
 def plot_value_bridge(bridge: dict, total_label: str, ax):
-    """Waterfall: each part of an NPV [USD] from zero to the total."""
-    parts = [(BRIDGE_LABELS.get(k, k), float(v)) for k, v in bridge.items()]
+    """Waterfall: each part of an NPV [USD] from zero to the total.
+
+    A non-zero ``financing_usd`` (a levered business) comes after a subtotal,
+    the project's NPV; the total is then the NPV with debt.
+    """
+    levered = bool(bridge.get("financing_usd"))
+    parts = [(BRIDGE_LABELS.get(k, k), float(v)) for k, v in bridge.items() if not (levered and k == "financing_usd")]
+    if levered:
+        parts += [(BRIDGE_TOTAL_LABELS["npv_usd"], None), (BRIDGE_LABELS["financing_usd"], float(bridge["financing_usd"]))]
+        total_label = BRIDGE_TOTAL_LABELS["npv_with_financing_usd"]
     level = 0.0
+    levels = [0.0]
     for i, (label, value) in enumerate(parts):
+        if value is None:  # the subtotal
+            ax.bar(i, level, color=DIFFERENCE_COLOR, alpha=0.5, width=0.6)
+            ax.annotate(mpl_text(compact_money(level)), (i, max(level, 0.0)), xytext=(0, 2),
+                        textcoords="offset points", ha="center", va="bottom", fontsize=7)
+            continue
         ax.bar(i, value, bottom=level, color=AI_COLOR if value >= 0 else BITCOIN_COLOR, width=0.6)
         ax.annotate(mpl_text(compact_money(value)), (i, max(level, level + value)), xytext=(0, 2),
                     textcoords="offset points", ha="center", va="bottom", fontsize=7)
         level += value
+        levels.append(level)
     ax.bar(len(parts), level, color=DIFFERENCE_COLOR, width=0.6)
     ax.annotate(mpl_text(compact_money(level)), (len(parts), max(level, 0.0)), xytext=(0, 2),
                 textcoords="offset points", ha="center", va="bottom", fontsize=7, fontweight="bold")
-    levels = np.cumsum([0.0] + [v for _, v in parts])
-    low, high = min(levels.min(), 0.0), max(levels.max(), 0.0)
+    low, high = min(min(levels), 0.0), max(max(levels), 0.0)
     pad = 0.14 * (high - low or 1.0)
     ax.set_ylim(low - 0.04 * (high - low or 1.0), high + pad)  # room for the amounts above the bars
     ax.axhline(0, color=INK, lw=0.7)
@@ -107,14 +117,6 @@ def financing_section(data, styles, width) -> list:
                                           f"{_test_months(tranches)}, so a low month is not always a breach: "
                                           f"P(breach) {pct(mc_debt.get('prob_covenant_breach'))}) and the equity "
                                           "IRR. The run keeps no month-by-month DSCR per path, so no fan is drawn."))
-    bridge = equity.get("value_bridge_at_discount_rate")
-    if bridge:
-        total = sum(float(v) for v in bridge.values())
-        out.append(chart(lambda ax: plot_value_bridge(bridge, "Equity NPV", ax), width, 2.6, styles,
-                         heading="Equity value bridge",
-                         caption=f"The AI side's equity NPV at the project discount rate, {money(total)}, as the sum "
-                                 "of its parts: operations, the customer's prepayment as financing, the terminal "
-                                 "value and the debt (base case)."))
     return out
 
 
@@ -190,8 +192,9 @@ def timing_section(data, styles, width) -> list:
 def plot_project_bridges(bridges: dict, axes):
     """One waterfall per business: its project NPV taken apart (base case)."""
     for ax, (business, bridge) in zip(axes, bridges.items()):
-        plot_value_bridge(bridge, "NPV", ax)
-        ax.set_title(mpl_text(f"{'Bitcoin mining' if business == 'bitcoin' else 'AI hosting'}: what its NPV "
+        plot_value_bridge(bridge, BRIDGE_TOTAL_LABELS["npv_usd"], ax)
+        total = BRIDGE_TOTAL_LABELS["npv_with_financing_usd" if bridge.get("financing_usd") else "npv_usd"]
+        ax.set_title(mpl_text(f"{'Bitcoin mining' if business == 'bitcoin' else 'AI hosting'}: what its {total} "
                               "is made of (base case)"))
 
 
@@ -205,8 +208,13 @@ def value_bridge_section(data, styles, width) -> list:
     means = {b: summary[b].get("monte_carlo", {}).get("value_bridge_mean") for b in bridges}
     parts = ", ".join(f"{BRIDGE_LABELS.get(k, k).lower()} {money(v)}"
                       for k, v in (means.get("ai") or {}).items()) if means.get("ai") else ""
-    caption = ("Each NPV as the sum of its parts: operations, the customer's prepayment as financing, the terminal "
-               "value and any financing; base case." + (f" Monte Carlo means of the AI side: {parts}." if parts else ""))
+    levered = [b for b in bridges if bridges[b].get("financing_usd")]
+    debt = (" With debt, the NPV is followed by the debt's part, the value it adds at the business's discount rate "
+            "(the equity's flows less the unlevered ones: interest tax saving, the rate's spread to the discount "
+            "rate, fees, reserve), up to the NPV with debt." if levered else "")
+    caption = ("Each NPV as the sum of its parts: operations, the customer's prepayment as financing and the "
+               "terminal value; base case." + debt
+               + (f" Monte Carlo means of the AI side: {parts}." if parts else ""))
     return [chart(lambda axes: plot_project_bridges(bridges, axes if len(bridges) > 1 else [axes]), width,
                   2.4 * len(bridges) + 0.3, styles, nrows=len(bridges), heading="Value bridge of each business",
                   caption=caption)]

@@ -25,7 +25,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from ..formatting import BRIDGE_LABELS, compact_money, money
+from ..formatting import BRIDGE_LABELS, BRIDGE_TOTAL_LABELS, compact_money, money
 from .figure_data import LABELS, RUN_FIGURE_DPI, RunFigureData, figure_data
 
 COLORS = {"bitcoin": "#f2a900", "ai": "#3b6fb6", "market": "#555555"}
@@ -212,8 +212,14 @@ def plot_npv_cdf(result, ax: Axes | None = None) -> Axes:
 
 
 def draw_value_bridge(bridge: dict, ax: Axes, *, business: str = "ai", title: str | None = None) -> Axes:
-    """Waterfall of a value bridge (part -> present value [USD]): each part from where the last ended, then the NPV."""
+    """Waterfall of a value bridge (part -> present value [USD]): each part from where the last ended, then the NPV.
+
+    With a non-zero ``financing_usd`` (a levered business) the NPV is a
+    subtotal, followed by the debt's part and the NPV with debt.
+    """
     parts = [p for p in BRIDGE_LABELS if p in bridge]
+    levered = bool(bridge.get("financing_usd"))
+    project = [p for p in parts if p != "financing_usd"] if levered else parts
 
     def label(x, end, value, **style):
         ax.annotate(money(value) if value else "0", (x, end), ha="center", va="bottom" if value >= 0 else "top",
@@ -221,21 +227,28 @@ def draw_value_bridge(bridge: dict, ax: Axes, *, business: str = "ai", title: st
 
     level = 0.0
     ends = [0.0]
-    for x, part in enumerate(parts):
+    steps = project + (["npv_usd", "financing_usd"] if levered else [])
+    for x, part in enumerate(steps):
+        if part == "npv_usd":  # the project's NPV, a subtotal
+            ax.bar(x, level, width=0.62, color=COLORS.get(business, "#555555"), alpha=0.55)
+            label(x, level, level)
+            continue
         value = float(bridge[part])
         ends.append(level + value)
         ax.bar(x, value, bottom=level, width=0.62, color="#4c9a5b" if value >= 0 else "#c0504d")
         label(x, level + value, value)
         ax.plot([x + 0.31, x + 0.69], [level + value] * 2, color="#777777", linewidth=0.8)
         level += value
-    ax.bar(len(parts), level, width=0.62, color=COLORS.get(business, "#555555"))
-    label(len(parts), level, level, fontweight="bold")
+    ax.bar(len(steps), level, width=0.62, color=COLORS.get(business, "#555555"))
+    label(len(steps), level, level, fontweight="bold")
     ax.axhline(0.0, color="black", linewidth=0.8)
     low, high = min(ends), max(ends)
     pad = 0.12 * (high - low or 1.0)
     ax.set_ylim(low - pad, high + pad)
-    ax.set_xticks(np.arange(len(parts) + 1),
-                  [BRIDGE_LABELS[p].replace(" ", "\n", 1) for p in parts] + ["NPV"], fontsize=8)
+    names = {**BRIDGE_LABELS, **BRIDGE_TOTAL_LABELS}
+    total = BRIDGE_TOTAL_LABELS["npv_with_financing_usd" if levered else "npv_usd"]
+    ax.set_xticks(np.arange(len(steps) + 1), [names[p].replace(" ", "\n", 1) for p in steps]
+                  + [total.replace(" ", "\n", 1)], fontsize=8)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: compact_money(v)))
     _title(ax, title or LABELS.get(business, business), fontsize=10)
     ax.grid(True, axis="y", alpha=0.3)
@@ -245,9 +258,11 @@ def draw_value_bridge(bridge: dict, ax: Axes, *, business: str = "ai", title: st
 def plot_value_bridge(result, ax: Axes | None = None, *, business: str | None = None) -> Axes:
     """Base-case value bridge [USD] of both businesses side by side (or of ``business`` on ``ax``).
 
-    The parts (operations, prepayment financing, terminal value, debt
-    financing) add up to the NPV (:func:`pivotsim.models.finance.value_bridge`).
-    Returns the axes of the last business drawn.
+    The parts (operations, prepayment financing, terminal value) add up to
+    the NPV; a levered business adds its debt financing, up to the NPV with
+    debt (:func:`pivotsim.models.finance.value_bridge`,
+    :func:`pivotsim.levered.value_bridge_with_financing`).  Returns the axes
+    of the last business drawn.
     """
     run = figure_data(result)
     businesses = ("bitcoin", "ai") if business is None and ax is None else (business or "ai",)
