@@ -107,6 +107,7 @@ def test_summary_blocks_and_debt_schedule():
     (["ai.debt.0.sizing=dscr", "ai.debt.0.target_dscr=0.9"], "ai.debt.0.target_dscr"),
     (["ai.debt.0.sizing=dscr"], "ai.debt.0"),
     (["ai.debt.0.sizing=ltc", "ai.debt.0.ltc=1.2"], "ai.debt.0.ltc"),
+    (["ai.debt.0.draw=7"], "ai.debt.0: draw_from_month"),    # a single draw has no availability to start
 ])
 def test_bad_debt_input_is_one_line_and_exit_2(overrides, field):
     from typer.testing import CliRunner
@@ -133,3 +134,16 @@ def test_ltc_on_a_business_without_capex_exits_2():
                                    "--out", "/tmp/pivotsim-debt-bad", "--set", "ai.tenant_funded_capex_usd=1e13"])
     assert out.exit_code == 2, out.output
     assert "ai.debt.ltc: 0.8 is not allowed on a business without capex" in out.output
+
+
+def test_iren_delayed_draw_term_loan_draws_with_the_gpus_from_closing():
+    """IREN's DDTL (draw capex from closing, month 7, to the end of its grace, month 13): its $1.5B is drawn in
+    proportion to the base case's capex of those months (origin: the capex line itself); the notes at closing."""
+    result = _base("iren.yaml")
+    capex = -np.asarray(result.base["ai"].items["capex_usd"], dtype=float)[0]
+    draws = result.debt["ai"].lines["debt_draw_usd"][0]
+    window = slice(7, 14)
+    expected = 1.5e9 * capex[window] / capex[window].sum()
+    expected[0] += 2.1e9  # the 5.96% notes, issued at closing
+    np.testing.assert_allclose(draws[window], expected, rtol=1e-12)
+    assert draws[:7].sum() == 0.0 and draws[14:].sum() == 0.0

@@ -87,7 +87,8 @@ class Tranche:
         sculpted tranche sized otherwise only needs it under a senior one
         (its service is ``CFADS / target`` less the senior service, scaled).
     draw_month : int or None
-        Month of a single draw; None: draws follow the capex.
+        Month of a single draw; None: draws follow the capex, from ``draw_from_month`` on
+        (closing: a delayed-draw loan funds what is bought after it) [month].
     grace_months : int
         Interest-only (availability) months after the first draw [months].
     amortisation : {"annuity", "straight", "sculpted", "bullet"}
@@ -117,6 +118,7 @@ class Tranche:
     ltc_share: float = 0.0
     target_dscr: float | None = None
     draw_month: int | None = None
+    draw_from_month: int = 0
     grace_months: int = 0
     amortisation: str = "annuity"
     rate_per_year: float | None = None
@@ -241,13 +243,13 @@ def monthly_debt_rates(tranches, base_rate_per_year, n_paths: int) -> np.ndarray
 def _window(tranche: Tranche, capex: np.ndarray) -> tuple[int, int, int]:
     """(first draw month, last month of the availability/grace period, maturity month) on the base case's capex.
 
-    The first draw is ``draw_month``, or the first month of capex; -1 when there is none.
+    The first draw is ``draw_month``, or the first month of capex from ``draw_from_month``; -1 when there is none.
     """
     if tranche.draw_month is not None:
         start = tranche.draw_month
     else:
-        spent = np.flatnonzero(capex > 0.0)
-        start = int(spent[0]) if spent.size else -1
+        spent = np.flatnonzero(capex[tranche.draw_from_month:] > 0.0)
+        start = int(spent[0]) + tranche.draw_from_month if spent.size else -1
     return start, start + tranche.grace_months, start + tranche.tenor_months
 
 

@@ -42,6 +42,7 @@ def tranches_of(inputs, business: str) -> tuple:
             amount_usd=float(entry.amount_usd or 0.0), ltc_share=float(entry.ltc or 0.0),
             target_dscr=None if entry.target_dscr is None else float(entry.target_dscr),
             draw_month=None if entry.draw == "capex" else int(entry.draw),
+            draw_from_month=int(getattr(entry, "draw_from_month", None) or 0),
             grace_months=int(entry.grace_months), amortisation=entry.amortisation,
             rate_per_year=None if fixed is None else float(fixed),
             margin_per_year=float(entry.margin_per_year or 0.0),

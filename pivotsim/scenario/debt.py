@@ -55,6 +55,9 @@ class DebtTranche(BaseModel):
         "capex",
         description="'capex': drawn with the capex it funds, from the first month of capex to the end of the "
                     "grace period; or a month: drawn all at once then")
+    draw_from_month: MonthIndex | None = Field(
+        None, description="with draw 'capex': the first month it can be drawn (its closing), e.g. a delayed-draw "
+                          "term loan funding the equipment bought after it; default the first month of capex")
     tenor_months: Months = Field(description="first draw to maturity; must end within the horizon [months]")
     grace_months: GraceMonths = Field(default_factory=lambda: default_quantity(0, "no interest-only period"),
                                       description="interest-only months after the first draw [months]")
@@ -97,6 +100,8 @@ class DebtTranche(BaseModel):
         if self.rate_per_year is None and (self.base_rate_per_year is None or self.margin_per_year is None):
             raise ValueError("rate_per_year: missing; give rate_per_year (fixed) or both base_rate_per_year "
                              "and margin_per_year (floating)")
+        if self.draw_from_month is not None and self.draw != "capex":
+            raise ValueError("draw_from_month: only with draw 'capex' (a tranche drawn at one month starts then)")
         grace, tenor = int(self.grace_months.value), int(self.tenor_months.value)
         if grace >= tenor:
             raise ValueError(f"grace_months: {grace} is not allowed; must be below tenor_months ({tenor})")
@@ -122,6 +127,8 @@ def check_debt_horizon(business: str, tranches, horizon_months: int) -> None:
     """
     for j, tranche in enumerate(tranches or []):
         start = tranche.first_draw_month()
+        if start is None and tranche.draw_from_month is not None:
+            start = int(tranche.draw_from_month.value)
         where = f"{business}.debt" + (f".{j}" if len(tranches) > 1 else "")
         end = (start or 0) + int(tranche.tenor_months.value)
         if end > horizon_months:

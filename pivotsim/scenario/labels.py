@@ -141,6 +141,7 @@ LABELS = {
     "ai.debt.*.ltc": "loan to cost",
     "ai.debt.*.target_dscr": "target DSCR",
     "ai.debt.*.draw": "drawn against",
+    "ai.debt.*.draw_from_month": "drawn from month (closing)",
     "ai.debt.*.rate_per_year": "fixed rate",
     "ai.debt.*.base_rate_per_year": "base rate (floating)",
     "ai.debt.*.margin_per_year": "margin over the base rate",
