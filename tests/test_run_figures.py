@@ -29,9 +29,11 @@ def test_figure_data_is_plain_and_pickles(result):
     again = pickle.loads(pickle.dumps(data))
     assert isinstance(again, RunFigureData) and again.paths == 1000
     assert np.array_equal(again.samples["btc_price_usd"], result.samples["btc_price_usd"])
-    # the value bridges are the summary's numbers, which add up to the base-case NPV
+    # the value bridges are the summary's numbers, which add up to the base-case NPV (with its debt's
+    # financing part for a levered business: the NPV with debt)
     for business in ("bitcoin", "ai"):
-        npv = result.summary()[business]["base"]["npv_usd"]
+        base = result.summary()[business]["base"]
+        npv = base.get("npv_with_financing_usd", base["npv_usd"])
         assert sum(again.value_bridges[business].values()) == pytest.approx(npv, rel=1e-9)
 
 
