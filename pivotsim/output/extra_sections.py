@@ -116,7 +116,12 @@ def financing_section(data, styles, width) -> list:
                                           "life (dashed: the covenant level; the covenant itself is tested on "
                                           f"{_test_months(tranches)}, so a low month is not always a breach: "
                                           f"P(breach) {pct(mc_debt.get('prob_covenant_breach'))}) and the equity "
-                                          "IRR. The run keeps no month-by-month DSCR per path, so no fan is drawn."))
+                                          "IRR. Sculpted debt follows the base case's cash flows month by month, "
+                                          "its lumpy months included (GPU resales at each contract's end): a path "
+                                          "whose halls go live late receives them after the month the service "
+                                          "expected them, so that one month's DSCR is low while the trailing test "
+                                          "holds. The run keeps no month-by-month DSCR per path, so no fan is "
+                                          "drawn."))
     return out
 
 
