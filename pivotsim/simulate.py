@@ -126,19 +126,21 @@ def bootstrap_returns(inputs) -> np.ndarray | None:
     return monthly_log_returns(market.bootstrap_file, market.bootstrap_start, market.bootstrap_end)
 
 
-def market_paths(inputs, timeline: Timeline, shocks: dict[str, np.ndarray]) -> MarketPaths:
+def market_paths(inputs, timeline: Timeline, shocks: dict[str, np.ndarray], *, stage=None) -> MarketPaths:
     """Market paths of a set of shocks: the only way the engine builds them.
 
     A market state dated before the valuation date is first rolled forward
     over the gap (:func:`pivotsim.models.rollforward.roll_forward`, with the
-    ``gap.*`` shocks; none in the base case: the expected path).
+    ``gap.*`` shocks; none in the base case: the expected path).  ``stage``:
+    see :func:`pivotsim.models.market.simulate_market`.
     """
     market = inputs.market
     state_date = getattr(market, "state_date", None)
     if state_date is not None and state_date != timeline.valuation_date:
         gap = {name[len(GAP_PREFIX):]: x for name, x in shocks.items() if name.startswith(GAP_PREFIX)}
         market = roll_forward(market, inputs.site, state_date, timeline.valuation_date, gap).market
-    return simulate_market(market, inputs.site, timeline, shocks, bootstrap_log_returns=bootstrap_returns(inputs))
+    return simulate_market(market, inputs.site, timeline, shocks, bootstrap_log_returns=bootstrap_returns(inputs),
+                           **({} if stage is None else {"stage": stage}))
 
 
 def business_cash_flows(business: str, inputs, market: MarketPaths, timeline: Timeline, *,

@@ -130,7 +130,9 @@ def test_sweep_of_a_parameter_the_metric_ignores_is_exactly_flat(iren):
     frame = result.to_frame()
     for stat in ("mean", "p5", "p50", "p95"):
         assert frame[f"bitcoin.monte_carlo.npv_usd.{stat}"].nunique() == 1
-    assert result.computed == {"draws": 1, "market": 1, "bitcoin": 1, "ai": 5, "points": 5}
+    assert result.computed == {"draws": 1, "market": 1, "market.btc_price": 1, "market.fees": 1,
+                               "market.power_price": 1, "market.network_hashrate": 1,
+                               "bitcoin": 1, "ai": 5, "points": 5}
     # ... while the AI NPV falls by exactly the present value of the capex step (not flat)
     assert frame["ai.monte_carlo.npv_usd.mean"].is_monotonic_decreasing
     assert frame["ai.monte_carlo.npv_usd.mean"].nunique() == 5

@@ -5,16 +5,24 @@ uses the block generators of :func:`pivotsim.simulate.block_generator` with
 the same seed, so a sweep point equals ``pivotsim run --set path=value``
 with the same seed to the last digit.
 
-Market paths and each business's per-path metrics are kept between points
-and reused when none of the swept parameters they read has changed.  What a
-computation reads is recorded while it runs (a read-only view of the inputs
-logs every attribute access), so the reuse is exact by construction and
-follows the models as they change.
+Each driver of the market (BTC price, fees, power price, network hashrate)
+and each business's per-path metrics are kept between points and reused
+when every value they read is the same.  What a computation reads is
+recorded while it runs (a read-only view of the inputs, and of the market
+paths, logs every attribute access), so the reuse is exact by construction
+and follows the models as they change: a power-price sweep re-values the
+businesses on the same BTC price and hashrate paths, and the AI deal, which
+never reads the BTC price, is valued once per power price.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import functools
+import inspect
+import types
+from collections import OrderedDict
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Mapping, Sequence
@@ -23,6 +31,8 @@ import numpy as np
 
 from ..scenario import Scenario
 from ..inputs import to_inputs
+from ..models.market import MarketPaths
+from ..models.rollforward import MarketView
 from ..simulate import (BLOCK_PATHS, BUSINESSES, CHUNK_PATHS, VALUATION_METRICS, base_case, base_case_kpis, block_draws,
                         business_cash_flows, business_metrics, discount_rate, market_paths, timeline_of,
                         valuation, with_draws)
@@ -33,17 +43,31 @@ from .parameters import leaf_paths, scenario_at
 DEFAULT_SWEEP_PATHS = 2_000
 
 
+#: objects read through a recorder (their attribute reads are logged), not as values
+_WATCHED = (SimpleNamespace, MarketView, MarketPaths)
+
+
 class _Recorder:
-    """Read-only view of an inputs tree that logs the dotted path of every value read."""
+    """Read-only view of an inputs tree (or of market paths) that logs every value read.
+
+    ``log`` maps the dotted path of each value read to the value (the first
+    read).  A method or property of the object runs on the view, so what it
+    reads is logged too (``MarketPaths.month_mean``).
+    """
 
     __slots__ = ("_node", "_path", "_log")
 
-    def __init__(self, node, path: str, log: set):
+    def __init__(self, node, path: str, log: dict):
         object.__setattr__(self, "_node", node)
         object.__setattr__(self, "_path", path)
         object.__setattr__(self, "_log", log)
 
     def __getattr__(self, name):
+        attribute = getattr(type(self._node), name, None)
+        if isinstance(attribute, property):
+            return attribute.fget(self)
+        if isinstance(attribute, types.FunctionType):
+            return types.MethodType(attribute, self)
         value = getattr(self._node, name)
         return _watch(value, f"{self._path}.{name}" if self._path else name, self._log)
 
@@ -51,12 +75,13 @@ class _Recorder:
         raise AttributeError(f"inputs are read-only here (tried to set {self._path}.{name})")
 
 
-def _watch(value, path: str, log: set):
-    if isinstance(value, SimpleNamespace):
+def _watch(value, path: str, log: dict):
+    if isinstance(value, _WATCHED):
         return _Recorder(value, path, log)
-    if isinstance(value, list) and value and all(isinstance(v, SimpleNamespace) for v in value):
+    if isinstance(value, list) and value and all(isinstance(v, _WATCHED) for v in value):
+        log.setdefault(f"{path}.len", len(value))
         return [_Recorder(v, f"{path}.{i}", log) for i, v in enumerate(value)]
-    log.add(path)
+    log.setdefault(path, value)
     return value
 
 
@@ -152,6 +177,116 @@ class _Memo:
         return entry
 
 
+#: arrays up to this many elements are compared by value in a stage's reads; larger
+#: ones (market paths, shocks) by identity: they come from the draws or another stage
+SMALL_ARRAY_ELEMENTS = 1 << 16
+#: memory a stage's kept results may hold [bytes]; the least recently used go first
+STAGE_BYTES = 256 << 20
+
+
+def _value_key(value):
+    """A hashable key equal for two values exactly when a model reading them computes the same.
+
+    Floats by their bits (-0.0 is not 0.0), small arrays by shape, type and
+    bytes; anything else (large arrays, other objects) by identity, the
+    object being kept alive by the entry that holds the key.
+    """
+    if value is None or isinstance(value, (bool, int, str, dt.date)):
+        return type(value), value
+    if isinstance(value, float):
+        return type(value), float(value).hex()
+    if isinstance(value, np.ndarray) and value.size <= SMALL_ARRAY_ELEMENTS:
+        return np.ndarray, value.shape, value.dtype.str, value.tobytes()
+    if isinstance(value, np.generic):
+        return type(value), value.tobytes()
+    if isinstance(value, (list, tuple)):
+        return type(value), tuple(_value_key(v) for v in value)
+    if isinstance(value, dict):
+        return dict, tuple((k, _value_key(v)) for k, v in value.items())
+    return object, id(value)
+
+
+def _resolve(args: tuple, path: tuple):
+    """The value at a recorded path: (argument index, attribute or list index, ..., or "len")."""
+    node = args[path[0]]
+    for part in path[1:]:
+        if isinstance(node, list):
+            node = len(node) if part == "len" else node[int(part)]
+        else:
+            node = getattr(node, part)
+    return node
+
+
+def _nbytes(value) -> int:
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, (list, tuple)):
+        return sum(_nbytes(v) for v in value)
+    if isinstance(value, dict):
+        return sum(_nbytes(v) for v in value.values())
+    return 0
+
+
+class _StageMemo:
+    """Results of one stage of the engine (a pure function of what it reads), by the values it read.
+
+    A stage is called with arguments; inputs trees and market paths among
+    them are passed as recorders, every other argument is a value.  The
+    result is reused for a later call when every value the first call read
+    (and every plain argument) has the same :func:`_value_key`: the
+    function, being deterministic, would read the same values in the same
+    order and return the same result.
+    """
+
+    def __init__(self, budget_bytes: int = STAGE_BYTES):
+        self.budget = budget_bytes
+        self.groups: dict[tuple, dict] = {}     # read paths -> {value keys -> (result, kept alive)}
+        self.lru: OrderedDict = OrderedDict()   # (read paths, value keys) -> bytes
+        self.bytes = 0
+
+    def call(self, function, args: tuple):
+        """``function(*args)``, or the result of an earlier call that read the same values.
+
+        Returns (result, read paths): the paths (argument index, then names)
+        when computed now, None when reused.
+        """
+        for paths, results in self.groups.items():
+            keys = tuple(_value_key(a) for a in args if not isinstance(a, _WATCHED))
+            keys += tuple(_value_key(_resolve(args, p)) for p in paths)
+            hit = results.get(keys)
+            if hit is not None:
+                self.lru.move_to_end((paths, keys))
+                return hit[0], None
+        logs = [{} for _ in args]
+        watched = [_Recorder(a, "", log) if isinstance(a, _WATCHED) else a for a, log in zip(args, logs)]
+        result = function(*watched)
+        plain = [a for a in args if not isinstance(a, _WATCHED)]
+        paths = tuple((i, *dotted.split(".")) for i, log in enumerate(logs) for dotted in log)
+        values = [v for log in logs for v in log.values()]
+        keys = tuple(_value_key(a) for a in plain) + tuple(_value_key(v) for v in values)
+        self.groups.setdefault(paths, {})[keys] = (result, (plain, values))
+        size = _nbytes(result)
+        self.lru[paths, keys] = size
+        self.bytes += size
+        while self.bytes > self.budget and len(self.lru) > 2:
+            (old_paths, old_keys), old_size = self.lru.popitem(last=False)
+            del self.groups[old_paths][old_keys]
+            if not self.groups[old_paths]:
+                del self.groups[old_paths]
+            self.bytes -= old_size
+        return result, paths
+
+
+def _business_values(business: str, inputs, market, timeline, n_paths: int, names: tuple) -> dict:
+    """Per-path valuation metrics of one business on given market paths (as the Monte Carlo computes them)."""
+    flows = business_cash_flows(business, inputs, market, timeline, net_only=True)
+    return business_metrics(business, flows, inputs, n_paths, names)
+
+
+#: the market drivers the engine keeps one by one (:func:`pivotsim.models.market.simulate_market`'s stages)
+MARKET_DRIVERS = ("btc_price", "fees", "power_price", "network_hashrate")
+
+
 class CrnEngine:
     """Evaluate one scenario at many parameter values with common random numbers.
 
@@ -217,22 +352,43 @@ class CrnEngine:
         self.chunks = [list(range(b, min(b + per_chunk, n_blocks))) for b in range(0, n_blocks, per_chunk)]
         reference = _leaves(to_inputs(scenario))
         self._draws = _Memo(reference, keep=1)
-        self._market = _Memo(reference, keep=1)
-        self._businesses = {b: _Memo(reference, keep=None) for b in BUSINESSES}
+        # one memo per (chunk, stage): market drivers and businesses
+        self._stages: dict[tuple[int, str], _StageMemo] = {}
+        self._timelines: dict[tuple, object] = {}
         self._ids = 0
-        self._last_market: _Entry | None = None
-        self.computed = {"draws": 0, "market": 0, "bitcoin": 0, "ai": 0, "points": 0}
+        self._market_reads: set[str] = set()
+        self.computed = {"draws": 0, "market": 0, **{f"market.{d}": 0 for d in MARKET_DRIVERS},
+                         "bitcoin": 0, "ai": 0, "points": 0}
 
     @property
     def market_reads(self) -> tuple[str, ...]:
-        """Swept paths the market model read at the last computation."""
-        entry = self._last_market
-        return tuple(p for p in self.swept if entry is not None and _covered(p, entry.reads))
+        """Swept paths the market model read (its drivers, when last computed)."""
+        return tuple(p for p in self.swept if _covered(p, frozenset(self._market_reads)))
+
+    def _stage(self, chunk: int, computed: set, name: str, function, *args):
+        """``function(*args)`` through the memo of stage ``name`` of ``chunk`` (see :class:`_StageMemo`)."""
+        memo = self._stages.get((chunk, name))
+        if memo is None:
+            memo = self._stages[chunk, name] = _StageMemo()
+        result, reads = memo.call(function, args)
+        if reads is not None:
+            computed.add(name)
+            if name in MARKET_DRIVERS:  # a driver's trees are its ``market`` and ``site`` arguments
+                names = list(inspect.signature(function).parameters)
+                self._market_reads.update(f"{names[path[0]]}.{'.'.join(path[1:])}" for path in reads)
+        return result
+
+    def _timeline(self, inputs):
+        """The point's timeline, one object per (valuation date, horizon) so stages reuse by identity."""
+        key = (_value_key(inputs.scenario.valuation_date), _value_key(inputs.scenario.horizon_months))
+        if key not in self._timelines:
+            self._timelines[key] = timeline_of(inputs)
+        return self._timelines[key]
 
     def _step(self, memo: _Memo, name: str, delta: dict, deps: tuple, compute) -> _Entry:
         entry = memo.find(delta, deps)
         if entry is None:
-            log: set = set()
+            log: dict = {}
             data = compute(log)
             self._ids += 1
             reads = frozenset(log)
@@ -274,30 +430,22 @@ class CrnEngine:
             block_draws(_watch(inputs, "", log), seed, chunk, horizon) for chunk in self.chunks])
         # the trees with this point's values and the draws substituted
         trees = [with_draws(inputs, d) for d in draws.data]
-
-        def markets(log):
-            timeline = timeline_of(_watch(inputs, "", log))
-            return [market_paths(_watch(tree, "", log), timeline, d.shocks) for tree, d in zip(trees, draws.data)]
-
-        market = self._step(self._market, "market", delta, (draws.id,), markets)
-        self._last_market = market
+        timeline = self._timeline(inputs)
+        computed: set = set()
+        markets = [market_paths(tree, timeline, d.shocks, stage=functools.partial(self._stage, k, computed))
+                   for k, (tree, d) in enumerate(zip(trees, draws.data))]
         out: dict[str, np.ndarray] = {}
         for business in BUSINESSES:
             names = self.path_metrics[business]
             if not names:
                 continue
-
-            def metrics(log, business=business, names=names):
-                timeline = timeline_of(_watch(inputs, "", log))
-                parts = []
-                for tree, d, m in zip(trees, draws.data, market.data):
-                    view = _watch(tree, "", log)
-                    flows = business_cash_flows(business, view, m, timeline)
-                    parts.append(business_metrics(business, flows, view, d.n_paths, names))
-                return {k: np.concatenate([p[k] for p in parts])[: self.paths] for k in parts[0]}
-
-            out.update(self._step(self._businesses[business], business, delta, (draws.id, market.id),
-                                  metrics).data)
+            parts = [self._stage(k, computed, business, _business_values, business, tree, m, timeline, d.n_paths,
+                                 tuple(names))
+                     for k, (tree, d, m) in enumerate(zip(trees, draws.data, markets))]
+            out.update({key: np.concatenate([p[key] for p in parts])[: self.paths] for key in parts[0]})
+        for name in computed:
+            self.computed[f"market.{name}" if name in MARKET_DRIVERS else name] += 1
+        self.computed["market"] += bool(computed & set(MARKET_DRIVERS))
         if "bitcoin_npv_usd" in out and "ai_npv_usd" in out:
             out["npv_difference_usd"] = out["ai_npv_usd"] - out["bitcoin_npv_usd"]
         for path in draws.data[0].inputs:

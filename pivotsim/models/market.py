@@ -747,8 +747,27 @@ def _hashrate_response(market, timeline: Timeline, price: np.ndarray, fees: np.n
     return hashrate, blocks, height, subsidy
 
 
+def _network_hashrate(market, timeline: Timeline, price: np.ndarray, fees: np.ndarray, noise: np.ndarray):
+    """Network hashrate [EH/s], blocks, block height and subsidy [BTC/block] of either hashrate model."""
+    if market.hashrate_model == "response":
+        return _hashrate_response(market, timeline, price, fees, noise)
+    t = timeline.years[None, :]
+    s = market.hashrate_volatility_per_year
+    log_hash = (np.log(initial_hashrate_eh_s(market)) + (np.log1p(market.hashrate_growth_per_year)
+                                                         - 0.5 * np.square(s)) * t + s * _brownian(noise, DT_YEARS))
+    if np.any(np.asarray(market.difficulty_lag_days) != 0):
+        blocks = _blocks_from_growth(timeline.days[None, :], log_hash, market.difficulty_lag_days)
+    else:
+        blocks = timeline.days[None, :] * BLOCKS_PER_DAY
+    return (np.exp(log_hash), blocks, *_heights_and_subsidy(market.block_height, blocks))
+
+
+def _call(name: str, function, *args):
+    return function(*args)
+
+
 def simulate_market(market, site, timeline: Timeline, shocks: dict[str, np.ndarray],
-                    bootstrap_log_returns: np.ndarray | None = None) -> MarketPaths:
+                    bootstrap_log_returns: np.ndarray | None = None, *, stage=_call) -> MarketPaths:
     """Market paths for the given shocks.
 
     Parameters
@@ -762,39 +781,20 @@ def simulate_market(market, site, timeline: Timeline, shocks: dict[str, np.ndarr
         From :func:`draw_shocks` or :func:`zero_shocks`.
     bootstrap_log_returns : ndarray, optional
         Historical monthly log returns, for ``price_model: bootstrap``.
+    stage : callable(name, function, *args), optional
+        Runs each driver (``btc_price``, ``fees``, ``power_price``, ``network_hashrate``)
+        as ``function(*args)``; the sweeps' CRN engine reuses results instead.
 
     Returns
     -------
     MarketPaths
     """
     n_periods = timeline.n_periods
-    price = btc_price_paths(market, timeline, shocks, bootstrap_log_returns)
-    fees = _fees_btc_per_block(market, n_periods, shocks)
-    power = _power_price_usd_per_kwh(market, site, n_periods, shocks)
-    days = timeline.days[None, :]
-    if market.hashrate_model == "response":
-        hashrate, blocks, height, subsidy = _hashrate_response(market, timeline, price, fees,
-                                                               shocks["network_hashrate"])
-    else:
-        t = timeline.years[None, :]
-        s = market.hashrate_volatility_per_year
-        log_hash = (np.log(initial_hashrate_eh_s(market)) + (np.log1p(market.hashrate_growth_per_year)
-                                                             - 0.5 * np.square(s)) * t
-                    + s * _brownian(shocks["network_hashrate"], DT_YEARS))
-        hashrate = np.exp(log_hash)
-        if np.any(np.asarray(market.difficulty_lag_days) != 0):
-            blocks = _blocks_from_growth(days, log_hash, market.difficulty_lag_days)
-        else:
-            blocks = days * BLOCKS_PER_DAY
-        height, subsidy = _heights_and_subsidy(market.block_height, blocks)
-
-    return MarketPaths(
-        btc_price_usd=price,
-        network_hashrate_eh_s=hashrate,
-        fees_btc_per_block=fees,
-        power_price_usd_per_kwh=power,
-        blocks=blocks,
-        block_height=height,
-        subsidy_btc_per_block=subsidy,
-        spot_subsidy_btc=_spot_subsidy_btc(market.block_height),
-    )
+    price = stage("btc_price", btc_price_paths, market, timeline, shocks, bootstrap_log_returns)
+    fees = stage("fees", _fees_btc_per_block, market, n_periods, shocks)
+    power = stage("power_price", _power_price_usd_per_kwh, market, site, n_periods, shocks)
+    hashrate, blocks, height, subsidy = stage("network_hashrate", _network_hashrate, market, timeline, price, fees,
+                                              shocks["network_hashrate"])
+    return MarketPaths(btc_price_usd=price, network_hashrate_eh_s=hashrate, fees_btc_per_block=fees,
+                       power_price_usd_per_kwh=power, blocks=blocks, block_height=height,
+                       subsidy_btc_per_block=subsidy, spot_subsidy_btc=_spot_subsidy_btc(market.block_height))

@@ -142,7 +142,7 @@ class _GapTimeline:
         return np.arange(self.n_periods) / 12.0
 
 
-class _MarketView:
+class MarketView:
     """The market with some fields replaced: reads everything else from the market it wraps.
 
     A view, not a copy, so any read-only namespace (the CRN engine's
@@ -170,7 +170,7 @@ def _scaled_share(rate, f: float):
 
 def _gap_market(market, f: float):
     """The market with every rate rescaled to steps of f months (see the module docstring)."""
-    m = _MarketView(market)
+    m = MarketView(market)
     root = math.sqrt(f)
     m.btc_drift_per_year = np.asarray(market.btc_drift_per_year, dtype=float) * f
     m.btc_volatility_per_year = np.asarray(market.btc_volatility_per_year, dtype=float) * root
@@ -250,7 +250,7 @@ def roll_forward(market, site, state_date, valuation_date, shocks: dict[str, np.
         if values.shape[1] != n_steps:
             raise ValueError(f"gap shock {name!r} has {values.shape[1]} steps; the gap of {days} days has {n_steps}")
     paths = simulate_market(gap_market, site, _GapTimeline(n_steps, step_days), shocks)
-    rolled = _MarketView(market)
+    rolled = MarketView(market)
     n = max(n_paths, paths.btc_price_usd.shape[0])
 
     def state(x):
