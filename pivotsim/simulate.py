@@ -138,7 +138,7 @@ def market_paths(inputs, timeline: Timeline, shocks: dict[str, np.ndarray], *, s
     state_date = getattr(market, "state_date", None)
     if state_date is not None and state_date != timeline.valuation_date:
         gap = {name[len(GAP_PREFIX):]: x for name, x in shocks.items() if name.startswith(GAP_PREFIX)}
-        market = roll_forward(market, inputs.site, state_date, timeline.valuation_date, gap).market
+        market = roll_forward(market, inputs.site, state_date, timeline.valuation_date, gap, stage=stage).market
     return simulate_market(market, inputs.site, timeline, shocks, bootstrap_log_returns=bootstrap_returns(inputs),
                            **({} if stage is None else {"stage": stage}))
 

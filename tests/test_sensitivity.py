@@ -103,6 +103,31 @@ def test_sweep_point_equals_run_set_to_the_last_digit(iren_path, tmp_path):
                                                                  - summary["bitcoin"]["base"]["npv_usd"])
 
 
+def test_price_by_power_sweep_reuses_each_market_driver_and_equals_run_set(iren_path, tmp_path):
+    # Both parameters are read by the market (the BTC price by the price and
+    # hashrate drivers, the power price by the power driver): each driver is
+    # built once per value of what it reads, the AI deal (which never reads
+    # the BTC price) valued once per power price, and every cell is still
+    # exactly the plain `run --set` at that point.
+    prices, power = [60_000.0, 140_000.0], [0.03, 0.06]
+    result = pivotsim.sweep(iren_path, {"market.btc_price_usd": prices, "site.power_price_usd_per_kwh": power},
+                            paths=300, seed=4, threads=1)
+    c = result.computed
+    assert (c["market.btc_price"], c["market.network_hashrate"], c["market.power_price"], c["market.fees"]) == (2, 2, 2, 1)
+    assert (c["bitcoin"], c["ai"], c["points"]) == (4, 2, 4)
+    frame = result.to_frame()
+    for i, p in enumerate(prices):
+        for j, w in enumerate(power):
+            res = invoke("run", iren_path, "--paths", 300, "--seed", 4, "--json", "--out", tmp_path,
+                         "--set", f"market.btc_price_usd={p!r}", "--set", f"site.power_price_usd_per_kwh={w!r}")
+            assert res.exit_code == 0, res.output
+            summary = json.loads(res.stdout)
+            row = frame.iloc[i * len(power) + j]
+            for stat in ("mean", "p5", "p50", "p95"):
+                assert row[f"comparison.npv_difference_usd.{stat}"] == summary["comparison"]["npv_difference_usd"][stat]
+            assert row["comparison.prob_ai_beats_bitcoin"] == summary["comparison"]["prob_ai_beats_bitcoin"]
+
+
 @pytest.mark.parametrize("params", [
     {"bitcoin.fleet_efficiency_j_per_th": [13.0, 17.0], "ai.gpu_capex_usd": [5e9, 6e9]},
     {"finance.discount_rate": [0.10, 0.14], "market.btc_price_usd": [90e3, 130e3]},
@@ -130,7 +155,8 @@ def test_sweep_of_a_parameter_the_metric_ignores_is_exactly_flat(iren):
     frame = result.to_frame()
     for stat in ("mean", "p5", "p50", "p95"):
         assert frame[f"bitcoin.monte_carlo.npv_usd.{stat}"].nunique() == 1
-    assert result.computed == {"draws": 1, "market": 1, "market.btc_price": 1, "market.fees": 1,
+    assert result.computed == {"draws": 1, "market": 1, "market.roll_forward": 1, "market.btc_price": 1,
+                               "market.fees": 1,
                                "market.power_price": 1, "market.network_hashrate": 1,
                                "bitcoin": 1, "ai": 5, "points": 5}
     # ... while the AI NPV falls by exactly the present value of the capex step (not flat)

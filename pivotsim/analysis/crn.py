@@ -177,9 +177,11 @@ class _Memo:
         return entry
 
 
-#: arrays up to this many elements are compared by value in a stage's reads; larger
-#: ones (market paths, shocks) by identity: they come from the draws or another stage
-SMALL_ARRAY_ELEMENTS = 1 << 16
+#: arrays of one column (per-path draws, rolled states), vectors and arrays up to this
+#: many elements are compared by value in a stage's reads; monthly arrays (shocks,
+#: market paths) by identity: they come from the draws or from another stage, which
+#: hands out the same objects when it reuses its result
+SMALL_ARRAY_ELEMENTS = 64
 #: memory a stage's kept results may hold [bytes]; the least recently used go first
 STAGE_BYTES = 256 << 20
 
@@ -187,15 +189,16 @@ STAGE_BYTES = 256 << 20
 def _value_key(value):
     """A hashable key equal for two values exactly when a model reading them computes the same.
 
-    Floats by their bits (-0.0 is not 0.0), small arrays by shape, type and
-    bytes; anything else (large arrays, other objects) by identity, the
-    object being kept alive by the entry that holds the key.
+    Floats by their bits (-0.0 is not 0.0), columns, vectors and small
+    arrays by shape, type and bytes; anything else (monthly arrays, other
+    objects) by identity, the object being kept alive by the entry that
+    holds the key.
     """
     if value is None or isinstance(value, (bool, int, str, dt.date)):
         return type(value), value
     if isinstance(value, float):
         return type(value), float(value).hex()
-    if isinstance(value, np.ndarray) and value.size <= SMALL_ARRAY_ELEMENTS:
+    if isinstance(value, np.ndarray) and (value.ndim < 2 or value.shape[-1] == 1 or value.size <= SMALL_ARRAY_ELEMENTS):
         return np.ndarray, value.shape, value.dtype.str, value.tobytes()
     if isinstance(value, np.generic):
         return type(value), value.tobytes()
@@ -283,8 +286,10 @@ def _business_values(business: str, inputs, market, timeline, n_paths: int, name
     return business_metrics(business, flows, inputs, n_paths, names)
 
 
-#: the market drivers the engine keeps one by one (:func:`pivotsim.models.market.simulate_market`'s stages)
-MARKET_DRIVERS = ("btc_price", "fees", "power_price", "network_hashrate")
+#: the market stages the engine keeps one by one: the roll forward to the valuation date
+#: (:func:`pivotsim.models.rollforward.roll_forward`) and the drivers of
+#: :func:`pivotsim.models.market.simulate_market`
+MARKET_DRIVERS = ("roll_forward", "btc_price", "fees", "power_price", "network_hashrate")
 
 
 class CrnEngine:

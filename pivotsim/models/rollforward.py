@@ -215,8 +215,42 @@ def _state_value(column: np.ndarray):
     return float(last[0, 0]) if last.shape[0] == 1 else last
 
 
-def roll_forward(market, site, state_date, valuation_date, shocks: dict[str, np.ndarray] | None = None
-                 ) -> RolledMarket:
+def _without_power_price(name: str, function, *args):
+    """Stage runner of the gap's market: the power price is not rolled, so not simulated."""
+    return None if name == "power_price" else function(*args)
+
+
+def rolled_state(market, site, days: int, valuation_date, shocks: dict[str, np.ndarray]) -> dict:
+    """The fields of the market that the gap of ``days`` days changes, per path (see :func:`roll_forward`)."""
+    n_steps, step_days = gap_steps(days)
+    f = step_days / DAYS_PER_MONTH
+    gap_market = _gap_market(market, f)
+    shocks = dict(shocks)
+    n_paths = max([1] + [s.shape[0] for s in shocks.values()])
+    for name in ("btc_price", "network_hashrate"):
+        shocks.setdefault(name, np.zeros((1, n_steps)))
+    for name, values in shocks.items():
+        if values.shape[1] != n_steps:
+            raise ValueError(f"gap shock {name!r} has {values.shape[1]} steps; the gap of {days} days has {n_steps}")
+    paths = simulate_market(gap_market, site, _GapTimeline(n_steps, step_days), shocks, stage=_without_power_price)
+    n = max(n_paths, paths.btc_price_usd.shape[0])
+
+    def state(x):
+        return _state_value(np.broadcast_to(x, (n, x.shape[1])))
+
+    rolled = {"btc_price_usd": state(paths.btc_price_usd), "network_hashrate_eh_s": state(paths.network_hashrate_eh_s),
+              "difficulty": None, "fees_btc_per_block": state(paths.fees_btc_per_block),
+              "block_height": state(paths.block_height)}
+    if market.marginal_miner_efficiency_j_per_th is not None:
+        efficiency = market.marginal_miner_efficiency_j_per_th * np.power(
+            1.0 - np.asarray(market.efficiency_frontier_decline_per_year, dtype=float), days / 365.25)
+        rolled["marginal_miner_efficiency_j_per_th"] = float(efficiency) if np.ndim(efficiency) == 0 else efficiency
+    rolled["state_date"] = _as_date(valuation_date)
+    return rolled
+
+
+def roll_forward(market, site, state_date, valuation_date, shocks: dict[str, np.ndarray] | None = None, *,
+                 stage=None) -> RolledMarket:
     """Simulate the market from ``state_date`` to ``valuation_date``; the state at the end, per path.
 
     Parameters
@@ -231,6 +265,9 @@ def roll_forward(market, site, state_date, valuation_date, shocks: dict[str, np.
     shocks : dict of str -> ndarray (n_paths, n_steps), optional
         From :func:`draw_gap_shocks`; missing names (the base case) are zeros:
         the expected path.
+    stage : callable(name, function, *args), optional
+        Runs :func:`rolled_state` as a stage named ``roll_forward`` (see
+        :func:`pivotsim.models.market.simulate_market`).
 
     Returns
     -------
@@ -239,35 +276,9 @@ def roll_forward(market, site, state_date, valuation_date, shocks: dict[str, np.
     days = gap_days(state_date, valuation_date)
     if days == 0:
         return RolledMarket(market=market, gap_days=0)
-    n_steps, step_days = gap_steps(days)
-    f = step_days / DAYS_PER_MONTH
-    gap_market = _gap_market(market, f)
-    shocks = dict(shocks or {})
-    n_paths = max([1] + [s.shape[0] for s in shocks.values()])
-    for name in ("btc_price", "network_hashrate"):
-        shocks.setdefault(name, np.zeros((1, n_steps)))
-    for name, values in shocks.items():
-        if values.shape[1] != n_steps:
-            raise ValueError(f"gap shock {name!r} has {values.shape[1]} steps; the gap of {days} days has {n_steps}")
-    paths = simulate_market(gap_market, site, _GapTimeline(n_steps, step_days), shocks)
-    rolled = MarketView(market)
-    n = max(n_paths, paths.btc_price_usd.shape[0])
-
-    def state(x):
-        return _state_value(np.broadcast_to(x, (n, x.shape[1])))
-
-    rolled.btc_price_usd = state(paths.btc_price_usd)
-    rolled.network_hashrate_eh_s = state(paths.network_hashrate_eh_s)
-    rolled.difficulty = None
-    rolled.fees_btc_per_block = state(paths.fees_btc_per_block)
-    rolled.block_height = state(paths.block_height)
-    if market.marginal_miner_efficiency_j_per_th is not None:
-        rolled.marginal_miner_efficiency_j_per_th = market.marginal_miner_efficiency_j_per_th * np.power(
-            1.0 - np.asarray(market.efficiency_frontier_decline_per_year, dtype=float), days / 365.25)
-        if np.ndim(rolled.marginal_miner_efficiency_j_per_th) == 0:
-            rolled.marginal_miner_efficiency_j_per_th = float(rolled.marginal_miner_efficiency_j_per_th)
-    rolled.state_date = _as_date(valuation_date)
-    return RolledMarket(market=rolled, gap_days=days)
+    args = (market, site, days, valuation_date, shocks or {})
+    values = rolled_state(*args) if stage is None else stage("roll_forward", rolled_state, *args)
+    return RolledMarket(market=MarketView(market, **values), gap_days=days)
 
 
 # --------------------------------------------------------------------------- halvings
