@@ -303,15 +303,18 @@ class CrnEngine:
     :func:`~pivotsim.simulate.business_metrics`) on the same chunks of blocks,
     but one at a time, so it can keep their results between points:
 
-    * the random draws (market shocks and uncertain inputs) of every block;
-    * the market paths;
-    * each business's per-path metrics.
+    * the random draws (market shocks and uncertain inputs) of every block,
+      reused while none of the inputs they read differs from the scenario's;
+    * each stage of the market (:data:`MARKET_DRIVERS`: the roll forward to
+      the valuation date, then the BTC price, fees, power price and network
+      hashrate drivers) and each business's per-path metrics, kept by the
+      values they read (:class:`_StageMemo`): a business reads the market
+      paths through a view too, so the AI deal, which reads the power price
+      but not the BTC price, is valued once per power price.
 
-    Each is reused at the next point only when none of the inputs it read
-    changed.  What a step reads is logged while it runs (it sees a
-    read-only view of the inputs tree), and a point's changes are found by
-    comparing its whole inputs tree with the scenario's, so the reuse is
-    exact by construction and follows the models as they change.
+    What a step reads is logged while it runs (it sees read-only views of
+    its arguments), so the reuse is exact by construction and follows the
+    models as they change.
 
     Uncertain inputs: every point draws them from the same streams, so all
     points see the same draws.  A swept parameter that the scenario gives a

@@ -189,16 +189,16 @@ def sweep(scenario: Scenario | str | Path, params, metrics: Sequence[str] | str 
             need[business].append("npv_usd")
     swept = [p for p, _ in axes]
 
-    # Validate every point first: a bad value stops the sweep before it starts.
+    # Validate every value alone first: a bad value stops the sweep before it
+    # starts (for one parameter these are the points).  A point of two values
+    # is validated by the thread that evaluates it, so its Python work
+    # overlaps another thread's arrays; a pair that fails only together stops
+    # the sweep when reached.
     shape = [len(v) for _, v in axes] + ([1] if len(axes) == 1 else [])
     values2 = [axes[0][1], axes[1][1] if len(axes) == 2 else np.array([math.nan])]
-    scenarios: dict[tuple[int, int], Scenario] = {}
-    for i in range(shape[0]):
-        for j in range(shape[1]):
-            point = {swept[0]: values2[0][i]}
-            if len(axes) == 2:
-                point[swept[1]] = values2[1][j]
-            scenarios[i, j] = scenario_at(scenario, point)
+    alone = [{float(v): scenario_at(scenario, {path: v}) for v in values} for path, values in axes]
+    scenarios: dict[tuple[int, int], Scenario] = (
+        {(i, 0): alone[0][float(v)] for i, v in enumerate(values2[0])} if len(axes) == 1 else {})
 
     engine = CrnEngine(scenario, swept, paths=int(paths) if monte_carlo else 0, seed=int(seed),
                        path_metrics=need, base=need_base, base_metrics=metric_list)
@@ -213,7 +213,7 @@ def sweep(scenario: Scenario | str | Path, params, metrics: Sequence[str] | str 
     # The first point tells which swept parameter the market reads; the grid
     # is then walked with that parameter changing slowest, so market paths
     # are built once per value of it.
-    results[0, 0] = engine.evaluate(values_at(0, 0), scenarios[0, 0])
+    results[0, 0] = engine.evaluate(values_at(0, 0), scenarios.get((0, 0)))
     done = 1
     if progress is not None:
         progress(done, n_points)
@@ -221,7 +221,7 @@ def sweep(scenario: Scenario | str | Path, params, metrics: Sequence[str] | str 
     order = [ij for ij in _grid_order(shape[0], shape[1], swap) if ij not in results]
     engines = _walk(order, threads, engine, lambda: CrnEngine(
         scenario, swept, paths=int(paths) if monte_carlo else 0, seed=int(seed), path_metrics=need,
-        base=need_base, base_metrics=metric_list), lambda e, ij: e.evaluate(values_at(*ij), scenarios[ij]),
+        base=need_base, base_metrics=metric_list), lambda e, ij: e.evaluate(values_at(*ij), scenarios.get(ij)),
         results, progress, n_points)
     computed = {key: sum(e.computed[key] for e in engines) for key in engine.computed}
 
