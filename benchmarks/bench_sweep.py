@@ -60,7 +60,8 @@ def main():
         elapsed = time.perf_counter() - t0
         c = result.computed
         print(f"{label:<34} {elapsed * 1e3 / (n * n):7.1f} ms/point -> {elapsed:7.1f} s "
-              f"(market paths built {c['market']}x, mining valued {c['bitcoin']}x, AI valued {c['ai']}x; "
+              f"(market built {c['market']}x: price {c['market.btc_price']}x, power {c['market.power_price']}x, "
+              f"hashrate {c['market.network_hashrate']}x; mining valued {c['bitcoin']}x, AI valued {c['ai']}x; "
               f"{per_point * n * n / elapsed:4.1f}x faster than naive)")
 
     # Exactness: one grid point against the plain run with the same seed.

@@ -182,6 +182,35 @@ def _moved(scenario: Scenario, path: str, value: float, base: float) -> tuple[Sc
     return scenario_at(scenario, {path: value}, option="--factor"), value, clipped
 
 
+class _Points:
+    """Moved scenarios and their base-case metrics, each computed once (the spider repeats the ends)."""
+
+    def __init__(self, scenario: Scenario, metrics: Sequence[Metric]):
+        self.scenario, self.metrics = scenario, metrics
+        self._moved: dict[tuple, object] = {}
+        self._points: dict[tuple, PointResult] = {}
+
+    def moved(self, path: str, value: float, base: float) -> tuple[Scenario, float, bool]:
+        """:func:`_moved`, its result (or its error) kept."""
+        key = (path, float(value), float(base))
+        if key not in self._moved:
+            try:
+                self._moved[key] = _moved(self.scenario, path, value, base)
+            except PivotsimError as exc:
+                self._moved[key] = exc
+        hit = self._moved[key]
+        if isinstance(hit, PivotsimError):
+            raise hit
+        return hit
+
+    def point(self, path: str, value: float, scenario: Scenario) -> PointResult:
+        """Base-case metrics of ``scenario``, the scenario with ``path`` moved to ``value``."""
+        key = (path, float(value))
+        if key not in self._points:
+            self._points[key] = _base_point(scenario, self.metrics)
+        return self._points[key]
+
+
 def tornado(scenario: Scenario | str | Path, factors: Sequence[str] | None = None, *,
             metric: str = NPV_DIFFERENCE_BASE, delta: float = 0.2, quantiles: tuple = (0.1, 0.9),
             spider_points: int = 9, overrides: Sequence[str] = (),
@@ -235,6 +264,7 @@ def tornado(scenario: Scenario | str | Path, factors: Sequence[str] | None = Non
     else:
         specs = [p for p, _ in iter_quantities(scenario) if not p.startswith(TORNADO_EXCLUDED)]
     base_point0 = _base_point(scenario, reported_metrics)
+    points = _Points(scenario, reported_metrics)
     base = {m.path: metric_value(base_point0, m) for m in reported_metrics}
 
     rows, spider_rows, skipped = [], [], []
@@ -256,8 +286,8 @@ def tornado(scenario: Scenario | str | Path, factors: Sequence[str] | None = Non
             low, high = base_value * (1 - delta), base_value * (1 + delta)
             how = f"-{delta:.0%}/+{delta:.0%}"
         try:
-            low_scenario, low, low_clipped = _moved(scenario, path, low, base_value)
-            high_scenario, high, high_clipped = _moved(scenario, path, high, base_value)
+            low_scenario, low, low_clipped = points.moved(path, low, base_value)
+            high_scenario, high, high_clipped = points.moved(path, high, base_value)
             if low_clipped or high_clipped:
                 how += ", clipped to the field's bounds"
         except PivotsimError as exc:
@@ -265,7 +295,7 @@ def tornado(scenario: Scenario | str | Path, factors: Sequence[str] | None = Non
                 raise
             skipped.append((path, str(exc)))
             continue
-        at_low, at_high = _base_point(low_scenario, reported_metrics), _base_point(high_scenario, reported_metrics)
+        at_low, at_high = points.point(path, low, low_scenario), points.point(path, high, high_scenario)
         for m in reported_metrics:
             metric_low, metric_high = metric_value(at_low, m), metric_value(at_high, m)
             rows.append({"input": path, "how": how, "base_value": base_value, "low_value": low,
@@ -278,10 +308,10 @@ def tornado(scenario: Scenario | str | Path, factors: Sequence[str] | None = Non
             if spider_points else ()
         for value in grid:
             try:
-                moved, value, _ = _moved(scenario, path, float(value), reference)
+                moved, value, _ = points.moved(path, float(value), reference)
             except PivotsimError:
                 continue
-            point = base_point0 if value == base_value else _base_point(moved, reported_metrics)
+            point = base_point0 if value == base_value else points.point(path, value, moved)
             spider_rows.append({"input": path, "change": value / reference - 1.0 if reference else math.nan,
                                 "value": value,
                                 **{m.path: metric_value(point, m) for m in reported_metrics}})
