@@ -90,6 +90,11 @@ def per_path(value, n_paths: int) -> np.ndarray:
     return _writable(np.ascontiguousarray(np.broadcast_to(arr, (n_paths,))))
 
 
+def series(values) -> np.ndarray:
+    """A series (e.g. one value per month) as a writable C-contiguous float64 array ``(n,)``."""
+    return _writable(np.ascontiguousarray(values, dtype=float).reshape(-1))
+
+
 def _writable(arr: np.ndarray) -> np.ndarray:
     """``arr``, or a copy when it is read-only (numba compiles read-only arrays as another type)."""
     return arr if arr.flags.writeable else arr.copy()

@@ -563,11 +563,15 @@ def _fill_invoiced_units(growth, invoiced_units):
 
 
 @kernel
-def _copy_sparse(work, w, sparse, s, row):
-    """The months of scratch row ``w`` that are not zero into ``sparse[s, :, row]``."""
-    for m in range(work.shape[1]):
-        if work[w, m] != 0.0:
-            sparse[s, m, row] += work[w, m]
+def _copy_sparse(work_row, sparse_line, row):
+    """The months of ``work_row`` that are not zero into ``sparse_line[:, row]``.
+
+    Rows, not row indices, are passed: a constant index argument would
+    compile the kernel once per constant.
+    """
+    for m in range(work_row.shape[0]):
+        if work_row[m] != 0.0:
+            sparse_line[m, row] += work_row[m]
 
 
 @kernel
@@ -630,9 +634,9 @@ def _contract_kernel(settings, tranches, hours, power_price, facility_depreciati
         extras = per_tranche or terminated or settings[S_HAS_DELAY_CREDIT] != 0.0
         _write_net(settings, pr, work, lines, line_row0 + i, net[net_row0 + i], extras)
         if extras:
-            _copy_sparse(work, W_PREPAYMENT, sparse, SP_PREPAYMENT, row)
-            _copy_sparse(work, W_REFUND, sparse, SP_REFUND, row)
-            _copy_sparse(work, W_DELAY_CREDIT, sparse, SP_DELAY_CREDIT, row)
+            _copy_sparse(work[W_PREPAYMENT], sparse[SP_PREPAYMENT], row)
+            _copy_sparse(work[W_REFUND], sparse[SP_REFUND], row)
+            _copy_sparse(work[W_DELAY_CREDIT], sparse[SP_DELAY_CREDIT], row)
         if settings[S_TERMINAL] != TERMINAL_NONE:
             sparse[SP_TERMINAL, last, row] = _terminal_value(settings, tranches, pr, facility_depreciation[i],
                                                              work, state)

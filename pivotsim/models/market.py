@@ -121,7 +121,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..compiled import kernel, per_path, rows_of
+from ..compiled import kernel, per_path, rows_of, series
 from .poisson import _POISSON_TABLE_SLOTS, _poisson_cdf_fill, _poisson_count, poisson_counts  # noqa: F401
 from .timeline import (BLOCKS_PER_DAY, ERA_SUBSIDY_BTC, HALVING_INTERVAL_BLOCKS, MAX_ERA,
                        TARGET_BLOCK_INTERVAL_S, Timeline, era_of_height, month_subsidy_at,
@@ -741,7 +741,7 @@ def _hashrate_response(market, timeline: Timeline, price: np.ndarray, fees: np.n
     price, x_const, fees, noise, height_calendar = contiguous
     _hashrate_response_paths(price, x_const, fees, noise, per_path(a, n), per_path(b, n), per_path(step_sd, n),
                              per_path(tau, n), per_path(h0, n), int(market.hashrate_response_lag_months),
-                             np.ascontiguousarray(timeline.days, dtype=float), height_calendar,
+                             series(timeline.days), height_calendar,
                              per_path(height0, n), per_path(subsidy_btc(whole_height), n),
                              next_halving.astype(float), hashrate, blocks, height, subsidy)
     return hashrate, blocks, height, subsidy
