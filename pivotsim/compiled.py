@@ -14,7 +14,11 @@ Rules every kernel follows (tests rely on them):
   or ``(n_paths,)``, and scalars; a parameter that may vary by path is
   always passed as an ``(n_paths,)`` array (:func:`per_path`), so each
   kernel compiles once, not once per scalar/array or read-only/writable
-  combination (a read-only array is another type to numba).
+  combination (a read-only array is another type to numba).  Between
+  kernels, an integer constant written as a call's argument (``f(x, 100)``)
+  is a type of its own to numba, compiling ``f`` once per constant: pass a
+  variable.  ``benchmarks/kernel_compile.py`` lists each kernel's compiled
+  signatures.
 * A path's numbers depend on its own row only: paths outer, months inner,
   no reduction across paths.  So chunking and threads never change a bit.
 * No ``fastmath``: IEEE arithmetic in the order written, the same numbers on
@@ -23,11 +27,29 @@ Rules every kernel follows (tests rely on them):
   numba's user cache when the package folder is read-only).
 * ``NUMBA_DISABLE_JIT=1`` runs the same functions as Python (debugging,
   coverage), only slower.
+
+The first run after installing compiles every kernel it calls.  To share
+that work with a second core, :func:`compile_ahead` starts one background
+process that compiles the kernels a library run calls from Python
+(:data:`pivotsim.compiled_plan.PLAN`, with their signatures), the last-called
+first, into the same cache, while this process compiles in call order as it
+goes; each skips what the other has cached, and a kernel the background
+process saved is loaded, not compiled, when the run reaches it.  The machine
+code is the same whichever process compiled it, so the numbers are too; a
+background process that fails or is cut short only leaves more to compile
+here.
 """
 
 from __future__ import annotations
 
+import atexit
+import importlib
+import json
 import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -49,7 +71,7 @@ def uncompiled_kernels() -> list:
     compile bar is only a courtesy.
     """
     try:
-        return [k for k in _KERNELS if not os.path.exists(k._cache._cache_file._index_path)]
+        return [k for k in _KERNELS if not is_cached(k)]
     except AttributeError:
         return []
 
@@ -70,10 +92,125 @@ def needs_compiling() -> bool:
     the notice is only a courtesy.
     """
     try:
-        missing = sum(not os.path.exists(k._cache._cache_file._index_path) for k in _KERNELS)
+        missing = sum(not is_cached(k) for k in _KERNELS)
     except AttributeError:
         return False
     return missing > len(_KERNELS) // 2
+
+
+def is_cached(dispatcher) -> bool:
+    """Whether numba's cache holds a compiled copy of ``dispatcher`` (any signature)."""
+    return os.path.exists(dispatcher._cache._cache_file._index_path)
+
+
+_SCALARS = {"float64": numba.types.float64, "int64": numba.types.int64, "bool": numba.types.boolean}
+
+
+def signature_text(arg_types) -> str | None:
+    """Numba argument types as the text :func:`signature_types` reads, e.g. ``float64[:, ::1], readonly int64[::1], bool``.
+
+    None when a type is outside the kernel rules (a non-contiguous array, a
+    constant, an omitted default...).
+    """
+    texts = []
+    for t in arg_types:
+        if isinstance(t, numba.types.Array) and t.layout == "C" and t.ndim >= 1 and str(t.dtype) in _SCALARS:
+            texts.append(f"{'' if t.mutable else 'readonly '}{t.dtype}[{', '.join([':'] * (t.ndim - 1) + ['::1'])}]")
+        elif str(t) in _SCALARS and t == _SCALARS[str(t)]:
+            texts.append(str(t))
+        else:
+            return None
+    return ", ".join(texts)
+
+
+def signature_types(text: str) -> tuple:
+    """The numba argument types of a :func:`signature_text`."""
+    types = []
+    for readonly, name, dims in re.findall(r"(readonly )?(\w+)(\[[^\]]*\])?", text):
+        if dims:
+            types.append(numba.types.Array(_SCALARS[name], dims.count(",") + 1, "C", readonly=bool(readonly)))
+        else:
+            types.append(_SCALARS[name])
+    return tuple(types)
+
+
+def _planned_kernels(plan) -> list:
+    """(entry, dispatcher) of each ``plan`` entry (module, function, signature) that names a kernel."""
+    found = []
+    for entry in plan:
+        module, name, _ = entry
+        try:
+            dispatcher = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            continue
+        if is_kernel(dispatcher):
+            found.append((tuple(entry), dispatcher))
+    return found
+
+
+def first_run_kernels() -> list:
+    """The kernels a library run compiles: the planned ones and those they call (importing their modules)."""
+    from .compiled_plan import CALLEES, PLAN
+
+    return [d for _, d in _planned_kernels(PLAN)] + [d for _, d in _planned_kernels(e + ("",) for e in CALLEES)]
+
+
+def compile_planned(plan) -> None:
+    """Compile the kernels of ``plan`` (module, function, signature) into numba's cache, skipping cached ones.
+
+    The background process of :func:`compile_ahead`; a kernel that does not
+    compile (the plan is stale) is left to the run that calls it.
+    """
+    for (_, _, signature), dispatcher in _planned_kernels(plan):
+        try:
+            if not is_cached(dispatcher):
+                dispatcher.compile(signature_types(signature))
+        except Exception:  # noqa: BLE001 - only a head start: the run compiles what it needs itself
+            continue
+
+
+_AHEAD: list = []
+
+
+def compile_ahead() -> bool:
+    """On a first run, start the background process that compiles the planned kernels (see the module docstring).
+
+    Only when most planned kernels are uncached, more than one CPU is
+    available and the JIT is on; at most once per process.  The process is
+    ended when this one exits.  Returns whether it was started.
+    """
+    from .compiled_plan import PLAN
+
+    planned = _planned_kernels(PLAN)  # imports the modules: every kernel a run calls is registered
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if _AHEAD or numba.config.DISABLE_JIT or cpus < 2:
+        return False
+    try:
+        missing = [entry for entry, dispatcher in planned if not is_cached(dispatcher)]
+    except AttributeError:  # not numba's cache layout: no head start
+        return False
+    if len(missing) <= len(PLAN) // 2:
+        return False
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, (root, os.environ.get("PYTHONPATH")))))
+    code = "import sys, json; from pivotsim.compiled import compile_planned; compile_planned(json.load(sys.stdin))"
+    process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env=env, text=True)
+    process.stdin.write(json.dumps(missing[::-1]))
+    process.stdin.close()
+    _AHEAD.append(process)
+    atexit.register(_end_ahead, process)
+    return True
+
+
+def _end_ahead(process) -> None:
+    """End the background compile process (its cached kernels stay; numba writes each atomically)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def per_path(value, n_paths: int) -> np.ndarray:

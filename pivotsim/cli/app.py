@@ -145,46 +145,53 @@ _NOTICE_SHOWN = False
 
 
 def first_run_notice(bar: "Progress | None" = None) -> None:
-    """Say on a terminal's stderr, once, that the kernels are being compiled (first run after installing).
+    """On a first run (after installing), start compiling kernels ahead and say so on a terminal's stderr, once.
 
-    With a progress ``bar``, a second line of it counts the kernels as numba
-    compiles them and names the one in progress (numba's compile events);
-    without, one line says why the first run is slow.
+    :func:`pivotsim.compiled.compile_ahead` starts a background process
+    compiling kernels into numba's cache.  With a progress ``bar``, a second
+    line of it counts the kernels cached so far and names the one this
+    process is compiling (numba's compile events); without, one line says
+    why the first run is slow.
     """
     global _NOTICE_SHOWN
-    if _NOTICE_SHOWN or not stderr.is_terminal:
-        _NOTICE_SHOWN = True
+    if _NOTICE_SHOWN:
         return
     _NOTICE_SHOWN = True
-    from ..compiled import needs_compiling, uncompiled_kernels
+    from ..compiled import compile_ahead, needs_compiling
 
-    if not needs_compiling():
+    compile_ahead()
+    if not stderr.is_terminal or not needs_compiling():
         return
     if bar is None:
         stderr.print("Compiling pivotsim's kernels (first run after installing; cached for later runs)",
                      highlight=False, soft_wrap=True)
         return
-    task = bar.add_task("compiling kernels", total=len(uncompiled_kernels()),
-                        unit="kernels (first run only)")
-    _watch_compiles(bar, task)
+    _watch_compiles(bar)
 
 
-def _watch_compiles(bar: "Progress", task) -> None:
-    """Advance ``task`` of ``bar`` as numba finishes compiling each pivotsim kernel, naming the current one."""
+def _watch_compiles(bar: "Progress") -> None:
+    """A line of ``bar`` counting pivotsim's kernels in numba's cache as they are compiled, naming this process's current one."""
     from numba.core import event
 
-    from ..compiled import is_kernel
+    from ..compiled import first_run_kernels, is_cached, is_kernel
+
+    kernels = [k for k in first_run_kernels() if not is_cached(k)]
+    task = bar.add_task("compiling kernels (first run only)", total=len(kernels), unit="kernels")
+
+    def done() -> int:
+        return sum(map(is_cached, kernels))
 
     class CompileBar(event.Listener):
         def on_start(self, ev):
             dispatcher = ev.data.get("dispatcher") if isinstance(ev.data, dict) else None
             if dispatcher is not None and is_kernel(dispatcher):
-                bar.update(task, description=f"compiling {dispatcher.py_func.__name__.lstrip('_')}")
+                bar.update(task, description=f"compiling {dispatcher.py_func.__name__.lstrip('_')}",
+                           completed=done())
 
         def on_end(self, ev):
             dispatcher = ev.data.get("dispatcher") if isinstance(ev.data, dict) else None
             if dispatcher is not None and is_kernel(dispatcher):
-                bar.advance(task)
+                bar.update(task, completed=done())
 
     event.register("numba:compile", CompileBar())
 
@@ -193,12 +200,21 @@ def progress_bar(enabled: bool):
     if not enabled:
         first_run_notice()
         return None, None
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+    from rich.text import Text
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(),
-                   TextColumn("{task.completed:,}/{task.total:,} {task.fields[unit]}"),
-                   TimeElapsedColumn(), console=stderr.get(), transient=True)
-    task = bar.add_task("simulating", total=1, unit="paths")
+    class CountColumn(ProgressColumn):
+        """``done/total unit``; blank for the simulation until its first report (its total of 1 is a placeholder)."""
+
+        def render(self, task) -> Text:
+            if task.fields.get("placeholder") and not task.completed:
+                return Text("")
+            return Text(f"{task.completed:,}/{task.total:,} {task.fields['unit']}", no_wrap=True,
+                        overflow="ellipsis")
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), CountColumn(), TimeElapsedColumn(),
+                   console=stderr.get(), transient=True)
+    task = bar.add_task("simulating", total=1, unit="paths", placeholder=True)
     first_run_notice(bar)
     return bar, task
 

@@ -88,16 +88,23 @@ def first_lease_month(golive, lease_month, n_periods):
 
 
 @kernel
-def month_at_or_after(month, n_periods, after=0):
-    """First whole month >= ``month`` (``after=1``: > ``month``), within [0, n_periods]."""
+def month_at_or_after(month, n_periods):
+    """First whole month >= ``month``, within [0, n_periods]."""
     if not month < n_periods:
         return n_periods
     if month < 0.0:
         return 0
-    first = int(math.ceil(month))
-    if after and first == month:
-        first += 1
-    return min(first, n_periods)
+    return min(int(math.ceil(month)), n_periods)
+
+
+@kernel
+def month_after(month, n_periods):
+    """First whole month > ``month``, within [0, n_periods].
+
+    Its own kernel, not a flag of :func:`month_at_or_after`: a constant flag
+    would compile that kernel once per value.
+    """
+    return month_at_or_after(np.floor(month) + 1.0, n_periods)
 
 
 @kernel
@@ -128,7 +135,7 @@ def add_facility_capex(row, tranches, construction, end_shift, stretch, facility
         golive = tranches[p, 1] + end_shift
         per_month = tranches[p, 0] * facility_total / months
         first = golive - months + 1.0
-        for m in range(month_at_or_after(max(first, 1.0), n_periods), month_at_or_after(golive, n_periods, 1)):
+        for m in range(month_at_or_after(max(first, 1.0), n_periods), month_after(golive, n_periods)):
             row[m] += per_month
         row[0] += per_month * min(max(months - golive, 0.0), float(months))
 
@@ -261,7 +268,7 @@ def _terminated_months(settings, tranches, p, params_row, n_periods, work):
     base_rate = share * params_row[K_FULL_RATE] * params_row[K_MARKET_RATE]
     base_rate = base_rate * params_row[K_AGE_DECAY] ** (max(release - golive, 0.0) / 12.0)
     growth = 1.0 + params_row[K_ESCALATOR]
-    start = month_at_or_after(release, n_periods, 1)
+    start = month_after(release, n_periods)
     end = first_lease_month(golive, settings[S_TERM], n_periods)
     for m in range(start, end):
         year = max(m - release - 1.0, 0.0) // 12.0
@@ -380,7 +387,7 @@ def _gpus(settings, tranches, p, params_row, renewed, terminated, n_periods, wor
         sale = golive + term + (settings[S_RENEWAL_TERM] if renewed else 0.0)
         # depreciated straight line from the month after go-live until sold
         last_dep = min(golive + gpu_life, sale)
-        for m in range(month_at_or_after(golive, n_periods, 1), month_at_or_after(last_dep, n_periods, 1)):
+        for m in range(month_after(golive, n_periods), month_after(last_dep, n_periods)):
             work[W_GPU_DEP, m] += per_month
         book = 0.0
         if golive <= last:
