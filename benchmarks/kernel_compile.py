@@ -108,6 +108,9 @@ def main() -> int:
     print(f"{'own [s]':>8} {'sigs':>4} {'from':>6}  kernel")
     for dispatcher, (seconds, n_compiles) in sorted(own.items(), key=lambda kv: -kv[1][0]):
         print(f"{seconds:8.2f} {n_compiles:>4} {'python' if dispatcher in called else 'kernel':>6}  {_name(dispatcher)}")
+        if len(dispatcher.signatures) > 1:
+            for signature in dispatcher.signatures:
+                print(f"{'':20}{signature}")
     print(f"{internals:8.2f}              numba's own functions the kernels use (array methods, errors...)")
     print(f"{sum(s for s, _ in own.values()) + internals:8.2f}      total: {len(own)} kernels compiled "
           f"({sum(n for _, n in own.values())} signatures), {len(called)} called from Python; "

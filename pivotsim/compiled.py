@@ -16,9 +16,9 @@ Rules every kernel follows (tests rely on them):
   kernel compiles once, not once per scalar/array or read-only/writable
   combination (a read-only array is another type to numba).  Between
   kernels, an integer constant written as a call's argument (``f(x, 100)``)
-  is a type of its own to numba, compiling ``f`` once per constant: pass a
-  variable.  ``benchmarks/kernel_compile.py`` lists each kernel's compiled
-  signatures.
+  is a type of its own to numba, compiling ``f`` once per constant (a
+  local variable holding it too): write ``int(100)``.
+  ``benchmarks/kernel_compile.py`` lists each kernel's compiled signatures.
 * A path's numbers depend on its own row only: paths outer, months inner,
   no reduction across paths.  So chunking and threads never change a bit.
 * No ``fastmath``: IEEE arithmetic in the order written, the same numbers on

@@ -609,9 +609,9 @@ def _equity_metrics_of_row(row, rate, factors, search_grid, search_order, search
     changes, _ = finance._sign_changes(row)
     root = single_root(row, rate) if changes == 1 else np.nan
     if root != root:
-        max_iter = 100  # a variable: a constant argument would compile _irr_of_row once more, for the constant
+        # int(100), not 100: a bare constant is a type of its own to numba (compiling _irr_of_row once more)
         root = finance._irr_of_row(row, any_positive and any_negative, search_grid, search_order, search_position,
-                                   search_nodes_needed, search_discounts, values, max_iter, 1e-13)
+                                   search_nodes_needed, search_discounts, values, int(100), 1e-13)
     metrics[1] = root
     metrics[2] = finance._mirr_of_row(row, factors, rate)
     recovered_in = row[last_negative + 1] if 0 <= last_negative < n - 1 else 0.0
