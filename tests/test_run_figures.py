@@ -37,8 +37,9 @@ def test_figure_data_is_plain_and_pickles(result):
         assert sum(again.value_bridges[business].values()) == pytest.approx(npv, rel=1e-9)
 
 
-def test_workers_draw_the_same_bytes(result, here, tmp_path):
-    workers = start_figure_workers(2)
+@pytest.mark.parametrize("count", [1, 2])
+def test_workers_draw_the_same_bytes(result, here, tmp_path, count):
+    workers = start_figure_workers(count)  # each draws half its share in a fork of itself
     PendingFigures(figure_data(result), workers).write(tmp_path)
     drawn = {p.name: p.read_bytes() for p in tmp_path.glob("*.png")}
     assert set(here) == {"fan_btc_price.png", "fan_network_hashrate.png", "fan_hashprice.png",

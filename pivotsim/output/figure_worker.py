@@ -1,6 +1,6 @@
 """Run-folder figures drawn by helper processes that start before the simulation.
 
-``pivotsim run`` starts them first thing (:func:`start_figure_workers`): each
+``pivotsim run`` starts one first thing (:func:`start_figure_workers`): it
 imports matplotlib while this process imports the engine, loads the scenario
 and simulates.  When the results are in, :class:`PendingFigures` hands each
 worker its share of the figures with the run's
@@ -84,18 +84,19 @@ class FigureWorker:
 
 
 def start_figure_workers(count: int | None = None) -> list[FigureWorker]:
-    """Start ``count`` workers (default: ``PIVOTSIM_FIGURE_WORKERS`` if set, else 2; none on a single CPU).
+    """Start ``count`` workers (default: ``PIVOTSIM_FIGURE_WORKERS`` if set, else 1).
 
-    Two on two CPUs: while they import matplotlib this process imports on
-    one CPU, and while they draw it only writes the small files.  None: the
-    figures are drawn in this process, as before there were workers.
+    One is enough: it imports matplotlib while this process imports the
+    engine, then draws half the figures and a fork of it the other half
+    (on more than one CPU), while this process only writes the small files.
+    None: the figures are drawn in this process, as before there were workers.
 
     Each stops once it has answered; one never used stops when this process
     exits (its input closes; :func:`stop_figure_workers` at exit, sooner).
     """
     if count is None:
         setting = os.environ.get("PIVOTSIM_FIGURE_WORKERS", "").strip()
-        count = int(setting) if setting.isdigit() else (2 if (os.cpu_count() or 1) > 1 else 0)
+        count = int(setting) if setting.isdigit() else 1
     workers = [FigureWorker() for _ in range(count)]
     _STARTED.extend(workers)
     return workers
@@ -135,19 +136,63 @@ class PendingFigures:
             worker.close()
 
 
+def _render(data: RunFigureData, names: list[str], dpi: int) -> tuple:
+    """("ok", PNG bytes by name) or ("error", what went wrong)."""
+    from .figures import render_run_figures
+
+    try:
+        return "ok", render_run_figures(data, names, dpi)
+    except Exception as exc:  # noqa: BLE001 - reported; the parent draws these figures itself
+        return "error", f"{type(exc).__name__}: {exc}"
+
+
+def _render_forked(data: RunFigureData, shares: list[list[str]], dpi: int) -> tuple:
+    """Draw ``shares[0]`` here and ``shares[1]`` in a fork of this process, at once.
+
+    The fork shares the matplotlib already imported (copy on write): two CPUs
+    draw for the price of one import.  This process has no threads, so
+    forking it is safe.
+    """
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the fork: its share through the pipe, then out without cleanup of the parent's state
+        os.close(read_fd)
+        try:
+            with os.fdopen(write_fd, "wb") as pipe:
+                pipe.write(pickle.dumps(_render(data, shares[1], dpi), protocol=pickle.HIGHEST_PROTOCOL))
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    mine = _render(data, shares[0], dpi)
+    with os.fdopen(read_fd, "rb") as pipe:
+        payload = pipe.read()
+    os.waitpid(pid, 0)
+    theirs = pickle.loads(payload) if payload else ("error", "the fork drawing the second share died")
+    if mine[0] != "ok":
+        return mine
+    if theirs[0] != "ok":
+        return theirs
+    return "ok", {**mine[1], **theirs[1]}
+
+
 def main() -> int:
-    """Worker side: import the figure code, wait for a share on stdin, answer with PNG bytes on stdout."""
+    """Worker side: import the figure code, wait for a share on stdin, answer with PNG bytes on stdout.
+
+    With more than one CPU the share is drawn by this process and a fork of
+    it, half each (:func:`_render_forked`).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops us
-    from .figures import render_run_figures, run_figure_names  # matplotlib loads now, while the parent simulates
+    from .figures import run_figure_names  # matplotlib loads now, while the parent simulates
 
     payload = sys.stdin.buffer.read()
     if not payload:
         return 0
     index, count, data, dpi = pickle.loads(payload)
-    try:
-        reply = ("ok", render_run_figures(data, run_figure_names(data)[index::count], dpi))
-    except Exception as exc:  # noqa: BLE001 - reported; the parent draws these figures itself
-        reply = ("error", f"{type(exc).__name__}: {exc}")
+    names = run_figure_names(data)[index::count]
+    if len(names) > 1 and hasattr(os, "fork") and (os.cpu_count() or 1) > 1:
+        reply = _render_forked(data, [names[0::2], names[1::2]], dpi)
+    else:
+        reply = _render(data, names, dpi)
     sys.stdout.buffer.write(pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL))
     sys.stdout.buffer.flush()
     return 0
