@@ -29,7 +29,7 @@ Rules every kernel follows (tests rely on them):
   coverage), only slower.
 
 The first run after installing compiles every kernel it calls.  To share
-that work with a second core, :func:`compile_ahead` starts one background
+that work with an idle second core, :func:`compile_ahead` starts one background
 process that compiles the kernels a library run calls from Python
 (:data:`pivotsim.compiled_plan.PLAN`, with their signatures), the last-called
 first, into the same cache, while this process compiles in call order as it
@@ -175,15 +175,17 @@ _AHEAD: list = []
 def compile_ahead() -> bool:
     """On a first run, start the background process that compiles the planned kernels (see the module docstring).
 
-    Only when most planned kernels are uncached, more than one CPU is
-    available and the JIT is on; at most once per process.  The process is
+    Only when most planned kernels are uncached, CPUs minus the load average
+    is at least 1.5 (on a busy machine a second process only takes time from
+    this one: measured) and the JIT is on; at most once per process.  The process is
     ended when this one exits.  Returns whether it was started.
     """
     from .compiled_plan import PLAN
 
     planned = _planned_kernels(PLAN)  # imports the modules: every kernel a run calls is registered
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    if _AHEAD or numba.config.DISABLE_JIT or cpus < 2:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    if _AHEAD or numba.config.DISABLE_JIT or cpus - load < 1.5:  # a CPU for each process, this one's barely counted yet
         return False
     try:
         missing = [entry for entry, dispatcher in planned if not is_cached(dispatcher)]
