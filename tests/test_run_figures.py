@@ -7,6 +7,7 @@ import pytest
 
 import pivotsim
 from pivotsim.output.figure_data import RunFigureData, figure_data
+from pivotsim.output import figure_worker
 from pivotsim.output.figure_worker import PendingFigures, start_figure_workers
 from pivotsim.output.folders import write_run_folder
 
@@ -71,6 +72,18 @@ def test_a_failed_write_leaves_no_folder(result, tmp_path, monkeypatch):
 
     stop_figure_workers()
     assert not workers[0].alive
+
+
+def test_default_count_follows_the_idle_cpus(monkeypatch):
+    monkeypatch.delenv("PIVOTSIM_FIGURE_WORKERS", raising=False)
+    monkeypatch.setattr(figure_worker.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(figure_worker.os, "getloadavg", lambda: (0.4, 0.4, 0.4))
+    assert figure_worker.default_count() == 1
+    monkeypatch.setattr(figure_worker.os, "getloadavg", lambda: (2.3, 2.3, 2.3))  # both CPUs busy
+    assert figure_worker.default_count() == 0 and start_figure_workers() == []
+    monkeypatch.setattr(figure_worker.os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(figure_worker.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert figure_worker.default_count() == 0
 
 
 def test_worker_count_from_the_environment(monkeypatch):

@@ -83,8 +83,23 @@ class FigureWorker:
             self._proc.wait()
 
 
+def default_count() -> int:
+    """1 when a CPU is idle (the load average leaves one), else 0.
+
+    A worker pays only with a CPU to run on: on a busy machine it costs its
+    own interpreter and imports and gains no overlap, so the figures are
+    drawn here.  The pictures are the same either way.
+    """
+    cpus = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average (Windows): assume the CPUs are free
+        load = 0.0
+    return 1 if cpus > 1 and load <= cpus - 0.5 else 0
+
+
 def start_figure_workers(count: int | None = None) -> list[FigureWorker]:
-    """Start ``count`` workers (default: ``PIVOTSIM_FIGURE_WORKERS`` if set, else 1).
+    """Start ``count`` workers (default: ``PIVOTSIM_FIGURE_WORKERS`` if set, else :func:`default_count`).
 
     One is enough: it imports matplotlib while this process imports the
     engine, then draws half the figures and a fork of it the other half
@@ -96,7 +111,7 @@ def start_figure_workers(count: int | None = None) -> list[FigureWorker]:
     """
     if count is None:
         setting = os.environ.get("PIVOTSIM_FIGURE_WORKERS", "").strip()
-        count = int(setting) if setting.isdigit() else 1
+        count = int(setting) if setting.isdigit() else default_count()
     workers = [FigureWorker() for _ in range(count)]
     _STARTED.extend(workers)
     return workers
