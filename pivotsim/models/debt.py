@@ -93,8 +93,7 @@ class Tranche:
         Interest-only (availability) months after the first draw [months].
     amortisation : {"annuity", "straight", "sculpted", "bullet"}
     rate_per_year : float or None
-        Fixed rate [fraction per year]; None: floating at the base rate plus
-        ``margin_per_year``.
+        Fixed rate [fraction per year]; None: floating at base rate plus ``margin_per_year``.
     margin_per_year : float
         Margin over the base rate of a floating tranche [fraction per year].
     upfront_fee_share : float
@@ -674,7 +673,8 @@ def _debt_kernel(operating, add_capex, capex, taxable, tax_rate, debt_rate, valu
                     break
         if not same_flows:
             cost = math.expm1(12.0 * math.log1p(rate_of_flows(flows, debt_rate[i, 0]))) if drawn > 0 else np.nan
-        previous_flows[:] = flows
+        for t in range(n):  # a loop, not previous_flows[:] = flows: the slice copy compiles numba's string machinery
+            previous_flows[t] = flows[t]
         metrics[1] = cost
         metrics[2] = min_dscr if n_test else np.nan
         metrics[3] = sum_dscr / n_test if n_test else np.nan
