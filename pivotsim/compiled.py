@@ -54,6 +54,8 @@ from pathlib import Path
 import numba
 import numpy as np
 
+from ._cpus import idle_cpus
+
 _KERNELS: list = []
 
 
@@ -183,9 +185,7 @@ def compile_ahead() -> bool:
     from .compiled_plan import PLAN
 
     planned = _planned_kernels(PLAN)  # imports the modules: every kernel a run calls is registered
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    if _AHEAD or numba.config.DISABLE_JIT or cpus - load < 1.5:  # a CPU for each process, this one's barely counted yet
+    if _AHEAD or numba.config.DISABLE_JIT or idle_cpus() < 1.5:  # a CPU for each process, this one's barely counted yet
         return False
     try:
         missing = [entry for entry, dispatcher in planned if not is_cached(dispatcher)]

@@ -46,6 +46,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol, Sequence, runtime_checkable
 
+from ._cpus import usable_cpus
 from .errors import ClusterError, PivotsimError
 
 SCHEDULER_ENV = "PIVOTSIM_SCHEDULER"
@@ -61,14 +62,6 @@ TASKS_PER_THREAD = 4
 OnResult = Callable[[int, Any], None]
 MAX_DEFAULT_THREADS = 8
 """Most threads a local run uses by default (chunks are memory: each thread holds one)."""
-
-
-def usable_cpus() -> int:
-    """CPUs this process may run on (its affinity mask, else ``os.cpu_count()``)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
 
 def default_threads() -> int:

@@ -1,5 +1,6 @@
 """Run-folder figures drawn by helper processes: the same bytes as drawn here, and nothing changes when one fails."""
 
+import os
 import pickle
 
 import numpy as np
@@ -76,13 +77,13 @@ def test_a_failed_write_leaves_no_folder(result, tmp_path, monkeypatch):
 
 def test_default_count_follows_the_idle_cpus(monkeypatch):
     monkeypatch.delenv("PIVOTSIM_FIGURE_WORKERS", raising=False)
-    monkeypatch.setattr(figure_worker.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(figure_worker.os, "getloadavg", lambda: (0.4, 0.4, 0.4))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.4, 0.4, 0.4))
     assert figure_worker.default_count() == 1
-    monkeypatch.setattr(figure_worker.os, "getloadavg", lambda: (2.3, 2.3, 2.3))  # both CPUs busy
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.3, 2.3, 2.3))  # both CPUs busy
     assert figure_worker.default_count() == 0 and start_figure_workers() == []
-    monkeypatch.setattr(figure_worker.os, "cpu_count", lambda: 1)
-    monkeypatch.setattr(figure_worker.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert figure_worker.default_count() == 0
 
 

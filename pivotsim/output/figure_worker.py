@@ -26,6 +26,7 @@ import sys
 import threading
 from pathlib import Path
 
+from .._cpus import idle_cpus, usable_cpus
 from .figure_data import RUN_FIGURE_DPI, RunFigureData
 
 WAIT_S = 120.0
@@ -90,12 +91,7 @@ def default_count() -> int:
     own interpreter and imports and gains no overlap, so the figures are
     drawn here.  The pictures are the same either way.
     """
-    cpus = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # no load average (Windows): assume the CPUs are free
-        load = 0.0
-    return 1 if cpus > 1 and load <= cpus - 0.5 else 0
+    return 1 if usable_cpus() > 1 and idle_cpus() >= 0.5 else 0
 
 
 def start_figure_workers(count: int | None = None) -> list[FigureWorker]:
