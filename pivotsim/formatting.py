@@ -116,7 +116,9 @@ def metric_text(path: str, x) -> str:
     if missing(x):
         return "n/a"
     name = path.rsplit(".", 1)[-1]
-    if "prob" in path or name.endswith(("irr", "margin", "share", "_rate", "per_year")) or ".irr." in path:
+    # a statistic of a rate (ai.monte_carlo.equity.mirr.p50) is a rate too
+    rate = name.endswith(("irr", "margin", "share", "_rate", "per_year")) or ".irr." in path or ".mirr." in path
+    if "prob" in path or rate or "cost_of_" in path:
         return pct(x)
     if "_usd" in path and "per_" not in path:
         return money(x)

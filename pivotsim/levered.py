@@ -19,7 +19,7 @@ from .statistics import describe
 
 def base_debt(inputs, base: dict[str, CashFlows]) -> dict[str, project_debt.DebtResult]:
     """The base case's debt of each levered business, with its monthly lines (ScenarioError on bad terms)."""
-    terms = debt_terms(inputs)
+    terms = debt_terms(inputs, base)
     return {business: equity.levered(base[business], t, inputs, business, discount_rate(inputs, business), lines=True)
             for business, t in terms.items()}
 

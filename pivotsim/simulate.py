@@ -234,16 +234,17 @@ def base_case(inputs) -> tuple[dict[str, CashFlows], MarketPaths]:
     return evaluate(base_inputs(inputs), timeline, zero_shocks(timeline.horizon_months))
 
 
-def debt_terms(inputs) -> dict:
+def debt_terms(inputs, base_flows: dict[str, CashFlows] | None = None) -> dict:
     """Debt of each levered business sized on the base case of ``inputs`` (the tree without draws).
 
     Bad terms: a one-line ScenarioError naming the field.  Each chunk sizes it
-    again (about a millisecond), so chunks and workers agree.
+    again (about a millisecond), so chunks and workers agree.  ``base_flows``:
+    the base case's flows by business when already built (``base_case(inputs)[0]``).
     """
     if not any(equity.has_debt(inputs, b) for b in BUSINESSES):
         return {}
     try:
-        return equity.all_debt_terms(base_case(inputs)[0], inputs)
+        return equity.all_debt_terms(base_case(inputs)[0] if base_flows is None else base_flows, inputs)
     except ValueError as error:
         raise ScenarioError(str(error)) from None
 

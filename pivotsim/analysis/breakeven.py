@@ -30,7 +30,7 @@ from ..runs import DEFAULT_SEED, RunResult, describe, run as run_scenario
 from ..errors import PivotsimError
 from ..scenario import Scenario, resolve_scenario
 from .crn import DEFAULT_SWEEP_PATHS, CrnEngine, metric_needs
-from .metrics import NPV_DIFFERENCE, Metric, metric_value, parse_metric
+from .metrics import NPV_DIFFERENCE, Metric, check_levered, metric_value, parse_metric
 from .parameters import check_numeric_path, check_paths_seed, parse_range, read_number, scenario_at
 
 
@@ -147,8 +147,12 @@ def breakeven(scenario: Scenario | str | Path, param: str, target, range: tuple 
     ------
     PivotsimError
         No sign change in the range (naming the range and the metric at
-        both ends), a metric that is not a number at an end, or a solution
-        that the fresh run does not reproduce within tolerance.
+        both ends), a metric that is not a number at an end, a base-case
+        metric that crosses the target more than once on a grid of
+        :data:`SCAN_POINTS` points inside the range (not monotone: naming
+        where), a levered metric of a business without debt, or a solution
+        that the fresh run does not reproduce within tolerance (the metric
+        jumps there).
     """
     from scipy.optimize import brentq
 
@@ -157,6 +161,7 @@ def breakeven(scenario: Scenario | str | Path, param: str, target, range: tuple 
     param = str(param).strip()
     base_value = check_numeric_path(scenario, param)
     metric, goal = _parse_target(target)
+    check_levered([metric], scenario)
     if base_value is not None:
         try:  # brentq needs a continuous parameter; whole-month fields are swept instead
             scenario_at(scenario, {param: base_value + 0.5})
@@ -195,6 +200,8 @@ def breakeven(scenario: Scenario | str | Path, param: str, target, range: tuple 
             f"and {_value_text(metric.path, f_high + goal)} at {param}={_value_text(param, high)}")
     if not (math.isfinite(f_low) and math.isfinite(f_high)):
         raise PivotsimError(f"breakeven: {ends}; the metric must be a number at both ends")
+    if not stochastic:  # cheap on the base case; a Monte Carlo statistic's noise would cross spuriously
+        _check_one_crossing(gap, metric, param, goal, (low, f_low), (high, f_high))
     if f_low == 0:
         root = low
     elif f_high == 0:
@@ -225,23 +232,51 @@ def breakeven(scenario: Scenario | str | Path, param: str, target, range: tuple 
     return result
 
 
+#: points inside the range at which a base-case solve first checks that the metric crosses its
+#: target once (a metric that is not monotone, such as a minimum DSCR, may cross it several times)
+SCAN_POINTS = 7
+
+
+def _check_one_crossing(gap, metric: Metric, param: str, goal: float, low: tuple, high: tuple) -> None:
+    """Refuse a range in which the metric crosses its target more than once (seen on a grid of the range).
+
+    ``gap`` is the metric minus the target as a function of ``param``;
+    ``low`` and ``high`` are ``(value, gap)`` at the ends.  Points where the
+    metric is not a number are left out.  Only sign changes between grid
+    points are seen: a single crossing here is not a proof of one root.
+    """
+    (a, f_a), (b, f_b) = low, high
+    inner = [a + (b - a) * k / (SCAN_POINTS + 1) for k in range(1, SCAN_POINTS + 1)]
+    points = [(a, f_a)] + [(x, gap(x)) for x in inner] + [(b, f_b)]
+    points = [(x, f) for x, f in points if math.isfinite(f)]
+    crossings = [(x0, x1) for (x0, f0), (x1, f1) in zip(points, points[1:])
+                 if f0 != 0 and f1 != 0 and (f0 > 0) != (f1 > 0)]
+    if len(crossings) > 1:
+        where = ", ".join(f"{_value_text(param, x0)}..{_value_text(param, x1)}" for x0, x1 in crossings)
+        raise PivotsimError(f"breakeven: {metric.path} crosses {_value_text(metric.path, goal)} {len(crossings)} "
+                            f"times in {param} {_value_text(param, a)}..{_value_text(param, b)} (in {where}): "
+                            "it is not monotone there, so the break-even is not unique; give a --range around one "
+                            "crossing")
+
+
 def _metric_from_run(result: RunResult, metric: Metric) -> float:
     """A metric read from a run's summary (the independent check of the solver)."""
     summary = result.summary()
     if metric.kind == "base":
         if metric.business == "comparison":
             return summary["ai"]["base"]["npv_usd"] - summary["bitcoin"]["base"]["npv_usd"]
-        value = summary[metric.business]["base"][metric.key]
+        section = summary[metric.business]["base"]
     elif metric.business == "comparison":
-        value = summary["comparison"][metric.key]
-        value = value[metric.stat] if isinstance(value, dict) else value
+        section = summary["comparison"]
     else:
         section = summary[metric.business]["monte_carlo"]
-        if metric.key in section:
-            value = section[metric.key]
-            value = value[metric.stat] if isinstance(value, dict) else value
-        else:
-            value = describe(result.metrics[metric.path_metric])[metric.stat]
+    block, _, key = metric.key.rpartition(".")  # equity.irr: the equity block's irr
+    section = section[block] if block else section
+    if key in section:
+        value = section[key]
+        value = value[metric.stat] if isinstance(value, dict) else value
+    else:
+        value = describe(result.metrics[metric.path_metric])[metric.stat]
     return math.nan if value is None else float(value)
 
 

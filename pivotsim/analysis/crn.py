@@ -31,11 +31,14 @@ import numpy as np
 
 from ..scenario import Scenario
 from ..inputs import to_inputs
+from ..levered import base_blocks, base_debt
+from ..models import equity
+from ..models.debt import DebtTerms
 from ..models.market import MarketPaths
 from ..models.rollforward import MarketView
 from ..simulate import (BLOCK_PATHS, BUSINESSES, CHUNK_PATHS, VALUATION_METRICS, base_case, base_case_kpis, block_draws,
-                        business_cash_flows, business_metrics, discount_rate, market_paths, timeline_of,
-                        valuation, with_draws)
+                        business_cash_flows, business_metrics, debt_terms, discount_rate, market_paths,
+                        timeline_of, valuation, with_draws)
 from .metrics import Metric, PointResult
 from .parameters import leaf_paths, scenario_at
 
@@ -202,6 +205,9 @@ def _value_key(value):
         return np.ndarray, value.shape, value.dtype.str, value.tobytes()
     if isinstance(value, np.generic):
         return type(value), value.tobytes()
+    if isinstance(value, DebtTerms):  # sized again at every point: equal terms by value, not by object
+        tranches = tuple(tuple(_value_key(getattr(t, f.name)) for f in dataclasses.fields(t)) for t in value.tranches)
+        return DebtTerms, tranches, tuple((a.shape, a.dtype.str, a.tobytes()) for a in value[1:])
     if isinstance(value, (list, tuple)):
         return type(value), tuple(_value_key(v) for v in value)
     if isinstance(value, dict):
@@ -280,10 +286,21 @@ class _StageMemo:
         return result, paths
 
 
-def _business_values(business: str, inputs, market, timeline, n_paths: int, names: tuple) -> dict:
-    """Per-path valuation metrics of one business on given market paths (as the Monte Carlo computes them)."""
-    flows = business_cash_flows(business, inputs, market, timeline, net_only=True)
-    return business_metrics(business, flows, inputs, n_paths, names)
+def _business_values(business: str, inputs, market, timeline, n_paths: int, names: tuple, terms=None) -> dict:
+    """Per-path metrics of one business on given market paths (as the Monte Carlo computes them).
+
+    ``names``: valuation metrics (:data:`VALUATION_METRICS`) and, with the
+    business's debt ``terms`` (sized on the point's base case), its levered
+    metrics (:data:`pivotsim.models.equity.LEVERED_METRIC_NAMES`, all of them
+    when any is named: one debt kernel pass).
+    """
+    valued = tuple(n for n in names if n in VALUATION_METRICS)
+    levered = terms is not None and any(n in equity.LEVERED_METRIC_NAMES for n in names)
+    flows = business_cash_flows(business, inputs, market, timeline, net_only=True, financing=levered)
+    out = business_metrics(business, flows, inputs, n_paths, valued) if valued else {}
+    if levered:
+        out.update(equity.levered_metrics(flows, terms, inputs, business, discount_rate(inputs, business), n_paths))
+    return out
 
 
 #: the market stages the engine keeps one by one: the roll forward to the valuation date
@@ -332,7 +349,11 @@ class CrnEngine:
         Monte Carlo paths per point (0: base case only).
     seed : int
     path_metrics : dict of str -> sequence of str
-        Valuation metrics needed per business, e.g. ``{"bitcoin": ["npv_usd"]}``.
+        Per-path metrics needed per business, e.g. ``{"bitcoin": ["npv_usd"]}``:
+        valuation metrics, and levered ones (``min_dscr``, ``equity_npv_usd``,
+        ... of :data:`pivotsim.models.equity.LEVERED_METRIC_NAMES`) for a
+        business with debt, which is then sized on each point's base case as
+        ``pivotsim run`` sizes it.
     base : bool
         Compute the base-case metrics at each point.
     option : str
@@ -443,12 +464,14 @@ class CrnEngine:
         markets = [market_paths(tree, timeline, d.shocks, stage=functools.partial(self._stage, k, computed))
                    for k, (tree, d) in enumerate(zip(trees, draws.data))]
         out: dict[str, np.ndarray] = {}
+        levered = [b for b in BUSINESSES if set(self.path_metrics[b]) & set(equity.LEVERED_METRIC_NAMES)]
+        terms = debt_terms(inputs) if levered else {}
         for business in BUSINESSES:
             names = self.path_metrics[business]
             if not names:
                 continue
             parts = [self._stage(k, computed, business, _business_values, business, tree, m, timeline, d.n_paths,
-                                 tuple(names))
+                                 tuple(names), terms.get(business))
                      for k, (tree, d, m) in enumerate(zip(trees, draws.data, markets))]
             out.update({key: np.concatenate([p[key] for p in parts])[: self.paths] for key in parts[0]})
         for name in computed:
@@ -462,7 +485,7 @@ class CrnEngine:
 
 
 def metric_needs(metrics: Sequence[Metric]) -> tuple[dict[str, list[str]], bool]:
-    """Per-business valuation metrics and whether the base case is needed."""
+    """Per-business per-path metrics (valuation or levered) and whether the base case is needed."""
     need: dict[str, list[str]] = {b: [] for b in BUSINESSES}
     base = False
     for metric in metrics:
@@ -471,8 +494,8 @@ def metric_needs(metrics: Sequence[Metric]) -> tuple[dict[str, list[str]], bool]
         elif metric.business == "comparison":
             need["bitcoin"].append("npv_usd")
             need["ai"].append("npv_usd")
-        else:
-            need[metric.business].append("npv_usd" if metric.key == "prob_npv_negative" else metric.key)
+        else:  # the array it reads, less the business prefix: npv_usd, min_dscr, equity_npv_usd
+            need[metric.business].append(metric.path_metric[len(metric.business) + 1:])
     return need, base
 
 
@@ -481,22 +504,34 @@ def base_point(inputs, scenario: Scenario, metrics: Sequence[Metric] | None = No
 
     Valuation metrics (NPV, IRR, paybacks, funding) come from
     :func:`pivotsim.simulate.valuation`, as in the run summary; any other
-    base metric takes the summary's own code.
+    base metric takes the summary's own code, levered ones too (the
+    ``debt``, ``equity`` and ``npv_with_financing_usd`` entries of
+    :func:`pivotsim.levered.base_blocks`, for the businesses they name, or
+    for every business with debt when ``metrics`` is None).
     """
     flows, market = base_case(inputs)
     keys = {b: set() for b in BUSINESSES}
     full = metrics is None
+    levered = {b for b in BUSINESSES if equity.has_debt(inputs, b)} if full else set()
     for metric in metrics or ():
+        if metric.kind == "base" and metric.levered:
+            levered.add(metric.business)
+            continue
         if metric.kind != "base" or metric.key not in VALUATION_METRICS and metric.business != "comparison":
             full = full or metric.kind == "base"
             continue
         for business in (BUSINESSES if metric.business == "comparison" else (metric.business,)):
             keys[business].add("npv_usd" if metric.business == "comparison" else metric.key)
     if full:
-        return PointResult(base={b: base_case_kpis(inputs, flows[b], b) for b in BUSINESSES})
-    base = {}
-    for business in BUSINESSES:
-        names = [k for k in VALUATION_METRICS if k in keys[business]]
-        values = valuation(flows[business], discount_rate(inputs, business), names) if names else {}
-        base[business] = {k: float(np.asarray(v).ravel()[0]) for k, v in values.items()}
+        base = {b: base_case_kpis(inputs, flows[b], b) for b in BUSINESSES}
+    else:
+        base = {}
+        for business in BUSINESSES:
+            names = [k for k in VALUATION_METRICS if k in keys[business]]
+            values = valuation(flows[business], discount_rate(inputs, business), names) if names else {}
+            base[business] = {k: float(np.asarray(v).ravel()[0]) for k, v in values.items()}
+    if levered:  # sized on this base case, as pivotsim run sizes it (ScenarioError on terms it cannot honour)
+        debt = base_debt(inputs, {b: flows[b] for b in levered})
+        for business in levered:
+            base[business].update(base_blocks(inputs, flows[business], debt[business], business))
     return PointResult(base=base)

@@ -32,7 +32,7 @@ from ..inputs import to_inputs
 from ..simulate import VALUATION_METRICS, base_case, discount_rate, valuation
 from ..inputs import substitute
 from .crn import base_point
-from .metrics import NPV_DIFFERENCE_BASE, Metric, metric_value, parse_metric
+from .metrics import NPV_DIFFERENCE_BASE, Metric, check_levered, metric_value, parse_metric
 from .parameters import check_paths_seed, scenario_at
 from .tornado import Factor, check_delta, parse_factor, scenario_distributions, tornado
 
@@ -276,6 +276,7 @@ def sensitivity(scenario: Scenario | str | Path, method: str = "tornado", *,
     check_paths_seed(1, seed)
     scenario = resolve_scenario(scenario, overrides)
     target = parse_metric(metric)
+    check_levered([target], scenario)
     distributions = scenario_distributions(scenario)
     if factors:
         factor_list = [parse_factor(s, scenario, delta=delta, distributions=distributions) for s in factors]

@@ -18,7 +18,8 @@ from ..errors import PivotsimError
 from ..scenario import Scenario, resolve_scenario
 from ..simulate import BUSINESSES
 from .crn import DEFAULT_SWEEP_PATHS, CrnEngine, metric_needs
-from .metrics import NPV_DIFFERENCE, PROB_AI_BEATS, Metric, PointResult, metric_value, parse_metric
+from .metrics import (NPV_DIFFERENCE, PROB_AI_BEATS, Metric, PointResult, check_levered, metric_value,
+                      parse_metric)
 from .parameters import check_axis_values, check_numeric_path, check_paths_seed, parse_axis, scenario_at
 
 MAX_GRID_POINTS = 100_000
@@ -182,6 +183,7 @@ def sweep(scenario: Scenario | str | Path, params, metrics: Sequence[str] | str 
     metric_list = [parse_metric(m) for m in ([metrics] if isinstance(metrics, str) else metrics)]
     if not metric_list:
         raise PivotsimError("--metric: give at least one metric")
+    check_levered(metric_list, scenario)
     need, need_base = metric_needs(metric_list)
     monte_carlo = any(m.kind != "base" for m in metric_list)
     if monte_carlo:  # P(AI beats bitcoin) is always reported with Monte Carlo metrics

@@ -21,7 +21,8 @@ from ..scenario import Scenario, iter_quantities, resolve_scenario
 from ..inputs import to_inputs
 from ..uncertainty import uncertain_inputs
 from .crn import base_point
-from .metrics import NPV_DIFFERENCE_BASE, TORNADO_METRICS, Metric, PointResult, metric_value, parse_metric
+from .metrics import (NPV_DIFFERENCE_BASE, TORNADO_METRICS, Metric, PointResult, check_levered, metric_value,
+                      parse_metric)
 from .parameters import check_numeric_path, parse_range, scenario_at
 
 # --------------------------------------------------------------------------- factors
@@ -252,6 +253,7 @@ def tornado(scenario: Scenario | str | Path, factors: Sequence[str] | None = Non
                             "or from 3 to 101")
     scenario = resolve_scenario(scenario, overrides)
     ranking = parse_metric(metric)
+    check_levered([ranking], scenario)
     if ranking.kind != "base":
         raise PivotsimError(f"metric {ranking.path}: tornado ranks base-case metrics; use e.g. "
                             f"{ranking.base_counterpart().path if ranking.kind != 'probability' else NPV_DIFFERENCE_BASE}")
@@ -290,12 +292,13 @@ def tornado(scenario: Scenario | str | Path, factors: Sequence[str] | None = Non
             high_scenario, high, high_clipped = points.moved(path, high, base_value)
             if low_clipped or high_clipped:
                 how += ", clipped to the field's bounds"
+            # a levered metric sizes the debt at each end: terms the moved base case cannot honour stop here
+            at_low, at_high = points.point(path, low, low_scenario), points.point(path, high, high_scenario)
         except PivotsimError as exc:
             if factors:
                 raise
             skipped.append((path, str(exc)))
             continue
-        at_low, at_high = points.point(path, low, low_scenario), points.point(path, high, high_scenario)
         for m in reported_metrics:
             metric_low, metric_high = metric_value(at_low, m), metric_value(at_high, m)
             rows.append({"input": path, "how": how, "base_value": base_value, "low_value": low,
@@ -309,9 +312,9 @@ def tornado(scenario: Scenario | str | Path, factors: Sequence[str] | None = Non
         for value in grid:
             try:
                 moved, value, _ = points.moved(path, float(value), reference)
+                point = base_point0 if value == base_value else points.point(path, value, moved)
             except PivotsimError:
                 continue
-            point = base_point0 if value == base_value else points.point(path, value, moved)
             spider_rows.append({"input": path, "change": value / reference - 1.0 if reference else math.nan,
                                 "value": value,
                                 **{m.path: metric_value(point, m) for m in reported_metrics}})

@@ -84,7 +84,9 @@ def sweep(
     param: Annotated[List[str], typer.Option(
         "--param", help="path=start:stop:count or path=a,b,c (once or twice).", metavar="KEY=START:STOP:COUNT")],
     metric: Annotated[Optional[List[str]], typer.Option(
-        "--metric", help="Summary path, e.g. comparison.npv_difference_usd (repeatable).", metavar="KEY")] = None,
+        "--metric", help="Summary path, e.g. comparison.npv_difference_usd, ai.monte_carlo.npv_usd.p50; with "
+                   "ai.debt: ai.base.equity.irr, ai.monte_carlo.debt.prob_covenant_breach (repeatable).",
+        metavar="KEY")] = None,
     paths: Annotated[int, typer.Option("--paths", help="Monte Carlo paths per point.", metavar="N")] = 2_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (the same draws at every point).")] = DEFAULT_SEED,
     out: Annotated[str, typer.Option("--out", help="Parent folder of the sweep folder.", metavar="PATH")] = "runs",
@@ -219,7 +221,9 @@ def sensitivity(
     factor: Annotated[Optional[List[str]], typer.Option(
         "--factor", help="path or path=low:high (repeatable); default: every number (tornado) "
                          "or the scenario's distributions (sobol, morris).", metavar="KEY[=LOW:HIGH]")] = None,
-    metric: Annotated[str, typer.Option("--metric", help="Base-case metric.", metavar="KEY")] = "comparison.base.npv_difference_usd",
+    metric: Annotated[str, typer.Option(
+        "--metric", help="Base-case metric, e.g. ai.base.npv_usd; with ai.debt: ai.base.equity.npv_usd, "
+                         "ai.base.debt.min_dscr.", metavar="KEY")] = "comparison.base.npv_difference_usd",
     delta: Annotated[float, typer.Option("--delta", help="Relative move of plain numbers.")] = 0.2,
     quantiles: Annotated[str, typer.Option("--quantiles", help="Tornado low:high quantiles of distributions.", metavar="LOW:HIGH")]
     = "0.1:0.9",
@@ -272,7 +276,8 @@ def breakeven(
     scenario: Annotated[str, typer.Argument(help="Scenario YAML file, or a bundled deal (iren).", metavar="PATH")],
     param: Annotated[str, typer.Option("--param", help="Dotted path of the number to solve for.", metavar="KEY")],
     target: Annotated[str, typer.Option(
-        "--target", help="metric=value, e.g. comparison.npv_difference_usd=0.", metavar="KEY=VALUE")],
+        "--target", help="metric=value, e.g. comparison.npv_difference_usd=0; with ai.debt: "
+                         "ai.base.debt.min_dscr=1.05, ai.base.equity.npv_usd=0.", metavar="KEY=VALUE")],
     range_: Annotated[Optional[str], typer.Option(
         "--range", help="Search range low:high (default: value/10 to 10 x value).", metavar="LOW:HIGH")] = None,
     stochastic: Annotated[bool, typer.Option(
