@@ -242,15 +242,14 @@ def _check_one_crossing(gap, metric: Metric, param: str, goal: float, low: tuple
 
     ``gap`` is the metric minus the target as a function of ``param``;
     ``low`` and ``high`` are ``(value, gap)`` at the ends.  Points where the
-    metric is not a number are left out.  Only sign changes between grid
+    metric is not a number, or is exactly on target, are left out.  Only sign changes between grid
     points are seen: a single crossing here is not a proof of one root.
     """
     (a, f_a), (b, f_b) = low, high
     inner = [a + (b - a) * k / (SCAN_POINTS + 1) for k in range(1, SCAN_POINTS + 1)]
     points = [(a, f_a)] + [(x, gap(x)) for x in inner] + [(b, f_b)]
-    points = [(x, f) for x, f in points if math.isfinite(f)]
-    crossings = [(x0, x1) for (x0, f0), (x1, f1) in zip(points, points[1:])
-                 if f0 != 0 and f1 != 0 and (f0 > 0) != (f1 > 0)]
+    points = [(x, f) for x, f in points if math.isfinite(f) and f != 0]  # a root on the grid: its neighbours
+    crossings = [(x0, x1) for (x0, f0), (x1, f1) in zip(points, points[1:]) if (f0 > 0) != (f1 > 0)]
     if len(crossings) > 1:
         where = ", ".join(f"{_value_text(param, x0)}..{_value_text(param, x1)}" for x0, x1 in crossings)
         raise PivotsimError(f"breakeven: {metric.path} crosses {_value_text(metric.path, goal)} {len(crossings)} "
