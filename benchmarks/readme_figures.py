@@ -96,6 +96,20 @@ class Model:
         return self.breakeven("ai.risks.capex_overrun_multiplier", "ai.base.npv_usd=0", (0.5, 5))
 
     @cached_property
+    def covenant_power_breakeven(self) -> float:
+        return self.breakeven("market.power_price_long_run_usd_per_kwh", "ai.base.debt.min_dscr=1.05", (0.01, 1))
+
+    @cached_property
+    def equity_contract_breakeven(self) -> float:
+        return self.breakeven("ai.contract_value_usd", "ai.base.equity.npv_usd=0", (3e9, 20e9))
+
+    @cached_property
+    def ai_base_min_dscr(self) -> float:
+        import pivotsim
+
+        return pivotsim.run(self.iren, paths=1).summary()["ai"]["base"]["debt"]["min_dscr"]
+
+    @cached_property
     def ai_npv_by_delay(self) -> list[float]:
         """Base-case AI NPV at a construction delay of 0..24 months (the README's sweep)."""
         from pivotsim.runs import base_case_metrics
@@ -185,6 +199,14 @@ FIGURES: dict[str, Figure] = {
     "overrun_breakeven": Figure(f"{SWEEP} --param ai.risks.capex_overrun_multiplier --target ai.base.npv_usd=0 "
                                 "--range 0.5:5", lambda m: f"{m.overrun_breakeven:.3f}"),
     "overrun_breakeven_share": Figure("the same, as an overrun", lambda m: f"{m.overrun_breakeven - 1:.1%}"),
+    "covenant_power_breakeven": Figure(f"{SWEEP} --param market.power_price_long_run_usd_per_kwh "
+                                       "--target ai.base.debt.min_dscr=1.05 --range 0.01:1",
+                                       lambda m: f"${m.covenant_power_breakeven:.3f}/kWh"),
+    "ai_min_dscr_base": Figure("pivotsim run iren.yaml: ai.base.debt.min_dscr", lambda m: f"{m.ai_base_min_dscr:.2f}"),
+    "equity_contract_breakeven": Figure(f"{SWEEP} --param ai.contract_value_usd --target ai.base.equity.npv_usd=0 "
+                                        "--range 3e9:20e9", lambda m: _money(m.equity_contract_breakeven)),
+    "contract_value_scenario": Figure("ai.contract_value_usd of iren.yaml",
+                                      lambda m: _money(m.scenario_value("ai.contract_value_usd"))),
     "delay_breakeven": Figure("pivotsim sweep iren.yaml --param ai.risks.construction_delay_months=0:24:25 "
                               "--metric ai.base.npv_usd (a sign change of the AI NPV)", _delay_root),
     "ai_npv_delay_0": Figure("the same sweep at 0 months", lambda m: _compact(m.ai_npv_by_delay[0])),
