@@ -62,7 +62,8 @@ import numpy as np
 
 from ..compiled import kernel, per_path, rows_of
 from . import accounting, finance
-from .roots import rate_of_flows, single_root
+from .equity_returns import equity_row_metrics
+from .roots import rate_of_flows
 
 SIZINGS = ("amount", "ltc", "dscr")
 AMORTISATIONS = ("annuity", "straight", "sculpted", "bullet")
@@ -581,43 +582,6 @@ def _debt_path(i, operating, add_capex, capex, taxable, tax_rate, debt_rate, ter
 
 
 @kernel
-def _equity_metrics_of_row(row, rate, factors, search_grid, search_order, search_position, search_nodes_needed,
-                           search_discounts, values, metrics):
-    """NPV, IRR, MIRR (per period) and payback of one equity row into ``metrics[0:4]``, as finance's valuation.
-
-    ``factors``: ``(1 + rate)^-t``.  The IRR is that of
-    :func:`~pivotsim.models.finance.irr`: on a row with one sign change
-    (Descartes: one root) the bracketed Newton search of
-    :func:`~pivotsim.models.roots.single_root`; otherwise, or where it
-    finds no root in range, finance's grid search (the ``search_*`` arrays of
-    its ``_irr_search``, ``values`` its scratch space).
-    """
-    n = row.shape[0]
-    discounted = row[0] * factors[0]
-    cash = row[0]
-    last_negative, shortfall = (0, -cash) if cash < 0.0 else (-1, 0.0)
-    any_positive, any_negative = cash > 0.0, cash < 0.0
-    for t in range(1, n):
-        discounted += row[t] * factors[t]
-        cash += row[t]
-        if cash < 0.0:
-            last_negative, shortfall = t, -cash
-        any_positive |= row[t] > 0.0
-        any_negative |= row[t] < 0.0
-    metrics[0] = discounted
-    changes, _ = finance._sign_changes(row)
-    root = single_root(row, rate) if changes == 1 else np.nan
-    if root != root:
-        # int(100), not 100: a bare constant is a type of its own to numba (compiling _irr_of_row once more)
-        root = finance._irr_of_row(row, any_positive and any_negative, search_grid, search_order, search_position,
-                                   search_nodes_needed, search_discounts, values, int(100), 1e-13)
-    metrics[1] = root
-    metrics[2] = finance._mirr_of_row(row, factors, rate)
-    recovered_in = row[last_negative + 1] if 0 <= last_negative < n - 1 else 0.0
-    metrics[3] = finance._payback(last_negative, shortfall, recovered_in, n)
-
-
-@kernel
 def _debt_kernel(operating, add_capex, capex, taxable, tax_rate, debt_rate, valuation_rates, terms, draw_usd,
                  principal_share, equity_out, metrics_out, lines_out, search_grid, search_order, search_position,
                  search_nodes_needed, search_discounts):
@@ -697,7 +661,7 @@ def _debt_kernel(operating, add_capex, capex, taxable, tax_rate, debt_rate, valu
             net_at = operating[i, t] if add_capex else operating[i, t] - capex_row[t]
             financing += (equity[t] - net_at) * value_factors[t]
         metrics[13] = financing
-        _equity_metrics_of_row(equity, equity_rate, factors, search_grid, search_order, search_position,
+        equity_row_metrics(equity, equity_rate, factors, search_grid, search_order, search_position,
                                search_nodes_needed, search_discounts, values, metrics[9:13])  # per month
 
 

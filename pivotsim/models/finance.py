@@ -404,6 +404,12 @@ def _mirr_of_row(row, factors, rate):
             inflows += c * factors[t]
         elif c < 0.0:
             outflows += c * factors[t]
+    return _mirr_of_sums(inflows, outflows, rate, n)
+
+
+@kernel
+def _mirr_of_sums(inflows, outflows, rate, n):
+    """MIRR per period of ``n`` flows from the present values of their inflows and outflows (see :func:`_mirr_of_row`)."""
     if n < 2 or not inflows > 0.0 or not outflows < 0.0:
         return np.nan
     return (1.0 + rate) * (inflows / -outflows) ** (1.0 / (n - 1)) - 1.0
