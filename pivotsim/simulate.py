@@ -439,10 +439,15 @@ def simulate_block_group(inputs, seed: int, first_block: int, stop_block: int,
     return out
 
 
-def _group_blocks(n_blocks: int, executor, chunk_paths: int) -> int:
-    """Blocks in one task: one chunk locally; on an executor, :func:`~pivotsim.distributed.blocks_per_task`."""
+def _group_blocks(n_blocks: int, executor, chunk_paths: int, threads: int = 1) -> int:
+    """Blocks in one task: one chunk locally; on an executor, :func:`~pivotsim.distributed.blocks_per_task`.
+
+    Locally, fewer blocks than a chunk per thread (a 10,000-path run on two
+    threads) are cut so that every thread has a task.
+    """
     if executor is None:
-        return max(1, int(chunk_paths) // BLOCK_PATHS)
+        chunk = max(1, int(chunk_paths) // BLOCK_PATHS)
+        return max(1, min(chunk, -(-n_blocks // max(1, int(threads)))))
     return blocks_per_task(n_blocks, executor.n_threads, executor.max_blocks_per_task)
 
 
@@ -555,7 +560,7 @@ def simulate(inputs, n_paths: int | None, seed: int, *, progress: Callable[[int,
 
     for target in checkpoints:
         needed_blocks = -(-target // BLOCK_PATHS)
-        group = _group_blocks(needed_blocks - done_blocks, executor, chunk_paths)
+        group = _group_blocks(needed_blocks - done_blocks, executor, chunk_paths, threads)
         collected += _run_groups(runner, [inputs], seed, done_blocks, needed_blocks, group, cut_paths,
                                  shock_horizon_months, sample_paths, chunk_paths, on_result)[0]
         done_blocks = needed_blocks
@@ -633,7 +638,7 @@ def simulate_many(inputs_list, n_paths: int, seed: int, *, executor=None,
         if progress is not None:
             progress(done, total)
 
-    group = _group_blocks(n_blocks * len(inputs_list), executor, chunk_paths)
+    group = _group_blocks(n_blocks * len(inputs_list), executor, chunk_paths, threads)
     per_set = _run_groups(runner, inputs_list, seed, 0, n_blocks, group, int(n_paths), shock_horizon_months,
                           0, chunk_paths, on_result)
     return [{name: np.concatenate([p[name] for p in parts]) for name in parts[0]} for parts in per_set]

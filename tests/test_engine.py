@@ -32,6 +32,22 @@ def test_chunking_and_workers_never_change_a_bit(inputs):
     assert np.array_equal(c["bitcoin_npv_usd"], a["bitcoin_npv_usd"][:2500])
 
 
+
+def test_a_run_smaller_than_a_chunk_is_shared_by_the_threads(inputs):
+    # 10,000 paths on two threads: two tasks (3 and 2 blocks), not one chunk on one thread; same numbers.
+    from pivotsim.simulate import CHUNK_PATHS, _group_blocks
+
+    chunk_blocks = CHUNK_PATHS // BLOCK_PATHS
+    assert _group_blocks(chunk_blocks, None, CHUNK_PATHS, threads=2) == -(-chunk_blocks // 2)
+    assert _group_blocks(10 * chunk_blocks, None, CHUNK_PATHS, threads=2) == chunk_blocks
+    assert _group_blocks(chunk_blocks, None, CHUNK_PATHS) == chunk_blocks
+    one = simulate(inputs, CHUNK_PATHS, 7, sample_paths=BLOCK_PATHS + 5)
+    two = simulate(inputs, CHUNK_PATHS, 7, sample_paths=BLOCK_PATHS + 5, threads=2)
+    for name in one.metrics:
+        assert np.array_equal(one.metrics[name], two.metrics[name], equal_nan=True), name
+    for name in one.samples:
+        assert np.array_equal(one.samples[name], two.samples[name], equal_nan=True), name
+
 def test_block_output_keys_and_samples(inputs):
     out = simulate_block(inputs, 1, 0, sample_paths=5)
     assert out["bitcoin_npv_usd"].shape == (BLOCK_PATHS,)
