@@ -51,7 +51,6 @@ from itertools import combinations
 from typing import Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 from .errors import PivotsimError
 
@@ -134,8 +133,10 @@ class DriversResult:
     def key_driver(self) -> Driver | None:
         return self.drivers[0] if self.drivers else None
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self) -> "pd.DataFrame":  # noqa: F821 - pandas only for the table
         """One row per driver: name, label, contribution, coefficient, correlation, members."""
+        import pandas as pd
+
         return pd.DataFrame([{"name": d.name, "label": d.label, "contribution": d.contribution,
                               "coefficient": d.coefficient, "correlation": d.correlation,
                               "members": ", ".join(d.members)} for d in self.drivers])

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import pandas as pd
 
 from .distributed import as_executor, default_threads
 from .drivers import MIN_PATHS as MIN_DRIVER_PATHS, DriversResult, run_drivers
@@ -220,7 +219,7 @@ class RunResult:
         return json.dumps(self.summary(), indent=2, ensure_ascii=False)
 
     # ------------------------------------------------------------ tables
-    def cashflows(self) -> pd.DataFrame:
+    def cashflows(self) -> "pd.DataFrame":  # noqa: F821 - pandas only for the table
         """Base-case monthly line items of both businesses (long by business).
 
         One row per business and month: ``business, month, date``, every cash
@@ -230,25 +229,39 @@ class RunResult:
         interest, principal, balance, tax saving, CFADS, DSCR, reserve,
         lock-up cash and the equity's flow; not line items of the net).
         """
-        frames = []
+        import pandas as pd
+
+        return pd.DataFrame(self.cashflow_columns())
+
+    def cashflow_columns(self) -> dict[str, np.ndarray]:
+        """The columns of :meth:`cashflows`, in its order (what ``cashflows_base.csv`` holds)."""
+        parts = []
         timeline = self.timeline
         for business in BUSINESSES:
             flows = self.base[business]
-            data = {"business": business, "month": np.arange(timeline.n_periods),
-                    "date": timeline.dates.date}
-            data.update({k: np.asarray(v)[0] for k, v in flows.items.items()})
-            data["net_usd"] = np.asarray(flows.net)[0]
-            data.update({k: np.asarray(v)[0] for k, v in flows.quantities.items()})
+            data = {"business": np.full(timeline.n_periods, business, dtype=object),
+                    "month": np.arange(timeline.n_periods),
+                    "date": np.array(timeline.month_dates, dtype=object)}
+            data.update({k: np.asarray(v, dtype=float)[0] for k, v in flows.items.items()})
+            data["net_usd"] = np.asarray(flows.net, dtype=float)[0]
+            data.update({k: np.asarray(v, dtype=float)[0] for k, v in flows.quantities.items()})
             if business in self.debt:
-                data.update(schedule_columns(self.debt[business]))
-            frames.append(pd.DataFrame(data))
-        df = pd.concat(frames, ignore_index=True)
-        cash = [c for c in df.columns if c.endswith("_usd") and c not in ("ebitda_usd", "depreciation_usd")]
-        df[cash] = df[cash].fillna(0.0)
-        return df
+                data.update({k: np.asarray(v, dtype=float) for k, v in schedule_columns(self.debt[business]).items()})
+            parts.append(data)
+        # the union of the columns in order of appearance; a line a business lacks: NaN, 0 for cash
+        names = list(dict.fromkeys(name for data in parts for name in data))
+        columns = {}
+        for name in names:
+            cash = name.endswith("_usd") and name not in ("ebitda_usd", "depreciation_usd")
+            pieces = [data.get(name, np.full(timeline.n_periods, np.nan)) for data in parts]
+            column = np.concatenate(pieces)
+            columns[name] = np.where(np.isnan(column), 0.0, column) if cash else column
+        return columns
 
-    def path_metrics(self) -> pd.DataFrame:
+    def path_metrics(self) -> "pd.DataFrame":  # noqa: F821 - pandas only for the table
         """One row per Monte Carlo path: NPV, IRR, payback, funding of each business."""
+        import pandas as pd
+
         return pd.DataFrame(self.path_metric_columns())
 
     def path_metric_columns(self) -> dict[str, np.ndarray]:

@@ -38,6 +38,20 @@ def test_timeline_month_ends():
     assert list(t.days) == [0, 30, 31, 31]
     assert t.n_periods == 4
 
+def test_month_dates_are_pandas_month_offsets():
+    # The calendar is computed without pandas; pd.DateOffset(months=m) is the reference, on month ends,
+    # the 29th to 31st (clipped to shorter months), leap years and a 25-year horizon.
+    for start in (dt.date(2025, 1, 31), dt.date(2024, 2, 29), dt.date(2025, 8, 30), dt.date(2025, 11, 1),
+                  dt.date(2023, 12, 31), dt.date(2027, 3, 29)):
+        timeline = Timeline(start, 300)
+        origin = pd.Timestamp(start)
+        expected = pd.DatetimeIndex([origin + pd.DateOffset(months=m) for m in range(301)])
+        assert list(timeline.month_dates) == list(expected.date), start
+        assert timeline.dates.equals(expected), start
+        days = np.zeros(301)
+        days[1:] = (expected[1:] - expected[:-1]).days
+        assert np.array_equal(timeline.days, days), start
+
 
 @pytest.fixture(scope="module")
 def network():

@@ -12,6 +12,7 @@ Bitcoin Core, ``GetBlockSubsidy`` (src/validation.cpp): the subsidy is
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import functools
 import math
@@ -19,7 +20,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-import pandas as pd
 
 from ..compiled import kernel
 
@@ -52,10 +52,16 @@ class Timeline:
         return self.horizon_months + 1
 
     @cached_property
-    def dates(self) -> pd.DatetimeIndex:
-        """Date of each column: the valuation date, then each month's end."""
-        start = pd.Timestamp(self.valuation_date)
-        return pd.DatetimeIndex([start + pd.DateOffset(months=m) for m in range(self.n_periods)])
+    def month_dates(self) -> tuple[dt.date, ...]:
+        """Date of each column: the valuation date, then each month's end (as ``pd.DateOffset(months=m)``)."""
+        return _month_dates(self.valuation_date, self.horizon_months)
+
+    @cached_property
+    def dates(self) -> "pd.DatetimeIndex":  # noqa: F821 - pandas only for those who ask for an index
+        """:attr:`month_dates` as a pandas index."""
+        import pandas as pd
+
+        return pd.DatetimeIndex(self.month_dates)
 
     @cached_property
     def days(self) -> np.ndarray:
@@ -79,13 +85,27 @@ class Timeline:
         return years
 
 
+def add_months(date: dt.date, months: int) -> dt.date:
+    """``date`` plus whole months, the day clipped to the month's last (``pd.DateOffset(months=...)``)."""
+    index = date.year * 12 + date.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = calendar.monthrange(year, month)[1]
+    return dt.date(year, month, min(date.day, last))
+
+
+@functools.lru_cache(maxsize=64)
+def _month_dates(valuation_date: dt.date, horizon_months: int) -> tuple[dt.date, ...]:
+    start = valuation_date.date() if isinstance(valuation_date, dt.datetime) else valuation_date
+    return tuple(add_months(start, m) for m in range(horizon_months + 1))
+
+
 @functools.lru_cache(maxsize=64)
 def _month_days(valuation_date: dt.date, horizon_months: int) -> np.ndarray:
-    # Cached: the calendar arithmetic of ``Timeline.dates`` costs more than
-    # the model arithmetic of a one-path base case, and every model asks.
-    dates = Timeline(valuation_date, horizon_months).dates
+    # Cached: every model asks, and the calendar arithmetic costs more than a one-path base case.
+    dates = _month_dates(valuation_date, horizon_months)
     days = np.zeros(horizon_months + 1)
-    days[1:] = (dates[1:] - dates[:-1]).days
+    days[1:] = [(b - a).days for a, b in zip(dates[:-1], dates[1:])]
     days.flags.writeable = False
     return days
 

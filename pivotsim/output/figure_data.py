@@ -86,7 +86,7 @@ def figure_data(result, summary: dict | None = None) -> RunFigureData:
     eras = np.floor(np.asarray(result.base_market.block_height, dtype=float).ravel() / HALVING_INTERVAL_BLOCKS)
     return RunFigureData(
         scenario_name=result.scenario.name, paths=int(result.paths),
-        dates=np.asarray(result.timeline.dates.to_numpy()),
+        dates=np.array(result.timeline.month_dates, dtype="datetime64[s]"),  # as pandas gives them, without pandas
         samples=dict(result.samples),
         base_market={name: np.asarray(getattr(result.base_market, name), dtype=float).ravel()
                      for name in MARKET_SERIES},
