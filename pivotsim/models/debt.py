@@ -478,9 +478,13 @@ def _debt_path(i, operating, add_capex, capex, taxable, tax_rate, debt_rate, ter
     cum_u = taxed_u = cum_l = taxed_l = 0.0
     min_dscr, sum_dscr, n_test = np.inf, 0.0, 0
     window = 1
+    any_reserve = False
     for j in range(n_tr):
         window = max(window, int(terms[j, _TEST_MONTHS]))
-    tested[:, :] = 0.0  # CFADS and service of the test months, for the covenant's trailing window
+        any_reserve |= terms[j, _RESERVE] > 0.0
+    trailing = window > 1  # (a covenant tested month by month needs no trailing sums)
+    if trailing:
+        tested[:, :] = 0.0  # CFADS and service of the test months, for the covenant's trailing window
     window_cfads = window_service = 0.0
     first_breach = first_default = np.nan
     cure = 0.0
@@ -534,16 +538,17 @@ def _debt_path(i, operating, add_capex, capex, taxable, tax_rate, debt_rate, ter
         dscr = np.nan
         swept = 0.0
         test_month = service > 1e-9 * drawn_total  # (not a month that only repays rounding dust)
-        if test_month:
-            tested[0, t], tested[1, t] = cfads, service
-        window_cfads += tested[0, t] - (tested[0, t - window] if t >= window else 0.0)
-        window_service += tested[1, t] - (tested[1, t - window] if t >= window else 0.0)
+        if trailing:
+            if test_month:
+                tested[0, t], tested[1, t] = cfads, service
+            window_cfads += tested[0, t] - (tested[0, t - window] if t >= window else 0.0)
+            window_service += tested[1, t] - (tested[1, t - window] if t >= window else 0.0)
         if test_month:
             dscr = cfads / service
             n_test += 1
             sum_dscr += dscr
             min_dscr = min(min_dscr, dscr)
-            covenant_dscr = window_cfads / window_service if window > 1 else dscr
+            covenant_dscr = window_cfads / window_service if trailing else dscr
             if covenant_dscr < covenant and first_breach != first_breach:
                 first_breach = float(t)
             if cfads < service:
@@ -558,7 +563,7 @@ def _debt_path(i, operating, add_capex, capex, taxable, tax_rate, debt_rate, ter
                 reserve += refill
                 swept, excess = _sweep(active, excess - refill, balance, terms)
                 lockup = lockup + excess if covenant_dscr < lockup_level else 0.0
-        for j in range(n_tr):
+        for j in range(n_tr if any_reserve else 0):
             if t == bounds[j, 1] and terms[j, _RESERVE] > 0.0:
                 # the first repayment month's service on this path's rate, times the reserve's months
                 part = terms[j, _RESERVE] * amount[j] * (debt_rate[j] + principal_share[j, min(t + 1, n - 1)])
