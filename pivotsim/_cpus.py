@@ -1,9 +1,15 @@
-"""CPUs: how many this process may run on, and how many the load average leaves idle.
+"""CPUs: how many this process may run on, and how many are idle.
 
 One reading for every choice that depends on the machine: the default
 threads of a run (:mod:`pivotsim.distributed`), the first run's background
 compile (:func:`pivotsim.compiled.compile_ahead`) and the figure worker
 (:mod:`pivotsim.output.figure_worker`).
+
+Two measures of idle CPUs: the one-minute load average (:func:`idle_cpus`),
+which lags (a command run just before still counts for a minute), and the
+threads ready to run when this module was imported
+(:func:`idle_cpus_at_start`, from ``/proc/loadavg``), which sees only what
+runs then.
 """
 
 from __future__ import annotations
@@ -26,3 +32,29 @@ def idle_cpus() -> float:
     except (AttributeError, OSError):
         load = 0.0
     return usable_cpus() - load
+
+
+
+def _runnable() -> int | None:
+    """Threads running or ready to run on the machine now (``/proc/loadavg``, this one included); None elsewhere."""
+    try:
+        with open("/proc/loadavg", "rb") as handle:
+            return int(handle.read().split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+_RUNNABLE_AT_IMPORT = _runnable()
+
+
+def idle_cpus_at_start() -> float:
+    """CPUs idle besides this process when this module was imported (``/proc/loadavg``'s runnable count).
+
+    An instant, not an average: it sees neither a command that ended a
+    moment ago (the load average still counts it for a minute) nor the
+    helper processes this one starts after.  Where the count is missing
+    (not Linux): :func:`idle_cpus`.
+    """
+    if _RUNNABLE_AT_IMPORT is None:
+        return idle_cpus()
+    return float((os.cpu_count() or 1) - _RUNNABLE_AT_IMPORT)

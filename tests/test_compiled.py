@@ -120,9 +120,9 @@ def test_the_compile_plan_is_what_a_library_run_calls_from_python():
 _AHEAD_SCRIPT = """
 import os
 import sys
-os.getloadavg = lambda: (0.0, 0.0, 0.0)  # an idle 2-CPU machine (a busy one gets no background process)
 os.sched_getaffinity = lambda pid: {0, 1}
 from pivotsim import compiled, compiled_plan
+compiled.idle_cpus_at_start = lambda: 1.0  # an idle second CPU (a busy machine gets no background process)
 from pivotsim.models import accounting
 small = [e for e in compiled_plan.PLAN if e[1] in ("_tax_kernel", "_book_value_kernel")]
 stale = [("pivotsim.models.accounting", "_depreciation_kernel", "float64"), ("pivotsim.nowhere", "k", "int64")]
@@ -150,3 +150,47 @@ def test_compile_ahead_fills_the_cache_from_another_process(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
     assert list(tmp_path.rglob("*_tax_kernel*.nbi")) and list(tmp_path.rglob("*_book_value_kernel*.nbi"))
+
+
+_GATE_SCRIPT = """
+import os
+import sys
+os.sched_getaffinity = lambda pid: {0, 1}
+from pivotsim import compiled
+compiled.idle_cpus = lambda: 0.0  # the load average of a busy minute
+compiled.idle_cpus_at_start = lambda: float(sys.argv[1])
+compiled.subprocess.Popen = None  # a started process would fail here: the gate must decide first
+try:
+    started = compiled.compile_ahead()
+except TypeError:
+    started = True
+print(started)
+"""
+
+
+@pytest.mark.parametrize("idle, setting, started", [("0.0", "", False), ("1.0", "", True), ("1.0", "0", False),
+                                                     ("-1.0", "1", True)])
+def test_compile_ahead_starts_only_with_an_idle_cpu_or_when_asked(tmp_path, idle, setting, started):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), PIVOTSIM_COMPILE_AHEAD=setting)
+    proc = subprocess.run([sys.executable, "-c", _GATE_SCRIPT, idle], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(started)
+
+
+def test_idle_cpus_at_start_counts_the_runnable_threads_but_this_one(monkeypatch):
+    # /proc/loadavg "0.47 0.67 0.88 1/84 16060": one thread runnable (this one) on a 2-CPU machine: one CPU idle.
+    from pivotsim import _cpus
+
+    monkeypatch.setattr(_cpus.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(_cpus, "_RUNNABLE_AT_IMPORT", 1)
+    assert _cpus.idle_cpus_at_start() == 1.0
+    monkeypatch.setattr(_cpus, "_RUNNABLE_AT_IMPORT", 3)  # two other busy threads
+    assert _cpus.idle_cpus_at_start() == -1.0
+    monkeypatch.setattr(_cpus, "_RUNNABLE_AT_IMPORT", None)  # no /proc: the load average decides
+    monkeypatch.setattr(_cpus, "idle_cpus", lambda: 0.25)
+    assert _cpus.idle_cpus_at_start() == 0.25
