@@ -201,3 +201,40 @@ def test_path_metrics_parquet_is_the_path_metrics_frame(iren_path, tmp_path):
     expected = result.path_metrics()
     assert expected.isna().any().any()  # some paths have no IRR / payback: the NaN case is exercised
     pd.testing.assert_frame_equal(frame, expected, check_exact=True)
+
+
+def test_the_command_exits_at_once_with_its_output_flushed_and_code_kept(tmp_path):
+    # `python -m pivotsim` leaves without the interpreter's teardown (pivotsim.cli.main): every byte printed
+    # still arrives (the same text as in-process), exit codes are kept, and the exit handlers ran (the run's
+    # figure worker is gone).
+    import os
+    import subprocess
+    import sys
+
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=root, COLUMNS="100", NO_COLOR="1", PIVOTSIM_FIGURE_WORKERS="1")
+
+    def command(*args):
+        return subprocess.run([sys.executable, "-m", "pivotsim", *args], capture_output=True, text=True, env=env,
+                              cwd=tmp_path, timeout=300)
+
+    listed = command("scenarios")
+    assert listed.returncode == 0
+    in_process = CliRunner().invoke(app, ["scenarios"])
+    last_words = " ".join(in_process.output.split()[-12:])  # the closing sentence, however the lines wrap
+    assert " ".join(listed.stdout.split()).endswith(last_words)
+    bad = command("run", "nosuch.yaml")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    ran = command("run", "iren", "--paths", "300", "--out", str(tmp_path / "runs"))
+    assert ran.returncode == 0, ran.stderr
+    assert "Run folder:" in ran.stdout
+    folder = next((tmp_path / "runs").iterdir())
+    assert len(list(folder.glob("*.png"))) == 8
+    left = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"pivotsim.output.figure_worker" in cmdline.read_bytes():
+                left.append(cmdline.parent.name)
+        except OSError:  # a process that ended meanwhile
+            continue
+    assert left == []

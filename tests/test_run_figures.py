@@ -65,7 +65,7 @@ def test_a_dead_worker_changes_nothing_but_the_time(result, here, tmp_path):
 
 def test_a_failed_write_leaves_no_folder(result, tmp_path, monkeypatch):
     workers = start_figure_workers(1)
-    monkeypatch.setattr(type(result), "cashflows", lambda self: 1 / 0)
+    monkeypatch.setattr(type(result), "cashflow_columns", lambda self: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         write_run_folder(result, tmp_path / "runs", figure_workers=workers)
     assert list((tmp_path / "runs").iterdir()) == []
