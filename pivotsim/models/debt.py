@@ -477,14 +477,12 @@ def _debt_path(i, operating, add_capex, capex, taxable, tax_rate, debt_rate, ter
     reserve = lockup = reserve_target = 0.0
     cum_u = taxed_u = cum_l = taxed_l = 0.0
     min_dscr, sum_dscr, n_test = np.inf, 0.0, 0
-    window = 1
-    any_reserve = False
+    window, any_reserve = 1, False
     for j in range(n_tr):
         window = max(window, int(terms[j, _TEST_MONTHS]))
         any_reserve |= terms[j, _RESERVE] > 0.0
     trailing = window > 1  # (a covenant tested month by month needs no trailing sums)
-    if trailing:
-        tested[:, :] = 0.0  # CFADS and service of the test months, for the covenant's trailing window
+    tested[:, :] = 0.0  # CFADS and service of the test months, for the covenant's trailing window
     window_cfads = window_service = 0.0
     first_breach = first_default = np.nan
     cure = 0.0
