@@ -77,6 +77,7 @@ def test_a_failed_write_leaves_no_folder(result, tmp_path, monkeypatch):
 
 def test_default_count_follows_the_idle_cpus(monkeypatch):
     monkeypatch.delenv("PIVOTSIM_FIGURE_WORKERS", raising=False)
+    monkeypatch.setattr(figure_worker, "idle_cpus_at_start", lambda: 0.0)  # by the load average alone
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
     monkeypatch.setattr(os, "getloadavg", lambda: (0.4, 0.4, 0.4))
     assert figure_worker.default_count() == 1
@@ -85,6 +86,11 @@ def test_default_count_follows_the_idle_cpus(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
     monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert figure_worker.default_count() == 0
+    # a busy last minute but an idle CPU now (the previous command just ended): a worker
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.8, 1.8, 1.8))
+    monkeypatch.setattr(figure_worker, "idle_cpus_at_start", lambda: 1.0)
+    assert figure_worker.default_count() == 1
 
 
 def test_worker_count_from_the_environment(monkeypatch):
