@@ -120,6 +120,8 @@ def metric_text(path: str, x) -> str:
     rate = name.endswith(("irr", "margin", "share", "_rate", "per_year")) or ".irr." in path or ".mirr." in path
     if "prob" in path or rate or "cost_of_" in path:
         return pct(x)
+    if "_dscr" in path:  # a coverage ratio (ai.base.debt.min_dscr, ai.monte_carlo.debt.min_dscr.p5): 1.43x
+        return ratio(x)
     if "_usd" in path and "per_" not in path:
         return money(x)
     return significant(x)

@@ -281,7 +281,19 @@ def test_global_model_of_a_levered_metric_equals_run_set(iren):
         assert out[i] == summary["ai"]["base"]["debt"]["min_dscr"]
 
 
-def test_levered_rates_print_as_percentages():
+def test_levered_rates_print_as_percentages_and_coverage_as_ratios():
     assert metric_text("ai.monte_carlo.debt.cost_of_debt.p50", 0.0596) == "6.0%"
     assert metric_text("ai.monte_carlo.equity.mirr.p50", 0.145) == metric_text("ai.base.equity.mirr", 0.145)
-    assert metric_text("ai.base.debt.min_dscr", 1.05) == "1.05"
+    # DSCRs as the run's own tables print them (formatting.ratio)
+    assert metric_text("ai.base.debt.min_dscr", 1.05) == "1.05x"
+    assert metric_text("ai.monte_carlo.debt.min_dscr.p5", 0.3918) == "0.39x"
+
+
+def test_a_levered_metric_column_has_a_readable_header():
+    # the tornado's extra column at 80 columns showed "ai.base…"; a header of words wraps instead
+    from pivotsim.cli.sensitivity_commands import metric_label
+
+    assert metric_label("ai.base.debt.min_dscr") == "AI debt min DSCR"
+    assert metric_label("ai.base.equity.npv_usd") == "AI equity NPV"
+    assert metric_label("ai.monte_carlo.equity.npv_usd.p50") == "AI MC equity NPV p50"
+    assert metric_label("bitcoin.base.irr") == "BTC IRR"

@@ -122,6 +122,17 @@ def short_text(path: str, x) -> str:
     return compact_money(x) or "n/a"
 
 
+_LABEL_WORDS = {"npv": "NPV", "irr": "IRR", "mirr": "MIRR", "dscr": "DSCR", "usd": "", "ai": "AI", "bitcoin": "BTC",
+                "base": "", "monte_carlo": "MC", "comparison": ""}
+
+
+def metric_label(path: str) -> str:
+    """A metric path as a column header: ``ai.base.debt.min_dscr`` -> ``AI debt min DSCR``, ``ai.base.irr`` -> ``AI IRR``."""
+    words = [_LABEL_WORDS.get(w, w) for part in path.split(".") for w in ([part] if part in _LABEL_WORDS
+                                                                           else part.split("_"))]
+    return " ".join(w for w in words if w) or path
+
+
 def tornado_table(result) -> "Table":
     """Tornado in the terminal: each input's range and the three base-case NPVs at its ends."""
     from ..analysis.metrics import TORNADO_METRICS
@@ -139,7 +150,7 @@ def tornado_table(result) -> "Table":
              "comparison.base.npv_difference_usd": "AI - BTC"}
     shown = list(TORNADO_METRICS) + ([result.metric.path] if result.metric.path not in TORNADO_METRICS else [])
     for m in shown:
-        table.add_column(short.get(m, m), justify="right")
+        table.add_column(short.get(m) or metric_label(m), justify="right")
     table.add_column("Swing", justify="right")
     long = result.all_metrics
     for row in result.table.itertuples():
