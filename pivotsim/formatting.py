@@ -111,14 +111,46 @@ def significant(x: float) -> str:
     return f"{x:,.6g}" if abs(x) < 1e6 else f"{x:,.0f}"
 
 
+def is_rate(path: str) -> bool:
+    """Whether a metric or parameter path holds a rate or a probability (printed in %)."""
+    name = path.rsplit(".", 1)[-1]
+    # a statistic of a rate (ai.monte_carlo.equity.mirr.p50) is a rate too
+    rate = name.endswith(("irr", "margin", "share", "_rate", "per_year")) or ".irr." in path or ".mirr." in path
+    return rate or "prob" in path or "cost_of_" in path
+
+
+_LABEL_WORDS = {"npv": "NPV", "irr": "IRR", "mirr": "MIRR", "dscr": "DSCR", "usd": "", "ai": "AI", "bitcoin": "BTC",
+                "base": "", "monte_carlo": "MC", "comparison": ""}
+
+
+def metric_words(path: str) -> str:
+    """A metric path in words, for headers and axes: ``ai.base.debt.min_dscr`` -> ``AI debt min DSCR``."""
+    words = [_LABEL_WORDS.get(w, w) for part in path.split(".") for w in ([part] if part in _LABEL_WORDS
+                                                                           else part.split("_"))]
+    return " ".join(w for w in words if w) or path
+
+
+def axis_money(x: float, _pos=None) -> str:
+    """:func:`compact_money` for axis ticks: one decimal from 10 up where needed ($10.5B, not a second $10B)."""
+    if missing(x) or abs(x) < 1e4:
+        return compact_money(x)
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= scale:
+            text = f"{abs(x) / scale:.1f}".rstrip("0").rstrip(".")
+            return f"{'-' if x < 0 else ''}${text}{suffix}"
+    return compact_money(x)
+
+
+def reference_level(path: str) -> tuple[float, str]:
+    """The level a metric is read against (a sweep's crossing, a chart's line): 1.00x for a DSCR, else zero."""
+    return (1.0, "1.00x") if "_dscr" in path else (0.0, "0")
+
+
 def metric_text(path: str, x) -> str:
     """A metric or parameter by its dotted path: money for ``_usd``, % for probabilities and rates."""
     if missing(x):
         return "n/a"
-    name = path.rsplit(".", 1)[-1]
-    # a statistic of a rate (ai.monte_carlo.equity.mirr.p50) is a rate too
-    rate = name.endswith(("irr", "margin", "share", "_rate", "per_year")) or ".irr." in path or ".mirr." in path
-    if "prob" in path or rate or "cost_of_" in path:
+    if is_rate(path):
         return pct(x)
     if "_dscr" in path:  # a coverage ratio (ai.base.debt.min_dscr, ai.monte_carlo.debt.min_dscr.p5): 1.43x
         return ratio(x)

@@ -291,9 +291,38 @@ def test_levered_rates_print_as_percentages_and_coverage_as_ratios():
 
 def test_a_levered_metric_column_has_a_readable_header():
     # the tornado's extra column at 80 columns showed "ai.base…"; a header of words wraps instead
-    from pivotsim.cli.sensitivity_commands import metric_label
+    from pivotsim.formatting import metric_words as metric_label
 
     assert metric_label("ai.base.debt.min_dscr") == "AI debt min DSCR"
     assert metric_label("ai.base.equity.npv_usd") == "AI equity NPV"
     assert metric_label("ai.monte_carlo.equity.npv_usd.p50") == "AI MC equity NPV p50"
     assert metric_label("bitcoin.base.irr") == "BTC IRR"
+
+
+def test_charts_and_sweep_tables_read_a_dscr_against_one():
+    # A sweep of min DSCR: the crossing column and the chart's line are where CFADS just covers the service (1.00x),
+    # not zero; money ticks keep a decimal from $10B up (two ticks read "$10B" for $10B and $10.5B).
+    from pivotsim.formatting import axis_money, reference_level
+
+    assert reference_level("ai.base.debt.min_dscr") == (1.0, "1.00x")
+    assert reference_level("ai.monte_carlo.debt.min_dscr.p5") == (1.0, "1.00x")
+    assert reference_level("ai.base.equity.npv_usd") == (0.0, "0")
+    assert [axis_money(x) for x in (1.05e10, 1e10, 8.5e9, -2.25e8, 5e3)] == ["$10.5B", "$10B", "$8.5B", "-$225M",
+                                                                            "$5k"]
+
+
+def test_a_two_parameter_dscr_sweep_gives_the_contract_value_at_one_times(iren):
+    from pivotsim.analysis.sweep import sweep
+    from pivotsim.cli.sensitivity_commands import sweep_table  # the terminal's table
+    from pivotsim.formatting import metric_text
+
+    result = sweep(iren, ["market.power_price_long_run_usd_per_kwh=0.31,0.455",
+                          "ai.contract_value_usd=7e9,11e9"], "ai.base.debt.min_dscr")
+    grid = result.grid("ai.base.debt.min_dscr")
+    assert (grid[:, 0] < 1.0).all() and (grid[:, 1] > 1.0).all()
+    table = sweep_table(result)
+    cells = [list(column.cells) for column in table.columns]
+    # the linear interpolation between the two columns, where the DSCR is 1.00x
+    expected = [7e9 + 4e9 * (1.0 - a) / (b - a) for a, b in grid]
+    assert cells[-1] == [metric_text("ai.contract_value_usd", x) for x in expected]
+    assert table.columns[-1].header.endswith("where it is 1.00x")

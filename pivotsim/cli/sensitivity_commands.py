@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, List, Optional
 import typer
 
 from ..errors import PivotsimError
-from ..formatting import compact_money, metric_text  # same figures as the PDF
+from ..formatting import compact_money, metric_text, metric_words, reference_level  # as the PDF
 from ..defaults import DEFAULT_PATHS, DEFAULT_SEED
 from .checks import check_output_folder, check_seed
 from .tables import new_table, print_table
@@ -65,14 +65,15 @@ def sweep_table(result) -> "Table":
     table.add_column(path1.rpartition(".")[2], justify="right")
     table.add_column(f"at {metric_text(path2, v2[0])}", justify="right")
     table.add_column(f"at {metric_text(path2, v2[-1])}", justify="right")
-    table.add_column(f"{path2.rpartition('.')[2]} where it is 0", justify="right")
+    level, level_text = reference_level(name)  # (a DSCR is read against 1.00x, the rest against zero)
+    table.add_column(f"{path2.rpartition('.')[2]} where it is {level_text}", justify="right")
     for i, value in enumerate(v1):
         row = grid[i]
         crossings = []
         for j in range(len(v2) - 1):
             a, b = row[j], row[j + 1]
-            if np.isfinite(a) and np.isfinite(b) and (a < 0) != (b < 0) and a != b:
-                crossings.append(v2[j] + (v2[j + 1] - v2[j]) * (0 - a) / (b - a))
+            if np.isfinite(a) and np.isfinite(b) and (a < level) != (b < level) and a != b:
+                crossings.append(v2[j] + (v2[j + 1] - v2[j]) * (level - a) / (b - a))
         where = ", ".join(metric_text(path2, c) for c in crossings[:3]) or "no crossing"
         table.add_row(metric_text(path1, value), metric_text(name, row[0]), metric_text(name, row[-1]), where)
     return table
@@ -122,17 +123,6 @@ def short_text(path: str, x) -> str:
     return compact_money(x) or "n/a"
 
 
-_LABEL_WORDS = {"npv": "NPV", "irr": "IRR", "mirr": "MIRR", "dscr": "DSCR", "usd": "", "ai": "AI", "bitcoin": "BTC",
-                "base": "", "monte_carlo": "MC", "comparison": ""}
-
-
-def metric_label(path: str) -> str:
-    """A metric path as a column header: ``ai.base.debt.min_dscr`` -> ``AI debt min DSCR``, ``ai.base.irr`` -> ``AI IRR``."""
-    words = [_LABEL_WORDS.get(w, w) for part in path.split(".") for w in ([part] if part in _LABEL_WORDS
-                                                                           else part.split("_"))]
-    return " ".join(w for w in words if w) or path
-
-
 def tornado_table(result) -> "Table":
     """Tornado in the terminal: each input's range and the three base-case NPVs at its ends."""
     from ..analysis.metrics import TORNADO_METRICS
@@ -150,7 +140,7 @@ def tornado_table(result) -> "Table":
              "comparison.base.npv_difference_usd": "AI - BTC"}
     shown = list(TORNADO_METRICS) + ([result.metric.path] if result.metric.path not in TORNADO_METRICS else [])
     for m in shown:
-        table.add_column(short.get(m) or metric_label(m), justify="right")
+        table.add_column(short.get(m) or metric_words(m), justify="right")
     table.add_column("Swing", justify="right")
     long = result.all_metrics
     for row in result.table.itertuples():

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis.metrics import parse_metric
-from ..formatting import compact_money, compact_number
+from ..formatting import (axis_money, compact_money, compact_number, is_rate, metric_text, metric_words,
+                          reference_level)
 
 BAND_COLOR = "#9ecae1"
 LINE_COLOR = "#08519c"
@@ -35,12 +36,19 @@ def _is_money(name: str) -> bool:
 
 
 def _formatter(name: str):
-    from matplotlib.ticker import FuncFormatter
+    """Ticks as the terminal prints the quantity: % for rates and probabilities, 1.5x for a DSCR, $ for money."""
+    from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+    if is_rate(name):
+        return PercentFormatter(xmax=1.0)  # (as many decimals as the ticks' spacing needs)
+    if "_dscr" in name:
+        return FuncFormatter(lambda x, _p: f"{x:.2f}x")
+    return FuncFormatter(axis_money if _is_money(name) else compact_number)
 
 
-    if name.startswith("comparison.prob") or name.endswith("prob_npv_negative"):
-        return FuncFormatter(lambda x, _p: f"{x:.0%}")
-    return FuncFormatter(compact_money if _is_money(name) else compact_number)
+def _value_text(path: str, x) -> str:
+    """One value of a metric in a title: compact money, else as the terminal prints it."""
+    return compact_money(x) if _is_money(path) and not is_rate(path) else metric_text(path, x)
 
 
 def _metric_label(path: str) -> str:
@@ -53,7 +61,7 @@ def _metric_label(path: str) -> str:
         "ai.monte_carlo.npv_usd": "AI hosting NPV (Monte Carlo)",
         "comparison.prob_ai_beats_bitcoin": "P(AI NPV > bitcoin NPV)",
     }
-    return labels.get(path, path)
+    return labels.get(path) or metric_words(path)
 
 
 def plot_sweep(result, ax=None, metric=None):
@@ -86,7 +94,8 @@ def plot_sweep(result, ax=None, metric=None):
             ax.fill_between(x, p5, p95, color=BAND_COLOR, alpha=0.6, lw=0, label="p5-p95 of paths")
             ax.plot(x, result.grid(metric, "p50"), color=LINE_COLOR, ls="--", lw=1.2, label="median")
             ax.plot(x, result.grid(metric, "mean"), color=LINE_COLOR, lw=2, marker="o", ms=3, label="mean")
-        ax.axhline(0.0, color="black", lw=0.8)
+        level, _ = reference_level(metric.path)
+        ax.axhline(level, color="black", lw=0.8)
         ax.set_xlabel(path)
         ax.set_ylabel(title)
         ax.xaxis.set_major_formatter(_formatter(path))
@@ -100,21 +109,22 @@ def plot_sweep(result, ax=None, metric=None):
     z = result.grid(metric)
     finite = z[np.isfinite(z)]
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
-    if low < 0 < high:
-        norm, cmap = TwoSlopeNorm(vcenter=0.0, vmin=low, vmax=high), "RdBu"
+    level, level_text = reference_level(metric.path)
+    if low < level < high:
+        norm, cmap = TwoSlopeNorm(vcenter=level, vmin=low, vmax=high), "RdBu"
     else:
         norm, cmap = None, "viridis"
     mesh = ax.pcolormesh(x, y, z, cmap=cmap, norm=norm, shading="nearest")
     bar = ax.figure.colorbar(mesh, ax=ax, format=_formatter(metric.path))
     bar.set_label(title + (" (mean)" if not metric.is_scalar else ""))
-    if low < 0 < high and min(z.shape) >= 2:
-        lines = ax.contour(x, y, z, levels=[0.0], colors="black", linewidths=1.5)
-        ax.clabel(lines, fmt={0.0: "0"}, fontsize=8)
+    if low < level < high and min(z.shape) >= 2:
+        lines = ax.contour(x, y, z, levels=[level], colors="black", linewidths=1.5)
+        ax.clabel(lines, fmt={level: level_text}, fontsize=8)
     ax.set_xlabel(path2)
     ax.set_ylabel(path1)
     ax.xaxis.set_major_formatter(_formatter(path2))
     ax.yaxis.set_major_formatter(_formatter(path1))
-    ax.set_title(f"{title}\n{subtitle}; black line: zero", fontsize=10)
+    ax.set_title(f"{title}\n{subtitle}; black line: {'zero' if level == 0 else level_text}", fontsize=10)
     return ax
 
 
@@ -148,7 +158,7 @@ def plot_tornado(result, ax=None):
 
     ax.legend(handles=[Patch(color=LOW_COLOR, label="input at low"), Patch(color=HIGH_COLOR, label="input at high")],
               loc="lower right", fontsize=8, frameon=False)
-    ax.set_title(f"Tornado: {_metric_label(result.metric.path)}\nbase {compact_money(base)}; "
+    ax.set_title(f"Tornado: {_metric_label(result.metric.path)}\nbase {_value_text(result.metric.path, base)}; "
                  "each input moved alone, others at base", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     return ax
