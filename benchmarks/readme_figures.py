@@ -110,6 +110,18 @@ class Model:
         return pivotsim.run(self.iren, paths=1).summary()["ai"]["base"]["debt"]["min_dscr"]
 
     @cached_property
+    def levered_by_delay(self) -> dict[int, tuple[float, float]]:
+        """Base-case (min DSCR, equity NPV) of the AI side at a construction delay of 0 and 6 months."""
+        import pivotsim
+
+        out = {}
+        for months in (0, 6):
+            base = pivotsim.run(self.iren, paths=1, overrides=[f"ai.risks.construction_delay_months={months}"]
+                                ).summary()["ai"]["base"]
+            out[months] = (base["debt"]["min_dscr"], base["equity"]["npv_usd"])
+        return out
+
+    @cached_property
     def ai_npv_by_delay(self) -> list[float]:
         """Base-case AI NPV at a construction delay of 0..24 months (the README's sweep)."""
         from pivotsim.runs import base_case_metrics
@@ -203,6 +215,12 @@ FIGURES: dict[str, Figure] = {
                                        "--target ai.base.debt.min_dscr=1.05 --range 0.01:1",
                                        lambda m: f"${m.covenant_power_breakeven:.3f}/kWh"),
     "ai_min_dscr_base": Figure("pivotsim run iren.yaml: ai.base.debt.min_dscr", lambda m: f"{m.ai_base_min_dscr:.2f}"),
+    "min_dscr_delay_0": Figure("run --set ai.risks.construction_delay_months=0: ai.base.debt.min_dscr",
+                               lambda m: f"{m.levered_by_delay[0][0]:.2f}x"),
+    "min_dscr_delay_6": Figure("the same at 6 months", lambda m: f"{m.levered_by_delay[6][0]:.2f}x"),
+    "equity_npv_delay_0": Figure("run --set ai.risks.construction_delay_months=0: ai.base.equity.npv_usd",
+                                 lambda m: _compact(m.levered_by_delay[0][1])),
+    "equity_npv_delay_6": Figure("the same at 6 months", lambda m: _compact(m.levered_by_delay[6][1])),
     "equity_contract_breakeven": Figure(f"{SWEEP} --param ai.contract_value_usd --target ai.base.equity.npv_usd=0 "
                                         "--range 3e9:20e9", lambda m: _money(m.equity_contract_breakeven)),
     "contract_value_scenario": Figure("ai.contract_value_usd of iren.yaml",
