@@ -122,6 +122,15 @@ class Model:
         return out
 
     @cached_property
+    def min_dscr_close_delay_3(self) -> float:
+        """Base-case min DSCR with a 3-month delay, the debt kept as sized at close (sweep --debt-at-close)."""
+        from pivotsim.analysis.sweep import sweep
+
+        frame = sweep(self.iren, ["ai.risks.construction_delay_months=0,3"], ["ai.base.debt.min_dscr"],
+                      debt_at_close=True).frame
+        return float(frame["ai.base.debt.min_dscr"].iloc[1])
+
+    @cached_property
     def ai_npv_by_delay(self) -> list[float]:
         """Base-case AI NPV at a construction delay of 0..24 months (the README's sweep)."""
         from pivotsim.runs import base_case_metrics
@@ -221,6 +230,9 @@ FIGURES: dict[str, Figure] = {
     "equity_npv_delay_0": Figure("run --set ai.risks.construction_delay_months=0: ai.base.equity.npv_usd",
                                  lambda m: _compact(m.levered_by_delay[0][1])),
     "equity_npv_delay_6": Figure("the same at 6 months", lambda m: _compact(m.levered_by_delay[6][1])),
+    "min_dscr_close_delay_3": Figure("pivotsim sweep iren.yaml --param ai.risks.construction_delay_months=0,3 "
+                                     "--metric ai.base.debt.min_dscr --debt-at-close",
+                                     lambda m: f"{m.min_dscr_close_delay_3:.2f}x"),
     "equity_contract_breakeven": Figure(f"{SWEEP} --param ai.contract_value_usd --target ai.base.equity.npv_usd=0 "
                                         "--range 3e9:20e9", lambda m: _money(m.equity_contract_breakeven)),
     "contract_value_scenario": Figure("ai.contract_value_usd of iren.yaml",

@@ -326,3 +326,67 @@ def test_a_two_parameter_dscr_sweep_gives_the_contract_value_at_one_times(iren):
     expected = [7e9 + 4e9 * (1.0 - a) / (b - a) for a, b in grid]
     assert cells[-1] == [metric_text("ai.contract_value_usd", x) for x in expected]
     assert table.columns[-1].header.endswith("where it is 1.00x")
+
+
+def test_debt_at_close_is_what_the_monte_carlo_paths_of_that_delay_see(iren):
+    # --debt-at-close keeps the loan sized on the scenario's own base case while the delay moves. Its base-case
+    # minimum DSCR at a delay of d months is what the Monte Carlo's paths that drew that delay get (they too
+    # service the close's debt): the median of those paths, whose market noise moves it by a few thousandths.
+    from pivotsim.analysis.sweep import sweep
+
+    delays = (1, 3, 4)
+    at_close = sweep(iren, [f"ai.risks.construction_delay_months={','.join(map(str, delays))}"],
+                     ["ai.base.debt.min_dscr"], debt_at_close=True)
+    paths = pivotsim.run(iren, paths=2000, seed=5).path_metrics()
+    drawn = paths["input.ai.risks.construction_delay_months"].to_numpy()
+    min_dscr = paths["ai_min_dscr"].to_numpy()
+    for delay, value in zip(delays, at_close.frame["ai.base.debt.min_dscr"]):
+        same = min_dscr[drawn == delay]
+        assert same.size > 100
+        assert np.percentile(same, 5) <= value <= np.percentile(same, 95), delay
+        assert abs(np.median(same) - value) < 0.005, delay
+    # and a delay after close breaches the 1.05 covenant; the loan re-sized on the delayed case does not
+    resized = sweep(iren, ["ai.risks.construction_delay_months=3,4"], ["ai.base.debt.min_dscr"])
+    assert at_close.frame["ai.base.debt.min_dscr"][1] < 1.05 < resized.frame["ai.base.debt.min_dscr"][0]
+
+
+def test_debt_at_close_at_the_scenarios_own_values_is_the_run(iren):
+    from pivotsim.analysis.sweep import sweep
+
+    # (the swept delay is fixed at each point, as --set fixes it; the scenario's base case has none)
+    summary = pivotsim.run(iren, paths=300, seed=2, overrides=["ai.risks.construction_delay_months=0"]).summary()["ai"]
+    assert summary["base"]["equity"]["npv_usd"] == pivotsim.run(iren, paths=1).summary()["ai"]["base"]["equity"]["npv_usd"]
+    point = sweep(iren, ["ai.risks.construction_delay_months=0,1"], ["ai.base.debt.min_dscr", "ai.base.equity.npv_usd",
+                                                                    "ai.monte_carlo.equity.npv_usd.p50"],
+                  paths=300, seed=2, debt_at_close=True).frame.iloc[0]
+    assert point["ai.base.debt.min_dscr"] == summary["base"]["debt"]["min_dscr"]
+    assert point["ai.base.equity.npv_usd"] == summary["base"]["equity"]["npv_usd"]
+    assert point["ai.monte_carlo.equity.npv_usd.p50"] == summary["monte_carlo"]["equity"]["npv_usd"]["p50"]
+
+
+def test_debt_at_close_refuses_what_it_cannot_keep(tmp_path):
+    from typer.testing import CliRunner
+
+    from pivotsim.cli import app
+
+    for args in (["sweep", "iren", "--param", "ai.debt.0.amount_usd=1e9:2e9:3", "--metric", "ai.base.debt.min_dscr"],
+                 ["sensitivity", "iren", "--method", "morris"], ["sensitivity", "iren", "--method", "rank"],
+                 ["breakeven", "iren", "--param", "ai.debt.1.rate_per_year", "--target", "ai.base.debt.min_dscr=1.05"]):
+        result = CliRunner().invoke(app, [*args, "--debt-at-close", "--out", str(tmp_path)]
+                                    if args[0] != "breakeven" else [*args, "--debt-at-close"])
+        assert result.exit_code == 2, (args, result.output)
+        assert "--debt-at-close" in result.output and "Traceback" not in result.output, args
+
+
+def test_a_tornado_at_close_leaves_the_debt_terms_out_and_feels_the_delay(iren):
+    from pivotsim.analysis.tornado import tornado
+
+    result = tornado(iren, metric="ai.base.debt.min_dscr", spider_points=0, debt_at_close=True)
+    inputs = list(result.table.input)
+    assert not any(p.startswith("ai.debt") for p in inputs)
+    rows = result.all_metrics
+    delay = rows[(rows.input == "ai.risks.construction_delay_months") & (rows.metric == "ai.base.debt.min_dscr")].iloc[0]
+    # the close's loan breaches the 1.05 covenant at either end (p10, p90 of the delay: 1 and 6 months), where the
+    # loan re-sized on each delayed case stayed above its base 1.69x
+    assert delay.metric_low < 1.05 and delay.metric_high < 1.05
+    assert result.base["ai.base.debt.min_dscr"] > 1.6

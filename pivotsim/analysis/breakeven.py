@@ -120,7 +120,7 @@ def _default_range(scenario: Scenario, param: str, base: float | None) -> tuple[
 
 def breakeven(scenario: Scenario | str | Path, param: str, target, range: tuple | str | None = None, *,
               stochastic: bool = False, paths: int = DEFAULT_SWEEP_PATHS, seed: int = DEFAULT_SEED,
-              overrides: Sequence[str] = ()) -> BreakevenResult:
+              overrides: Sequence[str] = (), debt_at_close: bool = False) -> BreakevenResult:
     """Solve for the value of ``param`` at which a metric equals its target (scipy brentq).
 
     Parameters
@@ -188,7 +188,7 @@ def breakeven(scenario: Scenario | str | Path, param: str, target, range: tuple 
         low, high = parse_range(f"{float(range[0])!r}:{float(range[1])!r}")
     need, need_base = metric_needs([metric])
     engine = CrnEngine(scenario, [param], paths=int(paths) if stochastic else 0, seed=int(seed),
-                       path_metrics=need, base=need_base, base_metrics=[metric])
+                       path_metrics=need, base=need_base, base_metrics=[metric], at_close=debt_at_close)
     calls = [0]
 
     def gap(x: float) -> float:

@@ -29,6 +29,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from ..errors import PivotsimError
 from ..scenario import Scenario
 from ..inputs import to_inputs
 from ..levered import base_blocks, base_debt
@@ -360,11 +361,16 @@ class CrnEngine:
         Name used in error messages (``--param``).
     shock_horizon_months : int, optional
         As :func:`pivotsim.run`'s ``market_horizon_months``.
+    at_close : bool
+        Keep the debt as sized on ``scenario``'s own base case at every point
+        (:func:`debt_at_close`) instead of sizing it on each point's, as
+        ``run --set`` does.
     """
 
     def __init__(self, scenario: Scenario, swept: Sequence[str], *, paths: int, seed: int,
                  path_metrics: Mapping[str, Sequence[str]], base: bool, option: str = "--param",
-                 base_metrics: Sequence[Metric] | None = None, shock_horizon_months: int | None = None):
+                 base_metrics: Sequence[Metric] | None = None, shock_horizon_months: int | None = None,
+                 at_close: bool = False):
         self.scenario = scenario
         self.swept = tuple(swept)
         self.paths = int(paths)
@@ -376,6 +382,7 @@ class CrnEngine:
         self.base_metrics = list(base_metrics) if base_metrics is not None else None
         self.option = option
         self.shock_horizon_months = shock_horizon_months
+        self.close_terms = debt_at_close(scenario, self.swept, option) if at_close else None
         n_blocks = -(-self.paths // BLOCK_PATHS) if self.paths else 0
         per_chunk = max(1, CHUNK_PATHS // BLOCK_PATHS)
         self.chunks = [list(range(b, min(b + per_chunk, n_blocks))) for b in range(0, n_blocks, per_chunk)]
@@ -442,7 +449,7 @@ class CrnEngine:
         inputs = to_inputs(scenario)
         point = PointResult()
         if self.base:
-            point.base = base_point(inputs, scenario, self.base_metrics).base
+            point.base = base_point(inputs, scenario, self.base_metrics, close_terms=self.close_terms).base
         if self.paths:
             point.paths = self._paths(inputs)
         self.computed["points"] += 1
@@ -465,7 +472,7 @@ class CrnEngine:
                    for k, (tree, d) in enumerate(zip(trees, draws.data))]
         out: dict[str, np.ndarray] = {}
         levered = [b for b in BUSINESSES if set(self.path_metrics[b]) & set(equity.LEVERED_METRIC_NAMES)]
-        terms = debt_terms(inputs) if levered else {}
+        terms = (self.close_terms if self.close_terms is not None else debt_terms(inputs)) if levered else {}
         for business in BUSINESSES:
             names = self.path_metrics[business]
             if not names:
@@ -499,7 +506,26 @@ def metric_needs(metrics: Sequence[Metric]) -> tuple[dict[str, list[str]], bool]
     return need, base
 
 
-def base_point(inputs, scenario: Scenario, metrics: Sequence[Metric] | None = None) -> PointResult:
+#: inputs that a debt kept as sized at close cannot follow: its own terms, and the timeline its schedule is laid on
+_NOT_AT_CLOSE = ("bitcoin.debt", "ai.debt", "scenario.")
+
+
+def debt_at_close(scenario: Scenario, moved: Sequence[str], option: str = "--param") -> dict:
+    """The debt of ``scenario`` sized on its own base case, to service unchanged while ``moved`` inputs move.
+
+    What a lender fixed at financial close: a construction delay or a lower
+    price found later changes the cash flows, not the loan.  A debt term or
+    the timeline cannot move under it (one-line error).
+    """
+    for path in moved:
+        if path.startswith(_NOT_AT_CLOSE):
+            raise PivotsimError(f"{option} {path}: --debt-at-close keeps the debt sized on the scenario's own base "
+                                "case, so a debt term or the timeline cannot move under it; drop --debt-at-close")
+    return debt_terms(to_inputs(scenario))
+
+
+def base_point(inputs, scenario: Scenario, metrics: Sequence[Metric] | None = None, *,
+               close_terms: dict | None = None) -> PointResult:
     """Base-case metrics of both businesses, only those ``metrics`` need when they are valuations.
 
     Valuation metrics (NPV, IRR, paybacks, funding) come from
@@ -507,7 +533,9 @@ def base_point(inputs, scenario: Scenario, metrics: Sequence[Metric] | None = No
     base metric takes the summary's own code, levered ones too (the
     ``debt``, ``equity`` and ``npv_with_financing_usd`` entries of
     :func:`pivotsim.levered.base_blocks`, for the businesses they name, or
-    for every business with debt when ``metrics`` is None).
+    for every business with debt when ``metrics`` is None).  ``close_terms``
+    (:func:`debt_at_close`): service that debt instead of sizing one on this
+    base case.
     """
     flows, market = base_case(inputs)
     keys = {b: set() for b in BUSINESSES}
@@ -530,7 +558,12 @@ def base_point(inputs, scenario: Scenario, metrics: Sequence[Metric] | None = No
             names = [k for k in VALUATION_METRICS if k in keys[business]]
             values = valuation(flows[business], discount_rate(inputs, business), names) if names else {}
             base[business] = {k: float(np.asarray(v).ravel()[0]) for k, v in values.items()}
-    if levered:  # sized on this base case, as pivotsim run sizes it (ScenarioError on terms it cannot honour)
+    if levered and close_terms is not None:  # the loan of the close, serviced on this point's cash flows
+        debt = {b: equity.levered(flows[b], close_terms[b], inputs, b, discount_rate(inputs, b), lines=True)
+                for b in levered}
+        for business in levered:
+            base[business].update(base_blocks(inputs, flows[business], debt[business], business))
+    elif levered:  # sized on this base case, as pivotsim run sizes it (ScenarioError on terms it cannot honour)
         debt = base_debt(inputs, {b: flows[b] for b in levered})
         for business in levered:
             base[business].update(base_blocks(inputs, flows[business], debt[business], business))

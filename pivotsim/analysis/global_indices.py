@@ -238,7 +238,7 @@ def sensitivity(scenario: Scenario | str | Path, method: str = "tornado", *,
                 factors: Sequence[str] | None = None, metric: str = NPV_DIFFERENCE_BASE,
                 delta: float = 0.2, quantiles: tuple = (0.1, 0.9), samples: int | None = None,
                 seed: int = DEFAULT_SEED, overrides: Sequence[str] = (), spider_points: int = 9,
-                progress: Callable[[int, int], None] | None = None):
+                progress: Callable[[int, int], None] | None = None, debt_at_close: bool = False):
     """Sensitivity of a scenario's base-case metrics: tornado, Sobol' or Morris.
 
     Parameters
@@ -262,6 +262,9 @@ def sensitivity(scenario: Scenario | str | Path, method: str = "tornado", *,
         Seed of the Sobol'/Morris sample (the tornado draws nothing).
     spider_points : int
         Tornado: points per input in the spider table (0: no spider).
+    debt_at_close : bool
+        Tornado: keep the debt sized on the scenario's own base case while
+        each input moves (:func:`pivotsim.analysis.tornado.tornado`).
 
     Returns
     -------
@@ -269,9 +272,13 @@ def sensitivity(scenario: Scenario | str | Path, method: str = "tornado", *,
     """
     if method == "tornado":
         return tornado(scenario, factors, metric=metric, delta=delta, quantiles=quantiles,
-                       spider_points=spider_points, overrides=overrides, progress=progress)
+                       spider_points=spider_points, overrides=overrides, progress=progress,
+                       debt_at_close=debt_at_close)
     if method not in ("sobol", "morris"):
         raise PivotsimError(f"--method {method!r} is not allowed; must be tornado, sobol or morris")
+    if debt_at_close:
+        raise PivotsimError(f"--debt-at-close: only with --method tornado (sweep and breakeven take it too), "
+                            f"not {method}")
     check_delta(delta)
     check_paths_seed(1, seed)
     scenario = resolve_scenario(scenario, overrides)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -127,7 +128,8 @@ def _walk(order, threads, engine, new_engine, evaluate, results, progress, n_poi
 
 def sweep(scenario: Scenario | str | Path, params, metrics: Sequence[str] | str = (NPV_DIFFERENCE,), *,
           paths: int = DEFAULT_SWEEP_PATHS, seed: int = DEFAULT_SEED, overrides: Sequence[str] = (),
-          progress: Callable[[int, int], None] | None = None, threads: int | None = None) -> SweepResult:
+          progress: Callable[[int, int], None] | None = None, threads: int | None = None,
+          debt_at_close: bool = False) -> SweepResult:
     """Evaluate a scenario on a grid of one or two parameters, with common random numbers.
 
     Parameters
@@ -151,6 +153,8 @@ def sweep(scenario: Scenario | str | Path, params, metrics: Sequence[str] | str 
         walks its own stretch of the grid with its own engine; a point's
         numbers do not depend on which thread or engine computed it (the
         engine's reuse is exact), only ``computed`` counts more work.
+    debt_at_close : bool
+        Keep the debt sized on the scenario's own base case (not at each point, as ``run --set``).
 
     Returns
     -------
@@ -168,9 +172,7 @@ def sweep(scenario: Scenario | str | Path, params, metrics: Sequence[str] | str 
     if isinstance(params, Mapping):
         axes = [(str(p), check_axis_values(str(p), v)) for p, v in params.items()]
     else:
-        if isinstance(params, str):
-            params = [params]
-        axes = [parse_axis(spec) for spec in params]
+        axes = [parse_axis(spec) for spec in ([params] if isinstance(params, str) else params)]
     if not 1 <= len(axes) <= 2:
         raise PivotsimError(f"--param: {len(axes)} parameters given; a sweep takes 1 or 2")
     if len(axes) == 2 and axes[0][0] == axes[1][0]:
@@ -202,8 +204,9 @@ def sweep(scenario: Scenario | str | Path, params, metrics: Sequence[str] | str 
     scenarios: dict[tuple[int, int], Scenario] = (
         {(i, 0): alone[0][float(v)] for i, v in enumerate(values2[0])} if len(axes) == 1 else {})
 
-    engine = CrnEngine(scenario, swept, paths=int(paths) if monte_carlo else 0, seed=int(seed),
-                       path_metrics=need, base=need_base, base_metrics=metric_list)
+    new_engine = functools.partial(CrnEngine, scenario, swept, paths=int(paths) if monte_carlo else 0, seed=int(seed),
+                                   path_metrics=need, base=need_base, base_metrics=metric_list, at_close=debt_at_close)
+    engine = new_engine()
     results: dict[tuple[int, int], PointResult] = {}
 
     def values_at(i, j):
@@ -221,10 +224,8 @@ def sweep(scenario: Scenario | str | Path, params, metrics: Sequence[str] | str 
         progress(done, n_points)
     swap = len(axes) == 2 and swept[1] in engine.market_reads and swept[0] not in engine.market_reads
     order = [ij for ij in _grid_order(shape[0], shape[1], swap) if ij not in results]
-    engines = _walk(order, threads, engine, lambda: CrnEngine(
-        scenario, swept, paths=int(paths) if monte_carlo else 0, seed=int(seed), path_metrics=need,
-        base=need_base, base_metrics=metric_list), lambda e, ij: e.evaluate(values_at(*ij), scenarios.get(ij)),
-        results, progress, n_points)
+    engines = _walk(order, threads, engine, new_engine, lambda e, ij: e.evaluate(values_at(*ij), scenarios.get(ij)),
+                    results, progress, n_points)
     computed = {key: sum(e.computed[key] for e in engines) for key in engine.computed}
 
     rows = []

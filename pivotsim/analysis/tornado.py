@@ -20,7 +20,8 @@ from ..errors import PivotsimError
 from ..scenario import Scenario, iter_quantities, resolve_scenario
 from ..inputs import to_inputs
 from ..uncertainty import uncertain_inputs
-from .crn import base_point
+from .crn import _NOT_AT_CLOSE, base_point
+from .crn import debt_at_close as debt_at_close_terms
 from .metrics import (NPV_DIFFERENCE_BASE, TORNADO_METRICS, Metric, PointResult, check_levered, metric_value,
                       parse_metric)
 from .parameters import check_numeric_path, parse_range, scenario_at
@@ -143,8 +144,8 @@ class TornadoResult:
                 "skipped": [{"input": p, "reason": r} for p, r in self.skipped]}
 
 
-def _base_point(scenario: Scenario, metrics: Sequence[Metric]) -> PointResult:
-    return base_point(to_inputs(scenario), scenario, metrics)
+def _base_point(scenario: Scenario, metrics: Sequence[Metric], close_terms: dict | None = None) -> PointResult:
+    return base_point(to_inputs(scenario), scenario, metrics, close_terms=close_terms)
 
 
 _BOUND = re.compile(r"(>=|<=) (-?\d+(?:\.\d*)?(?:e[-+]?\d+)?)")
@@ -186,8 +187,8 @@ def _moved(scenario: Scenario, path: str, value: float, base: float) -> tuple[Sc
 class _Points:
     """Moved scenarios and their base-case metrics, each computed once (the spider repeats the ends)."""
 
-    def __init__(self, scenario: Scenario, metrics: Sequence[Metric]):
-        self.scenario, self.metrics = scenario, metrics
+    def __init__(self, scenario: Scenario, metrics: Sequence[Metric], close_terms: dict | None = None):
+        self.scenario, self.metrics, self.close_terms = scenario, metrics, close_terms
         self._moved: dict[tuple, object] = {}
         self._points: dict[tuple, PointResult] = {}
 
@@ -208,14 +209,32 @@ class _Points:
         """Base-case metrics of ``scenario``, the scenario with ``path`` moved to ``value``."""
         key = (path, float(value))
         if key not in self._points:
-            self._points[key] = _base_point(scenario, self.metrics)
+            self._points[key] = _base_point(scenario, self.metrics, self.close_terms)
         return self._points[key]
+
+
+def _specs_and_close(scenario: Scenario, factors, at_close: bool) -> tuple[list, dict | None]:
+    """The inputs to move (``factors``, else every number but :data:`TORNADO_EXCLUDED`) and the debt to keep.
+
+    ``at_close``: the debt stays as sized on the scenario's own base case
+    while each input moves (a delay or a price found after close); debt terms
+    and the timeline are then left out of the default inputs (given, they
+    are a one-line error).  Else (None) each moved base case sizes its own.
+    """
+    if factors:
+        specs = list(factors)
+    else:
+        specs = [p for p, _ in iter_quantities(scenario) if not p.startswith(TORNADO_EXCLUDED)
+                 and not (at_close and p.startswith(_NOT_AT_CLOSE))]
+    if not at_close:
+        return specs, None
+    return specs, debt_at_close_terms(scenario, [str(f).partition("=")[0].strip() for f in specs], "--factor")
 
 
 def tornado(scenario: Scenario | str | Path, factors: Sequence[str] | None = None, *,
             metric: str = NPV_DIFFERENCE_BASE, delta: float = 0.2, quantiles: tuple = (0.1, 0.9),
             spider_points: int = 9, overrides: Sequence[str] = (),
-            progress: Callable[[int, int], None] | None = None) -> TornadoResult:
+            progress: Callable[[int, int], None] | None = None, debt_at_close: bool = False) -> TornadoResult:
     """One-at-a-time (tornado) sensitivity of base-case NPVs.
 
     Each input is moved to its low and high value with every other input at
@@ -238,6 +257,8 @@ def tornado(scenario: Scenario | str | Path, factors: Sequence[str] | None = Non
         Low and high quantiles of distributions.
     spider_points : int
         Points per input in the spider table (odd keeps the base value).
+    debt_at_close : bool
+        Keep the debt sized on the scenario's own base case (see :func:`_specs_and_close`).
 
     Returns
     -------
@@ -261,12 +282,9 @@ def tornado(scenario: Scenario | str | Path, factors: Sequence[str] | None = Non
     reported_metrics = [parse_metric(m) for m in reported]
     distributions = scenario_distributions(scenario)
 
-    if factors:
-        specs = list(factors)
-    else:
-        specs = [p for p, _ in iter_quantities(scenario) if not p.startswith(TORNADO_EXCLUDED)]
-    base_point0 = _base_point(scenario, reported_metrics)
-    points = _Points(scenario, reported_metrics)
+    specs, close_terms = _specs_and_close(scenario, factors, debt_at_close)
+    base_point0 = _base_point(scenario, reported_metrics, close_terms)
+    points = _Points(scenario, reported_metrics, close_terms)
     base = {m.path: metric_value(base_point0, m) for m in reported_metrics}
 
     rows, spider_rows, skipped = [], [], []

@@ -93,6 +93,10 @@ def sweep(
     out: Annotated[str, typer.Option("--out", help="Parent folder of the sweep folder.", metavar="PATH")] = "runs",
     set_: Annotated[Optional[List[str]], typer.Option("--set", help="Override a scenario value first.", metavar="KEY=VALUE")] = None,
     threads: ThreadsOption = None,
+    debt_at_close: Annotated[bool, typer.Option(
+        "--debt-at-close", help="Keep the debt as sized on the scenario's own base case while inputs move (a "
+                                "delay or price found after close); default: sized at each point, as run --set.")
+    ] = False,
 ):
     """Sweep one or two parameters on a grid with common random numbers; CSV, PNG and a table."""
     from ..analysis.metrics import NPV_DIFFERENCE
@@ -104,7 +108,8 @@ def sweep(
         check_output_folder(out, "--out")
         loaded = load(scenario, set_ or ())
         result = with_progress("sweeping", stderr.is_terminal, lambda progress: run_sweep(
-            loaded, param, metric or [NPV_DIFFERENCE], paths=paths, seed=seed, progress=progress, threads=threads))
+            loaded, param, metric or [NPV_DIFFERENCE], paths=paths, seed=seed, progress=progress, threads=threads,
+            debt_at_close=debt_at_close))
         folder = write_result(result, out, command=command_line())
     except PivotsimError as exc:
         fail(str(exc))
@@ -237,6 +242,10 @@ def sensitivity(
     out: Annotated[str, typer.Option("--out", help="Parent folder of the result folder.", metavar="PATH")] = "runs",
     set_: Annotated[Optional[List[str]], typer.Option("--set", help="Override a scenario value first.",
                                                       metavar="KEY=VALUE")] = None,
+    debt_at_close: Annotated[bool, typer.Option(
+        "--debt-at-close", help="Keep the debt as sized on the scenario's own base case while inputs move (a "
+                                "delay or price found after close); default: sized at each point, as run --set.")
+    ] = False,
 ):
     """Tornado and spider (one at a time), Sobol'/Morris indices (global, SALib), or drivers from the paths."""
     from ..analysis.parameters import parse_range
@@ -246,6 +255,8 @@ def sensitivity(
     from ..drivers import DRIVER_METHODS  # pandas: only for the commands that need it
 
     if method in DRIVER_METHODS:
+        if debt_at_close:
+            fail(f"--debt-at-close: only with --method tornado (sweep and breakeven take it too), not {method}")
         return _drivers_command(scenario, method, set_, paths, seed, out)
     try:
         if method not in ("tornado", "sobol", "morris"):
@@ -257,7 +268,7 @@ def sensitivity(
         loaded = load(scenario, set_ or ())
         result = with_progress(method, stderr.is_terminal, lambda progress: run_sensitivity(
             loaded, method, factors=factor, metric=metric, delta=delta, quantiles=q, samples=samples,
-            seed=seed, progress=progress))
+            seed=seed, progress=progress, debt_at_close=debt_at_close))
         folder = write_result(result, out, command=command_line())
     except PivotsimError as exc:
         fail(str(exc))
@@ -287,6 +298,10 @@ def breakeven(
     seed: Annotated[int, typer.Option("--seed", help="Random seed with --stochastic.")] = DEFAULT_SEED,
     set_: Annotated[Optional[List[str]], typer.Option("--set", help="Override a scenario value first.", metavar="KEY=VALUE")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")] = False,
+    debt_at_close: Annotated[bool, typer.Option(
+        "--debt-at-close", help="Keep the debt as sized on the scenario's own base case while inputs move (a "
+                                "delay or price found after close); default: sized at each point, as run --set.")
+    ] = False,
 ):
     """Solve for the value of a parameter at which a metric reaches a target (brentq), then re-verify."""
     from ..analysis.breakeven import breakeven as solve
@@ -295,7 +310,8 @@ def breakeven(
         check_seed(seed)
         loaded = load(scenario, set_ or ())
         first_run_notice()
-        result = solve(loaded, param, target, range_, stochastic=stochastic, paths=paths, seed=seed)
+        result = solve(loaded, param, target, range_, stochastic=stochastic, paths=paths, seed=seed,
+                       debt_at_close=debt_at_close)
     except PivotsimError as exc:
         fail(str(exc))
     if as_json:
