@@ -34,7 +34,6 @@ def idle_cpus() -> float:
     return usable_cpus() - load
 
 
-
 def _runnable() -> int | None:
     """Threads running or ready to run on the machine now (``/proc/loadavg``, this one included); None elsewhere."""
     try:
@@ -57,4 +56,14 @@ def idle_cpus_at_start() -> float:
     """
     if _RUNNABLE_AT_IMPORT is None:
         return idle_cpus()
-    return float((os.cpu_count() or 1) - _RUNNABLE_AT_IMPORT)
+    return float(usable_cpus() - _RUNNABLE_AT_IMPORT)
+
+
+def spare_cpu(load_margin: float) -> bool:
+    """Whether a helper process would have a CPU of its own: more than one usable, and one idle besides this process.
+
+    Idle by the load average (CPUs minus it at least ``load_margin``: it
+    counts this process once it has run a while) or at this process's start
+    (:func:`idle_cpus_at_start` at least 1).
+    """
+    return usable_cpus() > 1 and (idle_cpus() >= load_margin or idle_cpus_at_start() >= 1.0)

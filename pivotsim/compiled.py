@@ -54,7 +54,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from ._cpus import idle_cpus, idle_cpus_at_start, usable_cpus
+from ._cpus import spare_cpu
 
 _KERNELS: list = []
 
@@ -178,10 +178,9 @@ def compile_ahead() -> bool:
     """On a first run, start the background process that compiles the planned kernels (see the module docstring).
 
     Only when most planned kernels are uncached, a CPU is idle besides this
-    one (CPUs minus the load average at least 1.5, or a CPU idle when the
-    run started, :func:`~pivotsim._cpus.idle_cpus_at_start`: on a busy
-    machine a second process only takes time from this one, measured) and
-    the JIT is on; at most once per process.
+    one (:func:`~pivotsim._cpus.spare_cpu` with the load average at most
+    CPUs - 1.5: on a busy machine a second process only takes time from this
+    one, measured) and the JIT is on; at most once per process.
     ``PIVOTSIM_COMPILE_AHEAD=1`` (or ``0``) starts it (or not) whatever the load.  The process is
     ended when this one exits.  Returns whether it was started.
     """
@@ -189,9 +188,7 @@ def compile_ahead() -> bool:
 
     planned = _planned_kernels(PLAN)  # imports the modules: every kernel a run calls is registered
     setting = os.environ.get("PIVOTSIM_COMPILE_AHEAD", "").strip()
-    # a CPU for each process: by the load average (which counts this one), or idle besides this one at its start
-    idle = idle_cpus() >= 1.5 or idle_cpus_at_start() >= 1.0
-    wanted = setting == "1" if setting in ("0", "1") else usable_cpus() > 1 and idle
+    wanted = setting == "1" if setting in ("0", "1") else spare_cpu(1.5)  # a CPU for each process
     if _AHEAD or numba.config.DISABLE_JIT or not wanted:
         return False
     try:

@@ -122,7 +122,8 @@ import os
 import sys
 os.sched_getaffinity = lambda pid: {0, 1}
 from pivotsim import compiled, compiled_plan
-compiled.idle_cpus_at_start = lambda: 1.0  # an idle second CPU (a busy machine gets no background process)
+from pivotsim import _cpus
+_cpus.idle_cpus_at_start = lambda: 1.0  # an idle second CPU (a busy machine gets no background process)
 from pivotsim.models import accounting
 small = [e for e in compiled_plan.PLAN if e[1] in ("_tax_kernel", "_book_value_kernel")]
 stale = [("pivotsim.models.accounting", "_depreciation_kernel", "float64"), ("pivotsim.nowhere", "k", "int64")]
@@ -157,8 +158,9 @@ import os
 import sys
 os.sched_getaffinity = lambda pid: {0, 1}
 from pivotsim import compiled
-compiled.idle_cpus = lambda: 0.0  # the load average of a busy minute
-compiled.idle_cpus_at_start = lambda: float(sys.argv[1])
+from pivotsim import _cpus
+_cpus.idle_cpus = lambda: 0.0  # the load average of a busy minute
+_cpus.idle_cpus_at_start = lambda: float(sys.argv[1])
 compiled.subprocess.Popen = None  # a started process would fail here: the gate must decide first
 try:
     started = compiled.compile_ahead()
@@ -186,7 +188,7 @@ def test_idle_cpus_at_start_counts_the_runnable_threads_but_this_one(monkeypatch
     # /proc/loadavg "0.47 0.67 0.88 1/84 16060": one thread runnable (this one) on a 2-CPU machine: one CPU idle.
     from pivotsim import _cpus
 
-    monkeypatch.setattr(_cpus.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(_cpus.os, "sched_getaffinity", lambda pid: {0, 1})
     monkeypatch.setattr(_cpus, "_RUNNABLE_AT_IMPORT", 1)
     assert _cpus.idle_cpus_at_start() == 1.0
     monkeypatch.setattr(_cpus, "_RUNNABLE_AT_IMPORT", 3)  # two other busy threads

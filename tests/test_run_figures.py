@@ -8,6 +8,7 @@ import pytest
 
 import pivotsim
 from pivotsim.output.figure_data import RunFigureData, figure_data
+from pivotsim import _cpus
 from pivotsim.output import figure_worker
 from pivotsim.output.figure_worker import PendingFigures, start_figure_workers
 from pivotsim.output.folders import write_run_folder
@@ -77,7 +78,7 @@ def test_a_failed_write_leaves_no_folder(result, tmp_path, monkeypatch):
 
 def test_default_count_follows_the_idle_cpus(monkeypatch):
     monkeypatch.delenv("PIVOTSIM_FIGURE_WORKERS", raising=False)
-    monkeypatch.setattr(figure_worker, "idle_cpus_at_start", lambda: 0.0)  # by the load average alone
+    monkeypatch.setattr(_cpus, "idle_cpus_at_start", lambda: 0.0)  # by the load average alone
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
     monkeypatch.setattr(os, "getloadavg", lambda: (0.4, 0.4, 0.4))
     assert figure_worker.default_count() == 1
@@ -89,7 +90,7 @@ def test_default_count_follows_the_idle_cpus(monkeypatch):
     # a busy last minute but an idle CPU now (the previous command just ended): a worker
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
     monkeypatch.setattr(os, "getloadavg", lambda: (1.8, 1.8, 1.8))
-    monkeypatch.setattr(figure_worker, "idle_cpus_at_start", lambda: 1.0)
+    monkeypatch.setattr(_cpus, "idle_cpus_at_start", lambda: 1.0)
     assert figure_worker.default_count() == 1
 
 

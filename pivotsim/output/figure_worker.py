@@ -26,7 +26,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .._cpus import idle_cpus, idle_cpus_at_start, usable_cpus
+from .._cpus import spare_cpu
 from .figure_data import RUN_FIGURE_DPI, RunFigureData
 
 WAIT_S = 120.0
@@ -91,7 +91,7 @@ def default_count() -> int:
     own interpreter and imports and gains no overlap, so the figures are
     drawn here.  The pictures are the same either way.
     """
-    return 1 if usable_cpus() > 1 and (idle_cpus() >= 0.5 or idle_cpus_at_start() >= 1.0) else 0
+    return 1 if spare_cpu(0.5) else 0
 
 
 def start_figure_workers(count: int | None = None) -> list[FigureWorker]:
