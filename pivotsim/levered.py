@@ -17,9 +17,12 @@ from .simulate import debt_terms, discount_rate, value_bridge
 from .statistics import describe
 
 
-def base_debt(inputs, base: dict[str, CashFlows]) -> dict[str, project_debt.DebtResult]:
-    """The base case's debt of each levered business, with its monthly lines (ScenarioError on bad terms)."""
-    terms = debt_terms(inputs, base)
+def base_debt(inputs, base: dict[str, CashFlows], terms: dict | None = None) -> dict[str, project_debt.DebtResult]:
+    """The base case's debt of each levered business, with its monthly lines (ScenarioError on bad terms).
+
+    Sized on this base case, or ``terms`` serviced as given (a debt sized at close, by business).
+    """
+    terms = debt_terms(inputs, base) if terms is None else {b: terms[b] for b in base}
     return {business: equity.levered(base[business], t, inputs, business, discount_rate(inputs, business), lines=True)
             for business, t in terms.items()}
 

@@ -507,7 +507,7 @@ def metric_needs(metrics: Sequence[Metric]) -> tuple[dict[str, list[str]], bool]
 
 
 #: inputs that a debt kept as sized at close cannot follow: its own terms, and the timeline its schedule is laid on
-_NOT_AT_CLOSE = ("bitcoin.debt", "ai.debt", "scenario.")
+NOT_AT_CLOSE = ("bitcoin.debt", "ai.debt", "scenario.")
 
 
 def debt_at_close(scenario: Scenario, moved: Sequence[str], option: str = "--param") -> dict:
@@ -518,7 +518,7 @@ def debt_at_close(scenario: Scenario, moved: Sequence[str], option: str = "--par
     the timeline cannot move under it (one-line error).
     """
     for path in moved:
-        if path.startswith(_NOT_AT_CLOSE):
+        if path.startswith(NOT_AT_CLOSE):
             raise PivotsimError(f"{option} {path}: --debt-at-close keeps the debt sized on the scenario's own base "
                                 "case, so a debt term or the timeline cannot move under it; drop --debt-at-close")
     return debt_terms(to_inputs(scenario))
@@ -558,13 +558,9 @@ def base_point(inputs, scenario: Scenario, metrics: Sequence[Metric] | None = No
             names = [k for k in VALUATION_METRICS if k in keys[business]]
             values = valuation(flows[business], discount_rate(inputs, business), names) if names else {}
             base[business] = {k: float(np.asarray(v).ravel()[0]) for k, v in values.items()}
-    if levered and close_terms is not None:  # the loan of the close, serviced on this point's cash flows
-        debt = {b: equity.levered(flows[b], close_terms[b], inputs, b, discount_rate(inputs, b), lines=True)
-                for b in levered}
-        for business in levered:
-            base[business].update(base_blocks(inputs, flows[business], debt[business], business))
-    elif levered:  # sized on this base case, as pivotsim run sizes it (ScenarioError on terms it cannot honour)
-        debt = base_debt(inputs, {b: flows[b] for b in levered})
+    if levered:  # sized on this base case, as pivotsim run sizes it (ScenarioError on terms it cannot honour),
+        # or the loan of the close serviced on this point's cash flows
+        debt = base_debt(inputs, {b: flows[b] for b in levered}, close_terms)
         for business in levered:
             base[business].update(base_blocks(inputs, flows[business], debt[business], business))
     return PointResult(base=base)

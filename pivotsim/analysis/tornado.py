@@ -20,7 +20,7 @@ from ..errors import PivotsimError
 from ..scenario import Scenario, iter_quantities, resolve_scenario
 from ..inputs import to_inputs
 from ..uncertainty import uncertain_inputs
-from .crn import _NOT_AT_CLOSE, base_point
+from .crn import NOT_AT_CLOSE, base_point
 from .crn import debt_at_close as debt_at_close_terms
 from .metrics import (NPV_DIFFERENCE_BASE, TORNADO_METRICS, Metric, PointResult, check_levered, metric_value,
                       parse_metric)
@@ -225,7 +225,7 @@ def _specs_and_close(scenario: Scenario, factors, at_close: bool) -> tuple[list,
         specs = list(factors)
     else:
         specs = [p for p, _ in iter_quantities(scenario) if not p.startswith(TORNADO_EXCLUDED)
-                 and not (at_close and p.startswith(_NOT_AT_CLOSE))]
+                 and not (at_close and p.startswith(NOT_AT_CLOSE))]
     if not at_close:
         return specs, None
     return specs, debt_at_close_terms(scenario, [str(f).partition("=")[0].strip() for f in specs], "--factor")
