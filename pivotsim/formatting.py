@@ -73,10 +73,11 @@ def usd_price(x) -> str:
     return "n/a" if missing(x) else f"${x:,.0f}"
 
 
-def compact_money(x: float, _pos=None) -> str:
+def compact_money(x: float, _pos=None, *, tenths: bool = False) -> str:
     """Short amount in USD for axes and narrow tables: $1.5B, $250M, $40k, $12 ('' when not finite).
 
-    Usable as a matplotlib tick formatter (``_pos`` is ignored).
+    Usable as a matplotlib tick formatter (``_pos`` is ignored).  ``tenths``:
+    a tenth also from 10 up where there is one ($10.5B; else $10B).
     """
     if missing(x):
         return ""
@@ -87,7 +88,7 @@ def compact_money(x: float, _pos=None) -> str:
     for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if a >= scale:
             value = a / scale
-            text = f"{value:.1f}".rstrip("0").rstrip(".") if value < 10 else f"{value:.0f}"
+            text = f"{value:.1f}".rstrip("0").rstrip(".") if value < 10 or tenths else f"{value:.0f}"
             return f"{sign}${text}{suffix}"
     return f"{sign}${a:.2f}".rstrip("0").rstrip(".") if a < 10 else f"{sign}${a:.0f}"
 
@@ -131,19 +132,18 @@ def metric_words(path: str) -> str:
 
 
 def axis_money(x: float, _pos=None) -> str:
-    """:func:`compact_money` for axis ticks: one decimal from 10 up where needed ($10.5B, not a second $10B)."""
-    if missing(x) or abs(x) < 1e4:
-        return compact_money(x)
-    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= scale:
-            text = f"{abs(x) / scale:.1f}".rstrip("0").rstrip(".")
-            return f"{'-' if x < 0 else ''}${text}{suffix}"
-    return compact_money(x)
+    """:func:`compact_money` for axis ticks: a tenth from 10 up where needed ($10.5B, not a second $10B)."""
+    return compact_money(x, tenths=True)
+
+
+def is_coverage(path: str) -> bool:
+    """Whether a metric path holds a coverage ratio (``ai.base.debt.min_dscr``, ``...min_dscr.p5``): 1.43x."""
+    return "_dscr" in path
 
 
 def reference_level(path: str) -> tuple[float, str]:
     """The level a metric is read against (a sweep's crossing, a chart's line): 1.00x for a DSCR, else zero."""
-    return (1.0, "1.00x") if "_dscr" in path else (0.0, "0")
+    return (1.0, ratio(1.0)) if is_coverage(path) else (0.0, "0")
 
 
 def metric_text(path: str, x) -> str:
@@ -152,7 +152,7 @@ def metric_text(path: str, x) -> str:
         return "n/a"
     if is_rate(path):
         return pct(x)
-    if "_dscr" in path:  # a coverage ratio (ai.base.debt.min_dscr, ai.monte_carlo.debt.min_dscr.p5): 1.43x
+    if is_coverage(path):
         return ratio(x)
     if "_usd" in path and "per_" not in path:
         return money(x)

@@ -234,6 +234,13 @@ def _base_metric_rows(inputs, metric: Metric, n: int) -> np.ndarray:
     return per_row(metric.business, metric.key)
 
 
+def check_debt_at_close(method: str, debt_at_close: bool) -> None:
+    """``--debt-at-close`` moves inputs one at a time under a fixed debt: the tornado's, not Sobol', Morris or drivers'."""
+    if debt_at_close and method != "tornado":
+        raise PivotsimError(f"--debt-at-close: only with --method tornado (sweep and breakeven take it too), "
+                            f"not {method}")
+
+
 def sensitivity(scenario: Scenario | str | Path, method: str = "tornado", *,
                 factors: Sequence[str] | None = None, metric: str = NPV_DIFFERENCE_BASE,
                 delta: float = 0.2, quantiles: tuple = (0.1, 0.9), samples: int | None = None,
@@ -276,9 +283,7 @@ def sensitivity(scenario: Scenario | str | Path, method: str = "tornado", *,
                        debt_at_close=debt_at_close)
     if method not in ("sobol", "morris"):
         raise PivotsimError(f"--method {method!r} is not allowed; must be tornado, sobol or morris")
-    if debt_at_close:
-        raise PivotsimError(f"--debt-at-close: only with --method tornado (sweep and breakeven take it too), "
-                            f"not {method}")
+    check_debt_at_close(method, debt_at_close)
     check_delta(delta)
     check_paths_seed(1, seed)
     scenario = resolve_scenario(scenario, overrides)

@@ -26,6 +26,12 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 
+#: ``--debt-at-close`` of sweep, sensitivity (tornado) and breakeven
+DebtAtCloseOption = Annotated[bool, typer.Option(
+    "--debt-at-close", help="Keep the debt as sized on the scenario's own base case while inputs move (a "
+                            "delay or price found after close); default: sized at each point, as run --set.")]
+
+
 def sweep_table(result) -> "Table":
     """The sweep in the terminal: one row per point (1 parameter) or per row of the grid (2)."""
     import numpy as np
@@ -93,10 +99,7 @@ def sweep(
     out: Annotated[str, typer.Option("--out", help="Parent folder of the sweep folder.", metavar="PATH")] = "runs",
     set_: Annotated[Optional[List[str]], typer.Option("--set", help="Override a scenario value first.", metavar="KEY=VALUE")] = None,
     threads: ThreadsOption = None,
-    debt_at_close: Annotated[bool, typer.Option(
-        "--debt-at-close", help="Keep the debt as sized on the scenario's own base case while inputs move (a "
-                                "delay or price found after close); default: sized at each point, as run --set.")
-    ] = False,
+    debt_at_close: DebtAtCloseOption = False,
 ):
     """Sweep one or two parameters on a grid with common random numbers; CSV, PNG and a table."""
     from ..analysis.metrics import NPV_DIFFERENCE
@@ -242,21 +245,20 @@ def sensitivity(
     out: Annotated[str, typer.Option("--out", help="Parent folder of the result folder.", metavar="PATH")] = "runs",
     set_: Annotated[Optional[List[str]], typer.Option("--set", help="Override a scenario value first.",
                                                       metavar="KEY=VALUE")] = None,
-    debt_at_close: Annotated[bool, typer.Option(
-        "--debt-at-close", help="Keep the debt as sized on the scenario's own base case while inputs move (a "
-                                "delay or price found after close); default: sized at each point, as run --set.")
-    ] = False,
+    debt_at_close: DebtAtCloseOption = False,
 ):
     """Tornado and spider (one at a time), Sobol'/Morris indices (global, SALib), or drivers from the paths."""
     from ..analysis.parameters import parse_range
-    from ..analysis.global_indices import sensitivity as run_sensitivity
+    from ..analysis.global_indices import check_debt_at_close, sensitivity as run_sensitivity
     from ..output.sensitivity_folders import write_result  # matplotlib: only for analyses
 
     from ..drivers import DRIVER_METHODS  # pandas: only for the commands that need it
 
     if method in DRIVER_METHODS:
-        if debt_at_close:
-            fail(f"--debt-at-close: only with --method tornado (sweep and breakeven take it too), not {method}")
+        try:
+            check_debt_at_close(method, debt_at_close)  # (the other methods check it in the API)
+        except PivotsimError as exc:
+            fail(str(exc))
         return _drivers_command(scenario, method, set_, paths, seed, out)
     try:
         if method not in ("tornado", "sobol", "morris"):
@@ -298,10 +300,7 @@ def breakeven(
     seed: Annotated[int, typer.Option("--seed", help="Random seed with --stochastic.")] = DEFAULT_SEED,
     set_: Annotated[Optional[List[str]], typer.Option("--set", help="Override a scenario value first.", metavar="KEY=VALUE")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")] = False,
-    debt_at_close: Annotated[bool, typer.Option(
-        "--debt-at-close", help="Keep the debt as sized on the scenario's own base case while inputs move (a "
-                                "delay or price found after close); default: sized at each point, as run --set.")
-    ] = False,
+    debt_at_close: DebtAtCloseOption = False,
 ):
     """Solve for the value of a parameter at which a metric reaches a target (brentq), then re-verify."""
     from ..analysis.breakeven import breakeven as solve

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis.metrics import parse_metric
-from ..formatting import (axis_money, compact_money, compact_number, is_rate, metric_text, metric_words,
-                          reference_level)
+from ..formatting import (axis_money, compact_money, compact_number, is_coverage, is_rate, metric_text,
+                          metric_words, ratio, reference_level)
 
 BAND_COLOR = "#9ecae1"
 LINE_COLOR = "#08519c"
@@ -41,8 +41,8 @@ def _formatter(name: str):
 
     if is_rate(name):
         return PercentFormatter(xmax=1.0)  # (as many decimals as the ticks' spacing needs)
-    if "_dscr" in name:
-        return FuncFormatter(lambda x, _p: f"{x:.2f}x")
+    if is_coverage(name):
+        return FuncFormatter(lambda x, _p: ratio(x))
     return FuncFormatter(axis_money if _is_money(name) else compact_number)
 
 
