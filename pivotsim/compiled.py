@@ -25,6 +25,9 @@ Rules every kernel follows (tests rely on them):
   every run.  ``nogil``: threads evaluate chunks in parallel.
   ``cache=True``: compiled once per installation (in ``__pycache__``, or
   numba's user cache when the package folder is read-only).
+* A kernel only other kernels call is an :func:`inner_kernel`: compiled
+  without a Python entry point (``tests/test_compiled.py`` checks the
+  library's runs call none from Python).
 * ``NUMBA_DISABLE_JIT=1`` runs the same functions as Python (debugging,
   coverage), only slower.
 
@@ -53,16 +56,40 @@ from pathlib import Path
 
 import numba
 import numpy as np
+from numba.core.registry import CPUDispatcher
 
 from ._cpus import spare_cpu
 
 _KERNELS: list = []
 
 
-def kernel(function):
+def kernel(function, *, from_python: bool = True):
     """Compile ``function`` as a pivotsim kernel (see the module docstring)."""
-    compiled = numba.njit(cache=True, nogil=True, error_model="numpy")(function)
+    compiled = numba.njit(cache=True, nogil=True, error_model="numpy",
+                          no_cpython_wrapper=not from_python, no_cfunc_wrapper=not from_python)(function)
     _KERNELS.append(compiled)
+    return compiled
+
+
+class _InnerKernel(CPUDispatcher):
+    """The dispatcher of an :func:`inner_kernel`: Python may not call it (it has no Python entry point)."""
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"{self.py_func.__name__} is an inner kernel: only other kernels call it")
+
+
+def inner_kernel(function):
+    """Compile ``function`` as a kernel only other kernels call: it has no entry point from Python.
+
+    numba otherwise builds each kernel a CPython wrapper (boxing and
+    unboxing its arguments) and a C callback wrapper, whether Python calls
+    it or not: 2.2 s of the 16.2 s the first run of every library scenario
+    spends compiling (``benchmarks/kernel_compile.py``).  Called from
+    Python it raises ``TypeError`` (without its wrapper numba would crash).
+    """
+    compiled = kernel(function, from_python=False)
+    if isinstance(compiled, CPUDispatcher):  # (not with NUMBA_DISABLE_JIT: a plain function)
+        compiled.__class__ = _InnerKernel
     return compiled
 
 

@@ -1,8 +1,10 @@
 """pivotsim.compiled: the rules kernels are called with, and the first-run notice."""
 
+import importlib
 from pathlib import Path
 from types import SimpleNamespace
 
+import numba
 import numpy as np
 import pytest
 
@@ -115,6 +117,26 @@ def test_the_compile_plan_is_what_a_library_run_calls_from_python():
             assert texts == [plan_signature[name]], f"{name}: regenerate the plan"
         elif name.rsplit(".", 1)[1] not in callees:
             raise AssertionError(f"{name} is called from Python but not planned: regenerate the plan")
+
+
+def test_inner_kernels_are_the_ones_only_kernels_call():
+    """The compile plan's callees are inner kernels (no Python entry point to compile), its kernels are not.
+
+    A planned kernel is called from Python; a callee only from other
+    kernels, so the CPython wrapper numba would build it is never used.  An
+    inner kernel called from Python is refused (numba's TypeError), not run.
+    """
+    from pivotsim.compiled_plan import CALLEES, PLAN
+    from pivotsim.models import finance
+
+    def is_inner(module, name):
+        return importlib.import_module(module).__dict__[name].targetoptions.get("no_cpython_wrapper", False)
+
+    assert [f"{m}.{n}" for m, n in CALLEES if not is_inner(m, n)] == []
+    assert [f"{m}.{n}" for m, n, _ in PLAN if is_inner(m, n)] == []
+    if not numba.config.DISABLE_JIT:
+        with pytest.raises(TypeError):
+            finance._is_negative(-1.0)
 
 
 _AHEAD_SCRIPT = """

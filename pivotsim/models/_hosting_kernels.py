@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from ..compiled import kernel
+from ..compiled import inner_kernel, kernel
 
 # settings
 (S_TERM, S_RENEWAL_TERM, S_CONSTRUCTION, S_GPU_LIFE, S_GPU_CLOUD, S_PASS_THROUGH, S_HAS_DEFAULT,
@@ -63,7 +63,7 @@ N_WORK = 14
 (A_REMAINING_INVOICES, A_BOOK_END, A_UNCREDITED, A_GPU_VALUE_END) = range(4)
 
 
-@kernel
+@inner_kernel
 def month_column(month, n_periods):
     """Grid column of a month [months], or -1 when it is fractional, infinite or off the grid."""
     if month >= 0.0 and month < n_periods and month == math.floor(month):
@@ -71,7 +71,7 @@ def month_column(month, n_periods):
     return -1
 
 
-@kernel
+@inner_kernel
 def first_lease_month(golive, lease_month, n_periods):
     """First month m in [0, n_periods] with m - golive - 1 >= lease_month [months].
 
@@ -87,7 +87,7 @@ def first_lease_month(golive, lease_month, n_periods):
     return m
 
 
-@kernel
+@inner_kernel
 def month_at_or_after(month, n_periods):
     """First whole month >= ``month``, within [0, n_periods]."""
     if not month < n_periods:
@@ -97,7 +97,7 @@ def month_at_or_after(month, n_periods):
     return min(int(math.ceil(month)), n_periods)
 
 
-@kernel
+@inner_kernel
 def month_after(month, n_periods):
     """First whole month > ``month``, within [0, n_periods].
 
@@ -107,7 +107,7 @@ def month_after(month, n_periods):
     return month_at_or_after(np.floor(month) + 1.0, n_periods)
 
 
-@kernel
+@inner_kernel
 def gpu_resale_share(age_months, residual_share, term_months, age_decay):
     """Resale value of GPUs aged ``age_months`` since go-live, share of their cost [-].
 
@@ -121,7 +121,7 @@ def gpu_resale_share(age_months, residual_share, term_months, age_decay):
     return residual_share * age_decay ** ((age - term_months) / 12.0)
 
 
-@kernel
+@inner_kernel
 def add_facility_capex(row, tranches, construction, end_shift, stretch, facility_total):
     """Add one path's facility capex [USD] into ``row`` ``(n_periods,)``.
 
@@ -140,7 +140,7 @@ def add_facility_capex(row, tranches, construction, end_shift, stretch, facility
         row[0] += per_month * min(max(months - golive, 0.0), float(months))
 
 
-@kernel
+@inner_kernel
 def _spending_shift(settings, params_row):
     """(end shift, stretch) of the facility spending of a path [months] (see :func:`_facility_capex_kernel`)."""
     delay = params_row[K_DELAY]
@@ -151,7 +151,7 @@ def _spending_shift(settings, params_row):
     return 0.0, 0.0
 
 
-@kernel
+@inner_kernel
 def _facility_total(settings, params_row):
     """Facility capex of a path [USD]: budget times the cost of the delay, if any."""
     total = params_row[K_FACILITY_TOTAL]
@@ -176,14 +176,14 @@ def _facility_capex_kernel(settings, tranches, params, facility_capex):
         add_facility_capex(row, tranches, construction, shift, stretch, _facility_total(settings, params[i]))
 
 
-@kernel
+@inner_kernel
 def _is_terminated(settings, params_row):
     """Whether the customer cancels the path's tranches: late past the long-stop, and the draw says so."""
     grace = settings[S_GRACE]
     return grace >= 0.0 and params_row[K_DELAY] > grace and params_row[K_TERMINATES] != 0.0
 
 
-@kernel
+@inner_kernel
 def _contract_months(settings, tranches, p, params_row, renewed, n_periods, work, state, invoiced_units):
     """Revenue, load and service of tranche ``p`` of a path as signed (delay, default, renewal)."""
     term = settings[S_TERM]
@@ -250,7 +250,7 @@ def _contract_months(settings, tranches, p, params_row, renewed, n_periods, work
         state[A_REMAINING_INVOICES] = state[A_REMAINING_INVOICES] + share * full_rate * unbilled
 
 
-@kernel
+@inner_kernel
 def _terminated_months(settings, tranches, p, params_row, n_periods, work):
     """Tranche ``p`` after the customer cancelled it: re-leased at the market rate, or left idle.
 
@@ -277,13 +277,13 @@ def _terminated_months(settings, tranches, p, params_row, n_periods, work):
         work[W_SERVICE, m] += share
 
 
-@kernel
+@inner_kernel
 def _tranche_value(settings, tranches, p, params_row):
     """Contract value of tranche ``p`` [USD]: its invoices over the full term."""
     return tranches[p, 0] * params_row[K_FULL_RATE] * params_row[K_VALUE_UNITS]
 
 
-@kernel
+@inner_kernel
 def _delay_credits(settings, tranches, p, params_row, n_periods, work):
     """Delay credits of tranche ``p`` (negative) from its first invoices on.
 
@@ -313,7 +313,7 @@ def _delay_credits(settings, tranches, p, params_row, n_periods, work):
         owed -= taken
 
 
-@kernel
+@inner_kernel
 def _prepayment(settings, tranches, p, params_row, terminated, n_periods, work, state):
     """Per-tranche prepayment: paid before delivery, credited evenly from a service month, refunded on cancellation.
 
@@ -356,7 +356,7 @@ def _prepayment(settings, tranches, p, params_row, terminated, n_periods, work, 
         state[A_UNCREDITED] = state[A_UNCREDITED] + (share_value - credited)
 
 
-@kernel
+@inner_kernel
 def _gpus(settings, tranches, p, params_row, renewed, terminated, n_periods, work, state, sales, row, residual):
     """GPUs of tranche ``p`` (gpu_cloud): paid, depreciated from go-live, sold; book and economic value at the horizon.
 
@@ -412,7 +412,7 @@ def _gpus(settings, tranches, p, params_row, renewed, terminated, n_periods, wor
         work[W_GPUS, column] += cost
 
 
-@kernel
+@inner_kernel
 def _default_payments(settings, params_row, n_periods, work, state, sparse, row):
     """Backstop at the default, recovery later, on the claim net of the prepayment still to credit."""
     remaining = state[A_REMAINING_INVOICES]
@@ -433,7 +433,7 @@ def _default_payments(settings, params_row, n_periods, work, state, sparse, row)
         sparse[SP_RECOVERY, column, row] += recovered
 
 
-@kernel
+@inner_kernel
 def _write_lines(settings, hours, price, facility_depreciation, params_row, plain, original_is_earned, work,
                  lines, r):
     """The monthly lines of one path (row ``r`` of ``lines``) from its scratch rows."""
@@ -502,7 +502,7 @@ def _write_lines(settings, hours, price, facility_depreciation, params_row, plai
             taxable[m] = ebitda[m] - facility_depreciation[m]
 
 
-@kernel
+@inner_kernel
 def _write_net(settings, params_row, work, lines, r, net_row, extras):
     """The net of one path in :func:`~pivotsim.models.hosting.hosting_cash_flows`' item order, up to capex.
 
@@ -533,7 +533,7 @@ def _write_net(settings, params_row, work, lines, r, net_row, extras):
     net_row[last] = total
 
 
-@kernel
+@inner_kernel
 def _terminal_value(settings, tranches, params_row, facility_depreciation, work, state):
     """Value of what the operator owns at the horizon [USD] (``S_TERMINAL``).
 
@@ -559,7 +559,7 @@ def _terminal_value(settings, tranches, params_row, facility_depreciation, work,
     return built * params_row[K_HALL_VALUE] + state[A_GPU_VALUE_END]
 
 
-@kernel
+@inner_kernel
 def _fill_invoiced_units(growth, invoiced_units):
     """``invoiced_units[k]`` = sum over lease months j < k of growth^(j // 12)."""
     factor = 1.0
@@ -569,7 +569,7 @@ def _fill_invoiced_units(growth, invoiced_units):
         invoiced_units[k + 1] = invoiced_units[k] + factor
 
 
-@kernel
+@inner_kernel
 def _copy_sparse(work_row, sparse_line, row):
     """The months of ``work_row`` that are not zero into ``sparse_line[:, row]``.
 

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ..compiled import kernel, per_path, rows_of
+from ..compiled import inner_kernel, kernel, per_path, rows_of
 
 
 def _as_rows(values):
@@ -103,7 +103,7 @@ def book_value(capex_usd, depreciation_usd):
     return _book_value_kernel(capex_rows, depreciation_rows).reshape(shape)
 
 
-@kernel
+@inner_kernel
 def not_below(value, floor):
     """``np.maximum(value, floor)``: NaN in either wins."""
     return value if (value >= floor or value != value) else floor

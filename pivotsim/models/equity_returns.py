@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..compiled import kernel
+from ..compiled import inner_kernel
 from . import finance
 from .roots import single_root
 
 
-@kernel
+@inner_kernel
 def equity_row_metrics(row, rate, factors, search_grid, search_order, search_position, search_nodes_needed,
                        search_discounts, values, metrics):
     """NPV, IRR, MIRR (per period) and payback of one equity row into ``metrics[0:4]``, as finance's valuation.

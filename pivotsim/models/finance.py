@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..compiled import kernel, per_path, rows_of
+from ..compiled import inner_kernel, kernel, per_path, rows_of
 from .accounting import book_value, straight_line_depreciation, tax_with_loss_carryforward  # noqa: F401 (re-exported)
 
 MONTHS_PER_YEAR = 12
@@ -110,13 +110,13 @@ def _irr_search(n_periods: int, n_nodes: int) -> _IrrSearch:
     return _SEARCH_CACHE[key]
 
 
-@kernel
+@inner_kernel
 def _is_negative(value):
     """``np.signbit`` of a float: True for negative numbers and -0.0."""
     return math.copysign(1.0, value) < 0.0
 
 
-@kernel
+@inner_kernel
 def _npv_at_node_block(flows, discounts, block, values):
     """NPV of ``flows`` at the grid nodes of ``block``, into ``values[8*block : 8*block + 8]``.
 
@@ -137,7 +137,7 @@ def _npv_at_node_block(flows, discounts, block, values):
             npv_at[k] += (c0 * d[0, k] + c1 * d[1, k]) + (c2 * d[2, k] + c3 * d[3, k])
 
 
-@kernel
+@inner_kernel
 def npv_and_slope(flows, x):
     """``f(x) = sum_t flows[t] e^{-t x}`` and ``df/dx`` (two interleaved power chains)."""
     v = math.exp(-x)
@@ -166,7 +166,7 @@ def npv_and_slope(flows, x):
     return f_even + f_odd, -(g_even + g_odd)
 
 
-@kernel
+@inner_kernel
 def _irr_of_row(flows, both_signs, grid, order, position, nodes_needed, discounts, values, max_iter, tol):
     """IRR per period of one row of cash flows (see :func:`irr`); ``values`` is scratch space.
 
@@ -226,7 +226,7 @@ def _irr_of_row(flows, both_signs, grid, order, position, nodes_needed, discount
     return math.expm1(x)
 
 
-@kernel
+@inner_kernel
 def _discount_factors_into(rate, factors):
     """``factors[t] = (1 + rate) ** -t``: an exact power every 8 months times one of 8 exact powers."""
     base = 1.0 + rate
@@ -239,7 +239,7 @@ def _discount_factors_into(rate, factors):
         factors[t] = every_eighth * within[t % 8]
 
 
-@kernel
+@inner_kernel
 def _payback(last_negative, shortfall, recovered_in, n_periods):
     """Payback [periods] from the last negative cumulative value (see :func:`payback_months`)."""
     if last_negative < 0:
@@ -258,7 +258,7 @@ IRR_OK, IRR_NO_ROOT, IRR_MULTIPLE, IRR_BORROWING = 0.0, 1.0, 2.0, 3.0
 IRR_NOTES = {IRR_OK: None, IRR_NO_ROOT: "none", IRR_MULTIPLE: "multiple", IRR_BORROWING: "borrowing"}
 
 
-@kernel
+@inner_kernel
 def _unique_irr_note(flows, sign_changes, first_negative, position, discounts, values):
     """``irr_note`` code of a row whose IRR search found a root (see :func:`irr_with_note`).
 
@@ -371,7 +371,7 @@ def _valuation_kernel(flows, rate, wanted, grid, order, position, nodes_needed, 
     return npv_out, discounted_payback_out, payback_out, peak_out, irr_out, mirr_out, note_out
 
 
-@kernel
+@inner_kernel
 def _sign_changes(row):
     """Sign changes of the non-zero flows of a row, and whether the first non-zero one is negative."""
     changes = 0
@@ -389,7 +389,7 @@ def _sign_changes(row):
     return changes, first_negative
 
 
-@kernel
+@inner_kernel
 def _mirr_of_row(row, factors, rate):
     """MIRR per period with the finance and the reinvestment rate both ``rate`` (see :func:`mirr`).
 
@@ -407,7 +407,7 @@ def _mirr_of_row(row, factors, rate):
     return _mirr_of_sums(inflows, outflows, rate, n)
 
 
-@kernel
+@inner_kernel
 def _mirr_of_sums(inflows, outflows, rate, n):
     """MIRR per period of ``n`` flows from the present values of their inflows and outflows (see :func:`_mirr_of_row`)."""
     if n < 2 or not inflows > 0.0 or not outflows < 0.0:

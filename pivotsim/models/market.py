@@ -121,7 +121,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..compiled import kernel, per_path, rows_of, series
+from ..compiled import inner_kernel, kernel, per_path, rows_of, series
 from .poisson import _POISSON_TABLE_SLOTS, _poisson_cdf_fill, _poisson_count, poisson_counts  # noqa: F401
 from .timeline import (BLOCKS_PER_DAY, ERA_SUBSIDY_BTC, HALVING_INTERVAL_BLOCKS, MAX_ERA,
                        TARGET_BLOCK_INTERVAL_S, Timeline, era_of_height, month_subsidy_at,
@@ -318,14 +318,14 @@ def _path_from_increments(start, increments: np.ndarray) -> np.ndarray:
     return out
 
 
-@kernel
+@inner_kernel
 def _exp_row(log_values, i, out):
     """``out[i] = exp(log_values)`` for one row (months independent: the calls overlap)."""
     for m in range(log_values.shape[0]):
         out[i, m] = math.exp(log_values[m])
 
 
-@kernel
+@inner_kernel
 def _shared_row(i, values):
     """Row of ``values`` that path i reads: its own, or row 0 when one row serves every path."""
     return i if values.shape[0] > 1 else 0

@@ -16,14 +16,14 @@ import math
 
 import numpy as np
 
-from ..compiled import kernel
+from ..compiled import inner_kernel, kernel
 
 #: longest Poisson CDF table: F(0) .. F(10000) (then 4 slots of +inf)
 _POISSON_TABLE_SIZE = 10_001
 _POISSON_TABLE_SLOTS = _POISSON_TABLE_SIZE + 4
 
 
-@kernel
+@inner_kernel
 def _poisson_cdf_fill(mean, table):
     """Poisson(mean) CDF F(0), F(1), ... into ``table`` up to where it stops growing.
 
@@ -48,7 +48,7 @@ def _poisson_cdf_fill(mean, table):
     return size
 
 
-@kernel
+@inner_kernel
 def _poisson_count(u, table, size):
     """``#{k : u >= F(k)}`` for the CDF values ``table[:size]`` (increasing, then +inf)."""
     # The first four comparisons without branches: counts are mostly small.

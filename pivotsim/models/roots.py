@@ -14,11 +14,11 @@ import math
 
 import numpy as np
 
-from ..compiled import kernel
+from ..compiled import inner_kernel
 from . import finance
 
 
-@kernel
+@inner_kernel
 def rate_of_flows(flows, guess):
     """IRR per period of the borrower's debt flows (one sign change): Newton on log(1 + r) from ``guess``."""
     x = math.log1p(guess)
@@ -36,7 +36,7 @@ def rate_of_flows(flows, guess):
 _LOWEST_X, _HIGHEST_X = math.log(0.5), math.log(4.0)  # the IRR grid of finance.irr, in log(1 + r)
 
 
-@kernel
+@inner_kernel
 def single_root(flows, guess):
     """IRR per period of flows with one sign change (Descartes: one root), as :func:`~pivotsim.models.finance.irr`.
 

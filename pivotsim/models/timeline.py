@@ -21,7 +21,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..compiled import kernel
+from ..compiled import inner_kernel, kernel
 
 HALVING_INTERVAL_BLOCKS = 210_000
 INITIAL_SUBSIDY_SATOSHI = 50 * 100_000_000
@@ -147,13 +147,13 @@ MAX_ERA = 64
 ERA_SUBSIDY_BTC, ERA_ISSUED_BEFORE_BTC = _era_tables()
 
 
-@kernel
+@inner_kernel
 def era_of_height(height):
     """Subsidy era of a (real-valued) block height, capped at :data:`MAX_ERA`."""
     return min(int(math.floor(height / HALVING_INTERVAL_BLOCKS)), MAX_ERA)
 
 
-@kernel
+@inner_kernel
 def cumulative_subsidy_at(height):
     """:func:`cumulative_subsidy_btc` of one height [BTC] (compiled; also called by the market kernels)."""
     era = era_of_height(height)
@@ -161,7 +161,7 @@ def cumulative_subsidy_at(height):
             + min(height - era * HALVING_INTERVAL_BLOCKS, HALVING_INTERVAL_BLOCKS) * ERA_SUBSIDY_BTC[era])
 
 
-@kernel
+@inner_kernel
 def month_subsidy_at(height_start, height_end):
     """:func:`month_subsidy_btc_per_block` of one month [BTC/block] (compiled; also called by the market kernels)."""
     era_end = era_of_height(height_end)
