@@ -132,6 +132,42 @@ def test_sweep_threads_change_no_number(iren):
     assert two.computed["points"] == 9
 
 
+def test_sweep_workers_in_forked_processes_change_no_number(iren, monkeypatch):
+    """Two workers as forked processes, or as threads (PIVOTSIM_FORK=0): the same frame, counts and progress."""
+    from pivotsim.analysis import forked
+    from pivotsim.analysis.sweep import sweep
+
+    if not forked.can_fork():
+        pytest.skip("no fork here")
+    axes = ["market.btc_price_usd=60000:120000:4", "site.power_price_usd_per_kwh=0.03:0.05:3"]
+    seen = []
+    in_processes = sweep(iren, axes, paths=300, threads=2, progress=lambda done, total: seen.append((done, total)))
+    monkeypatch.setenv("PIVOTSIM_FORK", "0")
+    in_threads = sweep(iren, axes, paths=300, threads=2)
+    assert in_processes.frame.equals(in_threads.frame)
+    assert in_processes.computed == in_threads.computed
+    assert sorted(seen) == [(k, 12) for k in range(1, 13)]
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # no worker process left
+
+
+def test_a_bad_point_in_a_forked_worker_is_the_one_line_error(iren):
+    """A pair of values that fails only together, reached by the second worker: its error, raised here."""
+    from pivotsim.analysis import forked
+    from pivotsim.analysis.sweep import sweep
+    from pivotsim.errors import PivotsimError
+
+    if not forked.can_fork():
+        pytest.skip("no fork here")
+    # each value alone fits iren's terms (credits from month 25 of a 60-month term); a 40-month start
+    # does not fit a 30-month term: the tenth of the twelve points, in the second worker's stretch
+    axes = ["ai.prepayment_credit_start_month=1,2,3,40", "ai.term_months=30,36,48"]
+    with pytest.raises(PivotsimError, match="prepayment_credit_start_month=40, ai.term_months=30"):
+        sweep(iren, axes, paths=100, threads=2)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
 def test_piped_output_honours_columns(tmp_path):
     """Piped or redirected, the tables print at 160 columns, or at the width the user sets with COLUMNS."""
     env = {**os.environ, "COLUMNS": "80", "PYTHONPATH": str(pivotsim.__path__[0].rsplit("/", 1)[0])}

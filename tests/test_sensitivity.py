@@ -217,6 +217,25 @@ def test_sweep_cli_two_parameters_heatmap(iren_path, tmp_path):
     assert (folder / "sweep.png").exists()
 
 
+def test_heatmap_title_names_the_zero_line_only_where_it_is_drawn(iren):
+    """A grid that never crosses zero draws no contour, and its title says on which side it lies."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from pivotsim.analysis.sweep import sweep
+    from pivotsim.output.sensitivity_figures import plot_sweep
+
+    grid = sweep(iren, ["market.btc_price_usd=100000,150000", "site.power_price_usd_per_kwh=0.03,0.05"],
+                 metrics=["ai.base.npv_usd"], paths=100)
+    values = grid.grid(grid.metrics[0])
+    ax = plot_sweep(grid)
+    side = "above" if values.min() >= 0 else "below"
+    assert (values.min() > 0 or values.max() < 0) and ax.get_title().endswith(f"{side} zero everywhere")
+    assert not ax.collections[1:]  # the colour mesh only: no contour
+    shifted = sweep(iren, ["ai.contract_value_usd=3e9,20e9", "site.power_price_usd_per_kwh=0.03,0.05"],
+                    metrics=["ai.base.npv_usd"], paths=100)
+    assert plot_sweep(shifted).get_title().endswith("black line: zero")
+
+
 @pytest.mark.parametrize("args,fragment", [
     (["--param", "market.btc_prise_usd=1:2:3"], "did you mean 'market.btc_price_usd'"),
     (["--param", "market.btc_price_usd=40000:200000:1"], "count 1 is not allowed"),

@@ -18,6 +18,7 @@ from ..distributed import default_threads
 from ..errors import PivotsimError
 from ..scenario import Scenario, resolve_scenario
 from ..simulate import BUSINESSES
+from . import forked
 from .crn import DEFAULT_SWEEP_PATHS, CrnEngine, metric_needs
 from .metrics import (NPV_DIFFERENCE, PROB_AI_BEATS, Metric, PointResult, check_levered, metric_value,
                       parse_metric)
@@ -92,38 +93,48 @@ def _grid_order(n1: int, n2: int, swap: bool) -> list[tuple[int, int]]:
     return [(i, j) for i in range(n1) for j in range(n2)]
 
 
-def _walk(order, threads, engine, new_engine, evaluate, results, progress, n_points) -> list:
-    """Evaluate the points of ``order`` into ``results`` on one or more threads -> the engines used.
+def _walk(order, threads, engine, new_engine, evaluate, results, progress, n_points) -> list[dict]:
+    """Evaluate the points of ``order`` into ``results`` on one or more workers -> each worker's ``computed`` counts.
 
-    Contiguous stretches of the walk go to the threads, so each engine still
-    reuses market paths along the slow axis.
+    Contiguous stretches of the walk go to the workers, so each engine still
+    reuses market paths along the slow axis.  Workers beyond the first are
+    forked processes where :func:`~pivotsim.analysis.forked.can_fork` (a
+    point's Python work then runs in parallel), else threads.
     """
     # by default a second engine only pays for itself over a long walk (its own draws and market)
     wanted = default_threads() if threads is None else int(threads)
-    n_threads = max(1, min(wanted, len(order) // (MIN_POINTS_PER_THREAD if threads is None else 1)))
-    engines = [engine] + [new_engine() for _ in range(n_threads - 1)]
+    n_workers = max(1, min(wanted, len(order) // (MIN_POINTS_PER_THREAD if threads is None else 1)))
     lock = threading.Lock()
     done = len(results)
 
-    def walk(index: int, stretch) -> None:
-        nonlocal done
-        for ij in stretch:
-            point = evaluate(engines[index], ij)
-            with lock:
-                results[ij] = point
-                done += 1
-                if progress is not None:
-                    progress(done, n_points)
+    def store(ij, point) -> None:
+        results[ij] = point
 
-    if n_threads == 1:
+    def tick() -> None:
+        nonlocal done
+        with lock:
+            done += 1
+            if progress is not None:
+                progress(done, n_points)
+
+    size = -(-len(order) // n_workers)
+    stretches = [order[k * size:(k + 1) * size] for k in range(n_workers)]
+    if n_workers > 1 and forked.can_fork():
+        return forked.walk_forked(stretches, engine, new_engine, evaluate, store, tick)
+    engines = [engine] + [new_engine() for _ in range(n_workers - 1)]
+
+    def walk(index: int, stretch) -> None:
+        for ij in stretch:
+            store(ij, evaluate(engines[index], ij))
+            tick()
+
+    if n_workers == 1:
         walk(0, order)
-        return engines
-    size = -(-len(order) // n_threads)
-    with ThreadPoolExecutor(max_workers=n_threads) as pool:
-        futures = [pool.submit(walk, k, order[k * size:(k + 1) * size]) for k in range(n_threads)]
-        for future in futures:
-            future.result()
-    return engines
+    else:
+        with ThreadPoolExecutor(max_workers=n_workers) as pool:
+            for future in [pool.submit(walk, k, stretch) for k, stretch in enumerate(stretches)]:
+                future.result()
+    return [e.computed for e in engines]
 
 
 def sweep(scenario: Scenario | str | Path, params, metrics: Sequence[str] | str = (NPV_DIFFERENCE,), *,
@@ -224,9 +235,9 @@ def sweep(scenario: Scenario | str | Path, params, metrics: Sequence[str] | str 
         progress(done, n_points)
     swap = len(axes) == 2 and swept[1] in engine.market_reads and swept[0] not in engine.market_reads
     order = [ij for ij in _grid_order(shape[0], shape[1], swap) if ij not in results]
-    engines = _walk(order, threads, engine, new_engine, lambda e, ij: e.evaluate(values_at(*ij), scenarios.get(ij)),
-                    results, progress, n_points)
-    computed = {key: sum(e.computed[key] for e in engines) for key in engine.computed}
+    counts = _walk(order, threads, engine, new_engine, lambda e, ij: e.evaluate(values_at(*ij), scenarios.get(ij)),
+                   results, progress, n_points)
+    computed = {key: sum(c.get(key, 0) for c in counts) for key in engine.computed}
 
     rows = []
     for i in range(shape[0]):

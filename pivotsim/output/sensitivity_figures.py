@@ -117,14 +117,18 @@ def plot_sweep(result, ax=None, metric=None):
     mesh = ax.pcolormesh(x, y, z, cmap=cmap, norm=norm, shading="nearest")
     bar = ax.figure.colorbar(mesh, ax=ax, format=_formatter(metric.path))
     bar.set_label(title + (" (mean)" if not metric.is_scalar else ""))
-    if low < level < high and min(z.shape) >= 2:
+    crosses = low < level < high and min(z.shape) >= 2
+    if crosses:
         lines = ax.contour(x, y, z, levels=[level], colors="black", linewidths=1.5)
         ax.clabel(lines, fmt={level: level_text}, fontsize=8)
     ax.set_xlabel(path2)
     ax.set_ylabel(path1)
     ax.xaxis.set_major_formatter(_formatter(path2))
     ax.yaxis.set_major_formatter(_formatter(path1))
-    ax.set_title(f"{title}\n{subtitle}; black line: {'zero' if level == 0 else level_text}", fontsize=10)
+    where = "zero" if level == 0 else level_text
+    # the reference level is named where its contour is drawn, else said to lie outside the grid
+    note = f"black line: {where}" if crosses else f"{'above' if low >= level else 'below'} {where} everywhere"
+    ax.set_title(f"{title}\n{subtitle}; {note}", fontsize=10)
     return ax
 
 
