@@ -17,7 +17,7 @@ PLAN = (
     ('pivotsim.models._hosting_kernels', '_facility_capex_kernel', 'float64[::1], float64[:, ::1], float64[:, ::1], float64[:, ::1]'),
     ('pivotsim.models._hosting_kernels', '_contract_kernel', 'float64[::1], float64[:, ::1], readonly float64[::1], float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[:, :, ::1], int64, float64[:, ::1], int64, float64[:, :, ::1], int64, float64[:, :, ::1]'),
     ('pivotsim.models._hosting_kernels', '_close_kernel', 'float64[::1], float64[::1], float64[:, :, ::1], float64[:, :, ::1], int64, float64[:, :, ::1], int64, float64[:, ::1], float64[:, ::1], int64'),
-    ('pivotsim.models.debt', '_debt_kernel', 'float64[:, ::1], bool, float64[:, ::1], float64, float64[:, ::1], float64[::1], float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[:, :, ::1], float64[::1], int64[::1], int64[::1], int64[::1], float64[:, :, :, ::1]'),
+    ('pivotsim.models.debt', '_debt_kernel', 'float64[:, ::1], bool, float64[:, ::1], float64[:, ::1], float64[::1], float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[:, ::1], float64[:, :, ::1], float64[::1], int64[::1], int64[::1], int64[::1], float64[:, :, :, ::1]'),
     ('pivotsim.scenario.beta_quantile', 'beta_quantile', 'float64[::1], float64[:, :, ::1], float64[::1]'),
     ('pivotsim.models.market', '_merton_price', 'float64[:, ::1], float64[:, ::1], float64[::1], float64[::1], float64[::1], float64[::1], float64[::1], float64[::1], float64[:, ::1]'),
     ('pivotsim.models.finance', '_valuation_kernel', 'float64[:, ::1], float64[::1], float64[::1], float64[::1], int64[::1], int64[::1], int64[::1], float64[:, :, :, ::1], int64, float64'),

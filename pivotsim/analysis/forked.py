@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 import threading
+from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 from typing import Callable, Sequence
 
@@ -60,7 +61,7 @@ def walk_forked(stretches: Sequence[list], engine, new_engine: Callable, evaluat
     """
     children = []
     for stretch in stretches[1:]:
-        read, write = _pipe()
+        read, write = Pipe(duplex=False)
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child (coverage does not follow forks)
             read.close()
@@ -102,9 +103,3 @@ def walk_forked(stretches: Sequence[list], engine, new_engine: Callable, evaluat
             store(ij, point)
         counts.append(computed)
     return counts
-
-
-def _pipe() -> tuple[Connection, Connection]:
-    from multiprocessing import Pipe
-
-    return Pipe(duplex=False)

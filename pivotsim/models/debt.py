@@ -462,12 +462,13 @@ def _shortfall(gap, lockup, reserve):
 
 
 @inner_kernel
-def _debt_path(i, operating, add_capex, capex, capex_sign, taxable, tax_rate, debt_rate, terms, bounds, draw_usd,
+def _debt_path(i, operating, add_capex, capex, taxable, tax_rate, debt_rate, terms, bounds, draw_usd,
                principal_share, equity, flows, balance, amount, active, tested, lines_out):
     """One path of :func:`_debt_kernel` (its rows: ``operating``, ``capex``, ``taxable``, ``debt_rate``).
 
-    Capex spent is ``capex_sign * capex[t]``; the unlevered CFADS ``operating + spent`` when
-    ``add_capex`` (operating: the net flow).  Writes ``equity``, ``flows``; returns the metrics.
+    The unlevered CFADS is ``operating + capex`` when ``add_capex`` (the
+    operating row is then the net cash flow), else ``operating``.  Writes
+    ``equity`` and ``flows``; returns the path's metrics.
     """
     n, n_tr = equity.shape[0], terms.shape[0]
     final = bounds[:, 2].max()
@@ -488,8 +489,7 @@ def _debt_path(i, operating, add_capex, capex, capex_sign, taxable, tax_rate, de
     first = bounds[:, 0].min()
     drawn_total = 0.0
     for t in range(n):
-        spent = capex_sign * capex[t]
-        cfads_unlevered = operating[t] + spent if add_capex else operating[t]
+        cfads_unlevered = operating[t] + capex[t] if add_capex else operating[t]
         if t < first or t > final:  # no debt yet, or all repaid: only the tax saving of past interest
             tax_u, cum_u, taxed_u = _tax_step(taxable[t], cum_u, taxed_u, t, tax_rate)
             shield = 0.0
@@ -498,7 +498,7 @@ def _debt_path(i, operating, add_capex, capex, capex_sign, taxable, tax_rate, de
             else:
                 tax_l, cum_l, taxed_l = _tax_step(taxable[t], cum_l, taxed_l, t, tax_rate)
                 shield = tax_u - tax_l
-            equity[t] = cfads_unlevered + shield - spent
+            equity[t] = cfads_unlevered + shield - capex[t]
             flows[t] = 0.0
             if lines_out.shape[1] > 0:
                 lines_out[:, i, t] = 0.0
@@ -512,7 +512,7 @@ def _debt_path(i, operating, add_capex, capex, capex_sign, taxable, tax_rate, de
             interest += interest_j
             active[j] = last_draw < t <= last
             if start <= t <= last_draw:
-                draw = draw_usd[j, t] + terms[j, _LTC] * spent
+                draw = draw_usd[j, t] + terms[j, _LTC] * capex[t]
                 balance[j] += draw
                 amount[j] += draw
                 drawn_total += draw
@@ -574,7 +574,7 @@ def _debt_path(i, operating, add_capex, capex, capex_sign, taxable, tax_rate, de
         if t == final:
             reserve = lockup = reserve_target = 0.0
         paid = draws - fees - interest - repaid - swept
-        equity[t] = cfads - spent + paid - (reserve - reserve_before) - (lockup - lockup_before)
+        equity[t] = cfads - capex[t] + paid - (reserve - reserve_before) - (lockup - lockup_before)
         flows[t] = paid
         if lines_out.shape[1] > 0:
             lines_out[0, i, t], lines_out[1, i, t], lines_out[2, i, t] = draws, fees, interest
@@ -585,15 +585,13 @@ def _debt_path(i, operating, add_capex, capex, capex_sign, taxable, tax_rate, de
 
 
 @kernel
-def _debt_kernel(operating, add_capex, capex, capex_sign, taxable, tax_rate, debt_rate, valuation_rates, terms, draw_usd,
+def _debt_kernel(operating, add_capex, capex, taxable, tax_rate, debt_rate, valuation_rates, terms, draw_usd,
                  principal_share, equity_out, metrics_out, lines_out, search_grid, search_order, search_position,
                  search_nodes_needed, search_discounts):
     """Debt service, waterfall, equity flow and its metrics on each path (see the module docstring).
 
     ``operating`` (n_paths, n_periods): the unlevered CFADS, or (``add_capex``
-    true) the unlevered net cash flow, to which the capex spent is added.
-    ``capex`` times ``capex_sign`` (1.0, or -1.0 for the negative cash-flow
-    item) is the capex spent.
+    true) the unlevered net cash flow, to which ``capex`` is added.
     ``capex``, ``taxable``: (n_paths, n_periods), or one row (1, n_periods)
     for every path.  ``equity_out`` (n_paths, n_periods), or one row reused
     by every path when the equity's flows are not wanted.  ``lines_out``
@@ -625,7 +623,7 @@ def _debt_kernel(operating, add_capex, capex, capex_sign, taxable, tax_rate, deb
         equity = equity_out[i if equity_out.shape[0] > 1 else 0]
         capex_row = capex[i if capex.shape[0] > 1 else 0]
         min_dscr, sum_dscr, n_test, first_breach, first_default, cure = _debt_path(
-            i, operating[i], add_capex, capex_row, capex_sign,
+            i, operating[i], add_capex, capex_row,
             taxable[i if taxable.shape[0] > 1 else 0], tax_rate[i], debt_rate[i], terms, bounds, draw_usd,
             principal_share, equity, flows, balance, amount, active, tested, lines_out)
         metrics = metrics_out[i]
@@ -660,10 +658,10 @@ def _debt_kernel(operating, add_capex, capex, capex_sign, taxable, tax_rate, deb
             finance._discount_factors_into(value_rate, value_factors)
             value_factors_rate = value_rate
         # the financing part of the value bridge: the equity's flows less the unlevered ones, at the discount rate
-        net_at = operating[i, 0] if add_capex else operating[i, 0] - capex_sign * capex_row[0]
+        net_at = operating[i, 0] if add_capex else operating[i, 0] - capex_row[0]
         financing = (equity[0] - net_at) * value_factors[0]
         for t in range(1, n):
-            net_at = operating[i, t] if add_capex else operating[i, t] - capex_sign * capex_row[t]
+            net_at = operating[i, t] if add_capex else operating[i, t] - capex_row[t]
             financing += (equity[t] - net_at) * value_factors[t]
         metrics[13] = financing
         equity_row_metrics(equity, equity_rate, factors, search_grid, search_order, search_position,
@@ -707,7 +705,7 @@ def _rows_or_one(values, n_paths: int, n_periods: int) -> np.ndarray:
 
 def debt_cash_flows(debt: DebtTerms, cfads_usd, capex_usd, taxable_income_usd, tax_rate, *, base_rate_per_year=0.0,
                     cost_of_equity_per_year=0.0, discount_rate_per_year=None, lines: bool = False, net_usd=None,
-                    equity_flows: bool = True, capex_as_item: bool = False) -> DebtResult:
+                    equity_flows: bool = True) -> DebtResult:
     """The debt of ``debt`` on every path: service, waterfall, covenants and the equity's cash flow.
 
     Parameters
@@ -739,9 +737,6 @@ def debt_cash_flows(debt: DebtTerms, cfads_usd, capex_usd, taxable_income_usd, t
     equity_flows : bool
         Keep the equity's monthly flows (``equity_usd``; else None: only
         the metrics are wanted).
-    capex_as_item : bool
-        ``capex_usd`` is the cash-flow item, negative spending (what the
-        cash-flow models write): read negated, without a negated copy.
 
     Returns
     -------
@@ -761,7 +756,7 @@ def debt_cash_flows(debt: DebtTerms, cfads_usd, capex_usd, taxable_income_usd, t
     valuation_rates = np.stack([per_path(finance.monthly_rate(cost_of_equity_per_year), n_paths),
                                 per_path(finance.monthly_rate(value_rate), n_paths)], axis=1)
     search = finance._irr_search(n, 64)
-    _debt_kernel(operating, net_usd is not None, capex, -1.0 if capex_as_item else 1.0, taxable, per_path(tax_rate, n_paths), rates, valuation_rates,
+    _debt_kernel(operating, net_usd is not None, capex, taxable, per_path(tax_rate, n_paths), rates, valuation_rates,
                  rows_of(debt.terms, *debt.terms.shape), rows_of(debt.draw_usd, *debt.draw_usd.shape),
                  rows_of(debt.principal_share, *debt.principal_share.shape), equity, metrics, line_rows,
                  search.grid, search.order, search.position, search.nodes_needed, search.discounts)

@@ -81,14 +81,14 @@ def _one_row_if_shared(values) -> np.ndarray:
 
 
 def _lines(flows: CashFlows):
-    """Unlevered net cash flow, the capex item (negative spending), taxable income (each broadcastable to (n_paths, n_periods)).
+    """Unlevered net cash flow, capex as spending, taxable income (each broadcastable to (n_paths, n_periods)).
 
-    CFADS before the interest's tax saving is ``net - capex item``.
+    CFADS before the interest's tax saving is ``net + capex``.
     """
     try:
-        capex = _one_row_if_shared(flows.items["capex_usd"])
+        capex = -_one_row_if_shared(flows.items["capex_usd"])
         if "mining_capex_usd" in flows.items:  # a split site's AI side: mining on the rest of the MW
-            capex = capex + _one_row_if_shared(flows.items["mining_capex_usd"])
+            capex = capex - _one_row_if_shared(flows.items["mining_capex_usd"])
         taxable = _one_row_if_shared(flows.quantities["taxable_income_usd"])
     except KeyError as missing:
         raise ValueError(f"cash flows without {missing}: build them with financing=True") from None
@@ -104,8 +104,7 @@ def debt_terms(base_flows: CashFlows, base_inputs, business: str):
     tranches = tranches_of(base_inputs, business)
     if not tranches:
         return None
-    net, capex_item, taxable = _lines(base_flows)
-    capex = -capex_item
+    net, capex, taxable = _lines(base_flows)
     cfads = net + capex
     base = [float(np.asarray(r, dtype=float).reshape(-1)[0]) for r in base_rates(base_inputs, business)]
     tax_rate = float(np.asarray(base_inputs.finance.tax_rate, dtype=float).reshape(-1)[0])
@@ -146,8 +145,7 @@ def levered(flows: CashFlows, terms, inputs, business: str, discount_rate=0.0, *
                                         cost_of_equity_per_year=first(cost_of_equity(inputs, business,
                                                                                      discount_rate)),
                                         discount_rate_per_year=first(discount_rate),
-                                        lines=lines, net_usd=first_rows(net), equity_flows=equity_flows,
-                                        capex_as_item=True)
+                                        lines=lines, net_usd=first_rows(net), equity_flows=equity_flows)
 
 
 def levered_metrics(flows: CashFlows, terms, inputs, business: str, discount_rate, n_paths: int
