@@ -17,7 +17,8 @@ from .distributed import as_executor, default_threads
 from .drivers import MIN_PATHS as MIN_DRIVER_PATHS, DriversResult, run_drivers
 from .errors import PivotsimError
 from .framing import framing_summary
-from .levered import base_blocks, base_debt, financing_headline, monte_carlo_blocks, schedule_columns
+from .levered import (base_blocks, base_debt, financing_headline, monte_carlo_blocks, schedule_columns,
+                      value_bridge_with_financing)
 from .inputs import to_inputs
 from .models.cashflows import CashFlows
 from .models.finance import BRIDGE_PARTS
@@ -76,7 +77,8 @@ class RunResult:
         Constant multiplier on the base BTC price path at which bitcoin NPV
         equals AI NPV (None if none in 0.01..100;
         :func:`pivotsim.simulate.breakeven_btc_price_multiplier`, the one
-        break-even BTC price of pivotsim).
+        break-even BTC price of pivotsim).  Solved when first read (the
+        command line reads it once the figures are being drawn).
     framing : dict
         Fleet framing and converted share of the site, with the base-case
         mining NPV under each fleet framing (:func:`pivotsim.framing.framing_summary`).
@@ -97,9 +99,19 @@ class RunResult:
     samples: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
     convergence: dict = field(default_factory=dict)
     execution: dict = field(default_factory=lambda: {"backend": "local"})
-    breakeven_btc_price_multiplier: float | None = None
     framing: dict = field(default_factory=dict)
     debt: dict = field(repr=False, default_factory=dict)
+    _breakeven: tuple | None = field(default=None, repr=False)  # (multiplier,) once solved
+
+    @property
+    def breakeven_btc_price_multiplier(self) -> float | None:
+        if self._breakeven is None:
+            self._breakeven = (breakeven_btc_price_multiplier(self.inputs),)
+        return self._breakeven[0]
+
+    @breakeven_btc_price_multiplier.setter
+    def breakeven_btc_price_multiplier(self, value: float | None) -> None:
+        self._breakeven = (value,)
 
     @property
     def breakeven_btc_price_usd(self) -> float | None:
@@ -144,6 +156,16 @@ class RunResult:
             return None
         paths = [k.split(".", 1)[1] for k in self.metrics if k.startswith("input.")]
         return run_drivers(self.metrics, method=method, labels=input_labels(paths, self.scenario))
+
+    def base_value_bridges(self) -> dict[str, dict]:
+        """Each business's base-case value bridge (part -> USD), as ``summary.json`` gives it.
+
+        A levered business's has the debt's ``financing_usd`` part.  What the
+        figures read, without the rest of the summary (the break-even BTC
+        price among it).
+        """
+        return {b: value_bridge_with_financing(self.inputs, self.base[b], self.debt[b], b) if b in self.debt
+                else base_case_kpis(self.inputs, self.base[b], b)["value_bridge"] for b in BUSINESSES}
 
     def summary(self) -> dict:
         """The run as a JSON-ready dict (the contract of ``summary.json``).
@@ -371,8 +393,7 @@ def run(scenario: Scenario | str | Path, paths: int | str | None = DEFAULT_PATHS
     return RunResult(scenario=scenario, seed=int(seed), paths=mc.paths, base=flows,
                      base_market=market, metrics=mc.metrics, inputs=inputs, samples=mc.samples,
                      convergence=mc.convergence, market_horizon_months=market_horizon_months,
-                     execution=execution, breakeven_btc_price_multiplier=breakeven_btc_price_multiplier(inputs),
-                     framing=framing_summary(inputs), debt=debt)
+                     execution=execution, framing=framing_summary(inputs), debt=debt)
 
 
 

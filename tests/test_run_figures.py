@@ -40,6 +40,21 @@ def test_figure_data_is_plain_and_pickles(result):
         assert sum(again.value_bridges[business].values()) == pytest.approx(npv, rel=1e-9)
 
 
+def test_figure_data_leaves_the_break_even_price_for_later(iren):
+    """The figures' data has the summary's value bridges without solving the break-even BTC price.
+
+    That solve (Brent's method, scipy.optimize's import) then runs while the
+    figure workers draw, when ``summary.json`` is written.
+    """
+    fresh = pivotsim.run(iren, paths=300, sample_paths=50)
+    data = figure_data(fresh)
+    assert fresh._breakeven is None
+    summary = fresh.summary()
+    for business in ("bitcoin", "ai"):
+        assert data.value_bridges[business] == summary[business]["base"]["value_bridge"]
+    assert fresh.breakeven_btc_price_multiplier == summary["comparison"]["breakeven_btc_price_multiplier"]
+
+
 @pytest.mark.parametrize("count", [1, 2])
 def test_workers_draw_the_same_bytes(result, here, tmp_path, count):
     workers = start_figure_workers(count)  # each draws half its share in a fork of itself

@@ -69,15 +69,16 @@ def figure_data(result, summary: dict | None = None) -> RunFigureData:
         A RunFigureData is returned as it is.
     summary : dict, optional
         ``result.summary()`` when already made (the value bridges come from
-        it, the numbers of ``summary.json``); made here otherwise.
+        it); else the run's own (:meth:`~pivotsim.runs.RunResult.base_value_bridges`,
+        the same numbers).
     """
     if isinstance(result, RunFigureData):
         return result
     from ..models.timeline import HALVING_INTERVAL_BLOCKS  # loaded with the result that came in; not in a worker
 
-    summary = result.summary() if summary is None else summary
-    bridges = {b: {part: np.nan if v is None else float(v) for part, v in summary[b]["base"]["value_bridge"].items()}
-               for b in LABELS}
+    # (not the whole summary: the break-even BTC price it solves can wait until summary.json is written)
+    given = result.base_value_bridges() if summary is None else {b: summary[b]["base"]["value_bridge"] for b in LABELS}
+    bridges = {b: {part: np.nan if v is None else float(v) for part, v in given[b].items()} for b in LABELS}
     debt = getattr(result, "debt", None) or {}
     covenants = {}
     for business, levered in debt.items():
