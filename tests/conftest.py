@@ -1,5 +1,6 @@
 """Shared fixtures: paths to the project, its scenarios and the shared data."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,11 @@ def without_deal_terms(data: dict) -> dict:
     finance = {k: v for k, v in data["finance"].items() if k != "terminal_hall_value_usd_per_mw"}
     finance["terminal_value"] = "book_value"
     return {**data, "ai": ai, "finance": finance}
+
+
+def forked_children() -> set[int]:
+    """Process ids of this test process's living children (Linux: /proc), to check no worker is left behind."""
+    found = set()
+    for children in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        found.update(int(pid) for pid in children.read_text().split())
+    return found

@@ -10,6 +10,7 @@ parameter cannot move when it is swept).
 """
 
 import json
+import os
 import math
 
 import numpy as np
@@ -31,6 +32,7 @@ from pivotsim.errors import PivotsimError
 from pivotsim.inputs import to_inputs
 from pivotsim.output.sensitivity_folders import write_result
 from pivotsim.simulate import VALUATION_METRICS, simulate_paths
+from .conftest import forked_children
 
 runner = CliRunner()
 
@@ -368,6 +370,43 @@ def test_tornado_ranks_the_known_dominant_input_first(toy):
     pv = npf.npv((1.09) ** (1 / 12) - 1, revenue)  # iren.yaml's discount_rate_ai
     assert table.set_index("input").loc["ai.contract_value_usd", "swing"] == pytest.approx(0.4 * pv, rel=1e-9)
     assert result.base["ai.base.npv_usd"] == run.summary()["ai"]["base"]["npv_usd"]
+
+
+def test_tornado_in_forked_workers_equals_one_process(iren, monkeypatch):
+    """Every input's moves in worker processes (the default on Linux) or all here: the same tables, in order."""
+    from pivotsim.analysis import forked
+    from pivotsim.analysis.tornado import tornado
+
+    if not forked.can_fork():
+        pytest.skip("no fork here")
+    before = forked_children()
+    monkeypatch.setattr("pivotsim.analysis.tornado.default_threads", lambda: 2)
+    ticks = []
+    in_workers = tornado(iren, spider_points=3, progress=lambda done, total: ticks.append((done, total)))
+    monkeypatch.setenv("PIVOTSIM_FORK", "0")
+    here = tornado(iren, spider_points=3)
+    assert in_workers.table.equals(here.table) and in_workers.all_metrics.equals(here.all_metrics)
+    assert in_workers.spider.equals(here.spider) and in_workers.skipped == here.skipped
+    total = ticks[0][1]
+    assert total > 16 and sorted(ticks) == [(k, total) for k in range(1, total + 1)]
+    assert forked_children() <= before  # no worker left
+
+
+def test_a_named_input_that_cannot_move_stops_a_forked_tornado(iren, monkeypatch):
+    """A --factor the workers cannot move (here the last, in the second worker) is its one-line error."""
+    from pivotsim.analysis import forked
+    from pivotsim.analysis.tornado import tornado
+    from pivotsim.errors import PivotsimError
+
+    if not forked.can_fork():
+        pytest.skip("no fork here")
+    before = forked_children()
+    monkeypatch.setattr("pivotsim.analysis.tornado.default_threads", lambda: 2)
+    # every other input to each worker: the 16th goes to the second (forked) one
+    factors = (["market.btc_price_usd", "bitcoin.uptime", "ai.contract_value_usd", "ai.gpu_capex_usd"] * 4)[:15]
+    with pytest.raises(PivotsimError, match="ai.term_months"):
+        tornado(iren, factors + ["ai.term_months=1:2"], spider_points=0)
+    assert forked_children() <= before
 
 
 def test_tornado_clips_shares_and_rounds_months(iren):

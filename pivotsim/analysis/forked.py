@@ -1,4 +1,4 @@
-"""Stretches of a sweep's walk evaluated in forked processes, beside this one.
+"""Stretches of a sweep's walk (or a tornado's inputs) evaluated in forked processes, beside this one.
 
 A sweep point is mostly Python (validating the point's scenario, building
 its inputs, the engine's bookkeeping: about 7 ms of a 10 ms point at 2,000
@@ -38,7 +38,7 @@ def _child(stretch, new_engine, evaluate, conn: Connection) -> None:
         for ij in stretch:
             points.append((ij, evaluate(engine, ij)))
             conn.send(None)  # one point done
-        conn.send(("done", points, dict(engine.computed)))
+        conn.send(("done", points, dict(getattr(engine, "computed", {}))))
     except BaseException as error:  # noqa: BLE001 - sent to the parent, which raises it
         try:
             conn.send(("error", error))
@@ -52,6 +52,10 @@ def _child(stretch, new_engine, evaluate, conn: Connection) -> None:
 def walk_forked(stretches: Sequence[list], engine, new_engine: Callable, evaluate: Callable,
                 store: Callable, tick: Callable) -> list[dict]:
     """Evaluate ``stretches[0]`` here with ``engine`` and each other stretch in a forked child.
+
+    ``evaluate(engine, item)`` gives an item's result; a child evaluates
+    with ``new_engine()``, called there.  ``engine.computed`` (if any): the
+    work counts returned.
 
     ``store(ij, point)`` keeps a point (this process's as they are done, a
     child's once its stretch is back); ``tick()`` is called once per point
@@ -94,7 +98,7 @@ def walk_forked(stretches: Sequence[list], engine, new_engine: Callable, evaluat
             os.waitpid(pid, 0)
             listener.join()
             conn.close()
-    counts = [dict(engine.computed)]
+    counts = [dict(getattr(engine, "computed", {}))]
     for outcome in outcomes:
         if outcome[0] == "error":
             raise outcome[1]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -16,10 +17,12 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..distributed import default_threads
 from ..errors import PivotsimError
 from ..scenario import Scenario, iter_quantities, resolve_scenario
 from ..inputs import to_inputs
 from ..uncertainty import uncertain_inputs
+from . import forked
 from .crn import NOT_AT_CLOSE, base_point
 from .crn import debt_at_close as debt_at_close_terms
 from .metrics import (NPV_DIFFERENCE_BASE, TORNADO_METRICS, Metric, PointResult, check_levered, metric_value,
@@ -97,6 +100,8 @@ def check_delta(delta):
 # Structural numbers that a one-at-a-time +/-20% move would not make sense for:
 # the grid itself, the tranche plan, and the chain's block height.
 TORNADO_EXCLUDED = ("scenario.", "ai.phases.", "market.block_height")
+#: inputs per worker below which a tornado stays in one process (a forked worker costs its fork)
+MIN_INPUTS_PER_WORKER = 8
 
 
 @dataclass
@@ -213,6 +218,76 @@ class _Points:
         return self._points[key]
 
 
+@dataclass
+class _Moves:
+    """How :func:`tornado` moves one input: its low and high ends, its spider, or why it is skipped."""
+
+    scenario: Scenario
+    factors_given: bool
+    distributions: dict
+    delta: float
+    quantiles: tuple
+    spider_points: int
+    points: _Points
+    base_point: PointResult
+    base: dict
+    metrics: list
+
+    def rows(self, spec) -> tuple[list, list, list]:
+        """(tornado rows, spider rows, skipped entries) of one ``--factor`` spec.
+
+        An input that cannot be moved is skipped with its reason, or (inputs
+        the user named) raises its :class:`PivotsimError`.
+        """
+        path, eq, text = (s.strip() for s in str(spec).partition("="))
+        base_value = check_numeric_path(self.scenario, path, option="--factor")
+        if eq:
+            low, high = parse_range(text, option=f"--factor {path}")
+            how = "range"
+        elif path in self.distributions:
+            q_low, q_high = self.quantiles
+            low, high = (float(v) for v in np.ravel(self.distributions[path].ppf(np.array([q_low, q_high]))))
+            how = f"p{q_low * 100:g}/p{q_high * 100:g}"
+        elif base_value is None or base_value == 0:
+            return [], [], [(path, f"value is {0 if base_value == 0 else 'unset'}; give --factor {path}=low:high")]
+        else:
+            low, high = base_value * (1 - self.delta), base_value * (1 + self.delta)
+            how = f"-{self.delta:.0%}/+{self.delta:.0%}"
+        points = self.points
+        try:
+            low_scenario, low, low_clipped = points.moved(path, low, base_value)
+            high_scenario, high, high_clipped = points.moved(path, high, base_value)
+            if low_clipped or high_clipped:
+                how += ", clipped to the field's bounds"
+            # a levered metric sizes the debt at each end: terms the moved base case cannot honour stop here
+            at_low, at_high = points.point(path, low, low_scenario), points.point(path, high, high_scenario)
+        except PivotsimError as exc:
+            if self.factors_given:
+                raise
+            return [], [], [(path, str(exc))]
+        rows = []
+        for m in self.metrics:
+            metric_low, metric_high = metric_value(at_low, m), metric_value(at_high, m)
+            rows.append({"input": path, "how": how, "base_value": base_value, "low_value": low,
+                         "high_value": high, "metric": m.path, "metric_base": self.base[m.path],
+                         "metric_low": metric_low, "metric_high": metric_high,
+                         "swing": abs(metric_high - metric_low)})
+        # spider: the input across its range, plus its base value
+        reference = base_value if base_value else 0.5 * (low + high)
+        grid = np.unique(np.concatenate([np.linspace(low, high, self.spider_points), [reference]])) \
+            if self.spider_points else ()
+        spider = []
+        for value in grid:
+            try:
+                moved, value, _ = points.moved(path, float(value), reference)
+                point = self.base_point if value == base_value else points.point(path, value, moved)
+            except PivotsimError:
+                continue
+            spider.append({"input": path, "change": value / reference - 1.0 if reference else math.nan,
+                           "value": value, **{m.path: metric_value(point, m) for m in self.metrics}})
+        return rows, spider, []
+
+
 def _specs_and_close(scenario: Scenario, factors, at_close: bool) -> tuple[list, dict | None]:
     """The inputs to move (``factors``, else every number but :data:`TORNADO_EXCLUDED`) and the debt to keep.
 
@@ -287,57 +362,34 @@ def tornado(scenario: Scenario | str | Path, factors: Sequence[str] | None = Non
     points = _Points(scenario, reported_metrics, close_terms)
     base = {m.path: metric_value(base_point0, m) for m in reported_metrics}
 
-    rows, spider_rows, skipped = [], [], []
-    total = len(specs)
-    for k, spec in enumerate(specs):
-        path, eq, text = (s.strip() for s in str(spec).partition("="))
-        base_value = check_numeric_path(scenario, path, option="--factor")
-        if eq:
-            low, high = parse_range(text, option=f"--factor {path}")
-            how = "range"
-        elif path in distributions:
-            dist = distributions[path]
-            low, high = (float(v) for v in np.ravel(dist.ppf(np.array([q_low, q_high]))))
-            how = f"p{q_low * 100:g}/p{q_high * 100:g}"
-        elif base_value is None or base_value == 0:
-            skipped.append((path, f"value is {0 if base_value == 0 else 'unset'}; give --factor {path}=low:high"))
-            continue
-        else:
-            low, high = base_value * (1 - delta), base_value * (1 + delta)
-            how = f"-{delta:.0%}/+{delta:.0%}"
-        try:
-            low_scenario, low, low_clipped = points.moved(path, low, base_value)
-            high_scenario, high, high_clipped = points.moved(path, high, base_value)
-            if low_clipped or high_clipped:
-                how += ", clipped to the field's bounds"
-            # a levered metric sizes the debt at each end: terms the moved base case cannot honour stop here
-            at_low, at_high = points.point(path, low, low_scenario), points.point(path, high, high_scenario)
-        except PivotsimError as exc:
-            if factors:
-                raise
-            skipped.append((path, str(exc)))
-            continue
-        for m in reported_metrics:
-            metric_low, metric_high = metric_value(at_low, m), metric_value(at_high, m)
-            rows.append({"input": path, "how": how, "base_value": base_value, "low_value": low,
-                         "high_value": high, "metric": m.path, "metric_base": base[m.path],
-                         "metric_low": metric_low, "metric_high": metric_high,
-                         "swing": abs(metric_high - metric_low)})
-        # spider: the input across its range, plus its base value
-        reference = base_value if base_value else 0.5 * (low + high)
-        grid = np.unique(np.concatenate([np.linspace(low, high, spider_points), [reference]])) \
-            if spider_points else ()
-        for value in grid:
-            try:
-                moved, value, _ = points.moved(path, float(value), reference)
-                point = base_point0 if value == base_value else points.point(path, value, moved)
-            except PivotsimError:
-                continue
-            spider_rows.append({"input": path, "change": value / reference - 1.0 if reference else math.nan,
-                                "value": value,
-                                **{m.path: metric_value(point, m) for m in reported_metrics}})
-        if progress is not None:
-            progress(k + 1, total)
+    moves = _Moves(scenario, bool(factors), distributions, delta, (q_low, q_high), spider_points, points,
+                   base_point0, base, reported_metrics)
+    per_input: dict[int, tuple] = {}
+    done, lock = 0, threading.Lock()
+
+    def store(k: int, found: tuple) -> None:
+        per_input[k] = found
+
+    def tick() -> None:  # (a forked worker's ticks come from a listening thread)
+        nonlocal done
+        with lock:
+            done += 1
+            if progress is not None:
+                progress(done, len(specs))
+
+    inputs = list(range(len(specs)))
+    n_workers = max(1, min(default_threads(), len(specs) // MIN_INPUTS_PER_WORKER))
+    if n_workers > 1 and forked.can_fork():
+        # every n-th input to each worker: the AI inputs (whose moves re-run the deal) are spread out
+        forked.walk_forked([inputs[k::n_workers] for k in range(n_workers)], points, lambda: points,
+                           lambda _points, k: moves.rows(specs[k]), store, tick)
+    else:
+        for k in inputs:
+            store(k, moves.rows(specs[k]))
+            tick()
+    rows = [row for k in inputs for row in per_input[k][0]]
+    spider_rows = [row for k in inputs for row in per_input[k][1]]
+    skipped = [entry for k in inputs for entry in per_input[k][2]]
     if not rows:
         raise PivotsimError("tornado: no input could be moved" + (f" ({skipped[0][0]}: {skipped[0][1]})"
                                                                   if skipped else ""))
