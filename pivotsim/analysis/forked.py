@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 from typing import Callable, Sequence
@@ -32,6 +33,8 @@ def can_fork() -> bool:
 
 
 def _child(stretch, new_engine, evaluate, conn: Connection) -> None:
+    # never write to the inherited streams: a lock another thread of the parent held at the fork stays held here
+    warnings.simplefilter("ignore")
     try:
         engine = new_engine()
         points = []
