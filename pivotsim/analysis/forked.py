@@ -28,8 +28,22 @@ from typing import Callable, Sequence
 
 
 def can_fork() -> bool:
-    """Whether sweep workers beyond the first may be forked processes."""
+    """Whether sweep and tornado workers beyond the first may be forked processes."""
     return sys.platform.startswith("linux") and hasattr(os, "fork") and os.environ.get("PIVOTSIM_FORK") != "0"
+
+
+class Ticks:
+    """A progress callback ``progress(done, total)`` moved one point at a time, from any thread."""
+
+    def __init__(self, progress: Callable[[int, int], None] | None, total: int, done: int = 0):
+        self.progress, self.total, self.done = progress, total, done
+        self._lock = threading.Lock()
+
+    def __call__(self) -> None:
+        with self._lock:
+            self.done += 1
+            if self.progress is not None:
+                self.progress(self.done, self.total)
 
 
 def _child(stretch, new_engine, evaluate, conn: Connection) -> None:
@@ -75,7 +89,7 @@ def walk_forked(stretches: Sequence[list], engine, new_engine: Callable, evaluat
             _child(stretch, new_engine, evaluate, write)
         write.close()
         children.append((pid, read))
-    outcomes: list = [("error", RuntimeError("a sweep worker process ended without its results"))] * len(children)
+    outcomes: list = [("error", RuntimeError("a worker process ended without its results"))] * len(children)
 
     def listen(k: int, conn: Connection) -> None:
         try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import math
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,18 +103,10 @@ def _walk(order, threads, engine, new_engine, evaluate, results, progress, n_poi
     # by default a second engine only pays for itself over a long walk (its own draws and market)
     wanted = default_threads() if threads is None else int(threads)
     n_workers = max(1, min(wanted, len(order) // (MIN_POINTS_PER_THREAD if threads is None else 1)))
-    lock = threading.Lock()
-    done = len(results)
+    tick = forked.Ticks(progress, n_points, done=len(results))
 
     def store(ij, point) -> None:
         results[ij] = point
-
-    def tick() -> None:
-        nonlocal done
-        with lock:
-            done += 1
-            if progress is not None:
-                progress(done, n_points)
 
     size = -(-len(order) // n_workers)
     stretches = [order[k * size:(k + 1) * size] for k in range(n_workers)]

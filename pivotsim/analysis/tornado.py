@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -365,17 +364,10 @@ def tornado(scenario: Scenario | str | Path, factors: Sequence[str] | None = Non
     moves = _Moves(scenario, bool(factors), distributions, delta, (q_low, q_high), spider_points, points,
                    base_point0, base, reported_metrics)
     per_input: dict[int, tuple] = {}
-    done, lock = 0, threading.Lock()
+    tick = forked.Ticks(progress, len(specs))
 
     def store(k: int, found: tuple) -> None:
         per_input[k] = found
-
-    def tick() -> None:  # (a forked worker's ticks come from a listening thread)
-        nonlocal done
-        with lock:
-            done += 1
-            if progress is not None:
-                progress(done, len(specs))
 
     inputs = list(range(len(specs)))
     n_workers = max(1, min(default_threads(), len(specs) // MIN_INPUTS_PER_WORKER))
