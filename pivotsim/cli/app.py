@@ -238,6 +238,10 @@ SchedulerOption = Annotated[Optional[str], typer.Option(
 ThreadsOption = Annotated[Optional[int], typer.Option(
     "--threads", help="Threads of this process evaluating chunks of paths (never changes the numbers) "
                       "\\[default: the CPUs available, at most 8].", show_default=False)]
+SweepWorkersOption = Annotated[Optional[int], typer.Option(
+    "--threads", help="Workers walking stretches of the grid, each with its own engine: forked processes on "
+                      "Linux (PIVOTSIM_FORK=0: threads); never changes the numbers "
+                      "\\[default: the CPUs available, at most 8, one per 16 points].", show_default=False)]
 
 
 @contextmanager

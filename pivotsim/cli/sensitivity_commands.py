@@ -11,7 +11,7 @@ from ..defaults import DEFAULT_PATHS, DEFAULT_SEED
 from .checks import check_output_folder, check_seed
 from .tables import new_table, print_table
 from .app import (
-    ThreadsOption,
+    SweepWorkersOption,
     app,
     command_line,
     fail,
@@ -98,7 +98,7 @@ def sweep(
     seed: Annotated[int, typer.Option("--seed", help="Random seed (the same draws at every point).")] = DEFAULT_SEED,
     out: Annotated[str, typer.Option("--out", help="Parent folder of the sweep folder.", metavar="PATH")] = "runs",
     set_: Annotated[Optional[List[str]], typer.Option("--set", help="Override a scenario value first.", metavar="KEY=VALUE")] = None,
-    threads: ThreadsOption = None,
+    threads: SweepWorkersOption = None,
     debt_at_close: DebtAtCloseOption = False,
 ):
     """Sweep one or two parameters on a grid with common random numbers; CSV, PNG and a table."""
