@@ -13,8 +13,9 @@ import numpy as np
 from .models import debt as project_debt
 from .models import equity
 from .models.cashflows import CashFlows
-from .simulate import debt_terms, discount_rate, value_bridge
+from .simulate import debt_terms, discount_rate
 from .statistics import describe
+from .valuation import base_value_bridge
 
 
 def base_debt(inputs, base: dict[str, CashFlows], terms: dict | None = None) -> dict[str, project_debt.DebtResult]:
@@ -33,7 +34,7 @@ def _first(values) -> float:
 
 def value_bridge_with_financing(inputs, flows: CashFlows, result: project_debt.DebtResult, business: str) -> dict:
     """The base case's value bridge of a levered business (part -> present value [USD]), its debt's part included."""
-    bridge = {part: _first(v) for part, v in value_bridge(flows, discount_rate(inputs, business)).items()}
+    bridge = base_value_bridge(flows, discount_rate(inputs, business))
     bridge["financing_usd"] = _first(result.metrics["financing_usd"])
     return bridge
 

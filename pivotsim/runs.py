@@ -41,6 +41,7 @@ from .simulate import (
 )
 from .defaults import DEFAULT_PATHS, DEFAULT_SEED  # noqa: F401  (re-exported)
 from .statistics import describe, json_safe, wilson_interval
+from .valuation import base_value_bridge
 
 DEFAULT_SAMPLE_PATHS = 1_000
 MAX_PATHS = 100_000_000
@@ -165,7 +166,7 @@ class RunResult:
         price among it).
         """
         return {b: value_bridge_with_financing(self.inputs, self.base[b], self.debt[b], b) if b in self.debt
-                else base_case_kpis(self.inputs, self.base[b], b)["value_bridge"] for b in BUSINESSES}
+                else base_value_bridge(self.base[b], discount_rate(self.inputs, b)) for b in BUSINESSES}
 
     def summary(self) -> dict:
         """The run as a JSON-ready dict (the contract of ``summary.json``).

@@ -47,6 +47,11 @@ def value_bridge(flows: CashFlows, annual_discount_rate) -> dict[str, np.ndarray
     return finance.value_bridge(flows.net, flows.bridge_usd, finance.monthly_rate(annual_discount_rate))
 
 
+def base_value_bridge(flows: CashFlows, annual_discount_rate) -> dict[str, float]:
+    """The value bridge of a one-path base case: part name -> present value [USD], as numbers."""
+    return {part: float(np.asarray(v).ravel()[0]) for part, v in value_bridge(flows, annual_discount_rate).items()}
+
+
 def business_metrics(business: str, flows: CashFlows, inputs, n_paths: int,
                      names: Sequence[str] | None = None, bridge: bool = False) -> dict[str, np.ndarray]:
     """Per-path valuation of one business: ``<business>_<metric>`` arrays ``(n_paths,)``.
@@ -84,7 +89,7 @@ def base_case_kpis(inputs, flows: CashFlows, business: str) -> dict:
     val = {k: float(np.asarray(v).ravel()[0]) for k, v in valuation(flows, rate).items()}
     note = float(np.asarray(valuation(flows, rate, ("irr_note",))["irr_note"]).ravel()[0])
     val["irr_note"] = finance.IRR_NOTES[note]
-    val["value_bridge"] = {part: float(np.asarray(v).ravel()[0]) for part, v in value_bridge(flows, rate).items()}
+    val["value_bridge"] = base_value_bridge(flows, rate)
     revenue = float(flows.items["revenue_usd"].sum())
     ebitda = float(flows.quantities["ebitda_usd"].sum())
     kwh = float(flows.quantities["grid_kwh"].sum())
