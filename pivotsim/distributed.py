@@ -38,7 +38,6 @@ Examples
 
 from __future__ import annotations
 
-import asyncio
 import math
 import os
 import socket
@@ -184,6 +183,8 @@ class DaskExecutor:
                 "threads": sum(threads.values())}
 
     def map(self, func: Callable, tasks: Sequence[tuple], on_result: OnResult | None = None) -> list:
+        import asyncio  # (here, not at the top: a local run never needs it, and it costs 30 ms to import)
+
         from distributed import as_completed
         from distributed.client import FutureCancelledError
         from distributed.scheduler import KilledWorker
@@ -380,6 +381,8 @@ def probe_scheduler(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
     when something that is not a scheduler holds the port, so the handshake
     is tried here first under a hard deadline.
     """
+    import asyncio
+
     from distributed.comm import parse_address
     from distributed.comm.addressing import parse_host_port
 
@@ -424,6 +427,8 @@ def check_workers(client, wait_s: float = WORKER_WAIT_S) -> None:
         random streams and pivotsim's models must match for identical
         results).
     """
+    import asyncio
+
     import numpy
 
     from ._version import __version__

@@ -46,6 +46,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .brent import brent_root
 from .defaults import DEFAULT_MAX_AUTO_PATHS  # noqa: F401  (re-exported)
 from .distributed import as_executor, blocks_per_task, local_executor
 from .inputs import substitute
@@ -685,7 +686,8 @@ def breakeven_btc_price_multiplier(inputs, *, lowest: float = 0.01, highest: flo
     ``hashrate_model: response`` the network hashrate follows the richer or
     poorer miners, so mining NPV is not linear in k.  The root of
     ``NPV_bitcoin(k) - NPV_ai(k)`` is bracketed from k = 1 outwards and found
-    by Brent's method.
+    by Brent's method (:func:`pivotsim.brent.brent_root`: scipy's brentq
+    without the import of scipy.optimize, on every run's critical path).
 
     Parameters
     ----------
@@ -706,8 +708,6 @@ def breakeven_btc_price_multiplier(inputs, *, lowest: float = 0.01, highest: flo
     R. P. Brent (1973), *Algorithms for Minimization without Derivatives*, ch. 4
     (``scipy.optimize.brentq``).
     """
-    from scipy.optimize import brentq
-
     base = base_inputs(inputs)
     timeline = timeline_of(inputs)
     shocks = zero_shocks(timeline.horizon_months)
@@ -734,7 +734,7 @@ def breakeven_btc_price_multiplier(inputs, *, lowest: float = 0.01, highest: flo
         g = gap(k)
         if np.sign(g) != np.sign(previous_gap):
             lo, hi = sorted((previous, k))
-            return float(brentq(gap, lo, hi, xtol=xtol))
+            return float(brent_root(gap, lo, hi, xtol=xtol))
         previous, previous_gap = k, g
     return None
 

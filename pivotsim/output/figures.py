@@ -23,7 +23,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator
 
 from ..formatting import BRIDGE_LABELS, BRIDGE_TOTAL_LABELS, compact_money, money
 from .figure_data import LABELS, RUN_FIGURE_DPI, RunFigureData, figure_data
@@ -86,14 +86,24 @@ def _plain_number(x, _pos=None) -> str:
     return f"{x:,.0f}" if abs(x) >= 1 else f"{x:g}"
 
 
+def _log_y(ax: Axes, label) -> None:
+    """Log y axis, labelled decades by ``label(x, pos)``, minor ticks at 2 and 5 of each decade.
+
+    (Two minor ticks a decade, not matplotlib's eight: as readable, and each
+    tick is an artist to build, about 15 ms of a fan chart's drawing.)
+    """
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(label))
+    ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+
+
 def plot_btc_price_fan(result, ax: Axes | None = None) -> Axes:
     """Fan chart of the BTC price [USD/BTC], log scale."""
     run = figure_data(result)
     ax = plot_fan(run.dates, _need_samples(run, "btc_price_usd"), ax, color=COLORS["bitcoin"],
                   base=run.base_market["btc_price_usd"])
     ax.lines[-1].set_label("base case (expected price, S0 exp(mu t))")
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(FuncFormatter(compact_money))
+    _log_y(ax, compact_money)
     ax.set_ylabel("BTC price [USD/BTC]")
     ax.set_xlabel("date")
     _title(ax, f"BTC price ({_sample_note(run)})")
@@ -106,8 +116,7 @@ def plot_network_hashrate_fan(result, ax: Axes | None = None) -> Axes:
     run = figure_data(result)
     ax = plot_fan(run.dates, _need_samples(run, "network_hashrate_eh_s"), ax,
                   color=COLORS["market"], base=run.base_market["network_hashrate_eh_s"])
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(FuncFormatter(_plain_number))
+    _log_y(ax, _plain_number)
     ax.set_ylabel("network hashrate [EH/s]")
     ax.set_xlabel("date")
     _title(ax, f"Network hashrate ({_sample_note(run)})")
@@ -120,8 +129,7 @@ def plot_hashprice_fan(result, ax: Axes | None = None) -> Axes:
     run = figure_data(result)
     ax = plot_fan(run.dates, _need_samples(run, "hashprice_usd_per_ph_day"), ax,
                   color=COLORS["bitcoin"], base=run.base_market["hashprice_usd_per_ph_day"])
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _p: f"${x:,.0f}"))
+    _log_y(ax, lambda x, _p: f"${x:,.0f}")
     ax.set_ylabel("hashprice [USD/PH/day]")
     ax.set_xlabel("date")
     dates = run.dates
@@ -337,7 +345,8 @@ def render_run_figures(result, names=None, dpi: int = RUN_FIGURE_DPI) -> dict[st
     pngs = {}
     for name in run_figure_names(run) if names is None else names:
         buffer = io.BytesIO()
-        RUN_FIGURES[name](run).figure.savefig(buffer, dpi=dpi, format="png")
+        # zlib level 1: about 10% larger files, 5-10% less drawing time than the default level 6
+        RUN_FIGURES[name](run).figure.savefig(buffer, dpi=dpi, format="png", pil_kwargs={"compress_level": 1})
         pngs[name] = buffer.getvalue()
     return pngs
 

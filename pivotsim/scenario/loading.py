@@ -159,7 +159,9 @@ class Scenario(StrictModel):
     def to_yaml(self) -> str:
         """The resolved scenario (after overrides and defaults) as YAML."""
         data = self.model_dump(mode="json", exclude_none=True)
-        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        # libyaml's emitter when PyYAML has it: the same text, about 6x faster (a run writes it every time)
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        return yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True)
 
     def with_overrides(self, overrides: Sequence[str]) -> "Scenario":
         """A new scenario with ``dotted.key=value`` overrides, validated like the file."""
