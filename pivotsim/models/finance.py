@@ -124,8 +124,8 @@ def _npv_at_node_block(flows, discounts, block, values):
     months are added four at a time.
     """
     n = flows.shape[0]
-    npv_at = values[block * _NODE_BLOCK:(block + 1) * _NODE_BLOCK]
-    npv_at[:] = 0.0
+    # the eight (_NODE_BLOCK) sums in registers, not in ``values`` (the compiler cannot tell it from ``discounts``)
+    v0 = v1 = v2 = v3 = v4 = v5 = v6 = v7 = 0.0
     for q in range(discounts.shape[1]):
         t = 4 * q
         c0 = flows[t]
@@ -133,8 +133,17 @@ def _npv_at_node_block(flows, discounts, block, values):
         c2 = flows[t + 2] if t + 2 < n else 0.0
         c3 = flows[t + 3] if t + 3 < n else 0.0
         d = discounts[block, q]
-        for k in range(_NODE_BLOCK):
-            npv_at[k] += (c0 * d[0, k] + c1 * d[1, k]) + (c2 * d[2, k] + c3 * d[3, k])
+        v0 += (c0 * d[0, 0] + c1 * d[1, 0]) + (c2 * d[2, 0] + c3 * d[3, 0])
+        v1 += (c0 * d[0, 1] + c1 * d[1, 1]) + (c2 * d[2, 1] + c3 * d[3, 1])
+        v2 += (c0 * d[0, 2] + c1 * d[1, 2]) + (c2 * d[2, 2] + c3 * d[3, 2])
+        v3 += (c0 * d[0, 3] + c1 * d[1, 3]) + (c2 * d[2, 3] + c3 * d[3, 3])
+        v4 += (c0 * d[0, 4] + c1 * d[1, 4]) + (c2 * d[2, 4] + c3 * d[3, 4])
+        v5 += (c0 * d[0, 5] + c1 * d[1, 5]) + (c2 * d[2, 5] + c3 * d[3, 5])
+        v6 += (c0 * d[0, 6] + c1 * d[1, 6]) + (c2 * d[2, 6] + c3 * d[3, 6])
+        v7 += (c0 * d[0, 7] + c1 * d[1, 7]) + (c2 * d[2, 7] + c3 * d[3, 7])
+    k = block * _NODE_BLOCK
+    values[k], values[k + 1], values[k + 2], values[k + 3] = v0, v1, v2, v3
+    values[k + 4], values[k + 5], values[k + 6], values[k + 7] = v4, v5, v6, v7
 
 
 @inner_kernel
