@@ -85,13 +85,15 @@ def test_command_annotations_are_objects_not_strings():
 
 
 def test_run_loads_what_it_uses_only(tmp_path):
-    """``run`` needs numpy, numba, scipy.special and scipy.optimize (draws, break-even) and pyarrow
-    (the Parquet table); not pandas (the CSV and the calendar are written without it), scipy.stats
-    (Sobol' sampling and rank drivers only), the PDF, Dask or SALib, nor matplotlib without figures."""
+    """``run`` needs numpy, numba, scipy.special (draws) and pyarrow (the Parquet table); not pandas
+    (the CSV and the calendar are written without it), scipy.stats (Sobol' sampling and rank drivers
+    only), scipy.optimize (the break-even is pivotsim.brent's), asyncio (Dask's), the PDF, Dask or
+    SALib, nor matplotlib without figures."""
     out = tmp_path / "runs"
     code = ("from typer.testing import CliRunner\nfrom pivotsim.cli import app\n"
             f"r = CliRunner().invoke(app, ['run', 'iren', '--paths', '200', '--no-figures', '--out', {str(out)!r}])\n"
             "assert r.exit_code == 0, r.output")
     loaded = set(loaded_after(code))
     assert {"numpy", "numba", "pyarrow"} <= loaded
-    assert not loaded & {"pandas", "scipy.stats", "matplotlib", "dask", "distributed", "reportlab", "SALib"}
+    assert not loaded & {"pandas", "scipy.stats", "scipy.optimize", "asyncio", "matplotlib", "dask", "distributed",
+                         "reportlab", "SALib"}
